@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else installs itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: install run test test-unit lint bench schemas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv sync --frozen --python $(BIN)/python
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)  ## the whole system: embedded Postgres + Kafka-protocol broker + every service
+	$(BIN)/recouvrement run
+
+test: $(STAMP)  ## unit, integration and e2e tests against the real embedded Postgres and broker
+	$(BIN)/pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contracts services
+	$(BIN)/lint-imports
+
+bench: $(STAMP)  ## speed, each figure beside a same-run baseline
+	$(BIN)/python -m bench
+
+schemas: $(STAMP)  ## regenerate the committed JSON Schemas and AsyncAPI document from contracts/
+	$(BIN)/python -m contracts.export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

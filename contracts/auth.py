@@ -1,0 +1,63 @@
+"""``auth.events.v1``: what happens to Damancom accounts (audit trail)."""
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from contracts.envelope import Contract, Envelope
+from contracts.identifiers import AffiliateNumber
+
+
+class LoginPayload(Contract):
+    login: str = Field(max_length=128)
+    account_id: str | None = Field(default=None, description="absent quand l'identifiant est inconnu")
+
+
+class LoginSucceeded(Envelope):
+    TYPE: ClassVar[str] = "auth.login_succeeded"
+    type: Literal["auth.login_succeeded"] = "auth.login_succeeded"
+    payload: LoginPayload
+
+
+class LoginFailedPayload(LoginPayload):
+    consecutive_failures: int = Field(ge=0)
+    reason: Literal["bad_credentials", "locked"] = Field(
+        description="mauvais identifiants, ou tentative pendant un verrouillage"
+    )
+
+
+class LoginFailed(Envelope):
+    TYPE: ClassVar[str] = "auth.login_failed"
+    type: Literal["auth.login_failed"] = "auth.login_failed"
+    payload: LoginFailedPayload
+
+
+class LoginLockedPayload(LoginPayload):
+    locked_until: datetime
+
+
+class LoginLocked(Envelope):
+    TYPE: ClassVar[str] = "auth.login_locked"
+    type: Literal["auth.login_locked"] = "auth.login_locked"
+    payload: LoginLockedPayload
+
+
+class AccountImportedPayload(Contract):
+    account_id: str
+    login: str = Field(max_length=128)
+    affiliates: list[AffiliateNumber]
+
+
+class AccountImported(Envelope):
+    """An account created or updated by an import from Damancom (its affiliations included)."""
+
+    TYPE: ClassVar[str] = "auth.account_imported"
+    type: Literal["auth.account_imported"] = "auth.account_imported"
+    payload: AccountImportedPayload
+
+
+AuthEvent = Annotated[
+    LoginSucceeded | LoginFailed | LoginLocked | AccountImported,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,56 @@
+"""Identifiers of the business: affiliate numbers, periods, ICE, RIB."""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _check_period(value: str) -> str:
+    match = _PERIOD.match(value)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError("une période s'écrit AAAA-MM avec un mois de 01 à 12")
+    return value
+
+
+AffiliateNumber = Annotated[str, Field(pattern=r"^\d{7}$", description="numéro d'affiliation (7 chiffres)")]
+Ice = Annotated[str, Field(pattern=r"^\d{15}$", description="Identifiant commun de l'entreprise (15 chiffres)")]
+Period = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}$", description="période de cotisation AAAA-MM"),
+    AfterValidator(_check_period),
+]
+
+
+def rib_key(first_22_digits: str) -> str:
+    """The two-digit key that makes a 24-digit RIB divisible by 97."""
+    return f"{97 - (int(first_22_digits) * 100) % 97:02d}"
+
+
+def is_valid_rib(rib: str) -> bool:
+    return len(rib) == 24 and rib.isdigit() and int(rib) % 97 == 0
+
+
+def _check_rib(value: str) -> str:
+    if not is_valid_rib(value):
+        raise ValueError("RIB invalide : 24 chiffres dont la clé (modulo 97)")
+    return value
+
+
+Rib = Annotated[str, Field(pattern=r"^\d{24}$", description="RIB marocain (24 chiffres)"), AfterValidator(_check_rib)]
+
+
+def bank_code(rib: str) -> str:
+    """Digits 1-3 of a RIB: the bank whose debit-order topic receives this account's orders."""
+    return rib[:3]
+
+
+def mask_rib(rib: str) -> str:
+    return "*" * (len(rib) - 4) + rib[-4:]
+
+
+def period_key(period: str) -> tuple[int, int]:
+    year, month = period.split("-")
+    return int(year), int(month)

@@ -1,0 +1,55 @@
+"""Money: ``Decimal`` with exactly two places, written as a string in JSON ("12345.60"), never a float."""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+CENTIME = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def _to_decimal(value: object) -> Decimal:
+    if isinstance(value, float):
+        # A float has already lost the centime; refuse it rather than guess.
+        raise ValueError("un montant doit être une chaîne décimale, pas un nombre flottant")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, (str, int)):
+        try:
+            amount = Decimal(str(value).strip())
+        except ArithmeticError as exc:
+            raise ValueError("montant illisible") from exc
+    else:
+        raise ValueError("montant illisible")
+    if not amount.is_finite():
+        raise ValueError("montant illisible")
+    if amount != amount.quantize(CENTIME):
+        raise ValueError("un montant a au plus deux décimales")
+    return amount.quantize(CENTIME)
+
+
+def _to_json(value: Decimal) -> str:
+    return f"{value.quantize(CENTIME):f}"
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    PlainSerializer(_to_json, return_type=str, when_used="json"),
+    Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+\.\d{2}$"}),
+]
+"""Any amount, signed (a balance can be negative when overpaid)."""
+
+PositiveMoney = Annotated[Money, Field(gt=0)]
+"""An amount that must be strictly positive (an entry, a payment)."""
+
+
+def round_half_up(value: Decimal) -> Decimal:
+    """Round to the centime, half away from zero (the programme's rule for remises)."""
+    return value.quantize(CENTIME, rounding=ROUND_HALF_UP)
+
+
+def round_down(value: Decimal) -> Decimal:
+    """Round towards zero to the centime (the programme's rule for installments)."""
+    return value.quantize(CENTIME, rounding=ROUND_DOWN)

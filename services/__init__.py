@@ -1,0 +1,1 @@
+"""The Espace Recouvrement services. Each sub-package owns its data; they meet only on Kafka."""

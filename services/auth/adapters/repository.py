@@ -1,0 +1,61 @@
+"""Accounts in Postgres. Takes a connection: the caller owns the transaction."""
+
+from pathlib import Path
+
+import asyncpg
+
+from services.auth.domain.accounts import Account, Affiliate
+from services.auth.domain.lockout import Attempts
+from services.runtime.db import load_queries, rows
+
+_Q = load_queries(Path(__file__).parent / "sql")
+
+
+class AccountRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def by_login(self, login: str) -> Account | None:
+        row = await _Q.account_by_login(self._conn, login=login)
+        return Account(**dict(row)) if row else None
+
+    async def affiliates_of(self, account_id: str) -> list[Affiliate]:
+        found = await rows(_Q.affiliates_of(self._conn, account_id=account_id))
+        return [Affiliate(**{k: v.strip() if isinstance(v, str) else v for k, v in dict(row).items()}) for row in found]
+
+    async def lock_attempts(self, login: str) -> Attempts:
+        row = await _Q.lock_attempts(self._conn, login=login)
+        return Attempts(consecutive_failures=row["consecutive_failures"], locked_until=row["locked_until"])
+
+    async def save_attempts(self, login: str, attempts: Attempts) -> None:
+        await _Q.save_attempts(
+            self._conn,
+            login=login,
+            consecutive_failures=attempts.consecutive_failures,
+            locked_until=attempts.locked_until,
+        )
+
+    async def upsert_affiliate(self, affiliate: Affiliate) -> None:
+        await _Q.upsert_affiliate(
+            self._conn,
+            numero=affiliate.numero,
+            raison_sociale=affiliate.raison_sociale,
+            ice=affiliate.ice,
+            perception_code=affiliate.perception_code,
+            perception_name=affiliate.perception_name,
+        )
+
+    async def upsert_account(self, account: Account, affiliates: list[str]) -> str:
+        account_id: str = await _Q.upsert_account(
+            self._conn,
+            id=account.id,
+            login=account.login,
+            password_hash=account.password_hash,
+            display_name=account.display_name,
+        )
+        await _Q.replace_affiliations(self._conn, account_id=account_id, numeros=affiliates)
+        return account_id
+
+    async def count(self) -> int:
+        count: int = await _Q.count_accounts(self._conn)
+        return count

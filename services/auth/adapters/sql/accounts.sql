@@ -1,0 +1,43 @@
+-- name: account_by_login(login)^
+SELECT id::text AS id, login, password_hash, display_name FROM account WHERE login = :login;
+
+-- name: affiliates_of(account_id)
+SELECT a.numero, a.raison_sociale, a.ice, a.perception_code, a.perception_name
+FROM account_affiliate aa JOIN affiliate a USING (numero)
+WHERE aa.account_id = :account_id::uuid
+ORDER BY a.raison_sociale, a.numero;
+
+-- name: lock_attempts(login)^
+-- Serializes attempts on one login, so parallel guesses cannot slip past the threshold.
+INSERT INTO login_attempt (login) VALUES (:login)
+ON CONFLICT (login) DO UPDATE SET last_attempt_at = now()
+RETURNING consecutive_failures, locked_until;
+
+-- name: save_attempts(login, consecutive_failures, locked_until)!
+UPDATE login_attempt
+SET consecutive_failures = :consecutive_failures, locked_until = :locked_until, last_attempt_at = now()
+WHERE login = :login;
+
+-- name: upsert_affiliate(numero, raison_sociale, ice, perception_code, perception_name)!
+INSERT INTO affiliate (numero, raison_sociale, ice, perception_code, perception_name)
+VALUES (:numero, :raison_sociale, :ice, :perception_code, :perception_name)
+ON CONFLICT (numero) DO UPDATE SET
+    raison_sociale = EXCLUDED.raison_sociale, ice = EXCLUDED.ice,
+    perception_code = EXCLUDED.perception_code, perception_name = EXCLUDED.perception_name, updated_at = now();
+
+-- name: upsert_account(id, login, password_hash, display_name)$
+INSERT INTO account (id, login, password_hash, display_name)
+VALUES (:id::uuid, :login, :password_hash, :display_name)
+ON CONFLICT (login) DO UPDATE SET password_hash = EXCLUDED.password_hash, display_name = EXCLUDED.display_name
+RETURNING id::text;
+
+-- name: replace_affiliations(account_id, numeros)!
+WITH gone AS (
+    DELETE FROM account_affiliate WHERE account_id = :account_id::uuid AND NOT (numero = ANY(:numeros::char(7)[]))
+)
+INSERT INTO account_affiliate (account_id, numero)
+SELECT :account_id::uuid, unnest(:numeros::char(7)[])
+ON CONFLICT DO NOTHING;
+
+-- name: count_accounts()$
+SELECT count(*) FROM account;

@@ -1,0 +1,25 @@
+"""Damancom accounts and the affiliates they hold."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Affiliate:
+    numero: str
+    raison_sociale: str
+    ice: str
+    perception_code: str
+    perception_name: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    login: str
+    password_hash: str
+    display_name: str
+
+
+def normalize_login(login: str) -> str:
+    """Logins compare case-insensitively and without surrounding blanks, as users type them."""
+    return login.strip().lower()

@@ -1,0 +1,110 @@
+"""auth over HTTP: open a session, list the caller's affiliates."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.auth.adapters.repository import AccountRepository
+from services.auth.domain.accounts import Affiliate
+from services.auth.service.login import InvalidCredentials, LoginDependencies, LoginIsLocked, login
+from services.runtime.clock import BUSINESS_TZ
+from services.runtime.http import CurrentPrincipal, platform_of
+from services.runtime.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["authentification"])
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PerceptionOut(BaseModel):
+    code: str
+    name: str
+
+
+class AffiliateOut(BaseModel):
+    numero: str
+    raison_sociale: str
+    ice: str
+    perception: PerceptionOut
+
+    @classmethod
+    def of(cls, affiliate: Affiliate) -> "AffiliateOut":
+        return cls(
+            numero=affiliate.numero,
+            raison_sociale=affiliate.raison_sociale,
+            ice=affiliate.ice,
+            perception=PerceptionOut(code=affiliate.perception_code, name=affiliate.perception_name),
+        )
+
+
+class SessionOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    expires_at: datetime
+    login: str
+    display_name: str
+    affiliates: list[AffiliateOut]
+
+
+class AffiliatesOut(BaseModel):
+    affiliates: list[AffiliateOut]
+
+
+def login_dependencies(request: Request) -> LoginDependencies:
+    deps: LoginDependencies = request.app.state.login_dependencies
+    return deps
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Ouvrir une session avec un compte Damancom",
+    responses={401: {"description": "Identifiants incorrects"}, 423: {"description": "Compte verrouillé"}},
+)
+async def open_session(
+    credentials: Credentials, request: Request, deps: Annotated[LoginDependencies, Depends(login_dependencies)]
+) -> SessionOut:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        try:
+            session = await login(conn, deps, credentials.login, credentials.password)
+        except InvalidCredentials:
+            raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
+        except LoginIsLocked as locked:
+            until = locked.locked_until.astimezone(BUSINESS_TZ)
+            retry_after = max(1, int((locked.locked_until - deps.clock.now()).total_seconds()))
+            raise Problem(
+                423,
+                "compte-verrouille",
+                "Trop de tentatives échouées : l'accès est temporairement verrouillé.",
+                f"Réessayez après {until:%H:%M} (heure de Casablanca), le {until:%d/%m/%Y}.",
+                headers={"Retry-After": str(retry_after)},
+                locked_until=locked.locked_until.isoformat(),
+            ) from None
+    return SessionOut(
+        access_token=session.access_token,
+        expires_in=int((session.expires_at - deps.clock.now()).total_seconds()),
+        expires_at=session.expires_at,
+        login=session.account.login,
+        display_name=session.account.display_name,
+        affiliates=[AffiliateOut.of(a) for a in session.affiliates],
+    )
+
+
+@router.get("/me/affiliates", summary="Les affiliés du compte connecté")
+async def my_affiliates(principal: CurrentPrincipal, request: Request) -> AffiliatesOut:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        affiliates = await AccountRepository(conn).affiliates_of(principal.account_id)
+    return AffiliatesOut(affiliates=[AffiliateOut.of(a) for a in affiliates])
+
+

@@ -1,0 +1,45 @@
+"""auth's bootstrap: the one place where its parts are built and wired."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.auth.config import AuthSettings
+from services.auth.domain.lockout import LockoutPolicy
+from services.auth.entrypoints.http import router
+from services.auth.service.login import LoginDependencies
+from services.auth.service.passwords import Passwords
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.http import create_http_app
+from services.runtime.platform import Platform
+from services.runtime.telemetry import setup_logging, setup_tracing
+from services.runtime.tokens import TokenIssuer
+
+MIGRATIONS = [("auth", Path(__file__).parent / "migrations")]
+
+
+def create_app(settings: AuthSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    clock = clock or SystemClock()
+    setup_logging(settings.log_level)
+    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    app = create_http_app(
+        title="CNSS Espace Recouvrement: auth",
+        description="Comptes Damancom, comptes groupe, connexion et jetons d'accès.",
+        platform=platform,
+        migrations=MIGRATIONS,
+        routers=[router],
+    )
+    app.state.login_dependencies = LoginDependencies(
+        passwords=Passwords(),
+        tokens=TokenIssuer(
+            settings.token_private_key_file.read_bytes(),
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            ttl=timedelta(minutes=settings.token_ttl_minutes),
+        ),
+        clock=clock,
+        policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
+    )
+    return app

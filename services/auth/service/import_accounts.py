@@ -1,0 +1,79 @@
+"""Use case: import Damancom accounts and their affiliates (no self-registration in this space)."""
+
+from typing import Self
+from uuid import uuid4
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.auth import AccountImported
+from contracts.debt import Perception
+from contracts.identifiers import AffiliateNumber, Ice
+from contracts.topics import AUTH_EVENTS
+from services.auth.adapters.repository import AccountRepository
+from services.auth.domain.accounts import Account, Affiliate, normalize_login
+from services.auth.service.passwords import Passwords
+from services.runtime.clock import Clock
+from services.runtime.outbox import enqueue
+
+PRODUCER = "auth"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AffiliateRecord(_Strict):
+    numero: AffiliateNumber
+    raison_sociale: str = Field(min_length=1, max_length=200)
+    ice: Ice
+    perception: Perception
+
+
+class AccountRecord(_Strict):
+    login: str = Field(min_length=3, max_length=128)
+    display_name: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=8, max_length=256, description="en clair, haché à l'import")
+    password_hash: str | None = Field(default=None, pattern=r"^\$argon2id\$")
+    affiliates: list[AffiliateNumber] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if (self.password is None) == (self.password_hash is None):
+            raise ValueError("chaque compte a soit 'password' soit 'password_hash'")
+        return self
+
+
+class DamancomExport(_Strict):
+    affiliates: list[AffiliateRecord]
+    accounts: list[AccountRecord]
+
+    @model_validator(mode="after")
+    def _known_affiliates(self) -> Self:
+        known = {a.numero for a in self.affiliates}
+        for account in self.accounts:
+            unknown = set(account.affiliates) - known
+            if unknown:
+                raise ValueError(f"le compte {account.login} référence des affiliés absents : {sorted(unknown)}")
+        return self
+
+
+async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, passwords: Passwords, clock: Clock) -> int:
+    """Creates or updates every account of the export in one transaction; returns how many."""
+    repo = AccountRepository(conn)
+    async with conn.transaction():
+        for record in export.affiliates:
+            await repo.upsert_affiliate(
+                Affiliate(record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name)
+            )
+        for account in export.accounts:
+            login = normalize_login(account.login)
+            secret = account.password_hash or passwords.hash(account.password or "")
+            account_id = await repo.upsert_account(
+                Account(id=str(uuid4()), login=login, password_hash=secret, display_name=account.display_name),
+                list(account.affiliates),
+            )
+            await enqueue(conn, AUTH_EVENTS.name, login, AccountImported.build(
+                {"account_id": account_id, "login": login, "affiliates": list(account.affiliates)},
+                producer=PRODUCER, occurred_at=clock.now()))
+    return len(export.accounts)

@@ -1,0 +1,170 @@
+"""``recouvrement``: the operators' command line."""
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
+topics_app = typer.Typer(help="Topics Kafka du catalogue.", no_args_is_help=True)
+auth_app = typer.Typer(help="Comptes Damancom.", no_args_is_help=True)
+debt_app = typer.Typer(help="Créance consolidée.", no_args_is_help=True)
+demo_app = typer.Typer(help="Données de démonstration (développement uniquement).", no_args_is_help=True)
+keys_app = typer.Typer(help="Clés de signature des jetons.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(auth_app, name="auth")
+app.add_typer(debt_app, name="debt")
+app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+
+SERVICES = ("auth", "debt")
+
+
+@app.command()
+def run() -> None:
+    """Démarre toute la pile : Postgres et broker embarqués, topics, services, données de démo."""
+    from services.stack.launcher import Say, Stack, StackConfig, service_urls
+    from services.stack.provisioning import database_url
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the stack as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    say = Say()
+    config = StackConfig.from_env()
+    stack = Stack(config)
+    try:
+        stack.start(say)
+        marker = config.data_dir / "demo-seeded"
+        if config.seed_demo and not marker.exists():
+            from services.stack.seed import seed_demo
+
+            dataset = asyncio.run(
+                seed_demo(
+                    database_url(stack.database_server_url, "auth"),
+                    stack.bootstrap,
+                    config.data_dir / "demo",
+                    affiliates=config.demo_affiliates,
+                    seed=config.demo_seed,
+                )
+            )
+            marker.write_text(json.dumps({"affiliates": config.demo_affiliates, "seed": config.demo_seed}))
+            say(f"données de démo chargées : {len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures")
+        urls = service_urls(config)
+        say("prêt.")
+        for name, url in urls.items():
+            say(f"  {name:<6} {url}   (OpenAPI : {url}/docs)")
+        say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
+        say(f"  journaux : {config.data_dir / 'logs'}")
+        say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")
+        say("Ctrl-C pour tout arrêter.")
+        while not (dead := stack.dead_services()):
+            time.sleep(0.5)
+        say(f"service arrêté de façon inattendue : {', '.join(dead)} ; voir les journaux. Arrêt de la pile.")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        say("arrêt demandé…")
+    finally:
+        stack.stop()
+        say("pile arrêtée.")
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="auth | debt")]) -> None:
+    """Sert un service (HTTP + consommateurs Kafka) ; configuration par variables d'environnement."""
+    import uvicorn
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICES)})")
+    host = os.environ.get("HTTP_HOST", "127.0.0.1")
+    port = int(os.environ.get("HTTP_PORT", 8101 + SERVICES.index(service)))
+    uvicorn.run(
+        f"services.{service}.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@topics_app.command("provision")
+def provision(
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:19092",
+    partitions: Annotated[int | None, typer.Option(envvar="TOPIC_PARTITIONS")] = None,
+    replication: Annotated[int, typer.Option(envvar="TOPIC_REPLICATION_FACTOR")] = 1,
+    min_insync: Annotated[int, typer.Option(envvar="TOPIC_MIN_INSYNC_REPLICAS")] = 1,
+) -> None:
+    """Crée les topics du catalogue (et leurs .dlq) qui manquent."""
+    from services.stack.provisioning import provision_topics
+
+    outcome = asyncio.run(provision_topics(bootstrap, partitions=partitions, replication=replication, min_insync=min_insync))
+    for name, state in sorted(outcome.items()):
+        typer.echo(f"{name}: {state}")
+
+
+@auth_app.command("import")
+def import_accounts_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="export Damancom (JSON)")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = "postgresql://postgres@127.0.0.1:15432/auth",
+) -> None:
+    """Importe des comptes Damancom et leurs affiliés (création ou mise à jour)."""
+    from pydantic import ValidationError
+
+    from services.auth.service.import_accounts import DamancomExport
+    from services.stack.operations import import_export
+
+    try:
+        export = DamancomExport.model_validate_json(file.read_bytes())
+    except ValidationError as exc:
+        typer.echo(f"fichier refusé, rien n'est importé :\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    count = asyncio.run(import_export(database_url, export))
+    typer.echo(f"{count} comptes importés")
+
+
+@debt_app.command("republish")
+def republish(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = "postgresql://postgres@127.0.0.1:15432/debt",
+) -> None:
+    """Ré-annonce toutes les positions (pour reconstruire les projections des autres services)."""
+    from services.stack.operations import republish
+
+    typer.echo(f"{asyncio.run(republish(database_url))} positions mises dans l'outbox (le service debt les publie)")
+
+
+@demo_app.command("seed")
+def seed(
+    affiliates: Annotated[int, typer.Option(help="affiliés générés en plus des comptes fixes")] = 20,
+    seed_value: Annotated[int, typer.Option("--seed")] = 2024,
+    auth_database_url: Annotated[str, typer.Option()] = "postgresql://postgres@127.0.0.1:15432/auth",
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:19092",
+    out_dir: Annotated[Path, typer.Option()] = Path(".data/demo"),
+) -> None:
+    """Génère et charge des données de démo déterministes (comptes, écritures, comptes bancaires)."""
+    from services.stack.seed import seed_demo
+
+    dataset = asyncio.run(seed_demo(auth_database_url, bootstrap, out_dir, affiliates=affiliates, seed=seed_value))
+    typer.echo(f"{len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures publiées sur debt.ledger.v1")
+
+
+@keys_app.command("generate")
+def generate_keys(
+    private_key: Annotated[Path, typer.Argument()],
+    public_key: Annotated[Path, typer.Argument()],
+) -> None:
+    """Génère une paire de clés Ed25519 pour signer les jetons."""
+    from services.runtime.tokens import generate_keypair
+
+    generate_keypair(private_key, public_key)
+    typer.echo(f"clé privée : {private_key}\nclé publique : {public_key}")
+
+
+if __name__ == "__main__":
+    app()

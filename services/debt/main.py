@@ -1,0 +1,41 @@
+"""debt's bootstrap: the one place where its parts are built and wired."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.debt.config import DebtSettings
+from services.debt.entrypoints.http import router
+from services.debt.entrypoints.subscribers import register_subscribers
+from services.debt.service.apply_ledger import republish_positions
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.http import create_http_app
+from services.runtime.platform import Platform
+from services.runtime.telemetry import setup_logging, setup_tracing
+
+MIGRATIONS = [("debt", Path(__file__).parent / "migrations")]
+
+
+def create_app(settings: DebtSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or DebtSettings()
+    clock = clock or SystemClock()
+    setup_logging(settings.log_level)
+    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    register_subscribers(platform.broker, platform, settings)
+
+    async def on_started(started: Platform) -> None:
+        if settings.republish_positions_on_start:
+            assert started.pool is not None
+            async with started.pool.acquire() as conn:
+                await republish_positions(conn, clock)
+
+    app = create_http_app(
+        title="CNSS Espace Recouvrement: debt",
+        description="La créance consolidée des affiliés, construite à partir du grand livre.",
+        platform=platform,
+        migrations=MIGRATIONS,
+        routers=[router],
+        on_started=on_started,
+    )
+    app.state.eligibility_cutoff = settings.eligibility_cutoff
+    return app

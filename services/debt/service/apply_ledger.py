@@ -1,0 +1,94 @@
+"""Use case: apply a batch of ledger entries, each exactly once, and announce the new positions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from opentelemetry.context import Context
+
+from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, PaymentReceived
+from services.debt.adapters.repository import EntryRow, PositionRepository
+from services.debt.domain.ledger import Booking, balance_deltas
+from services.debt.domain.position import Arrangement
+from services.debt.service.positions import position_messages
+from services.runtime.clock import Clock
+from services.runtime.outbox import enqueue_many
+
+LedgerMessage = ChargeBooked | PaymentReceived | ArrangementOpened | ArrangementClosed
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    applied: int
+    duplicates: int
+    positions_published: int
+
+
+def _row(entry: LedgerMessage) -> EntryRow:
+    match entry:
+        case ChargeBooked(payload=p):
+            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.booked_on)
+        case PaymentReceived(payload=p):
+            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.received_on)
+        case ArrangementOpened(payload=p):
+            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, None, None, None, p.opened_on)
+        case ArrangementClosed(payload=p):
+            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, None, None, None, p.closed_on)
+    raise TypeError(type(entry))
+
+
+def _booking(entry: LedgerMessage) -> Booking | None:
+    if isinstance(entry, ChargeBooked):
+        p = entry.payload
+        return Booking(p.affiliate, p.period, p.category, "due", p.amount)
+    if isinstance(entry, PaymentReceived):
+        q = entry.payload
+        return Booking(q.affiliate, q.period, q.category, "paid", q.amount)
+    return None
+
+
+async def apply_ledger_batch(
+    conn: asyncpg.Connection,
+    entries: Sequence[LedgerMessage],
+    clock: Clock,
+    trace_contexts: dict[str, Context] | None = None,
+) -> BatchOutcome:
+    """In one transaction: record entries (duplicates skipped), move balances, bump each touched
+    affiliate's version once and write its whole position to the outbox."""
+    repo = PositionRepository(conn)
+    async with conn.transaction():
+        fresh_ids = await repo.record_entries([_row(e) for e in entries])
+        seen: set[str] = set()
+        fresh: list[LedgerMessage] = []
+        for entry in entries:  # an id repeated inside one batch counts once too
+            if entry.payload.entry_id in fresh_ids and entry.payload.entry_id not in seen:
+                seen.add(entry.payload.entry_id)
+                fresh.append(entry)
+        await repo.add_to_balances(balance_deltas(b for e in fresh if (b := _booking(e)) is not None))
+        for entry in fresh:  # rare, and their order matters
+            if isinstance(entry, ArrangementOpened):
+                o = entry.payload
+                await repo.open_arrangement(
+                    o.affiliate, Arrangement(o.arrangement_id, o.perception.code, o.perception.name, o.opened_on)
+                )
+            elif isinstance(entry, ArrangementClosed):
+                c = entry.payload
+                await repo.close_arrangement(c.affiliate, c.arrangement_id, c.closed_on)
+        touched = sorted({e.payload.affiliate for e in fresh})
+        if touched:
+            versions = await repo.bump_versions(touched)
+            positions = await repo.positions(touched, versions)
+            await enqueue_many(conn, position_messages(positions, clock, trace_contexts))
+    return BatchOutcome(len(fresh), len(entries) - len(fresh), len(touched))
+
+
+async def republish_positions(conn: asyncpg.Connection, clock: Clock, page: int = 500) -> int:
+    """Re-announce every position as it stands (same versions), for consumers that lost theirs."""
+    repo = PositionRepository(conn)
+    count, after = 0, ""
+    while affiliates := await repo.affiliates_after(after, page):
+        async with conn.transaction():
+            await enqueue_many(conn, position_messages(await repo.positions(affiliates), clock))
+        count += len(affiliates)
+        after = affiliates[-1]
+    return count

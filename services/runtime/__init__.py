@@ -1,0 +1,1 @@
+"""What every service runs on: settings, database, broker, outbox, inbox, DLQ, telemetry, HTTP."""

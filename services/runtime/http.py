@@ -1,0 +1,104 @@
+"""The HTTP app every service serves: health, readiness, problem+json errors, tracing, auth."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.runtime.platform import Platform
+from services.runtime.problems import Problem, install_problem_handlers
+from services.runtime.tokens import InvalidToken, Principal
+
+MAX_BODY_BYTES = 64 * 1024
+
+_UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+
+
+class BodyLimit:
+    """Refuses a declared body over the limit before reading it (a 10 MB 'password' costs nothing)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.limit):
+                response = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").response()
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def authenticated(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "non-authentifie", "Authentification requise.", headers=_UNAUTHENTICATED)
+    verifier = platform_of(request).verifier
+    if verifier is None:
+        raise Problem(401, "jeton-invalide", "Jeton d'accès invalide ou expiré.", headers=_UNAUTHENTICATED)
+    try:
+        return verifier.verify(token)
+    except InvalidToken:
+        raise Problem(
+            401, "jeton-invalide", "Jeton d'accès invalide ou expiré. Veuillez vous reconnecter.", headers=_UNAUTHENTICATED
+        ) from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
+
+
+def require_affiliate(principal: Principal, affiliate: str) -> None:
+    """Same answer whether the affiliate is someone else's or does not exist: nothing leaks."""
+    if not principal.holds(affiliate):
+        raise Problem(404, "affilie-introuvable", "Affilié introuvable pour ce compte.")
+
+
+def create_http_app(
+    *,
+    title: str,
+    description: str,
+    platform: Platform,
+    migrations: Sequence[tuple[str, Path]],
+    routers: Sequence[APIRouter],
+    on_started: Callable[[Platform], Awaitable[None]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await platform.start(migrations)
+        if on_started is not None:
+            await on_started(platform)
+        yield
+        await platform.stop()
+
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app.state.platform = platform
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimit)
+
+    @app.get("/health/live", tags=["santé"], summary="Le processus répond")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["santé"], summary="Base de données, broker et relais prêts")
+    async def ready() -> Any:
+        checks = await platform.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=platform.tracer_provider, excluded_urls="/health/.*")
+    return app

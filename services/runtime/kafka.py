@@ -1,0 +1,83 @@
+"""Kafka clients for a service: the FastStream broker (consumers) and a producer (outbox relay, DLQ).
+
+No module-level broker: each service builds its own in its bootstrap, from its settings.
+"""
+
+import logging
+import ssl
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry.trace import TracerProvider
+
+from services.runtime.settings import ServiceSettings
+
+
+def client_security(settings: ServiceSettings) -> dict[str, Any]:
+    """aiokafka connection options for PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.endswith("SSL"):
+        options["ssl_context"] = ssl.create_default_context()
+    if settings.kafka_sasl_mechanism:
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    return options
+
+
+def _faststream_security(settings: ServiceSettings) -> BaseSecurity | None:
+    use_ssl = settings.kafka_security_protocol.endswith("SSL")
+    context = ssl.create_default_context() if use_ssl else None
+    mechanism = settings.kafka_sasl_mechanism
+    if mechanism is None:
+        return BaseSecurity(ssl_context=context, use_ssl=use_ssl) if use_ssl else None
+    user, password = settings.kafka_sasl_username or "", settings.kafka_sasl_password or ""
+    kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    return kinds[mechanism](user, password, ssl_context=context, use_ssl=use_ssl)
+
+
+def create_broker(settings: ServiceSettings, tracer_provider: TracerProvider) -> KafkaBroker:
+    """Consumers commit offsets only after the handler returned (its transaction committed).
+
+    NACK_ON_ERROR rewinds to the failed message so it is read again: a crash or a database outage
+    delays a message, never skips it. Poison messages are dead-lettered by the handlers themselves.
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        security=_faststream_security(settings),
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        graceful_timeout=10.0,
+        logger=logging.getLogger("faststream"),  # through our JSON handler, with trace ids
+    )
+
+
+def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Options every subscriber takes: its group, a short fetch wait and fast group joins."""
+    return {
+        "group_id": settings.kafka_group_id or settings.service_name,
+        "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+    }
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    # No idempotent producer: Tansu cannot issue producer ids, and the inbox makes duplicates harmless.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-relay",
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        max_request_size=4 * 1024 * 1024,
+        **client_security(settings),
+    )

@@ -1,0 +1,195 @@
+"""Transactional outbox: events commit with the change that caused them; a relay sends them later.
+
+Writing to Kafka after the commit (publish-after-commit) loses the event when the process dies in
+between; writing before it announces a change that may roll back. The outbox row commits or rolls back
+with the change, and the relay retries until the broker has taken it: at-least-once delivery, which
+the consumers' inbox turns into exactly-once effects.
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
+
+from contracts.envelope import Envelope
+from services.runtime.db import load_queries, rows
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+_QUERIES = load_queries(Path(__file__).parent / "sql" / "outbox.sql")
+# One relay per database publishes at a time, so one affiliate's events keep their order even
+# with several replicas of a service; the others stand by and take over if the leader dies.
+_RELAY_LOCK_KEY = 0x0B7B0C5
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: str
+    message: Envelope
+    trace_context: Context | None = None
+    """The trace this event continues; by default the one active when it is written."""
+
+
+def _trace_fields(context: Context | None) -> tuple[str | None, str | None]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=context)
+    return carrier.get("traceparent"), carrier.get("tracestate")
+
+
+def _row(item: OutgoingMessage) -> tuple[Any, ...]:
+    traceparent, tracestate = _trace_fields(item.trace_context)
+    return (
+        item.message.event_id,
+        item.topic,
+        item.key,
+        item.message.type,
+        item.message.model_dump_json().encode(),
+        traceparent,
+        tracestate,
+    )
+
+
+async def enqueue(conn: asyncpg.Connection, topic: str, key: str, message: Envelope) -> None:
+    """Write one event in the caller's transaction, with the current trace context."""
+    await enqueue_many(conn, [OutgoingMessage(topic, key, message)])
+
+
+async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
+    values = [_row(item) for item in items]
+    if not values:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        values,
+    )
+    await _QUERIES.notify(conn)
+
+
+class OutboxRelay:
+    """Publishes outbox rows in order, woken by NOTIFY, polling as a safety net, retrying forever."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                async with self._pool.acquire() as leader:
+                    await self._lead(leader)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed, retrying", extra={"backoff_s": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+            else:
+                backoff = 0.1
+
+    async def _lead(self, leader: asyncpg.Connection) -> None:
+        while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY):
+            await asyncio.sleep(self._poll_interval)
+        await leader.add_listener("outbox", self._on_notify)
+        try:
+            while True:
+                self._wakeup.clear()
+                sent = await self.publish_pending()
+                if sent < self._batch_size:
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                    except TimeoutError:
+                        pass
+        finally:
+            await leader.remove_listener("outbox", self._on_notify)
+            await leader.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
+
+    async def publish_pending(self) -> int:
+        """Send one batch; rows leave the outbox only once the broker acknowledged every one."""
+        failure: Exception | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            batch = await rows(_QUERIES.claim_batch(conn, limit=self._batch_size))
+            if not batch:
+                return 0
+            ids = [row["id"] for row in batch]
+            try:
+                deliveries = [await self._send(row) for row in batch]
+                await asyncio.gather(*deliveries)
+            except Exception as exc:  # the broker refused or is away: keep the rows, count the try
+                failure = exc
+                await _QUERIES.record_failure(conn, ids=ids, error=repr(exc)[:500])
+            else:
+                await _QUERIES.delete_sent(conn, ids=ids)
+        if failure is not None:
+            raise failure
+        self.published += len(batch)
+        return len(batch)
+
+    async def _send(self, row: asyncpg.Record) -> "asyncio.Future[Any]":
+        headers = [("content-type", b"application/json"), ("event-type", row["event_type"].encode())]
+        parent = None
+        if row["traceparent"]:
+            carrier = {"traceparent": row["traceparent"]}
+            if row["tracestate"]:
+                carrier["tracestate"] = row["tracestate"]
+            parent = propagate.extract(carrier)
+        with tracer.start_as_current_span(
+            f"{row['topic']} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": row["topic"],
+                "messaging.message.id": str(row["event_id"]),
+                "messaging.kafka.message.key": row["key"],
+            },
+        ):
+            carrier_out: dict[str, str] = {}
+            propagate.inject(carrier_out)
+            headers += [(name, value.encode()) for name, value in carrier_out.items()]
+            return await self._producer.send(
+                row["topic"], value=bytes(row["body"]), key=row["key"].encode(), headers=headers
+            )

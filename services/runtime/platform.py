@@ -1,0 +1,80 @@
+"""The running parts of one service, started and stopped together from its HTTP app's lifespan."""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+
+from services.runtime.clock import Clock
+from services.runtime.db import create_pool, migrate
+from services.runtime.dlq import DeadLetters
+from services.runtime.kafka import create_broker, create_producer
+from services.runtime.outbox import OutboxRelay
+from services.runtime.settings import ServiceSettings
+from services.runtime.tokens import TokenVerifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    settings: ServiceSettings
+    clock: Clock
+    tracer_provider: TracerProvider
+    broker: KafkaBroker
+    pool: asyncpg.Pool | None = None
+    producer: AIOKafkaProducer | None = None
+    relay: OutboxRelay | None = None
+    dead_letters: DeadLetters | None = None
+    verifier: TokenVerifier | None = None
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, settings: ServiceSettings, clock: Clock, tracer_provider: TracerProvider) -> "Platform":
+        return cls(settings, clock, tracer_provider, create_broker(settings, tracer_provider))
+
+    async def start(self, migrations: Sequence[tuple[str, Path]]) -> None:
+        s = self.settings
+        self.pool = await create_pool(s.database_url, size=s.database_pool_size)
+        async with self.pool.acquire() as conn:
+            await migrate(conn, migrations)
+        if s.token_public_key_file.exists():
+            self.verifier = TokenVerifier.from_file(s.token_public_key_file, issuer=s.token_issuer, audience=s.token_audience)
+        else:
+            log.warning("no token public key: every authenticated endpoint answers 401", extra={"path": str(s.token_public_key_file)})
+        self.producer = create_producer(s)
+        await self.producer.start()
+        self.dead_letters = DeadLetters(self.producer, s.service_name)
+        self.relay = OutboxRelay(self.pool, self.producer, batch_size=s.outbox_batch_size)
+        await self.relay.start()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        # Consumers first (no new work), then the relay (may be mid-batch), then connections.
+        await self.broker.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        self.tracer_provider.force_flush(timeout_millis=2000)
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"database": False, "broker": False, "outbox_relay": bool(self.relay and self.relay.running)}
+        if self.pool is not None:
+            try:
+                async with self.pool.acquire(timeout=2) as conn:
+                    checks["database"] = await conn.fetchval("SELECT true", timeout=2)
+            except Exception:  # readiness reports, it does not raise
+                checks["database"] = False
+        try:
+            checks["broker"] = bool(await self.broker.ping(timeout=2))
+        except Exception:
+            checks["broker"] = False
+        return checks

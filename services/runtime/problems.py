@@ -1,0 +1,120 @@
+"""HTTP errors as RFC 9457 ``application/problem+json``: a stable ``code`` for programs, a French
+``title``/``detail`` for people, never a stack trace."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+    def response(self, instance: str | None = None) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": f"https://recouvrement.cnss.ma/problemes/{self.code}",
+            "status": self.status,
+            "code": self.code,
+            "title": self.title,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body |= self.extra
+        return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON)
+
+
+_FIELD_MESSAGES = {
+    "missing": "champ obligatoire",
+    "extra_forbidden": "champ inconnu",
+    "string_pattern_mismatch": "format invalide",
+    "string_too_long": "valeur trop longue",
+    "string_too_short": "valeur trop courte",
+    "string_type": "une chaîne de caractères est attendue",
+    "int_parsing": "un nombre entier est attendu",
+    "greater_than": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "model_attributes_type": "un objet JSON est attendu",
+    "dict_type": "un objet JSON est attendu",
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        kind = str(error.get("type", ""))
+        message = _FIELD_MESSAGES.get(kind)
+        if message is None:
+            # Our own validators already speak French ("une période s'écrit AAAA-MM ...").
+            message = str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
+        errors.append({"field": location or "body", "code": kind, "message": message})
+    return errors
+
+
+_STATUS_PROBLEMS = {
+    401: ("non-authentifie", "Authentification requise."),
+    403: ("acces-refuse", "Accès refusé."),
+    404: ("ressource-introuvable", "La ressource demandée n'existe pas."),
+    405: ("methode-non-autorisee", "Méthode non autorisée pour cette ressource."),
+    413: ("requete-trop-volumineuse", "La requête est trop volumineuse."),
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        if any(error["code"] == "json_invalid" for error in errors):
+            problem = Problem(400, "json-invalide", "Le corps de la requête n'est pas un JSON valide.")
+        else:
+            problem = Problem(
+                422,
+                "requete-invalide",
+                "La requête contient des valeurs invalides.",
+                "; ".join(f"{e['field']} : {e['message']}" for e in errors),
+                errors=errors,
+            )
+        return problem.response(request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _STATUS_PROBLEMS.get(exc.status_code, ("erreur-http", "La requête n'a pas abouti."))
+        return Problem(exc.status_code, code, title, headers=exc.headers).response(request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return Problem(
+            500,
+            "erreur-interne",
+            "Une erreur interne est survenue. Veuillez réessayer plus tard.",
+        ).response(request.url.path)

@@ -1,0 +1,31 @@
+-- name: enqueue(event_id, topic, key, event_type, body, traceparent, tracestate)!
+-- One event, written in the caller's transaction; NOTIFY reaches the relay at commit.
+WITH queued AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+    VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate)
+)
+SELECT pg_notify('outbox', '');
+
+-- name: enqueue_many(event_id, topic, key, event_type, body, traceparent, tracestate)*!
+INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate);
+
+-- name: notify()!
+SELECT pg_notify('outbox', '');
+
+-- name: claim_batch(limit)
+-- Oldest first, so one affiliate's events leave in the order they were written.
+SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate
+FROM outbox
+ORDER BY id
+LIMIT :limit
+FOR UPDATE SKIP LOCKED;
+
+-- name: delete_sent(ids)!
+DELETE FROM outbox WHERE id = ANY(:ids::bigint[]);
+
+-- name: record_failure(ids, error)!
+UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = ANY(:ids::bigint[]);
+
+-- name: pending_count()$
+SELECT count(*) FROM outbox;

@@ -1,0 +1,1 @@
+"""The embedded stack launcher, demo data and operator commands."""

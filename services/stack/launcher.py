@@ -1,0 +1,179 @@
+"""``recouvrement run``: the whole system on one machine, each service in its own process."""
+
+import asyncio
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.runtime.settings import DEFAULT_DATA_DIR
+from services.runtime.tokens import generate_keypair
+from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres
+from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
+
+SERVICE_PORTS = {"auth": 8101, "debt": 8102}
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    pg_port: int = 15432
+    kafka_port: int = 19092
+    ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    external_database_url: str | None = None
+    external_kafka: str | None = None
+    seed_demo: bool = True
+    demo_affiliates: int = 20
+    demo_seed: int = 2024
+    otlp_endpoint: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
+        env = dict(os.environ if env is None else env)
+        ports = {name: int(env.get(f"RECOUVREMENT_{name.upper()}_PORT", port)) for name, port in SERVICE_PORTS.items()}
+        return cls(
+            data_dir=Path(env.get("RECOUVREMENT_DATA_DIR", DEFAULT_DATA_DIR)).resolve(),
+            pg_port=int(env.get("RECOUVREMENT_PG_PORT", 15432)),
+            kafka_port=int(env.get("RECOUVREMENT_KAFKA_PORT", 19092)),
+            ports=ports,
+            external_database_url=env.get("DATABASE_URL") or None,
+            external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            seed_demo=env.get("RECOUVREMENT_SEED_DEMO", "1") not in ("0", "false", "no"),
+            demo_affiliates=int(env.get("RECOUVREMENT_DEMO_AFFILIATES", 20)),
+            demo_seed=int(env.get("RECOUVREMENT_DEMO_SEED", 2024)),
+            otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        )
+
+    @property
+    def private_key(self) -> Path:
+        return self.data_dir / "keys" / "token-signing.pem"
+
+    @property
+    def public_key(self) -> Path:
+        return self.data_dir / "keys" / "token-signing.pub.pem"
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: EmbeddedBroker | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.database_server_url = config.external_database_url or ""
+        self.bootstrap = config.external_kafka or ""
+
+    def start(self, say: "Say") -> None:
+        c = self.config
+        started = time.monotonic()
+        (c.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        if not c.private_key.exists():
+            generate_keypair(c.private_key, c.public_key)
+            say("clés de signature de développement générées (jamais en production)")
+        if c.external_database_url is None:
+            self.postgres = EmbeddedPostgres(c.data_dir / "postgres", c.pg_port)
+            self.postgres.start()
+            self.database_server_url = self.postgres.url
+            say(f"postgres embarqué prêt sur 127.0.0.1:{c.pg_port} (données : {self.postgres.data_dir})")
+        if c.external_kafka is None:
+            self.broker = EmbeddedBroker(c.kafka_port, c.data_dir / "logs" / "broker.log")
+            self.broker.start()
+            self.bootstrap = self.broker.bootstrap
+            say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
+        asyncio.run(self._provision())
+        for name in SERVICE_PORTS:
+            self.processes[name] = self._spawn(name)
+        self._wait_ready()
+        say(f"services prêts en {time.monotonic() - started:.1f} s")
+
+    async def _provision(self) -> None:
+        await create_databases(self.database_server_url)
+        await provision_topics(self.bootstrap)
+
+    def service_env(self, name: str) -> dict[str, str]:
+        c = self.config
+        env = dict(os.environ)
+        env |= {
+            "DATABASE_URL": database_url(self.database_server_url, name),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "HTTP_PORT": str(c.ports[name]),
+            "TOKEN_PUBLIC_KEY_FILE": str(c.public_key),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if name == "auth":
+            env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
+        if name == "debt" and self.broker is not None:
+            env["REPUBLISH_POSITIONS_ON_START"] = "true"  # the memory-only broker forgot every position
+        if c.otlp_endpoint:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = c.otlp_endpoint
+        return env
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        log_file = (self.config.data_dir / "logs" / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", name],
+            env=self.service_env(name),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict(self.config.ports)
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                for name, port in list(pending.items()):
+                    if self.processes[name].poll() is not None:
+                        raise RuntimeError(f"le service {name} s'est arrêté ; voir {self.config.data_dir}/logs/{name}.log")
+                    try:
+                        if client.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"services pas prêts après {timeout} s : {sorted(pending)}")
+                time.sleep(0.1)
+
+    def dead_services(self) -> list[str]:
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: a service dies with the launcher even if the launcher is killed outright."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Say:
+    def __call__(self, message: str) -> None:
+        print(f"[recouvrement] {message}", flush=True)
+
+
+def service_urls(config: StackConfig) -> dict[str, str]:
+    return {name: f"http://127.0.0.1:{port}" for name, port in config.ports.items()}
+
+
+__all__ = ["SERVICES_WITH_DATABASE", "Say", "Stack", "StackConfig", "service_urls"]

@@ -1,0 +1,186 @@
+"""auth over HTTP, with its real database and broker: login, lockout, events, bad input."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from contracts.topics import AUTH_EVENTS
+from services.auth.config import AuthSettings
+from services.auth.main import create_app
+from services.auth.service.import_accounts import DamancomExport
+from services.runtime.clock import FrozenClock
+from services.runtime.tokens import TokenVerifier
+from services.stack.operations import import_export
+from tests.conftest import Infra
+from tests.support import read_topic, running
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "Bon-Mot-2024!"
+
+
+def export(login: str) -> DamancomExport:
+    perception = {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
+    return DamancomExport.model_validate(
+        {
+            "affiliates": [
+                {"numero": "7000001", "raison_sociale": "Atlas Test SARL", "ice": "001000000000001", "perception": perception},
+                {"numero": "7000002", "raison_sociale": "Zagora Test SA", "ice": "001000000000002", "perception": perception},
+            ],
+            "accounts": [
+                {"login": login, "display_name": "[TEST] groupe", "password": PASSWORD, "affiliates": ["7000001", "7000002"]}
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def login() -> str:
+    return f"groupe.{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def client(infra: Infra, database: str, clock: FrozenClock, login: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = AuthSettings(
+        database_url=database,
+        kafka_bootstrap_servers=infra.bootstrap,
+        token_private_key_file=infra.private_key,
+        token_public_key_file=infra.public_key,
+    )
+    async with running(create_app(settings, clock)) as client:
+        await import_export(database, export(login))
+        yield client
+
+
+async def open_session(client: httpx.AsyncClient, login: str, password: str) -> httpx.Response:
+    return await client.post("/v1/sessions", json={"login": login, "password": password})
+
+
+async def test_login_returns_a_short_lived_token_holding_the_group_affiliates(
+    client: httpx.AsyncClient, infra: Infra, login: str
+) -> None:
+    response = await open_session(client, login.upper() + "  ", PASSWORD)  # typed as people type
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert [a["numero"] for a in body["affiliates"]] == ["7000001", "7000002"]
+    assert body["affiliates"][0]["perception"] == {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
+    assert body["expires_in"] == 15 * 60
+    principal = TokenVerifier.from_file(
+        infra.public_key, issuer="espace-recouvrement/auth", audience="espace-recouvrement"
+    ).verify(body["access_token"])
+    assert principal.affiliates == {"7000001", "7000002"}
+
+    mine = await client.get("/v1/me/affiliates", headers={"authorization": f"Bearer {body['access_token']}"})
+    assert mine.status_code == 200
+    assert [a["raison_sociale"] for a in mine.json()["affiliates"]] == ["Atlas Test SARL", "Zagora Test SA"]
+
+
+async def test_unknown_login_and_wrong_password_are_indistinguishable(client: httpx.AsyncClient, login: str) -> None:
+    wrong = await open_session(client, login, "pas le bon")
+    unknown = await open_session(client, f"inconnu.{uuid.uuid4().hex[:6]}", "pas le bon")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.headers["content-type"] == "application/problem+json"
+    strip = lambda r: {k: v for k, v in r.json().items() if k != "instance"}  # noqa: E731
+    assert strip(wrong) == strip(unknown) == {
+        "type": "https://recouvrement.cnss.ma/problemes/identifiants-invalides",
+        "status": 401,
+        "code": "identifiants-invalides",
+        "title": "Identifiant ou mot de passe incorrect.",
+    }
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known-login", "unknown-login"])
+async def test_five_failures_lock_the_login_for_fifteen_minutes(
+    client: httpx.AsyncClient, clock: FrozenClock, login: str, known: bool
+) -> None:
+    name = login if known else f"fantome.{uuid.uuid4().hex[:6]}"
+    statuses = [(await open_session(client, name, f"essai-{i}")).status_code for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 423]
+    locked = await open_session(client, name, PASSWORD)  # even the right password
+    assert locked.status_code == 423
+    problem = locked.json()
+    assert problem["code"] == "compte-verrouille"
+    assert datetime.fromisoformat(problem["locked_until"]) == clock.now() + timedelta(minutes=15)
+    assert int(locked.headers["retry-after"]) == 15 * 60
+
+    clock.advance(timedelta(minutes=15))
+    after = await open_session(client, name, PASSWORD)
+    assert after.status_code == (201 if known else 401)
+
+
+async def test_a_success_resets_the_failure_count(client: httpx.AsyncClient, login: str) -> None:
+    for _ in range(4):
+        assert (await open_session(client, login, "faux")).status_code == 401
+    assert (await open_session(client, login, PASSWORD)).status_code == 201
+    for _ in range(4):
+        assert (await open_session(client, login, "faux")).status_code == 401
+
+
+async def test_logins_and_the_lock_are_events_on_auth_events(
+    client: httpx.AsyncClient, infra: Infra, login: str
+) -> None:
+    await open_session(client, login, PASSWORD)
+    for _ in range(5):
+        await open_session(client, login, "faux")
+
+    def types(records: list) -> list[str]:
+        return [json.loads(r.value)["type"] for r in records]
+
+    records = await read_topic(
+        infra.bootstrap, AUTH_EVENTS.name, lambda r: "auth.login_locked" in types(r), key=login
+    )
+    assert types(records) == [
+        "auth.account_imported",
+        "auth.login_succeeded",
+        *["auth.login_failed"] * 5,
+        "auth.login_locked",
+    ]
+    assert json.loads(records[-1].value)["payload"]["login"] == login
+    assert all(PASSWORD.encode() not in r.value and b"faux" not in r.value for r in records)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"login": "a", "password":', 400, "json-invalide"),
+        (b'{"login": "a", "password": "b", "admin": true}', 422, "requete-invalide"),
+        (b'{"login": "a"}', 422, "requete-invalide"),
+        (json.dumps({"login": "a", "password": "x" * 10_000}).encode(), 422, "requete-invalide"),
+        (json.dumps({"login": "a", "password": "x" * 100_000}).encode(), 413, "requete-trop-volumineuse"),
+        (b"[1, 2]", 422, "requete-invalide"),
+    ],
+    ids=["malformed", "unknown-field", "missing-field", "10kB-password", "100kB-body", "not-an-object"],
+)
+async def test_bad_input_is_a_clear_problem_never_a_500(
+    client: httpx.AsyncClient, body: bytes, status: int, code: str
+) -> None:
+    response = await client.post("/v1/sessions", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == code
+    assert "Traceback" not in response.text
+
+
+async def test_me_requires_a_valid_token(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/v1/me/affiliates")).status_code == 401
+    bad = await client.get("/v1/me/affiliates", headers={"authorization": "Bearer not.a.token"})
+    assert bad.status_code == 401
+    assert bad.json()["code"] == "jeton-invalide"
+    assert bad.headers["www-authenticate"] == "Bearer"
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health/live")).json() == {"status": "ok"}
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": True, "broker": True, "outbox_relay": True}

@@ -1,0 +1,83 @@
+"""Helpers shared by integration and e2e tests: run an app's lifespan, publish, read topics."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from fastapi import FastAPI
+
+from contracts.envelope import Envelope
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (pool, migrations, broker, relay) and an HTTP client in front."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def publish(
+    bootstrap: str, topic: str, items: list[tuple[str, Envelope | bytes]], headers: list[tuple[str, bytes]] | None = None
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, message in items:
+            value = message if isinstance(message, bytes) else message.model_dump_json().encode()
+            await producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers or [])
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[ConsumerRecord[Any, Any]]], bool],
+    *,
+    key: str | None = None,
+    timeout: float = 20.0,
+) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of ``topic`` (optionally only those with ``key``) from the beginning, read until
+    ``until(records)`` holds; fails the test after ``timeout`` seconds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[ConsumerRecord[Any, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for part in batch.values():
+                records += [r for r in part if key is None or r.key == key.encode()]
+            if until(records):
+                return records
+        raise AssertionError(f"{topic}: condition not met after {timeout}s; {len(records)} records read")
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Polls an async ``check`` until it returns a truthy value (the system converges by messages)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last value: {last!r}")
+
+
+def header(record: ConsumerRecord[Any, Any], name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value).decode()
+    return None
