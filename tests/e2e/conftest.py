@@ -1,0 +1,98 @@
+"""The whole stack as a newcomer runs it: ``recouvrement run`` in a process, services in theirs."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from services.stack.embedded import free_port
+from tests.e2e.otlp_receiver import OtlpReceiver
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    data_dir: Path
+    auth: str
+    debt: str
+    bootstrap: str
+    output: list[str]
+
+
+def start_stack(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            output.append(line)
+            if "Ctrl-C" in line:
+                return process, output
+        elif process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("the stack did not start:\n" + "".join(output))
+
+
+def stop_stack(process: subprocess.Popen[str], timeout: float = 60) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout)
+
+
+@pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
+    data_dir = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("auth", "debt", "pg", "kafka")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env |= {
+        "RECOUVREMENT_DATA_DIR": str(data_dir),
+        "RECOUVREMENT_AUTH_PORT": str(ports["auth"]),
+        "RECOUVREMENT_DEBT_PORT": str(ports["debt"]),
+        "RECOUVREMENT_PG_PORT": str(ports["pg"]),
+        "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
+        "RECOUVREMENT_DEMO_AFFILIATES": "5",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+    }
+    for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+        if name in os.environ:  # external infrastructure: the stack uses it instead of embedded ones
+            env[name] = os.environ[name]
+    process, output = start_stack(env)
+    running = RunningStack(
+        process=process,
+        env=env,
+        data_dir=data_dir,
+        auth=f"http://127.0.0.1:{ports['auth']}",
+        debt=f"http://127.0.0.1:{ports['debt']}",
+        bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports['kafka']}"),
+        output=output,
+    )
+    yield running
+    if running.process.poll() is None:
+        stop_stack(running.process)
