@@ -16,7 +16,7 @@ class LoginPayload(Contract):
 
 class LoginSucceeded(Envelope):
     TYPE: ClassVar[str] = "auth.login_succeeded"
-    type: Literal["auth.login_succeeded"] = "auth.login_succeeded"
+    type: Literal["auth.login_succeeded"]
     payload: LoginPayload
 
 
@@ -29,7 +29,7 @@ class LoginFailedPayload(LoginPayload):
 
 class LoginFailed(Envelope):
     TYPE: ClassVar[str] = "auth.login_failed"
-    type: Literal["auth.login_failed"] = "auth.login_failed"
+    type: Literal["auth.login_failed"]
     payload: LoginFailedPayload
 
 
@@ -39,7 +39,7 @@ class LoginLockedPayload(LoginPayload):
 
 class LoginLocked(Envelope):
     TYPE: ClassVar[str] = "auth.login_locked"
-    type: Literal["auth.login_locked"] = "auth.login_locked"
+    type: Literal["auth.login_locked"]
     payload: LoginLockedPayload
 
 
@@ -53,7 +53,7 @@ class AccountImported(Envelope):
     """An account created or updated by an import from Damancom (its affiliations included)."""
 
     TYPE: ClassVar[str] = "auth.account_imported"
-    type: Literal["auth.account_imported"] = "auth.account_imported"
+    type: Literal["auth.account_imported"]
     payload: AccountImportedPayload
 
 

@@ -41,7 +41,7 @@ class ChargeBookedPayload(Contract):
 
 class ChargeBooked(Envelope):
     TYPE: ClassVar[str] = "ledger.charge_booked"
-    type: Literal["ledger.charge_booked"] = "ledger.charge_booked"
+    type: Literal["ledger.charge_booked"]
     payload: ChargeBookedPayload
 
 
@@ -58,7 +58,7 @@ class PaymentReceivedPayload(Contract):
 
 class PaymentReceived(Envelope):
     TYPE: ClassVar[str] = "ledger.payment_received"
-    type: Literal["ledger.payment_received"] = "ledger.payment_received"
+    type: Literal["ledger.payment_received"]
     payload: PaymentReceivedPayload
 
 
@@ -74,7 +74,7 @@ class ArrangementOpenedPayload(Contract):
 
 class ArrangementOpened(Envelope):
     TYPE: ClassVar[str] = "ledger.arrangement_opened"
-    type: Literal["ledger.arrangement_opened"] = "ledger.arrangement_opened"
+    type: Literal["ledger.arrangement_opened"]
     payload: ArrangementOpenedPayload
 
 
@@ -87,7 +87,7 @@ class ArrangementClosedPayload(Contract):
 
 class ArrangementClosed(Envelope):
     TYPE: ClassVar[str] = "ledger.arrangement_closed"
-    type: Literal["ledger.arrangement_closed"] = "ledger.arrangement_closed"
+    type: Literal["ledger.arrangement_closed"]
     payload: ArrangementClosedPayload
 
 
@@ -131,7 +131,7 @@ class PositionPayload(Contract):
 
 class PositionChanged(Envelope):
     TYPE: ClassVar[str] = "debt.position_changed"
-    type: Literal["debt.position_changed"] = "debt.position_changed"
+    type: Literal["debt.position_changed"]
     payload: PositionPayload
 
 

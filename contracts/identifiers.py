@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 def _check_period(value: str) -> str:
@@ -15,11 +15,11 @@ def _check_period(value: str) -> str:
     return value
 
 
-AffiliateNumber = Annotated[str, Field(pattern=r"^\d{7}$", description="numéro d'affiliation (7 chiffres)")]
-Ice = Annotated[str, Field(pattern=r"^\d{15}$", description="Identifiant commun de l'entreprise (15 chiffres)")]
+AffiliateNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
+Ice = Annotated[str, Field(pattern=r"^[0-9]{15}$", description="Identifiant commun de l'entreprise (15 chiffres)")]
 Period = Annotated[
     str,
-    Field(pattern=r"^\d{4}-\d{2}$", description="période de cotisation AAAA-MM"),
+    Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="période de cotisation AAAA-MM"),
     AfterValidator(_check_period),
 ]
 
@@ -30,7 +30,8 @@ def rib_key(first_22_digits: str) -> str:
 
 
 def is_valid_rib(rib: str) -> bool:
-    return len(rib) == 24 and rib.isdigit() and int(rib) % 97 == 0
+    # isascii: str.isdigit() also accepts Arabic-Indic digits, which no bank system would.
+    return len(rib) == 24 and rib.isascii() and rib.isdigit() and int(rib) % 97 == 0
 
 
 def _check_rib(value: str) -> str:
@@ -39,7 +40,9 @@ def _check_rib(value: str) -> str:
     return value
 
 
-Rib = Annotated[str, Field(pattern=r"^\d{24}$", description="RIB marocain (24 chiffres)"), AfterValidator(_check_rib)]
+Rib = Annotated[
+    str, Field(pattern=r"^[0-9]{24}$", description="RIB marocain (24 chiffres)"), AfterValidator(_check_rib)
+]
 
 
 def bank_code(rib: str) -> str:

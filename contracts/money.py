@@ -3,10 +3,12 @@
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 CENTIME = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("1e14")
+"""Postgres stores amounts as NUMERIC(16,2): 14 digits before the point."""
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -24,32 +26,38 @@ def _to_decimal(value: object) -> Decimal:
         raise ValueError("montant illisible")
     if not amount.is_finite():
         raise ValueError("montant illisible")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError("montant trop grand")
     if amount != amount.quantize(CENTIME):
         raise ValueError("un montant a au plus deux décimales")
-    return amount.quantize(CENTIME)
+    return amount.quantize(CENTIME) + 0  # + 0 turns -0.00 into 0.00
 
 
 def _to_json(value: Decimal) -> str:
-    return f"{value.quantize(CENTIME):f}"
+    return f"{value.quantize(CENTIME) + 0:f}"
 
 
 Money = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     PlainSerializer(_to_json, return_type=str, when_used="json"),
-    Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+\.\d{2}$"}),
+    Field(json_schema_extra={"type": "string", "pattern": r"^-?[0-9]{1,14}\.[0-9]{2}$"}),
 ]
 """Any amount, signed (a balance can be negative when overpaid)."""
 
-PositiveMoney = Annotated[Money, Field(gt=0)]
+PositiveMoney = Annotated[
+    Money,
+    Field(gt=0),
+    WithJsonSchema({"type": "string", "pattern": r"^(?!0+\.00$)[0-9]{1,14}\.[0-9]{2}$"}, mode="serialization"),
+]
 """An amount that must be strictly positive (an entry, a payment)."""
 
 
 def round_half_up(value: Decimal) -> Decimal:
     """Round to the centime, half away from zero (the programme's rule for remises)."""
-    return value.quantize(CENTIME, rounding=ROUND_HALF_UP)
+    return value.quantize(CENTIME, rounding=ROUND_HALF_UP) + 0
 
 
 def round_down(value: Decimal) -> Decimal:
     """Round towards zero to the centime (the programme's rule for installments)."""
-    return value.quantize(CENTIME, rounding=ROUND_DOWN)
+    return value.quantize(CENTIME, rounding=ROUND_DOWN) + 0

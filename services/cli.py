@@ -43,17 +43,17 @@ def run() -> None:
         stack.start(say)
         marker = config.data_dir / "demo-seeded"
         if config.seed_demo and not marker.exists():
-            from services.stack.seed import seed_demo
+            from services.stack.seed import keep_bank_accounts, seed_demo
 
             dataset = asyncio.run(
                 seed_demo(
                     database_url(stack.database_server_url, "auth"),
                     stack.bootstrap,
-                    config.data_dir / "demo",
                     affiliates=config.demo_affiliates,
                     seed=config.demo_seed,
                 )
             )
+            keep_bank_accounts(dataset, config.data_dir / "demo")
             marker.write_text(json.dumps({"affiliates": config.demo_affiliates, "seed": config.demo_seed}))
             say(f"données de démo chargées : {len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures")
         urls = service_urls(config)
@@ -104,7 +104,9 @@ def provision(
     """Crée les topics du catalogue (et leurs .dlq) qui manquent."""
     from services.stack.provisioning import provision_topics
 
-    outcome = asyncio.run(provision_topics(bootstrap, partitions=partitions, replication=replication, min_insync=min_insync))
+    outcome = asyncio.run(
+        provision_topics(bootstrap, partitions=partitions, replication=replication, min_insync=min_insync)
+    )
     for name, state in sorted(outcome.items()):
         typer.echo(f"{name}: {state}")
 
@@ -148,9 +150,10 @@ def seed(
     out_dir: Annotated[Path, typer.Option()] = Path(".data/demo"),
 ) -> None:
     """Génère et charge des données de démo déterministes (comptes, écritures, comptes bancaires)."""
-    from services.stack.seed import seed_demo
+    from services.stack.seed import keep_bank_accounts, seed_demo
 
-    dataset = asyncio.run(seed_demo(auth_database_url, bootstrap, out_dir, affiliates=affiliates, seed=seed_value))
+    dataset = asyncio.run(seed_demo(auth_database_url, bootstrap, affiliates=affiliates, seed=seed_value))
+    keep_bank_accounts(dataset, out_dir)
     typer.echo(f"{len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures publiées sur debt.ledger.v1")
 
 

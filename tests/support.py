@@ -23,7 +23,10 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def publish(
-    bootstrap: str, topic: str, items: list[tuple[str, Envelope | bytes]], headers: list[tuple[str, bytes]] | None = None
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[str, Envelope | bytes]],
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()

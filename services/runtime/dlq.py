@@ -21,7 +21,8 @@ class DeadLetters:
 
     async def send(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         """Waits for the broker's acknowledgement: the caller commits the offset only after it."""
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             ("x-dlq-reason", reason[:4000].encode()),
             ("x-dlq-consumer", self._consumer_name.encode()),
             ("x-dlq-original-topic", record.topic.encode()),
@@ -33,5 +34,10 @@ class DeadLetters:
         )
         log.warning(
             "message dead-lettered",
-            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "reason": reason[:300]},
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason[:300],
+            },
         )

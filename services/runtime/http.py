@@ -53,7 +53,10 @@ def authenticated(request: Request) -> Principal:
         return verifier.verify(token)
     except InvalidToken:
         raise Problem(
-            401, "jeton-invalide", "Jeton d'accès invalide ou expiré. Veuillez vous reconnecter.", headers=_UNAUTHENTICATED
+            401,
+            "jeton-invalide",
+            "Jeton d'accès invalide ou expiré. Veuillez vous reconnecter.",
+            headers=_UNAUTHENTICATED,
         ) from None
 
 

@@ -7,6 +7,7 @@ the consumers' inbox turns into exactly-once effects.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -103,10 +104,8 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     @property
     def running(self) -> bool:
@@ -131,7 +130,8 @@ class OutboxRelay:
                 backoff = 0.1
 
     async def _lead(self, leader: asyncpg.Connection) -> None:
-        while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY):
+        # Standing by: nothing to await but the leader's connection going away, so poll the lock.
+        while not await leader.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY):  # noqa: ASYNC110
             await asyncio.sleep(self._poll_interval)
         await leader.add_listener("outbox", self._on_notify)
         try:
@@ -139,10 +139,8 @@ class OutboxRelay:
                 self._wakeup.clear()
                 sent = await self.publish_pending()
                 if sent < self._batch_size:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-                    except TimeoutError:
-                        pass
         finally:
             await leader.remove_listener("outbox", self._on_notify)
             await leader.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
@@ -190,6 +188,7 @@ class OutboxRelay:
             carrier_out: dict[str, str] = {}
             propagate.inject(carrier_out)
             headers += [(name, value.encode()) for name, value in carrier_out.items()]
-            return await self._producer.send(
+            delivery: asyncio.Future[Any] = await self._producer.send(
                 row["topic"], value=bytes(row["body"]), key=row["key"].encode(), headers=headers
             )
+            return delivery

@@ -1,8 +1,9 @@
 """The running parts of one service, started and stopped together from its HTTP app's lifespan."""
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +33,6 @@ class Platform:
     relay: OutboxRelay | None = None
     dead_letters: DeadLetters | None = None
     verifier: TokenVerifier | None = None
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def create(cls, settings: ServiceSettings, clock: Clock, tracer_provider: TracerProvider) -> "Platform":
@@ -44,9 +44,14 @@ class Platform:
         async with self.pool.acquire() as conn:
             await migrate(conn, migrations)
         if s.token_public_key_file.exists():
-            self.verifier = TokenVerifier.from_file(s.token_public_key_file, issuer=s.token_issuer, audience=s.token_audience)
+            self.verifier = TokenVerifier.from_file(
+                s.token_public_key_file, issuer=s.token_issuer, audience=s.token_audience
+            )
         else:
-            log.warning("no token public key: every authenticated endpoint answers 401", extra={"path": str(s.token_public_key_file)})
+            log.warning(
+                "no token public key: every authenticated endpoint answers 401",
+                extra={"path": str(s.token_public_key_file)},
+            )
         self.producer = create_producer(s)
         await self.producer.start()
         self.dead_letters = DeadLetters(self.producer, s.service_name)
@@ -54,15 +59,27 @@ class Platform:
         await self.relay.start()
         await self.broker.start()
 
-    async def stop(self) -> None:
-        # Consumers first (no new work), then the relay (may be mid-batch), then connections.
-        await self.broker.stop()
+    async def stop(self, step_timeout: float = 5.0) -> None:
+        """Consumers first (no new work), then the relay (may be mid-batch), then connections.
+
+        Each step is bounded: with the broker or the database already gone (a whole stack stopping
+        at once), a clean stop must not become a hang. Nothing is lost by cutting a step short:
+        uncommitted offsets are read again, unsent outbox rows stay in the outbox.
+        """
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [("broker", self.broker.stop)]
         if self.relay is not None:
-            await self.relay.stop()
+            steps.append(("outbox relay", self.relay.stop))
         if self.producer is not None:
-            await self.producer.stop()
+            steps.append(("producer", self.producer.stop))
         if self.pool is not None:
-            await self.pool.close()
+            steps.append(("database pool", self.pool.close))
+        for name, stop in steps:
+            try:
+                await asyncio.wait_for(stop(), step_timeout)
+            except Exception:  # TimeoutError included: log it and go on stopping the rest
+                log.warning("stop step cut short", extra={"step": name}, exc_info=True)
+        if self.pool is not None:
+            self.pool.terminate()
         self.tracer_provider.force_flush(timeout_millis=2000)
 
     async def readiness(self) -> dict[str, bool]:

@@ -108,7 +108,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _STATUS_PROBLEMS.get(exc.status_code, ("erreur-http", "La requête n'a pas abouti."))
-        return Problem(exc.status_code, code, title, headers=exc.headers).response(request.url.path)
+        headers = dict(exc.headers) if exc.headers else None
+        return Problem(exc.status_code, code, title, headers=headers).response(request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

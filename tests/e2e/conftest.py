@@ -1,10 +1,10 @@
 """The whole stack as a newcomer runs it: ``recouvrement run`` in a process, services in theirs."""
 
 import os
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,19 +37,19 @@ def start_stack(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.P
     )
     assert process.stdout is not None
     output: list[str] = []
+    stdout = process.stdout
+    # A thread reads the launcher's lines as they come (select() cannot see lines already buffered).
+    threading.Thread(target=lambda: output.extend(iter(stdout.readline, "")), daemon=True).start()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            output.append(line)
-            if "Ctrl-C" in line:
-                return process, output
-        elif process.poll() is not None:
-            break
-    process.kill()
+    while time.monotonic() < deadline and process.poll() is None:
+        if any("Ctrl-C" in line for line in list(output)):
+            return process, output
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
     raise AssertionError("the stack did not start:\n" + "".join(output))
 
 

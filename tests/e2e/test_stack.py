@@ -129,7 +129,9 @@ async def test_one_trace_covers_the_ledger_publish_the_consume_the_sql_and_the_p
         producer="cnss-core-test",
         occurred_at=datetime.now(UTC),
     )
-    with provider.get_tracer("test").start_as_current_span(f"{DEBT_LEDGER.name} publish", kind=SpanKind.PRODUCER) as span:
+    with provider.get_tracer("test").start_as_current_span(
+        f"{DEBT_LEDGER.name} publish", kind=SpanKind.PRODUCER
+    ) as span:
         trace_id = f"{span.get_span_context().trace_id:032x}"
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
@@ -170,9 +172,7 @@ async def test_one_trace_covers_the_ledger_publish_the_consume_the_sql_and_the_p
     assert all(s.trace_id == trace_id for s in spans)
 
 
-async def test_ctrl_c_stops_everything_and_a_second_run_keeps_the_data(
-    stack: RunningStack, otlp: OtlpReceiver
-) -> None:
+async def test_ctrl_c_stops_everything_and_a_second_run_keeps_the_data(stack: RunningStack, otlp: OtlpReceiver) -> None:
     simple = login(stack, "demo.simple").json()
     affiliate = simple["affiliates"][0]["numero"]
     before = await settled_debt(stack, simple["access_token"], affiliate)
@@ -194,5 +194,5 @@ async def test_ctrl_c_stops_everything_and_a_second_run_keeps_the_data(
     assert after["totals"] == before["totals"]
     # The memory-only broker forgot everything; debt re-announced its positions for other services.
     await read_topic(stack.bootstrap, DEBT_POSITIONS.name, lambda rs: len(rs) >= 1, key=affiliate)
-    print(f"second `recouvrement run` ready in {elapsed:.1f}s")  # noqa: T201
+    print(f"second `recouvrement run` ready in {elapsed:.1f}s")
     assert os.path.exists(stack.data_dir / "postgres" / "PG_VERSION")

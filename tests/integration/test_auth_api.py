@@ -28,11 +28,26 @@ def export(login: str) -> DamancomExport:
     return DamancomExport.model_validate(
         {
             "affiliates": [
-                {"numero": "7000001", "raison_sociale": "Atlas Test SARL", "ice": "001000000000001", "perception": perception},
-                {"numero": "7000002", "raison_sociale": "Zagora Test SA", "ice": "001000000000002", "perception": perception},
+                {
+                    "numero": "7000001",
+                    "raison_sociale": "Atlas Test SARL",
+                    "ice": "001000000000001",
+                    "perception": perception,
+                },
+                {
+                    "numero": "7000002",
+                    "raison_sociale": "Zagora Test SA",
+                    "ice": "001000000000002",
+                    "perception": perception,
+                },
             ],
             "accounts": [
-                {"login": login, "display_name": "[TEST] groupe", "password": PASSWORD, "affiliates": ["7000001", "7000002"]}
+                {
+                    "login": login,
+                    "display_name": "[TEST] groupe",
+                    "password": PASSWORD,
+                    "affiliates": ["7000001", "7000002"],
+                }
             ],
         }
     )
@@ -90,12 +105,16 @@ async def test_unknown_login_and_wrong_password_are_indistinguishable(client: ht
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.headers["content-type"] == "application/problem+json"
     strip = lambda r: {k: v for k, v in r.json().items() if k != "instance"}  # noqa: E731
-    assert strip(wrong) == strip(unknown) == {
-        "type": "https://recouvrement.cnss.ma/problemes/identifiants-invalides",
-        "status": 401,
-        "code": "identifiants-invalides",
-        "title": "Identifiant ou mot de passe incorrect.",
-    }
+    assert (
+        strip(wrong)
+        == strip(unknown)
+        == {
+            "type": "https://recouvrement.cnss.ma/problemes/identifiants-invalides",
+            "status": 401,
+            "code": "identifiants-invalides",
+            "title": "Identifiant ou mot de passe incorrect.",
+        }
+    )
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["known-login", "unknown-login"])
@@ -135,9 +154,7 @@ async def test_logins_and_the_lock_are_events_on_auth_events(
     def types(records: list) -> list[str]:
         return [json.loads(r.value)["type"] for r in records]
 
-    records = await read_topic(
-        infra.bootstrap, AUTH_EVENTS.name, lambda r: "auth.login_locked" in types(r), key=login
-    )
+    records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: "auth.login_locked" in types(r), key=login)
     assert types(records) == [
         "auth.account_imported",
         "auth.login_succeeded",

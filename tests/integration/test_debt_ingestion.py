@@ -132,17 +132,27 @@ async def test_consolidated_debt_splits_eligible_periods_and_totals_outstanding(
     assert body["affiliate"] == a
     assert body["version"] >= 1
     assert [(p["period"], p["eligible"]) for p in body["periods"]] == [
-        ("2019-03", True), ("2024-12", True), ("2025-01", False)
+        ("2019-03", True),
+        ("2024-12", True),
+        ("2025-01", False),
     ]
     march = body["periods"][0]
     assert march["principal"] == {"due": "10000.00", "paid": "4000.00", "outstanding": "6000.00"}
     assert march["majorations"] == {"due": "300.00", "paid": "100.00", "outstanding": "200.00"}
     assert march["frais"] == {"due": "150.55", "paid": "0.00", "outstanding": "150.55"}
     assert body["totals"]["eligible"] == {
-        "principal": "8000.00", "majorations": "200.00", "astreintes": "500.00", "frais": "150.55", "total": "8850.55"
+        "principal": "8000.00",
+        "majorations": "200.00",
+        "astreintes": "500.00",
+        "frais": "150.55",
+        "total": "8850.55",
     }
     assert body["totals"]["non_eligible"] == {
-        "principal": "2500.00", "majorations": "75.00", "astreintes": "0.00", "frais": "0.00", "total": "2575.00"
+        "principal": "2500.00",
+        "majorations": "75.00",
+        "astreintes": "0.00",
+        "frais": "0.00",
+        "total": "2575.00",
     }
     assert body["arrangement"] is None
 
@@ -163,12 +173,12 @@ async def test_the_same_entry_delivered_twice_is_applied_once(debt: Debt, infra:
     assert body["periods"][0]["majorations"]["due"] == "99.99"
 
 
-async def test_a_bad_entry_goes_to_the_dead_letter_topic_and_the_next_one_is_applied(
-    debt: Debt, infra: Infra
-) -> None:
+async def test_a_bad_entry_goes_to_the_dead_letter_topic_and_the_next_one_is_applied(debt: Debt, infra: Infra) -> None:
     a = new_affiliate()
     good = json.loads(charge(a, "2021-01", "principal", "100.00").model_dump_json())
-    bad_period = json.loads(json.dumps(good) .replace('"2021-01"', '"2024-13"').replace(good["payload"]["entry_id"], "BAD-1"))
+    bad_period = json.loads(
+        json.dumps(good).replace('"2021-01"', '"2024-13"').replace(good["payload"]["entry_id"], "BAD-1")
+    )
     negative = json.loads(json.dumps(good).replace('"100.00"', '"-5.00"').replace(good["payload"]["entry_id"], "BAD-2"))
     short = json.loads(json.dumps(good).replace(a, "123456").replace(good["payload"]["entry_id"], "BAD-3"))
     for poison in (bad_period, negative, short):
@@ -196,7 +206,11 @@ async def test_a_bad_entry_goes_to_the_dead_letter_topic_and_the_next_one_is_app
 
 async def test_each_batch_announces_one_whole_position_per_affiliate(debt: Debt, infra: Infra) -> None:
     a, b = new_affiliate(), new_affiliate()
-    await send(infra, *[charge(a, f"2018-{m:02d}", "principal", "10.00") for m in range(1, 13)], charge(b, "2018-01", "frais", "5.00"))
+    await send(
+        infra,
+        *[charge(a, f"2018-{m:02d}", "principal", "10.00") for m in range(1, 13)],
+        charge(b, "2018-01", "frais", "5.00"),
+    )
     await debt.at_version(b, 1)
     body = await eventually(lambda: _periods_at_least(debt, a, 12))
     records = await read_topic(
@@ -269,7 +283,11 @@ async def test_no_bad_or_expired_token_is_401(debt: Debt) -> None:
     forged = await debt.get(a, debt.token(a)[:-4] + "AAAA")
     expired = await debt.get(a, debt.token(a, now=datetime.now(UTC) - timedelta(hours=1)))
     assert [r.status_code for r in (none, forged, expired)] == [401, 401, 401]
-    assert [r.json()["code"] for r in (none, forged, expired)] == ["non-authentifie", "jeton-invalide", "jeton-invalide"]
+    assert [r.json()["code"] for r in (none, forged, expired)] == [
+        "non-authentifie",
+        "jeton-invalide",
+        "jeton-invalide",
+    ]
 
 
 async def test_a_six_digit_affiliate_number_is_a_clear_422(debt: Debt) -> None:

@@ -45,7 +45,7 @@ class AffiliateOut(BaseModel):
 
 class SessionOut(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     expires_at: datetime
     login: str
@@ -106,5 +106,3 @@ async def my_affiliates(principal: CurrentPrincipal, request: Request) -> Affili
     async with pool.acquire() as conn:
         affiliates = await AccountRepository(conn).affiliates_of(principal.account_id)
     return AffiliatesOut(affiliates=[AffiliateOut.of(a) for a in affiliates])
-
-

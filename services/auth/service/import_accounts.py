@@ -64,7 +64,9 @@ async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, pass
     async with conn.transaction():
         for record in export.affiliates:
             await repo.upsert_affiliate(
-                Affiliate(record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name)
+                Affiliate(
+                    record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name
+                )
             )
         for account in export.accounts:
             login = normalize_login(account.login)
@@ -73,7 +75,14 @@ async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, pass
                 Account(id=str(uuid4()), login=login, password_hash=secret, display_name=account.display_name),
                 list(account.affiliates),
             )
-            await enqueue(conn, AUTH_EVENTS.name, login, AccountImported.build(
-                {"account_id": account_id, "login": login, "affiliates": list(account.affiliates)},
-                producer=PRODUCER, occurred_at=clock.now()))
+            await enqueue(
+                conn,
+                AUTH_EVENTS.name,
+                login,
+                AccountImported.build(
+                    {"account_id": account_id, "login": login, "affiliates": list(account.affiliates)},
+                    producer=PRODUCER,
+                    occurred_at=clock.now(),
+                ),
+            )
     return len(export.accounts)

@@ -66,10 +66,18 @@ async def _attempt(
 
     if before.is_locked(now):
         assert before.locked_until is not None
-        await announce(LoginFailed.build(
-            {"login": name, "account_id": account_id, "consecutive_failures": before.consecutive_failures,
-             "reason": "locked"},
-            producer=PRODUCER, occurred_at=now))
+        await announce(
+            LoginFailed.build(
+                {
+                    "login": name,
+                    "account_id": account_id,
+                    "consecutive_failures": before.consecutive_failures,
+                    "reason": "locked",
+                },
+                producer=PRODUCER,
+                occurred_at=now,
+            )
+        )
         return LoginIsLocked(before.locked_until)
 
     # Unknown logins are checked against a decoy hash: same work, same time, same answer.
@@ -77,21 +85,35 @@ async def _attempt(
     if account is not None and valid:
         await repo.save_attempts(name, before.after_success())
         affiliates = await repo.affiliates_of(account.id)
-        await announce(LoginSucceeded.build({"login": name, "account_id": account.id}, producer=PRODUCER, occurred_at=now))
+        await announce(
+            LoginSucceeded.build({"login": name, "account_id": account.id}, producer=PRODUCER, occurred_at=now)
+        )
         principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates))
         token, expires_at = deps.tokens.issue(principal, now)
         return Session(token, expires_at, account, affiliates)
 
     after = before.after_failure(now, deps.policy)
     await repo.save_attempts(name, after)
-    await announce(LoginFailed.build(
-        {"login": name, "account_id": account_id, "consecutive_failures": after.consecutive_failures,
-         "reason": "bad_credentials"},
-        producer=PRODUCER, occurred_at=now))
+    await announce(
+        LoginFailed.build(
+            {
+                "login": name,
+                "account_id": account_id,
+                "consecutive_failures": after.consecutive_failures,
+                "reason": "bad_credentials",
+            },
+            producer=PRODUCER,
+            occurred_at=now,
+        )
+    )
     if after.just_locked(before, now):
         assert after.locked_until is not None
-        await announce(LoginLocked.build(
-            {"login": name, "account_id": account_id, "locked_until": after.locked_until},
-            producer=PRODUCER, occurred_at=now))
+        await announce(
+            LoginLocked.build(
+                {"login": name, "account_id": account_id, "locked_until": after.locked_until},
+                producer=PRODUCER,
+                occurred_at=now,
+            )
+        )
         return LoginIsLocked(after.locked_until)
     return InvalidCredentials()

@@ -37,17 +37,19 @@ class PositionRepository:
         """Store entries not seen before; return their ids (the others are duplicates)."""
         if not entries:
             return set()
-        result = await rows(_Q.insert_entries(
-            self._conn,
-            entry_ids=[r.entry_id for r in entries],
-            event_ids=[r.event_id for r in entries],
-            affiliates=[r.affiliate for r in entries],
-            kinds=[r.kind for r in entries],
-            periods=[r.period for r in entries],
-            categories=[r.category for r in entries],
-            amounts=[r.amount for r in entries],
-            effective_on=[r.effective_on for r in entries],
-        ))
+        result = await rows(
+            _Q.insert_entries(
+                self._conn,
+                entry_ids=[r.entry_id for r in entries],
+                event_ids=[r.event_id for r in entries],
+                affiliates=[r.affiliate for r in entries],
+                kinds=[r.kind for r in entries],
+                periods=[r.period for r in entries],
+                categories=[r.category for r in entries],
+                amounts=[r.amount for r in entries],
+                effective_on=[r.effective_on for r in entries],
+            )
+        )
         return {row["entry_id"] for row in result}
 
     async def add_to_balances(self, deltas: dict[tuple[str, str], dict[str, Decimal]]) -> None:
@@ -55,9 +57,7 @@ class PositionRepository:
             return
         keys = list(deltas)
         columns = {name: [deltas[key][name] for key in keys] for name in COLUMNS}
-        await _Q.add_to_balances(
-            self._conn, affiliates=[a for a, _ in keys], periods=[p for _, p in keys], **columns
-        )
+        await _Q.add_to_balances(self._conn, affiliates=[a for a, _ in keys], periods=[p for _, p in keys], **columns)
 
     async def open_arrangement(self, affiliate: str, arrangement: Arrangement) -> None:
         await _Q.open_arrangement(
@@ -80,7 +80,9 @@ class PositionRepository:
         """Positions of these affiliates; an affiliate with no entry yet has an empty version-0 position."""
         wanted = list(affiliates)
         if versions is None:
-            versions = {row["affiliate"]: row["version"] for row in await rows(_Q.versions_of(self._conn, affiliates=wanted))}
+            versions = {
+                row["affiliate"]: row["version"] for row in await rows(_Q.versions_of(self._conn, affiliates=wanted))
+            }
         periods: dict[str, list[PeriodBalance]] = defaultdict(list)
         for row in await rows(_Q.balances_of(self._conn, affiliates=wanted)):
             lines = {c: Line(due=row[f"{c}_due"], paid=row[f"{c}_paid"]) for c in CATEGORIES}
@@ -91,9 +93,7 @@ class PositionRepository:
             )
             for row in await rows(_Q.active_arrangements_of(self._conn, affiliates=wanted))
         }
-        return [
-            Position.of(a, versions.get(a, 0), periods.get(a, ()), arrangements.get(a)) for a in wanted
-        ]
+        return [Position.of(a, versions.get(a, 0), periods.get(a, ()), arrangements.get(a)) for a in wanted]
 
     async def affiliates_after(self, after: str, limit: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.affiliates_page(self._conn, after=after, limit=limit))]

@@ -57,7 +57,9 @@ class Position:
     arrangement: Arrangement | None = None
 
     @classmethod
-    def of(cls, affiliate: str, version: int, periods: Iterable[PeriodBalance], arrangement: Arrangement | None) -> "Position":
+    def of(
+        cls, affiliate: str, version: int, periods: Iterable[PeriodBalance], arrangement: Arrangement | None
+    ) -> "Position":
         return cls(affiliate, version, tuple(sorted(periods, key=lambda p: p.period)), arrangement)
 
     def totals(self, cutoff: str) -> Totals:

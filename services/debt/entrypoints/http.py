@@ -1,6 +1,8 @@
 """debt over HTTP: the consolidated debt of an affiliate the caller holds."""
 
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -8,7 +10,7 @@ from pydantic import BaseModel
 
 from contracts.money import Money
 from services.debt.adapters.repository import PositionRepository
-from services.debt.domain.position import CATEGORIES, Line, Position, is_eligible
+from services.debt.domain.position import CATEGORIES, Category, Line, Position, is_eligible
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
 
 router = APIRouter(prefix="/v1", tags=["créance"])
@@ -68,8 +70,8 @@ class DebtOut(BaseModel):
     arrangement: ArrangementOut | None
 
 
-def _totals(amounts: dict[str, Money]) -> CategoryTotals:
-    return CategoryTotals(**amounts, total=sum(amounts.values()))
+def _totals(amounts: Mapping[Category, Decimal]) -> CategoryTotals:
+    return CategoryTotals(**{c: amounts[c] for c in CATEGORIES}, total=sum(amounts.values(), Decimal("0.00")))
 
 
 def debt_out(position: Position, cutoff: str) -> DebtOut:
@@ -87,7 +89,7 @@ def debt_out(position: Position, cutoff: str) -> DebtOut:
             )
             for p in position.periods
         ],
-        totals=TotalsOut(eligible=_totals(dict(totals.eligible)), non_eligible=_totals(dict(totals.non_eligible))),
+        totals=TotalsOut(eligible=_totals(totals.eligible), non_eligible=_totals(totals.non_eligible)),
         arrangement=None
         if arrangement is None
         else ArrangementOut(

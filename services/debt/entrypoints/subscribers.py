@@ -31,7 +31,7 @@ def _reason(exc: ValidationError) -> str:
 
 
 def register_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
-    @broker.subscriber(
+    @broker.subscriber(  # type: ignore[untyped-decorator]
         DEBT_LEDGER.name,
         batch=True,
         max_records=settings.ledger_batch_size,
@@ -39,7 +39,7 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, settings: Debt
         **consumer_options(settings),
     )
     async def on_ledger_entries(message: KafkaMessage) -> None:
-        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message  # type: ignore[assignment]
+        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
         entries: list[LedgerMessage] = []
         contexts: dict[str, Context] = {}
         links: list[Link] = []

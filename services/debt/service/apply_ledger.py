@@ -27,9 +27,13 @@ class BatchOutcome:
 def _row(entry: LedgerMessage) -> EntryRow:
     match entry:
         case ChargeBooked(payload=p):
-            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.booked_on)
+            return EntryRow(
+                p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.booked_on
+            )
         case PaymentReceived(payload=p):
-            return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.received_on)
+            return EntryRow(
+                p.entry_id, entry.event_id, p.affiliate, entry.type, p.period, p.category, p.amount, p.received_on
+            )
         case ArrangementOpened(payload=p):
             return EntryRow(p.entry_id, entry.event_id, p.affiliate, entry.type, None, None, None, p.opened_on)
         case ArrangementClosed(payload=p):

@@ -19,7 +19,10 @@ def position_payload(position: Position) -> dict[str, object]:
         "version": position.version,
         "periods": [
             {"period": p.period}
-            | {c: {"due": p.line(c).due, "paid": p.line(c).paid, "outstanding": p.line(c).outstanding} for c in CATEGORIES}
+            | {
+                c: {"due": p.line(c).due, "paid": p.line(c).paid, "outstanding": p.line(c).outstanding}
+                for c in CATEGORIES
+            }
             for p in position.periods
         ],
         "arrangement": None
