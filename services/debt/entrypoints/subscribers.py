@@ -1,5 +1,6 @@
 """debt on Kafka: the ledger is consumed in batches, one transaction per batch."""
 
+import asyncio
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from services.runtime.platform import Platform
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 LEDGER = DEBT_LEDGER.adapter()
+RETRY_PAUSE_S = 1.0
 
 
 def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
@@ -71,7 +73,13 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, settings: Debt
             attributes={"messaging.batch.message_count": len(records)},
         ) as span:
             assert platform.pool is not None
-            async with platform.pool.acquire() as conn:
-                outcome = await apply_ledger_batch(conn, entries, platform.clock, contexts)
+            try:
+                async with platform.pool.acquire() as conn:
+                    outcome = await apply_ledger_batch(conn, entries, platform.clock, contexts)
+            except Exception:
+                # The batch is read again (offsets not committed); pause so an outage is not a hot loop.
+                log.exception("ledger batch failed, will be read again", extra={"records": len(records)})
+                await asyncio.sleep(RETRY_PAUSE_S)
+                raise
             span.set_attribute("debt.entries.applied", outcome.applied)
             span.set_attribute("debt.entries.duplicates", outcome.duplicates)
