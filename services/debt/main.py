@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.debt.config import DebtSettings
 from services.debt.entrypoints.http import router
 from services.debt.entrypoints.subscribers import register_subscribers
-from services.debt.service.apply_ledger import republish_positions
+from services.debt.service.apply_ledger import refresh_views, republish_positions
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.platform import Platform
@@ -24,9 +24,10 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
     register_subscribers(platform.broker, platform, settings)
 
     async def on_started(started: Platform) -> None:
-        if settings.republish_positions_on_start:
-            assert started.pool is not None
-            async with started.pool.acquire() as conn:
+        assert started.pool is not None
+        async with started.pool.acquire() as conn:
+            await refresh_views(conn, settings.eligibility_cutoff)
+            if settings.republish_positions_on_start:
                 await republish_positions(conn, clock)
 
     app = create_http_app(

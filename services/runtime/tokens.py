@@ -1,6 +1,8 @@
 """Access tokens: EdDSA-signed JWTs that auth issues and every service verifies with the public key,
 without calling auth."""
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,16 +33,39 @@ class InvalidToken(Exception):
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes, *, issuer: str, audience: str) -> None:
+    """Verifies signature, issuer, audience and expiry.
+
+    A verified token is remembered until it expires: the portal presents the same token on every
+    call for its 15 minutes, and an Ed25519 verification costs more than the rest of a debt read.
+    The cache key is the whole token, so a token altered by one byte is verified afresh.
+    """
+
+    def __init__(self, public_key_pem: bytes, *, issuer: str, audience: str, cache_size: int = 50_000) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem)
         self._issuer = issuer
         self._audience = audience
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
 
     @classmethod
     def from_file(cls, path: Path, *, issuer: str, audience: str) -> "TokenVerifier":
         return cls(path.read_bytes(), issuer=issuer, audience=audience)
 
     def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            if time.time() < cached[1]:
+                self._cache.move_to_end(token)
+                return cached[0]
+            del self._cache[token]
+            raise InvalidToken("token expired")
+        principal, expires = self._verify(token)
+        self._cache[token] = (principal, expires)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -52,11 +77,12 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        return Principal(
+        principal = Principal(
             account_id=str(claims["sub"]),
             login=str(claims.get("login", "")),
             affiliates=frozenset(str(a) for a in claims.get("aff", [])),
         )
+        return principal, float(claims["exp"])
 
 
 class TokenIssuer:

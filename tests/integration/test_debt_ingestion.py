@@ -183,23 +183,32 @@ async def test_a_bad_entry_goes_to_the_dead_letter_topic_and_the_next_one_is_app
     short = json.loads(json.dumps(good).replace(a, "123456").replace(good["payload"]["entry_id"], "BAD-3"))
     for poison in (bad_period, negative, short):
         poison["event_id"] = str(uuid.uuid4())
+    # Two valid entries in ONE record: must not pass for two records of a batch.
+    smuggled = (
+        charge(a, "2021-02", "frais", "1.00").model_dump_json()
+        + ","
+        + charge(a, "2021-03", "frais", "2.00").model_dump_json()
+    ).encode()
     await send(
         infra,
         (a, b"{not json"),
         (a, json.dumps(bad_period).encode()),
         (a, json.dumps(negative).encode()),
         (a, json.dumps(short).encode()),
+        (a, smuggled),
         (a, json.dumps(good).encode()),
     )
     body = await debt.at_version(a, 1)
+    assert [p["period"] for p in body["periods"]] == ["2021-01"]  # neither half of the smuggled pair
     assert body["periods"][0]["principal"]["due"] == "100.00"
 
-    dead = await read_topic(infra.bootstrap, DEBT_LEDGER.dlq, lambda r: len(r) >= 4, key=a)
+    dead = await read_topic(infra.bootstrap, DEBT_LEDGER.dlq, lambda r: len(r) >= 5, key=a)
     reasons = [header(r, "x-dlq-reason") or "" for r in dead]
     assert "Invalid JSON" in reasons[0]
     assert "période" in reasons[1]
     assert "amount" in reasons[2]
     assert "affiliate" in reasons[3]
+    assert dead[4].value == smuggled
     assert {header(r, "x-dlq-original-topic") for r in dead} == {DEBT_LEDGER.name}
     assert dead[0].value == b"{not json"  # the original bytes, for replay
 

@@ -95,5 +95,16 @@ class PositionRepository:
         }
         return [Position.of(a, versions.get(a, 0), periods.get(a, ()), arrangements.get(a)) for a in wanted]
 
+    async def save_views(self, views: dict[str, str], cutoff: str) -> None:
+        """Store each affiliate's ready-to-serve debt document (JSON text)."""
+        await _Q.save_views(self._conn, affiliates=list(views), views=list(views.values()), cutoff=cutoff)
+
+    async def view_of(self, affiliate: str) -> str | None:
+        view: str | None = await _Q.view_of(self._conn, affiliate=affiliate)
+        return view
+
+    async def stale_views(self, cutoff: str, limit: int) -> list[str]:
+        return [row["affiliate"] for row in await rows(_Q.stale_views(self._conn, cutoff=cutoff, limit=limit))]
+
     async def affiliates_after(self, after: str, limit: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.affiliates_page(self._conn, after=after, limit=limit))]

@@ -1,16 +1,15 @@
 """debt over HTTP: the consolidated debt of an affiliate the caller holds."""
 
-from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from contracts.money import Money
 from services.debt.adapters.repository import PositionRepository
-from services.debt.domain.position import CATEGORIES, Category, Line, Position, is_eligible
+from services.debt.domain.position import Position
+from services.debt.service.views import debt_view_json
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
 
 router = APIRouter(prefix="/v1", tags=["créance"])
@@ -22,10 +21,6 @@ class AmountsOut(BaseModel):
     due: Money
     paid: Money
     outstanding: Money
-
-    @classmethod
-    def of(cls, line: Line) -> "AmountsOut":
-        return cls(due=line.due, paid=line.paid, outstanding=line.outstanding)
 
 
 class PeriodOut(BaseModel):
@@ -62,6 +57,8 @@ class ArrangementOut(BaseModel):
 
 
 class DebtOut(BaseModel):
+    """The documented shape of the debt; ``tests/unit/test_debt_view.py`` holds the stored document to it."""
+
     affiliate: str
     version: int
     eligibility_cutoff: str
@@ -70,45 +67,19 @@ class DebtOut(BaseModel):
     arrangement: ArrangementOut | None
 
 
-def _totals(amounts: Mapping[Category, Decimal]) -> CategoryTotals:
-    return CategoryTotals(**{c: amounts[c] for c in CATEGORIES}, total=sum(amounts.values(), Decimal("0.00")))
-
-
-def debt_out(position: Position, cutoff: str) -> DebtOut:
-    totals = position.totals(cutoff)
-    arrangement = position.arrangement
-    return DebtOut(
-        affiliate=position.affiliate,
-        version=position.version,
-        eligibility_cutoff=cutoff,
-        periods=[
-            PeriodOut(
-                period=p.period,
-                eligible=is_eligible(p.period, cutoff),
-                **{c: AmountsOut.of(p.line(c)) for c in CATEGORIES},
-            )
-            for p in position.periods
-        ],
-        totals=TotalsOut(eligible=_totals(totals.eligible), non_eligible=_totals(totals.non_eligible)),
-        arrangement=None
-        if arrangement is None
-        else ArrangementOut(
-            arrangement_id=arrangement.arrangement_id,
-            perception=PerceptionOut(code=arrangement.perception_code, name=arrangement.perception_name),
-            opened_on=arrangement.opened_on,
-        ),
-    )
-
-
 @router.get(
     "/affiliates/{numero}/debt",
     summary="La créance consolidée d'un affilié",
+    response_model=DebtOut,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Affilié introuvable pour ce compte"}},
 )
-async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, request: Request) -> DebtOut:
+async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, request: Request) -> Response:
     require_affiliate(principal, numero)
     platform = platform_of(request)
     assert platform.pool is not None
     async with platform.pool.acquire() as conn:
-        [position] = await PositionRepository(conn).positions([numero])
-    return debt_out(position, request.app.state.eligibility_cutoff)
+        view = await PositionRepository(conn).view_of(numero)
+    if view is None:  # held by the account, but nothing booked yet: an empty position
+        view = debt_view_json(Position.of(numero, 0, (), None), request.app.state.eligibility_cutoff)
+    # Served as stored: it was built from the same models when the position last changed.
+    return Response(view.encode(), media_type="application/json")

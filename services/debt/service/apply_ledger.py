@@ -11,6 +11,7 @@ from services.debt.adapters.repository import EntryRow, PositionRepository
 from services.debt.domain.ledger import Booking, balance_deltas
 from services.debt.domain.position import Arrangement
 from services.debt.service.positions import position_messages
+from services.debt.service.views import debt_view_json
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue_many
 
@@ -55,6 +56,7 @@ async def apply_ledger_batch(
     conn: asyncpg.Connection,
     entries: Sequence[LedgerMessage],
     clock: Clock,
+    cutoff: str,
     trace_contexts: dict[str, Context] | None = None,
 ) -> BatchOutcome:
     """In one transaction: record entries (duplicates skipped), move balances, bump each touched
@@ -82,8 +84,21 @@ async def apply_ledger_batch(
         if touched:
             versions = await repo.bump_versions(touched)
             positions = await repo.positions(touched, versions)
+            await repo.save_views({p.affiliate: debt_view_json(p, cutoff) for p in positions}, cutoff)
             await enqueue_many(conn, position_messages(positions, clock, trace_contexts))
     return BatchOutcome(len(fresh), len(entries) - len(fresh), len(touched))
+
+
+async def refresh_views(conn: asyncpg.Connection, cutoff: str, page: int = 500) -> int:
+    """Rebuild the stored documents computed with another cut-off (the programme's changed)."""
+    repo = PositionRepository(conn)
+    count = 0
+    while affiliates := await repo.stale_views(cutoff, page):
+        async with conn.transaction():
+            positions = await repo.positions(affiliates)
+            await repo.save_views({p.affiliate: debt_view_json(p, cutoff) for p in positions}, cutoff)
+        count += len(affiliates)
+    return count
 
 
 async def republish_positions(conn: asyncpg.Connection, clock: Clock, page: int = 500) -> int:

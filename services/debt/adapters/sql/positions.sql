@@ -55,5 +55,18 @@ FROM arrangement
 WHERE affiliate = ANY(:affiliates::text[]) AND closed_on IS NULL
 ORDER BY affiliate, opened_on DESC, arrangement_id;
 
+-- name: save_views(affiliates, views, cutoff)!
+UPDATE position AS p SET view = v.view, view_cutoff = :cutoff
+FROM unnest(:affiliates::text[], :views::json[]) AS v(affiliate, view)
+WHERE p.affiliate = v.affiliate;
+
+-- name: view_of(affiliate)$
+SELECT view FROM position WHERE affiliate = :affiliate;
+
+-- name: stale_views(cutoff, limit)
+SELECT affiliate FROM position
+WHERE view IS NULL OR view_cutoff IS DISTINCT FROM :cutoff
+ORDER BY affiliate LIMIT :limit;
+
 -- name: affiliates_page(after, limit)
 SELECT affiliate FROM position WHERE affiliate > :after ORDER BY affiliate LIMIT :limit;

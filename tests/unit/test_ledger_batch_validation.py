@@ -1,0 +1,49 @@
+"""A batch of ledger records is validated in one call when clean, record by record otherwise."""
+
+from datetime import UTC, date, datetime
+
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from contracts.debt import ChargeBooked
+from services.debt.entrypoints.subscribers import _validate
+
+
+def entry(period: str) -> bytes:
+    message = ChargeBooked.build(
+        {
+            "entry_id": f"E-{period}",
+            "affiliate": "1000001",
+            "period": period,
+            "category": "frais",
+            "amount": "1.00",
+            "booked_on": date(2025, 1, 1),
+        },
+        producer="test",
+        occurred_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    return message.model_dump_json().encode()
+
+
+def record(value: bytes, offset: int) -> ConsumerRecord:  # type: ignore[type-arg]
+    return ConsumerRecord("debt.ledger.v1", 0, offset, 0, 0, b"1000001", value, None, 0, len(value), [])
+
+
+def test_a_clean_batch_maps_one_entry_to_each_record() -> None:
+    result = _validate((record(entry("2020-01"), 0), record(entry("2020-02"), 1)))
+    assert [r.payload.period for r in result] == ["2020-01", "2020-02"]  # type: ignore[union-attr]
+
+
+def test_a_record_holding_two_entries_cannot_pose_as_two_records() -> None:
+    smuggled = entry("2020-02") + b"," + entry("2020-03")
+    result = _validate((record(entry("2020-01"), 0), record(smuggled, 1)))
+    assert len(result) == 2
+    assert not isinstance(result[0], ValidationError) and result[0].payload.period == "2020-01"
+    assert isinstance(result[1], ValidationError)
+
+
+def test_one_bad_record_does_not_spoil_the_others() -> None:
+    result = _validate((record(b"{oops", 0), record(entry("2020-05"), 1), record(b"", 2)))
+    assert isinstance(result[0], ValidationError)
+    assert not isinstance(result[1], ValidationError) and result[1].payload.period == "2020-05"
+    assert isinstance(result[2], ValidationError)
