@@ -21,7 +21,7 @@ class AccountRepository:
 
     async def affiliates_of(self, account_id: str) -> list[Affiliate]:
         found = await rows(_Q.affiliates_of(self._conn, account_id=account_id))
-        return [Affiliate(**{k: v.strip() if isinstance(v, str) else v for k, v in dict(row).items()}) for row in found]
+        return [Affiliate(**dict(row)) for row in found]
 
     async def lock_attempts(self, login: str) -> Attempts:
         row = await _Q.lock_attempts(self._conn, login=login)

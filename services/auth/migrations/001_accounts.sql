@@ -1,7 +1,7 @@
 CREATE TABLE affiliate (
-    numero          char(7)     PRIMARY KEY CHECK (numero ~ '^[0-9]{7}$'),
+    numero          text        PRIMARY KEY CHECK (numero ~ '^[0-9]{7}$'),
     raison_sociale  text        NOT NULL,
-    ice             char(15)    NOT NULL CHECK (ice ~ '^[0-9]{15}$'),
+    ice             text        NOT NULL CHECK (ice ~ '^[0-9]{15}$'),
     perception_code text        NOT NULL,
     perception_name text        NOT NULL,
     updated_at      timestamptz NOT NULL DEFAULT now()
@@ -18,7 +18,7 @@ CREATE TABLE account (
 -- A group account (compte groupe) holds several affiliates; an affiliate may be held by several accounts.
 CREATE TABLE account_affiliate (
     account_id uuid    NOT NULL REFERENCES account (id) ON DELETE CASCADE,
-    numero     char(7) NOT NULL REFERENCES affiliate (numero),
+    numero     text    NOT NULL REFERENCES affiliate (numero),
     PRIMARY KEY (account_id, numero)
 );
 

@@ -3,9 +3,9 @@
 CREATE TABLE ledger_entry (
     entry_id    text        PRIMARY KEY,
     event_id    uuid        NOT NULL,
-    affiliate   char(7)     NOT NULL,
+    affiliate   text        NOT NULL,
     kind        text        NOT NULL,
-    period      char(7),
+    period      text,
     category    text,
     amount      numeric(16, 2) CHECK (amount > 0),
     effective_on date       NOT NULL,
@@ -15,8 +15,8 @@ CREATE INDEX ledger_entry_affiliate ON ledger_entry (affiliate, period);
 
 -- One row per affiliate and period: what is due and paid in each of the four categories.
 CREATE TABLE period_balance (
-    affiliate        char(7)        NOT NULL,
-    period           char(7)        NOT NULL CHECK (period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'),
+    affiliate        text           NOT NULL CHECK (affiliate ~ '^[0-9]{7}$'),
+    period           text           NOT NULL CHECK (period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'),
     principal_due    numeric(16, 2) NOT NULL DEFAULT 0,
     principal_paid   numeric(16, 2) NOT NULL DEFAULT 0,
     majorations_due  numeric(16, 2) NOT NULL DEFAULT 0,
@@ -30,13 +30,13 @@ CREATE TABLE period_balance (
 
 -- The version of each affiliate's position: bumped once per batch that changed it.
 CREATE TABLE position (
-    affiliate  char(7)     PRIMARY KEY,
+    affiliate  text        PRIMARY KEY CHECK (affiliate ~ '^[0-9]{7}$'),
     version    bigint      NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE arrangement (
-    affiliate       char(7) NOT NULL,
+    affiliate       text    NOT NULL,
     arrangement_id  text    NOT NULL,
     perception_code text    NOT NULL,
     perception_name text    NOT NULL,

@@ -2,7 +2,7 @@
 -- position; `view_cutoff` says which programme cut-off its eligible totals were computed with.
 ALTER TABLE position
     ADD COLUMN view        json,
-    ADD COLUMN view_cutoff char(7);
+    ADD COLUMN view_cutoff text;
 
 -- No query reads entries by affiliate yet; the index only slowed every ingestion batch.
 DROP INDEX IF EXISTS ledger_entry_affiliate;

@@ -33,10 +33,10 @@ RETURNING id::text;
 
 -- name: replace_affiliations(account_id, numeros)!
 WITH gone AS (
-    DELETE FROM account_affiliate WHERE account_id = :account_id::uuid AND NOT (numero = ANY(:numeros::char(7)[]))
+    DELETE FROM account_affiliate WHERE account_id = :account_id::uuid AND NOT (numero = ANY(:numeros::text[]))
 )
 INSERT INTO account_affiliate (account_id, numero)
-SELECT :account_id::uuid, unnest(:numeros::char(7)[])
+SELECT :account_id::uuid, unnest(:numeros::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: count_accounts()$
