@@ -6,6 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from contracts.auth import LoginFailed, LoginLocked, LoginSucceeded
+from contracts.envelope import Envelope
 from contracts.topics import AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Account, Affiliate, normalize_login
@@ -61,23 +62,15 @@ async def _attempt(
     account = await repo.by_login(name)
     account_id = account.id if account else None
 
-    async def announce(event: LoginSucceeded | LoginFailed | LoginLocked) -> None:
+    async def announce(event_type: type[Envelope], **payload: object) -> None:
+        event = event_type.build(
+            {"login": name, "account_id": account_id} | payload, producer=PRODUCER, occurred_at=now
+        )
         await enqueue(conn, AUTH_EVENTS.name, name, event)
 
     if before.is_locked(now):
         assert before.locked_until is not None
-        await announce(
-            LoginFailed.build(
-                {
-                    "login": name,
-                    "account_id": account_id,
-                    "consecutive_failures": before.consecutive_failures,
-                    "reason": "locked",
-                },
-                producer=PRODUCER,
-                occurred_at=now,
-            )
-        )
+        await announce(LoginFailed, consecutive_failures=before.consecutive_failures, reason="locked")
         return LoginIsLocked(before.locked_until)
 
     # Unknown logins are checked against a decoy hash: same work, same time, same answer.
@@ -85,35 +78,16 @@ async def _attempt(
     if account is not None and valid:
         await repo.save_attempts(name, before.after_success())
         affiliates = await repo.affiliates_of(account.id)
-        await announce(
-            LoginSucceeded.build({"login": name, "account_id": account.id}, producer=PRODUCER, occurred_at=now)
-        )
+        await announce(LoginSucceeded)
         principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates))
         token, expires_at = deps.tokens.issue(principal, now)
         return Session(token, expires_at, account, affiliates)
 
     after = before.after_failure(now, deps.policy)
     await repo.save_attempts(name, after)
-    await announce(
-        LoginFailed.build(
-            {
-                "login": name,
-                "account_id": account_id,
-                "consecutive_failures": after.consecutive_failures,
-                "reason": "bad_credentials",
-            },
-            producer=PRODUCER,
-            occurred_at=now,
-        )
-    )
+    await announce(LoginFailed, consecutive_failures=after.consecutive_failures, reason="bad_credentials")
     if after.just_locked(before, now):
         assert after.locked_until is not None
-        await announce(
-            LoginLocked.build(
-                {"login": name, "account_id": account_id, "locked_until": after.locked_until},
-                producer=PRODUCER,
-                occurred_at=now,
-            )
-        )
+        await announce(LoginLocked, locked_until=after.locked_until)
         return LoginIsLocked(after.locked_until)
     return InvalidCredentials()
