@@ -41,7 +41,8 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
+    # async on purpose: FastAPI runs a plain-def dependency in a thread pool, a hop per request.
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -57,7 +57,7 @@ class AffiliatesOut(BaseModel):
     affiliates: list[AffiliateOut]
 
 
-def login_dependencies(request: Request) -> LoginDependencies:
+async def login_dependencies(request: Request) -> LoginDependencies:
     deps: LoginDependencies = request.app.state.login_dependencies
     return deps
 
