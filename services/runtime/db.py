@@ -14,8 +14,14 @@ log = logging.getLogger(__name__)
 RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """Pooled connections carry no session state (no LISTEN, no session lock, no SET): the relay and
+    the migrations use connections of their own. Skipping asyncpg's default reset saves a round trip
+    on every release, a sizable share of a cached read."""
+
+
 async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60, reset=_no_session_state)
     assert pool is not None
     return pool
 

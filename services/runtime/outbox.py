@@ -9,10 +9,11 @@ the consumers' inbox turns into exactly-once effects.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -36,9 +37,16 @@ _RELAY_LOCK_KEY = 0x0B7B0C5
 class OutgoingMessage:
     topic: str
     key: str
-    message: Envelope
+    event_id: UUID
+    event_type: str
+    body: bytes
+    """The message as it goes on the wire (JSON of a ``contracts`` envelope)."""
     trace_context: Context | None = None
     """The trace this event continues; by default the one active when it is written."""
+
+    @classmethod
+    def of(cls, topic: str, key: str, message: Envelope, trace_context: Context | None = None) -> "OutgoingMessage":
+        return cls(topic, key, message.event_id, message.type, message.model_dump_json().encode(), trace_context)
 
 
 def _trace_fields(context: Context | None) -> tuple[str | None, str | None]:
@@ -49,20 +57,12 @@ def _trace_fields(context: Context | None) -> tuple[str | None, str | None]:
 
 def _row(item: OutgoingMessage) -> tuple[Any, ...]:
     traceparent, tracestate = _trace_fields(item.trace_context)
-    return (
-        item.message.event_id,
-        item.topic,
-        item.key,
-        item.message.type,
-        item.message.model_dump_json().encode(),
-        traceparent,
-        tracestate,
-    )
+    return (item.event_id, item.topic, item.key, item.event_type, item.body, traceparent, tracestate)
 
 
 async def enqueue(conn: asyncpg.Connection, topic: str, key: str, message: Envelope) -> None:
     """Write one event in the caller's transaction, with the current trace context."""
-    await enqueue_many(conn, [OutgoingMessage(topic, key, message)])
+    await enqueue_many(conn, [OutgoingMessage.of(topic, key, message)])
 
 
 async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
@@ -84,12 +84,16 @@ class OutboxRelay:
         self,
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
+        leader_connection: Callable[[], Awaitable[asyncpg.Connection]],
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
+        """``leader_connection`` opens the connection that holds the leader lock and LISTENs: its own,
+        never a pooled one, since pooled connections go back to others without a session reset."""
         self._pool = pool
+        self._leader_connection = leader_connection
         self._producer = producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
@@ -118,8 +122,11 @@ class OutboxRelay:
         backoff = 0.1
         while True:
             try:
-                async with self._pool.acquire() as leader:
+                leader = await self._leader_connection()
+                try:
                     await self._lead(leader)
+                finally:
+                    await leader.close(timeout=2)
             except asyncio.CancelledError:
                 raise
             except Exception:

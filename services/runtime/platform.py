@@ -40,9 +40,12 @@ class Platform:
 
     async def start(self, migrations: Sequence[tuple[str, Path]]) -> None:
         s = self.settings
+        migrator = await asyncpg.connect(s.database_url)  # its session lock must not return to the pool
+        try:
+            await migrate(migrator, migrations)
+        finally:
+            await migrator.close()
         self.pool = await create_pool(s.database_url, size=s.database_pool_size)
-        async with self.pool.acquire() as conn:
-            await migrate(conn, migrations)
         if s.token_public_key_file.exists():
             self.verifier = TokenVerifier.from_file(
                 s.token_public_key_file, issuer=s.token_issuer, audience=s.token_audience
@@ -55,7 +58,9 @@ class Platform:
         self.producer = create_producer(s)
         await self.producer.start()
         self.dead_letters = DeadLetters(self.producer, s.service_name)
-        self.relay = OutboxRelay(self.pool, self.producer, batch_size=s.outbox_batch_size)
+        self.relay = OutboxRelay(
+            self.pool, self.producer, lambda: asyncpg.connect(s.database_url), batch_size=s.outbox_batch_size
+        )
         await self.relay.start()
         await self.broker.start()
 

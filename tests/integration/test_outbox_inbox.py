@@ -27,6 +27,10 @@ def login_event(login: str) -> LoginSucceeded:
     return LoginSucceeded.build({"login": login, "account_id": None}, producer="test", occurred_at=datetime.now(UTC))
 
 
+def connect_to(dsn: str) -> Any:
+    return lambda: asyncpg.connect(dsn)
+
+
 async def outbox_is_empty(pool: asyncpg.Pool) -> bool:
     async with pool.acquire() as conn:
         return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox"))
@@ -56,7 +60,7 @@ async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
 
 
 async def test_committed_event_is_published_with_its_trace_and_removed(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra, database: str
 ) -> None:
     setup_tracing("test", None)
     login = f"outbox.{uuid.uuid4().hex[:8]}"
@@ -65,7 +69,7 @@ async def test_committed_event_is_published_with_its_trace_and_removed(
         trace_id = f"{span.get_span_context().trace_id:032x}"
         async with pool.acquire() as conn, conn.transaction():
             await enqueue(conn, AUTH_EVENTS.name, login, event)
-    relay = OutboxRelay(pool, producer)
+    relay = OutboxRelay(pool, producer, connect_to(database))
     await relay.start()
     try:
         records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
@@ -102,14 +106,14 @@ class FlakyProducer:
 
 
 async def test_relay_keeps_rows_and_retries_until_the_broker_takes_them(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra, database: str
 ) -> None:
     login = f"flaky.{uuid.uuid4().hex[:8]}"
     events = [login_event(login) for _ in range(3)]
     async with pool.acquire() as conn, conn.transaction():
         for event in events:
             await enqueue(conn, AUTH_EVENTS.name, login, event)
-    relay = OutboxRelay(pool, FlakyProducer(producer, failures=2), max_backoff=0.2)  # type: ignore[arg-type]
+    relay = OutboxRelay(pool, FlakyProducer(producer, failures=2), connect_to(database), max_backoff=0.2)  # type: ignore[arg-type]
     await relay.start()
     try:
         records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
@@ -120,9 +124,11 @@ async def test_relay_keeps_rows_and_retries_until_the_broker_takes_them(
     assert [json.loads(r.value)["event_id"] for r in records[:3]] == [str(e.event_id) for e in events]
 
 
-async def test_only_one_relay_leads(pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra) -> None:
+async def test_only_one_relay_leads(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra, database: str
+) -> None:
     login = f"leader.{uuid.uuid4().hex[:8]}"
-    relays = [OutboxRelay(pool, producer, poll_interval=0.1) for _ in range(2)]
+    relays = [OutboxRelay(pool, producer, connect_to(database), poll_interval=0.1) for _ in range(2)]
     for relay in relays:
         await relay.start()
     try:

@@ -1,36 +1,38 @@
-"""Positions as messages: what debt announces on ``debt.positions.v1``."""
+"""Positions as messages: what debt announces on ``debt.positions.v1``.
 
+A busy batch announces thousands of positions. They are written straight to JSON from values debt
+computed itself rather than validated field by field through the contract models (three times the
+cost); ``tests/unit/test_position_messages.py`` holds every shape to ``contracts.debt.PositionChanged``.
+"""
+
+import json
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from opentelemetry.context import Context
 
 from contracts.debt import PositionChanged
 from contracts.topics import DEBT_POSITIONS
-from services.debt.domain.position import CATEGORIES, Position
+from services.debt.domain.position import Position
+from services.debt.service.views import amount_lines
 from services.runtime.clock import Clock
 from services.runtime.outbox import OutgoingMessage
 
 PRODUCER = "debt"
 
 
-def position_payload(position: Position) -> dict[str, object]:
+def position_payload(position: Position) -> dict[str, Any]:
     return {
         "affiliate": position.affiliate,
         "version": position.version,
-        "periods": [
-            {"period": p.period}
-            | {
-                c: {"due": p.line(c).due, "paid": p.line(c).paid, "outstanding": p.line(c).outstanding}
-                for c in CATEGORIES
-            }
-            for p in position.periods
-        ],
+        "periods": [{"period": p.period} | amount_lines(p) for p in position.periods],
         "arrangement": None
         if position.arrangement is None
         else {
             "arrangement_id": position.arrangement.arrangement_id,
             "perception": {"code": position.arrangement.perception_code, "name": position.arrangement.perception_name},
-            "opened_on": position.arrangement.opened_on,
+            "opened_on": position.arrangement.opened_on.isoformat(),
         },
     }
 
@@ -40,13 +42,27 @@ def position_messages(
 ) -> list[OutgoingMessage]:
     """One event per affiliate, each continuing the trace of the entry that changed it."""
     contexts = trace_contexts or {}
-    now = clock.now()
-    return [
-        OutgoingMessage(
-            DEBT_POSITIONS.name,
-            position.affiliate,
-            PositionChanged.build(position_payload(position), producer=PRODUCER, occurred_at=now),
-            trace_context=contexts.get(position.affiliate),
+    occurred_at = clock.now().isoformat()
+    messages = []
+    for position in positions:
+        event_id = uuid.uuid4()
+        envelope = {
+            "event_id": str(event_id),
+            "type": PositionChanged.TYPE,
+            "occurred_at": occurred_at,
+            "producer": PRODUCER,
+            "correlation_id": None,
+            "payload": position_payload(position),
+        }
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        messages.append(
+            OutgoingMessage(
+                DEBT_POSITIONS.name,
+                position.affiliate,
+                event_id,
+                PositionChanged.TYPE,
+                body,
+                contexts.get(position.affiliate),
+            )
         )
-        for position in positions
-    ]
+    return messages

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from services.debt.domain.position import CATEGORIES, Category, Line, Position, is_eligible
+from services.debt.domain.position import CATEGORIES, Category, Line, PeriodBalance, Position, is_eligible
 
 
 def _amount(value: Decimal) -> str:
@@ -18,6 +18,11 @@ def _amount(value: Decimal) -> str:
 
 def _line(line: Line) -> dict[str, str]:
     return {"due": _amount(line.due), "paid": _amount(line.paid), "outstanding": _amount(line.outstanding)}
+
+
+def amount_lines(balance: PeriodBalance) -> dict[str, dict[str, str]]:
+    """The four categories of one period, amounts as two-place strings (shared by view and event)."""
+    return {c: _line(balance.line(c)) for c in CATEGORIES}
 
 
 def _totals(amounts: Mapping[Category, Decimal]) -> dict[str, str]:
@@ -34,8 +39,7 @@ def debt_view(position: Position, cutoff: str) -> dict[str, Any]:
         "version": position.version,
         "eligibility_cutoff": cutoff,
         "periods": [
-            {"period": p.period, "eligible": is_eligible(p.period, cutoff)} | {c: _line(p.line(c)) for c in CATEGORIES}
-            for p in position.periods
+            {"period": p.period, "eligible": is_eligible(p.period, cutoff)} | amount_lines(p) for p in position.periods
         ],
         "totals": {"eligible": _totals(totals.eligible), "non_eligible": _totals(totals.non_eligible)},
         "arrangement": None
