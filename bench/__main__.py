@@ -1,0 +1,71 @@
+"""``make bench``: every benchmark in sequence, then one summary table (each figure beside its same-run
+baseline). ``BENCH_SCALE=0.05`` for a quick run; ``BENCH_ONLY=ingestion,startup`` to pick some;
+``BENCH_BREAKDOWN=1`` (or ``BENCH_ONLY=breakdown``) adds the stage-by-stage timing of the debt service;
+``BENCH_PROFILE=1`` runs the measured debt service under cProfile and prints the top of the profile.
+
+Results: ``bench/results/<name>.json`` and ``bench/results/summary.json`` (git-ignored).
+"""
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from bench import breakdown, debt_http, ingestion, startup
+from bench.common import code_version, machine, say, scale, table, write_result
+
+BENCHES: dict[str, ModuleType] = {
+    "ingestion": ingestion,
+    "debt_http": debt_http,
+    "startup": startup,
+    "breakdown": breakdown,
+}
+OPTIONAL = {"breakdown": "BENCH_BREAKDOWN"}
+
+
+def main() -> int:
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+    unknown = set(only) - set(BENCHES)
+    if unknown:
+        print(f"unknown bench(es) {sorted(unknown)}; known: {sorted(BENCHES)}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    results: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    changes: dict[str, str] = {}
+    for name, module in BENCHES.items():
+        if (only and name not in only) or (not only and name in OPTIONAL and os.environ.get(OPTIONAL[name]) != "1"):
+            continue
+        say(f"=== {name} (BENCH_SCALE={scale()}) ===")
+        run: Callable[[], dict[str, Any]] = module.main
+        bench_started = time.monotonic()
+        before = code_version()
+        try:
+            results[name] = run()
+        except Exception as exc:  # one bench failing must not hide the others' figures
+            traceback.print_exc()
+            failures[name] = f"{type(exc).__name__}: {exc}"[:2000]
+        if code_version() != before:  # other people commit while a long run goes on
+            changes[name] = f"code changed during the run: {before} -> {code_version()}"
+            say(f"WARNING {name}: {changes[name]}")
+        say(f"=== {name} took {time.monotonic() - bench_started:.0f} s ===")
+    rows = []
+    for name, result in results.items():
+        rows += BENCHES[name].rows_for(result)
+    print()
+    print(f"Summary (BENCH_SCALE={scale()}, {machine()['cpus']} CPUs, {time.monotonic() - started:.0f} s in all)")
+    print(table(["bench", "volume / detail", "measured", "baseline (same run)", "ratio", "aim"], rows))
+    for name, reason in failures.items():
+        print(f"FAILED {name}: {reason}")
+    for name, change in changes.items():
+        print(f"WARNING {name}: {change}")
+    summary = {"scale": scale(), "machine": machine(), "rows": rows, "failures": failures, "code_changes": changes}
+    write_result("summary", summary)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Baselines for the HTTP and startup benches: bare FastAPI apps served exactly as ``recouvrement serve``
+serves a service (``uvicorn.run`` with ``factory=True``, one worker, ``log_config=None``).
+
+    BENCH_BODY_FILE=body.json HTTP_PORT=8000 python -m bench.bare_app constant   # same bytes, no work
+    HTTP_PORT=8000 python -m bench.bare_app hello                                # hello world
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+
+
+def constant() -> FastAPI:
+    """The debt route's path, answering a constant body (the real response's bytes, read once)."""
+    body = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
+    app = FastAPI()
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/affiliates/{numero}/debt")
+    async def debt(numero: str) -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
+def hello() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/")
+    async def root() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    kind = sys.argv[1] if len(sys.argv) > 1 else "hello"
+    if kind not in ("constant", "hello"):
+        raise SystemExit(f"unknown app {kind!r}")
+    uvicorn.run(
+        f"bench.bare_app:{kind}",
+        factory=True,
+        host="127.0.0.1",
+        port=int(os.environ.get("HTTP_PORT", "8000")),
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

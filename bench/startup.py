@@ -1,0 +1,254 @@
+"""``recouvrement run`` (``python -m services.cli run``): seconds from launch to the "Ctrl-C" line, i.e.
+embedded Postgres and broker up, topics provisioned, every service ready (and the demo seeded when
+asked). Cold = new data dir (initdb, keys); warm = the same data dir again. Without and with the demo.
+
+Baseline: on the same machine in the same run, launching one bare uvicorn hello-world process until
+it answers 200; the ratio says how many "bare service starts" the whole stack costs.
+
+    BENCH_SCALE=0.05 python -m bench.startup
+"""
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    ROOT,
+    child_env,
+    http_status,
+    machine,
+    median,
+    say,
+    scale,
+    spawn,
+    stop_process,
+    table,
+    warm_bytecode,
+    write_result,
+)
+from services.stack.embedded import EmbeddedPostgres, free_port
+
+NAME = "startup"
+WARM_IMPORTS = (
+    "services.cli",
+    "services.stack.launcher",
+    "services.stack.seed",
+    "services.auth.main",
+    "services.debt.main",
+    "bench.bare_app",
+    "uvicorn.loops.auto",
+    "uvicorn.protocols.http.auto",
+)
+READY_MARK = "Ctrl-C"
+PHASES = {  # a line of the launcher's output -> the phase it ends
+    "postgres embarqué prêt": "postgres",
+    "broker Kafka embarqué": "broker",
+    "services prêts": "services",
+    "données de démo chargées": "demo",
+}
+
+
+def _ports() -> dict[str, int]:
+    return {name: free_port() for name in ("pg", "kafka", "auth", "debt")}
+
+
+def _cleanup_orphans(data_dir: Path, ports: dict[str, int]) -> None:
+    """Only after a launcher had to be killed: stop what it started (its Postgres, its broker)."""
+    postgres = EmbeddedPostgres(data_dir / "postgres", ports["pg"])
+    if (postgres.data_dir / "postmaster.pid").exists():
+        with contextlib.suppress(Exception):
+            postgres.stop()
+    needle = f"tcp://127.0.0.1:{ports['kafka']}".encode()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGTERM)
+
+
+def launch(
+    data_dir: Path, ports: dict[str, int], demo: bool, *, bytecode_cache: bool = True, timeout: float = 180
+) -> dict[str, Any]:
+    drop = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") if "BENCH_STARTUP_EXTERNAL" not in os.environ else ()
+    env = child_env(
+        {
+            "RECOUVREMENT_DATA_DIR": str(data_dir),
+            "RECOUVREMENT_PG_PORT": str(ports["pg"]),
+            "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
+            "RECOUVREMENT_AUTH_PORT": str(ports["auth"]),
+            "RECOUVREMENT_DEBT_PORT": str(ports["debt"]),
+            "RECOUVREMENT_SEED_DEMO": "1" if demo else "0",
+        },
+        drop=(*drop, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        bytecode_cache=bytecode_cache,
+    )
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    output: list[str] = []
+    phases: dict[str, float] = {}
+    ready = None
+    pending = b""
+    try:
+        deadline = started + timeout
+        while ready is None and time.monotonic() < deadline:
+            readable, _, _ = select.select([fd], [], [], 0.5)
+            if not readable:
+                if process.poll() is not None:
+                    break
+                continue
+            chunk = os.read(fd, 65536)  # raw reads: a buffered readline would hide lines from select
+            if not chunk:
+                break
+            now = time.monotonic() - started
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace")
+                output.append(line + "\n")
+                for mark, phase in PHASES.items():
+                    if mark in line:
+                        phases[phase] = now
+                if READY_MARK in line:
+                    ready = now
+        if ready is None:
+            raise RuntimeError("the stack did not start:\n" + "".join(output[-40:]))
+    finally:
+        stop_started = time.monotonic()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate(timeout=10)
+            _cleanup_orphans(data_dir, ports)
+        stopped = time.monotonic() - stop_started
+    return {"seconds": ready, "phases": phases, "stop_seconds": stopped}
+
+
+def bare_start(root: Path, *, bytecode_cache: bool = True) -> float:
+    port = free_port()
+    log = root / f"hello-{port}.log"
+    env = child_env({"HTTP_PORT": str(port)}, bytecode_cache=bytecode_cache)
+    started = time.monotonic()
+    process = spawn(["-m", "bench.bare_app", "hello"], env, log)
+    try:
+        deadline = started + 60
+        while http_status(port, "/", timeout=1.0) != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bare uvicorn did not answer:\n{log.read_text()[-2000:]}")
+            time.sleep(0.005)
+        return time.monotonic() - started
+    finally:
+        stop_process(process)
+
+
+def main() -> dict[str, Any]:
+    s = scale()
+    repeats = 3 if s >= 0.5 else 1
+    root = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    runs: dict[str, list[dict[str, Any]]] = {}
+    no_cache = "warm, no demo, without bytecode cache"
+    try:
+        warm_bytecode(*WARM_IMPORTS)
+        bare_start(root)  # the first start also warms the OS file cache for the imports
+        bare = [bare_start(root) for _ in range(max(3, repeats * 2))]
+        bare_no_cache = [bare_start(root, bytecode_cache=False) for _ in range(repeats)]
+        say(
+            f"bare uvicorn hello world: {median(bare):.2f} s (median of {len(bare)}); "
+            f"{median(bare_no_cache):.2f} s without bytecode cache"
+        )
+        for repeat in range(repeats):
+            for demo in (False, True):
+                data_dir = root / f"data-{int(demo)}-{repeat}"
+                ports = _ports()
+                plan = [("cold", True), ("warm", True)] + ([] if demo else [(no_cache, False)])
+                for temperature, cache in plan:
+                    key = f"{temperature}, {'with' if demo else 'no'} demo" if cache else no_cache
+                    run = launch(data_dir, ports, demo, bytecode_cache=cache)
+                    runs.setdefault(key, []).append(run)
+                    stop = run["stop_seconds"]
+                    say(f"{key}: ready in {run['seconds']:.2f} s ({_phases(run)}), stopped in {stop:.1f} s")
+                shutil.rmtree(data_dir, ignore_errors=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    baseline = median(bare)
+    result: dict[str, Any] = {
+        "bench": NAME,
+        "scale": s,
+        "machine": machine(),
+        "repeats": repeats,
+        "baseline": {"what": "bare uvicorn hello world, launch -> first 200", "seconds": bare, "median": baseline},
+        "baseline_without_bytecode_cache": {"seconds": bare_no_cache, "median": median(bare_no_cache)},
+        "runs": {
+            key: {
+                "seconds": [r["seconds"] for r in values],
+                "median": median([r["seconds"] for r in values]),
+                "phases_median": {
+                    p: median([r["phases"][p] for r in values if p in r["phases"]])
+                    for p in PHASES.values()
+                    if any(p in r["phases"] for r in values)
+                },
+                "stop_seconds_median": median([r["stop_seconds"] for r in values]),
+                "bare_starts": median([r["seconds"] for r in values]) / baseline,
+            }
+            for key, values in runs.items()
+        },
+    }
+    print_report(result)
+    write_result(NAME, result)
+    return result
+
+
+def _phases(run: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {at:.2f}" for name, at in sorted(run["phases"].items(), key=lambda item: item[1]))
+
+
+def rows_for(result: dict[str, Any]) -> list[list[str]]:
+    base = result["baseline"]["median"]
+    return [
+        [
+            f"startup {key}",
+            "launch → Ctrl-C",
+            f"{r['median']:.2f} s",
+            f"{base:.2f} s",
+            f"{r['bare_starts']:.1f}× bare",
+            "-",
+        ]
+        for key, r in result["runs"].items()
+    ]
+
+
+def print_report(result: dict[str, Any]) -> None:
+    base = result["baseline"]["median"]
+    print()
+    print(f"recouvrement run, launch → 'Ctrl-C' line (median of {result['repeats']}; BENCH_SCALE={result['scale']})")
+    rows = []
+    for key, r in result["runs"].items():
+        phases = ", ".join(f"{p} {t:.2f}" for p, t in sorted(r["phases_median"].items(), key=lambda item: item[1]))
+        rows.append([key, f"{r['median']:.2f}", f"{r['bare_starts']:.1f}", phases, f"{r['stop_seconds_median']:.1f}"])
+    rows.append(["baseline: bare uvicorn hello world", f"{base:.2f}", "1.0", "launch → first 200", "-"])
+    no_cache = result["baseline_without_bytecode_cache"]["median"]
+    rows.append(["(bare uvicorn, without bytecode cache)", f"{no_cache:.2f}", f"{no_cache / base:.1f}", "", "-"])
+    print(table(["run", "s to ready", "× bare start", "phases ended at (s)", "stop s"], rows))
+
+
+if __name__ == "__main__":
+    main()
