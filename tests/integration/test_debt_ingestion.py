@@ -213,6 +213,25 @@ async def test_a_bad_entry_goes_to_the_dead_letter_topic_and_the_next_one_is_app
     assert dead[0].value == b"{not json"  # the original bytes, for replay
 
 
+async def test_an_entry_the_database_refuses_is_dead_lettered_and_the_others_applied(debt: Debt, infra: Infra) -> None:
+    a = new_affiliate()
+    largest = "99999999999999.99"  # each fits NUMERIC(16,2); their sum does not
+    first = charge(a, "2022-01", "frais", largest)
+    overflow = charge(a, "2022-01", "frais", largest)
+    await send(infra, first, overflow, charge(a, "2022-02", "frais", "7.00"))
+
+    async def both_periods() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await debt.get(a)).json()
+        return body if len(body["periods"]) == 2 else None
+
+    body = await eventually(both_periods)
+    assert body["periods"][0]["frais"]["due"] == largest
+    assert body["periods"][1]["frais"]["due"] == "7.00"
+    [dead] = await read_topic(infra.bootstrap, DEBT_LEDGER.dlq, lambda r: len(r) >= 1, key=a)
+    assert json.loads(dead.value)["payload"]["entry_id"] == overflow.payload.entry_id
+    assert "NumericValueOutOfRange" in (header(dead, "x-dlq-reason") or "")
+
+
 async def test_each_batch_announces_one_whole_position_per_affiliate(debt: Debt, infra: Infra) -> None:
     a, b = new_affiliate(), new_affiliate()
     await send(

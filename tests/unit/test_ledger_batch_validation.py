@@ -1,4 +1,4 @@
-"""A batch of ledger records is validated in one call when clean, record by record otherwise."""
+"""Ledger records are validated one by one: no record can borrow bytes from another."""
 
 from datetime import UTC, date, datetime
 
@@ -47,3 +47,11 @@ def test_one_bad_record_does_not_spoil_the_others() -> None:
     assert isinstance(result[0], ValidationError)
     assert not isinstance(result[1], ValidationError) and result[1].payload.period == "2020-05"
     assert isinstance(result[2], ValidationError)
+
+
+def test_two_broken_halves_never_merge_into_one_entry() -> None:
+    whole = entry("2020-06")
+    cut = whole.index(b'"producer":"') + len(b'"producer":"') + 2
+    smuggled = entry("2020-07") + b"," + entry("2020-08")
+    result = _validate((record(whole[:cut], 0), record(whole[cut:], 1), record(smuggled, 2)))
+    assert all(isinstance(r, ValidationError) for r in result)

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from typing import Any
 
+import asyncpg
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -11,19 +12,17 @@ from faststream.message import StreamMessage
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from contracts.debt import LedgerEntry
 from contracts.topics import DEBT_LEDGER
 from services.debt.config import DebtSettings
-from services.debt.service.apply_ledger import LedgerMessage, apply_ledger_batch
+from services.debt.service.apply_ledger import BatchOutcome, LedgerMessage, apply_ledger_batch
 from services.runtime.kafka import consumer_options
 from services.runtime.platform import Platform
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 LEDGER = DEBT_LEDGER.adapter()
-LEDGER_BATCH: TypeAdapter[list[LedgerMessage]] = TypeAdapter(list[LedgerEntry])
 RETRY_PAUSE_S = 1.0
 
 
@@ -42,14 +41,8 @@ async def _undecoded(message: StreamMessage[Any]) -> Any:
 
 
 def _validate(records: tuple[ConsumerRecord[Any, Any], ...]) -> list[LedgerMessage | ValidationError]:
-    """The whole batch in one call when it is clean (the usual case); record by record otherwise."""
-    try:
-        joined = LEDGER_BATCH.validate_json(b"[" + b",".join(r.value or b"null" for r in records) + b"]")
-    except ValidationError:
-        joined = []
-    # A record holding '{...},{...}' could pose as two: only a one-to-one result is trusted.
-    if len(joined) == len(records):
-        return list(joined)
+    """Each record on its own: joining the bytes to validate a batch in one call would let two
+    broken records merge into one valid-looking entry."""
     outcome: list[LedgerMessage | ValidationError] = []
     for record in records:
         try:
@@ -59,7 +52,29 @@ def _validate(records: tuple[ConsumerRecord[Any, Any], ...]) -> list[LedgerMessa
     return outcome
 
 
+# Errors that the same entries will raise again however often they are retried (an amount that
+# overflows NUMERIC(16,2) once summed, a value the database refuses): poison, not an outage.
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
 def register_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
+    async def apply(entries: list[LedgerMessage], contexts: dict[str, Context]) -> BatchOutcome:
+        assert platform.pool is not None
+        async with platform.pool.acquire() as conn:
+            return await apply_ledger_batch(conn, entries, platform.clock, settings.eligibility_cutoff, contexts)
+
+    async def apply_one_by_one(
+        valid: list[tuple[ConsumerRecord[Any, Any], LedgerMessage]], contexts: dict[str, Context]
+    ) -> list[tuple[ConsumerRecord[Any, Any], str]]:
+        """One entry spoiled the batch: apply each alone, and return the ones the database refuses."""
+        refused = []
+        for record, entry in valid:
+            try:
+                await apply([entry], contexts)
+            except _DATA_ERRORS as exc:
+                refused.append((record, f"refusée par la base : {type(exc).__name__}: {exc}"))
+        return refused
+
     @broker.subscriber(  # type: ignore[untyped-decorator]
         DEBT_LEDGER.name,
         batch=True,
@@ -70,25 +85,22 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, settings: Debt
     )
     async def on_ledger_entries(message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
-        entries: list[LedgerMessage] = []
+        valid: list[tuple[ConsumerRecord[Any, Any], LedgerMessage]] = []
+        poison: list[tuple[ConsumerRecord[Any, Any], str]] = []
         contexts: dict[str, Context] = {}
         links: list[Link] = []
         parent: Context | None = None
         for record, entry in zip(records, _validate(records), strict=True):
             if isinstance(entry, ValidationError):
-                assert platform.dead_letters is not None
-                await platform.dead_letters.send(record, _reason(entry))
+                poison.append((record, _reason(entry)))
                 continue
-            entries.append(entry)
+            valid.append((record, entry))
             headers = _headers(record)
             if "traceparent" in headers:
                 context = propagate.extract(headers)
                 contexts[entry.payload.affiliate] = context
-                span_context = trace.get_current_span(context).get_span_context()
-                links.append(Link(span_context))
+                links.append(Link(trace.get_current_span(context).get_span_context()))
                 parent = parent or context
-        if not entries:
-            return
         # A batch mixes traces: it continues the first one and links the others, and each position
         # event continues the trace of the entry that last changed that affiliate.
         with tracer.start_as_current_span(
@@ -98,16 +110,21 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, settings: Debt
             links=links[:128],
             attributes={"messaging.batch.message_count": len(records)},
         ) as span:
-            assert platform.pool is not None
             try:
-                async with platform.pool.acquire() as conn:
-                    outcome = await apply_ledger_batch(
-                        conn, entries, platform.clock, settings.eligibility_cutoff, contexts
-                    )
+                try:
+                    if valid:
+                        outcome = await apply([entry for _, entry in valid], contexts)
+                        span.set_attribute("debt.entries.applied", outcome.applied)
+                        span.set_attribute("debt.entries.duplicates", outcome.duplicates)
+                except _DATA_ERRORS:
+                    log.warning("a ledger entry spoils its batch; applying them one by one", exc_info=True)
+                    poison += await apply_one_by_one(valid, contexts)
             except Exception:
-                # The batch is read again (offsets not committed); pause so an outage is not a hot loop.
+                # An outage: the batch is read again (offsets not committed); pause, not a hot loop.
                 log.exception("ledger batch failed, will be read again", extra={"records": len(records)})
                 await asyncio.sleep(RETRY_PAUSE_S)
                 raise
-            span.set_attribute("debt.entries.applied", outcome.applied)
-            span.set_attribute("debt.entries.duplicates", outcome.duplicates)
+        # Dead letters go out once the batch is applied, so a retried batch does not send them twice.
+        assert platform.dead_letters is not None
+        for record, reason in poison:
+            await platform.dead_letters.send(record, reason)
