@@ -72,6 +72,8 @@ def run() -> None:
     except KeyboardInterrupt:
         say("arrêt demandé…")
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         stack.stop()
         say("pile arrêtée.")
 

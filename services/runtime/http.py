@@ -5,10 +5,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
@@ -27,13 +27,26 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.limit):
-                response = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").response()
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").response()
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            # A chunked body declares no length: count what arrives and stop at the limit.
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413)  # answered as problem+json by the handlers
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def platform_of(request: Request) -> Platform:
@@ -81,9 +94,7 @@ def create_http_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await platform.start(migrations)
-        if on_started is not None:
-            await on_started(platform)
+        await platform.start(migrations, before_consuming=on_started)
         yield
         await platform.stop()
 

@@ -144,6 +144,9 @@ class OutboxRelay:
         try:
             while True:
                 self._wakeup.clear()
+                # An idle leader connection is the likeliest to be cut, taking the lock with it; find
+                # out now (and reconnect) rather than publish beside the replica that took over.
+                await leader.execute("SELECT 1", timeout=5)
                 sent = await self.publish_pending()
                 if sent < self._batch_size:
                     with contextlib.suppress(TimeoutError):

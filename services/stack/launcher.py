@@ -1,8 +1,6 @@
 """``recouvrement run``: the whole system on one machine, each service in its own process."""
 
 import asyncio
-import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -15,7 +13,7 @@ import httpx
 
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
-from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres
+from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 
 SERVICE_PORTS = {"auth": 8101, "debt": 8102}
@@ -115,15 +113,15 @@ class Stack:
         return env
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        log_file = (self.config.data_dir / "logs" / f"{name}.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", name],
-            env=self.service_env(name),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (the launcher spawns before starting any thread)
-        )
+        with (self.config.data_dir / "logs" / f"{name}.log").open("ab") as log_file:
+            return subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", name],
+                env=self.service_env(name),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 (the launcher spawns before starting any thread)
+            )
 
     def _wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -160,12 +158,6 @@ class Stack:
             self.broker.stop()
         if self.postgres is not None:
             self.postgres.stop()
-
-
-def _die_with_parent() -> None:
-    """Linux: a service dies with the launcher even if the launcher is killed outright."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class Say:

@@ -188,6 +188,24 @@ async def test_bad_input_is_a_clear_problem_never_a_500(
     assert "Traceback" not in response.text
 
 
+async def test_a_chunked_body_is_held_to_the_same_limit(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"login": "a", "password": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await client.post("/v1/sessions", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "requete-trop-volumineuse"
+
+
+async def test_a_login_that_grows_when_lowercased_is_a_422_not_a_500(client: httpx.AsyncClient) -> None:
+    response = await open_session(client, "İ" * 100, "whatever")
+    assert response.status_code == 422
+    assert response.json()["code"] == "requete-invalide"
+
+
 async def test_me_requires_a_valid_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/me/affiliates")).status_code == 401
     bad = await client.get("/v1/me/affiliates", headers={"authorization": "Bearer not.a.token"})

@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.auth.adapters.repository import AccountRepository
-from services.auth.domain.accounts import Affiliate
+from services.auth.domain.accounts import Affiliate, normalize_login
 from services.auth.service.login import InvalidCredentials, LoginDependencies, LoginIsLocked, login
 from services.runtime.clock import BUSINESS_TZ
 from services.runtime.http import CurrentPrincipal, platform_of
@@ -20,6 +20,14 @@ class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
+
+    @field_validator("login")
+    @classmethod
+    def _fits_once_normalized(cls, login: str) -> str:
+        # Lower-casing can lengthen a string ('İ' becomes two characters).
+        if len(normalize_login(login)) > 128:
+            raise ValueError("identifiant trop long")
+        return login
 
 
 class PerceptionOut(BaseModel):

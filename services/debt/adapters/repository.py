@@ -106,5 +106,9 @@ class PositionRepository:
     async def stale_views(self, cutoff: str, limit: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.stale_views(self._conn, cutoff=cutoff, limit=limit))]
 
+    async def lock(self, affiliates: Sequence[str]) -> None:
+        """Until the caller's transaction ends, no batch changes these positions."""
+        await rows(_Q.lock_positions(self._conn, affiliates=list(affiliates)))
+
     async def affiliates_after(self, after: str, limit: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.affiliates_page(self._conn, after=after, limit=limit))]

@@ -95,6 +95,7 @@ async def refresh_views(conn: asyncpg.Connection, cutoff: str, page: int = 500) 
     count = 0
     while affiliates := await repo.stale_views(cutoff, page):
         async with conn.transaction():
+            await repo.lock(affiliates)
             positions = await repo.positions(affiliates)
             await repo.save_views({p.affiliate: debt_view_json(p, cutoff) for p in positions}, cutoff)
         count += len(affiliates)
@@ -107,6 +108,7 @@ async def republish_positions(conn: asyncpg.Connection, clock: Clock, page: int 
     count, after = 0, ""
     while affiliates := await repo.affiliates_after(after, page):
         async with conn.transaction():
+            await repo.lock(affiliates)  # so an older version never follows a newer one
             await enqueue_many(conn, position_messages(await repo.positions(affiliates), clock))
         count += len(affiliates)
         after = affiliates[-1]

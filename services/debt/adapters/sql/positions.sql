@@ -68,5 +68,9 @@ SELECT affiliate FROM position
 WHERE view IS NULL OR view_cutoff IS DISTINCT FROM :cutoff
 ORDER BY affiliate LIMIT :limit;
 
+-- name: lock_positions(affiliates)
+-- Another replica's batch may be changing these positions: wait for it, then read them whole.
+SELECT affiliate FROM position WHERE affiliate = ANY(:affiliates::text[]) ORDER BY affiliate FOR UPDATE;
+
 -- name: affiliates_page(after, limit)
 SELECT affiliate FROM position WHERE affiliate > :after ORDER BY affiliate LIMIT :limit;
