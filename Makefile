@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy contracts services
+	$(BIN)/mypy --strict contracts services/auth/domain services/debt/domain
 	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## speed, each figure beside a same-run baseline
