@@ -1,27 +1,18 @@
 """The stored debt document is exactly the documented shape, amounts as two-place strings."""
 
 import json
-from datetime import date
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.debt.domain.position import CATEGORIES, Arrangement, Line, PeriodBalance, Position
+from services.debt.domain.position import CATEGORIES, Position
 from services.debt.entrypoints.http import DebtOut
 from services.debt.service.views import debt_view_json
-
-amounts = st.decimals(min_value=Decimal("0.00"), max_value=Decimal("99999999.99"), places=2)
-periods = st.builds(lambda y, m: f"{y}-{m:02d}", st.integers(2015, 2026), st.integers(1, 12))
-balances = st.builds(
-    PeriodBalance,
-    period=periods,
-    lines=st.fixed_dictionaries({c: st.builds(Line, due=amounts, paid=amounts) for c in CATEGORIES}),
-)
-arrangements = st.none() | st.just(Arrangement("ARR-1", "FES-01", "Perception Fès Saïs", date(2025, 3, 1)))
+from tests.unit.positions_strategies import arrangements, period_lists
 
 
-@given(st.lists(balances, max_size=30, unique_by=lambda b: b.period), arrangements, st.integers(1, 10_000))
+@given(period_lists, arrangements, st.integers(1, 10_000))
 def test_the_stored_document_is_the_documented_shape(items, arrangement, version) -> None:  # type: ignore[no-untyped-def]
     position = Position.of("1000001", version, items, arrangement)
     document = json.loads(debt_view_json(position, "2024-12"))

@@ -1,36 +1,22 @@
 """Position events are written straight to JSON; the contract must accept every one of them as is."""
 
 import json
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.debt import PositionChanged
 from contracts.topics import DEBT_POSITIONS
-from services.debt.domain.position import CATEGORIES, Arrangement, Line, PeriodBalance, Position
+from services.debt.domain.position import CATEGORIES, Position
 from services.debt.service.positions import position_messages
 from services.runtime.clock import FrozenClock
+from tests.unit.positions_strategies import arrangements, period_lists
 
-amounts = st.decimals(min_value=Decimal("0.00"), max_value=Decimal("99999999999.99"), places=2)
-periods = st.builds(lambda y, m: f"{y}-{m:02d}", st.integers(2015, 2026), st.integers(1, 12))
-balances = st.builds(
-    PeriodBalance,
-    period=periods,
-    lines=st.fixed_dictionaries({c: st.builds(Line, due=amounts, paid=amounts) for c in CATEGORIES}),
-)
-arrangements = st.none() | st.builds(
-    Arrangement,
-    arrangement_id=st.text("ABC-0123456789", min_size=1, max_size=20),
-    perception_code=st.sampled_from(["FES-01", "CAS-01"]),
-    perception_name=st.sampled_from(["Perception Fès Saïs", "Perception Casablanca Anfa"]),
-    opened_on=st.dates(date(2015, 1, 1), date(2026, 12, 31)),
-)
 CLOCK = FrozenClock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
 
 
-@given(st.lists(balances, max_size=25, unique_by=lambda b: b.period), arrangements, st.integers(1, 10**6))
+@given(period_lists, arrangements, st.integers(1, 10**6))
 def test_every_position_event_is_a_valid_contract_message_with_the_same_numbers(  # type: ignore[no-untyped-def]
     items, arrangement, version
 ) -> None:
