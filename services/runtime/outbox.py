@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
@@ -31,6 +32,8 @@ _QUERIES = load_queries(Path(__file__).parent / "sql" / "outbox.sql")
 # One relay per database publishes at a time, so one affiliate's events keep their order even
 # with several replicas of a service; the others stand by and take over if the leader dies.
 _RELAY_LOCK_KEY = 0x0B7B0C5
+# Refusals that no retry will change: the event itself is the problem, not the broker.
+_UNSENDABLE = (MessageSizeTooLargeError, InvalidTopicError)
 
 
 @dataclass(frozen=True)
@@ -156,25 +159,54 @@ class OutboxRelay:
             await leader.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
 
     async def publish_pending(self) -> int:
-        """Send one batch; rows leave the outbox only once the broker acknowledged every one."""
-        failure: Exception | None = None
+        """Send one batch; rows leave the outbox only once the broker acknowledged every one.
+
+        A row the broker will never take is parked (``outbox_parked``) rather than retried forever
+        in front of every other event; any other failure keeps the whole batch for the next try.
+        """
+        failure: BaseException | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             batch = await rows(_QUERIES.claim_batch(conn, limit=self._batch_size))
             if not batch:
                 return 0
-            ids = [row["id"] for row in batch]
-            try:
-                deliveries = [await self._send(row) for row in batch]
-                await asyncio.gather(*deliveries)
-            except Exception as exc:  # the broker refused or is away: keep the rows, count the try
-                failure = exc
-                await _QUERIES.record_failure(conn, ids=ids, error=repr(exc)[:500])
-            else:
-                await _QUERIES.delete_sent(conn, ids=ids)
+            outcomes = list(zip(batch, await self._deliver_in_order(batch), strict=True))
+            sent = [row["id"] for row, outcome in outcomes if not isinstance(outcome, BaseException)]
+            retry = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, _UNSENDABLE)]
+            for row, error in outcomes:
+                if isinstance(error, _UNSENDABLE):
+                    log.error(
+                        "event parked: the broker will never take it",
+                        extra={"event_id": str(row["event_id"]), "topic": row["topic"], "error": repr(error)[:300]},
+                    )
+                    await _QUERIES.park(conn, id=row["id"], reason=repr(error)[:500])
+            await _QUERIES.delete_sent(conn, ids=sent)
+            if retry:  # the broker is away or refused for now: keep these rows, count the try
+                failure = retry[0][1]
+                await _QUERIES.record_failure(conn, ids=[row["id"] for row, _ in retry], error=repr(failure)[:500])
         if failure is not None:
             raise failure
-        self.published += len(batch)
+        self.published += len(sent)
         return len(batch)
+
+    async def _deliver_in_order(self, batch: list[asyncpg.Record]) -> list[Any]:
+        """Hands the rows to the producer one after the other (so one key's events keep their order),
+        then waits for every acknowledgement; each outcome is a result or the exception it raised."""
+        handed: list[Any] = []
+        stopped: BaseException | None = None
+        for row in batch:
+            if stopped is not None:  # nothing may overtake an event that must be retried
+                handed.append(stopped)
+                continue
+            try:
+                handed.append(await self._send(row))
+            except _UNSENDABLE as exc:  # this event only: the ones behind it may go
+                handed.append(exc)
+            except Exception as exc:  # the broker is away: retry this one and all behind it
+                handed.append(exc)
+                stopped = exc
+        futures = [h for h in handed if not isinstance(h, BaseException)]
+        acknowledged = iter(await asyncio.gather(*futures, return_exceptions=True))
+        return [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
 
     async def _send(self, row: asyncpg.Record) -> "asyncio.Future[Any]":
         headers = [("content-type", b"application/json"), ("event-type", row["event_type"].encode())]

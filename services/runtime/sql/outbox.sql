@@ -29,3 +29,8 @@ UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = ANY(:i
 
 -- name: pending_count()$
 SELECT count(*) FROM outbox;
+
+-- name: park(id, reason)!
+WITH moved AS (DELETE FROM outbox WHERE id = :id RETURNING *)
+INSERT INTO outbox_parked (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, reason)
+SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, :reason FROM moved;
