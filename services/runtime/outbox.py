@@ -72,11 +72,7 @@ async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage
     values = [_row(item) for item in items]
     if not values:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        values,
-    )
+    await _QUERIES.enqueue_many(conn, values)
     await _QUERIES.notify(conn)
 
 

@@ -1,6 +1,5 @@
 """The outbox relay and the inbox against a real Postgres and a real broker."""
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -139,7 +138,7 @@ async def test_only_one_relay_leads(
             for _ in range(20):
                 await enqueue(conn, AUTH_EVENTS.name, login, login_event(login))
         await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 20, key=login)
-        await asyncio.sleep(0.3)
+        await eventually(lambda: outbox_is_empty(pool))
     finally:
         for relay in relays:
             await relay.stop()

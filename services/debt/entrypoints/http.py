@@ -81,5 +81,5 @@ async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, 
         view = await PositionRepository(conn).view_of(numero)
     if view is None:  # held by the account, but nothing booked yet: an empty position
         view = debt_view_json(Position.of(numero, 0, (), None), request.app.state.eligibility_cutoff)
-    # Served as stored: it was built from the same models when the position last changed.
+    # Served as stored: debt_view_json built it in the transaction that last changed the position.
     return Response(view.encode(), media_type="application/json")

@@ -15,7 +15,7 @@ from opentelemetry.context import Context
 from contracts.debt import PositionChanged
 from contracts.topics import DEBT_POSITIONS
 from services.debt.domain.position import Position
-from services.debt.service.views import amount_lines
+from services.debt.service.views import amount_lines, arrangement_json
 from services.runtime.clock import Clock
 from services.runtime.outbox import OutgoingMessage
 
@@ -27,13 +27,7 @@ def position_payload(position: Position) -> dict[str, Any]:
         "affiliate": position.affiliate,
         "version": position.version,
         "periods": [{"period": p.period} | amount_lines(p) for p in position.periods],
-        "arrangement": None
-        if position.arrangement is None
-        else {
-            "arrangement_id": position.arrangement.arrangement_id,
-            "perception": {"code": position.arrangement.perception_code, "name": position.arrangement.perception_name},
-            "opened_on": position.arrangement.opened_on.isoformat(),
-        },
+        "arrangement": arrangement_json(position.arrangement),
     }
 
 

@@ -9,7 +9,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from services.debt.domain.position import CATEGORIES, Category, Line, PeriodBalance, Position, is_eligible
+from services.debt.domain.position import (
+    CATEGORIES,
+    Arrangement,
+    Category,
+    Line,
+    PeriodBalance,
+    Position,
+    is_eligible,
+)
 
 
 def _amount(value: Decimal) -> str:
@@ -25,6 +33,17 @@ def amount_lines(balance: PeriodBalance) -> dict[str, dict[str, str]]:
     return {c: _line(balance.line(c)) for c in CATEGORIES}
 
 
+def arrangement_json(arrangement: Arrangement | None) -> dict[str, Any] | None:
+    """The active arrangement as both the debt document and the position event carry it."""
+    if arrangement is None:
+        return None
+    return {
+        "arrangement_id": arrangement.arrangement_id,
+        "perception": {"code": arrangement.perception_code, "name": arrangement.perception_name},
+        "opened_on": arrangement.opened_on.isoformat(),
+    }
+
+
 def _totals(amounts: Mapping[Category, Decimal]) -> dict[str, str]:
     return {c: _amount(amounts[c]) for c in CATEGORIES} | {"total": _amount(sum(amounts.values(), Decimal(0)))}
 
@@ -33,7 +52,6 @@ def debt_view(position: Position, cutoff: str) -> dict[str, Any]:
     """The shape gateways depend on (``GET /v1/affiliates/{n}/debt``); outstanding totals per side of
     the programme's cut-off."""
     totals = position.totals(cutoff)
-    arrangement = position.arrangement
     return {
         "affiliate": position.affiliate,
         "version": position.version,
@@ -42,13 +60,7 @@ def debt_view(position: Position, cutoff: str) -> dict[str, Any]:
             {"period": p.period, "eligible": is_eligible(p.period, cutoff)} | amount_lines(p) for p in position.periods
         ],
         "totals": {"eligible": _totals(totals.eligible), "non_eligible": _totals(totals.non_eligible)},
-        "arrangement": None
-        if arrangement is None
-        else {
-            "arrangement_id": arrangement.arrangement_id,
-            "perception": {"code": arrangement.perception_code, "name": arrangement.perception_name},
-            "opened_on": arrangement.opened_on.isoformat(),
-        },
+        "arrangement": arrangement_json(position.arrangement),
     }
 
 

@@ -1,12 +1,5 @@
--- name: enqueue(event_id, topic, key, event_type, body, traceparent, tracestate)!
--- One event, written in the caller's transaction; NOTIFY reaches the relay at commit.
-WITH queued AS (
-    INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
-    VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate)
-)
-SELECT pg_notify('outbox', '');
-
 -- name: enqueue_many(event_id, topic, key, event_type, body, traceparent, tracestate)*!
+-- Events written in the caller's transaction; `notify` then wakes the relay at commit.
 INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
 VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate);
 
@@ -26,9 +19,6 @@ DELETE FROM outbox WHERE id = ANY(:ids::bigint[]);
 
 -- name: record_failure(ids, error)!
 UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = ANY(:ids::bigint[]);
-
--- name: pending_count()$
-SELECT count(*) FROM outbox;
 
 -- name: park(id, reason)!
 WITH moved AS (DELETE FROM outbox WHERE id = :id RETURNING *)
