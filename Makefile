@@ -28,8 +28,8 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts services
-	$(BIN)/mypy --strict contracts services/auth/domain services/debt/domain
+	$(BIN)/mypy contracts services partners
+	$(BIN)/mypy --strict contracts $(wildcard services/*/domain)
 	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## speed, each figure beside a same-run baseline

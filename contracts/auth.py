@@ -5,8 +5,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from contracts.debt import Perception
 from contracts.envelope import Contract, Envelope
-from contracts.identifiers import AffiliateNumber
+from contracts.identifiers import AffiliateNumber, Ice
 
 
 class LoginPayload(Contract):
@@ -61,3 +62,24 @@ AuthEvent = Annotated[
     LoginSucceeded | LoginFailed | LoginLocked | AccountImported,
     Field(discriminator="type"),
 ]
+
+
+# --- auth.affiliates.v1 ------------------------------------------------------------------------
+
+
+class AffiliateProfilePayload(Contract):
+    """Who an affiliate is, as Damancom knows it: what requests shows perceptions and debits shows banks."""
+
+    affiliate: AffiliateNumber
+    raison_sociale: str = Field(min_length=1, max_length=200)
+    ice: Ice
+    perception: Perception = Field(description="la perception qui gère l'affilié")
+
+
+class AffiliateRegistered(Envelope):
+    TYPE: ClassVar[str] = "auth.affiliate_registered"
+    type: Literal["auth.affiliate_registered"]
+    payload: AffiliateProfilePayload
+
+
+AffiliateEvent = Annotated[AffiliateRegistered, Field(discriminator="type")]

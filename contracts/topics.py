@@ -9,8 +9,12 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from contracts.auth import AuthEvent
+from contracts.auth import AffiliateEvent, AuthEvent
+from contracts.debits import BankAccountsEvent
 from contracts.debt import LedgerEntry, PositionEvent
+from contracts.perception import PerceptionEvent
+from contracts.requests import GuaranteeRequestEvent, RequestEvent
+from contracts.simulation import QuoteEvent
 
 DLQ_SUFFIX = ".dlq"
 
@@ -60,7 +64,68 @@ DEBT_POSITIONS = Topic(
     cleanup_policy="compact",
 )
 
-CATALOGUE: tuple[Topic, ...] = (AUTH_EVENTS, DEBT_LEDGER, DEBT_POSITIONS)
+AUTH_AFFILIATES = Topic(
+    name="auth.affiliates.v1",
+    key="affiliate",
+    producers=("auth",),
+    consumers=("requests", "debits"),
+    message=AffiliateEvent,
+    description="Qui est chaque affilié : raison sociale, ICE, perception qui le gère (dernier état).",
+    cleanup_policy="compact",
+)
+SIMULATION_QUOTES = Topic(
+    name="simulation.quotes.v1",
+    key="affiliate",
+    producers=("simulation",),
+    consumers=("requests",),
+    message=QuoteEvent,
+    description="Chaque devis de remise émis, que la validation d'une demande lie.",
+)
+REQUESTS_EVENTS = Topic(
+    name="requests.events.v1",
+    key="affiliate",
+    producers=("requests",),
+    consumers=("debt", "debits"),
+    message=RequestEvent,
+    description="Chaque transition du cycle de vie d'une demande de remise, avec qui, quand et pourquoi.",
+)
+REQUESTS_GUARANTEES = Topic(
+    name="requests.guarantees.v1",
+    key="affiliate",
+    producers=("requests",),
+    consumers=("perception",),
+    message=GuaranteeRequestEvent,
+    description="Garanties à déposer pour un plan par acomptes : exigées, délai dépassé, demande retirée.",
+)
+PERCEPTION_GUARANTEES = Topic(
+    name="perception.guarantees.v1",
+    key="affiliate",
+    producers=("perception",),
+    consumers=("requests",),
+    message=PerceptionEvent,
+    description="Réponse de la perception : garanties déposées (référence, type) ou refusées.",
+)
+DEBITS_ACCOUNTS = Topic(
+    name="debits.accounts.v1",
+    key="affiliate",
+    producers=("debits",),
+    consumers=("requests",),
+    message=BankAccountsEvent,
+    description="Les comptes bancaires enregistrés d'un affilié (RIB masqué), dernier état.",
+    cleanup_policy="compact",
+)
+
+CATALOGUE: tuple[Topic, ...] = (
+    AUTH_EVENTS,
+    AUTH_AFFILIATES,
+    DEBT_LEDGER,
+    DEBT_POSITIONS,
+    SIMULATION_QUOTES,
+    REQUESTS_EVENTS,
+    REQUESTS_GUARANTEES,
+    PERCEPTION_GUARANTEES,
+    DEBITS_ACCOUNTS,
+)
 
 
 def all_topic_names() -> list[str]:

@@ -1,0 +1,131 @@
+"""``requests.events.v1`` (the request lifecycle) and ``requests.guarantees.v1`` (for the perceptions)."""
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal, Self
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from contracts.debt import Perception
+from contracts.envelope import Contract, Envelope
+from contracts.identifiers import AffiliateNumber
+from contracts.money import PositiveMoney
+from contracts.programme import Modality
+from contracts.simulation import Quote
+
+RequestState = Literal[
+    "DRAFT",
+    "AWAITING_GUARANTEE",
+    "VALIDATED",
+    "IN_PROGRESS",
+    "COMPLETED",
+    "EXPIRED",
+    "REJECTED",
+    "CANCELLED",
+    "DEFAULTED",
+]
+TERMINAL_STATES: frozenset[str] = frozenset({"COMPLETED", "EXPIRED", "REJECTED", "CANCELLED", "DEFAULTED"})
+
+GuaranteeType = Literal["CAUTION_BANCAIRE", "NANTISSEMENT", "HYPOTHEQUE", "AUTRE"]
+
+
+class Actor(Contract):
+    """Who made a transition: the affiliate's account, a perception, or the system (a sweep, a debit)."""
+
+    kind: Literal["affiliate", "perception", "system"]
+    id: str = Field(min_length=1, max_length=128)
+
+
+class Guarantee(Contract):
+    reference: str = Field(min_length=1, max_length=64)
+    type: GuaranteeType
+    perception: str = Field(min_length=1, max_length=16, description="code de la perception")
+    deposited_at: AwareDatetime
+
+
+class Plan(Contract):
+    """What a validated request commits to: the bound quote, the account to debit, the accepted CG."""
+
+    quote: Quote
+    bank_account_id: str
+    cg_version: str
+    validation_date: date = Field(description="V : la date dont partent les prélèvements")
+    guarantee: Guarantee | None = None
+
+
+# --- requests.events.v1 ------------------------------------------------------------------------
+
+
+class RequestStateChangedPayload(Contract):
+    request_id: UUID
+    affiliate: AffiliateNumber
+    programme: str
+    state: RequestState
+    previous_state: RequestState | None
+    at: AwareDatetime
+    actor: Actor
+    reason: str = Field(max_length=500)
+    modality: Modality | None = None
+    plan: Plan | None = Field(default=None, description="présent dès que la demande est VALIDATED")
+
+    @model_validator(mode="after")
+    def _validated_has_plan(self) -> Self:
+        if self.state == "VALIDATED" and self.plan is None:
+            raise ValueError("une demande VALIDATED porte son plan")
+        return self
+
+
+class RequestStateChanged(Envelope):
+    TYPE: ClassVar[str] = "requests.state_changed"
+    type: Literal["requests.state_changed"]
+    payload: RequestStateChangedPayload
+
+
+RequestEvent = Annotated[RequestStateChanged, Field(discriminator="type")]
+
+
+# --- requests.guarantees.v1 --------------------------------------------------------------------
+
+
+class GuaranteeRequiredPayload(Contract):
+    request_id: UUID
+    affiliate: AffiliateNumber
+    raison_sociale: str | None = None
+    perception: Perception
+    amount: PositiveMoney = Field(description="montant à garantir : le reste à payer après l'avance")
+    installments: int = Field(ge=1)
+    deadline: date = Field(description="dernier jour pour déposer les garanties")
+    quote_id: UUID
+
+
+class GuaranteeRequired(Envelope):
+    TYPE: ClassVar[str] = "requests.guarantee_required"
+    type: Literal["requests.guarantee_required"]
+    payload: GuaranteeRequiredPayload
+
+
+class GuaranteeClosedPayload(Contract):
+    request_id: UUID
+    affiliate: AffiliateNumber
+    perception: Perception
+    deadline: date
+    reason: str = Field(max_length=500)
+
+
+class GuaranteeDeadlinePassed(Envelope):
+    TYPE: ClassVar[str] = "requests.guarantee_deadline_passed"
+    type: Literal["requests.guarantee_deadline_passed"]
+    payload: GuaranteeClosedPayload
+
+
+class GuaranteeWithdrawn(Envelope):
+    """The affiliate withdrew its request: the perception stops waiting for the guarantees."""
+
+    TYPE: ClassVar[str] = "requests.guarantee_withdrawn"
+    type: Literal["requests.guarantee_withdrawn"]
+    payload: GuaranteeClosedPayload
+
+
+GuaranteeRequestEvent = Annotated[
+    GuaranteeRequired | GuaranteeDeadlinePassed | GuaranteeWithdrawn, Field(discriminator="type")
+]
