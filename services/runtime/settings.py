@@ -1,9 +1,13 @@
 """Settings shared by every service, read from the environment with embedded-stack defaults."""
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.calendar import BusinessCalendar
+from contracts.programme import CURRENT_PROGRAMME, Programme, load_programme, shipped_programme
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
 
@@ -45,3 +49,29 @@ class ServiceSettings(BaseSettings):
     token_issuer: str = Field(default="espace-recouvrement/auth", alias="TOKEN_ISSUER")
     token_audience: str = Field(default="espace-recouvrement", alias="TOKEN_AUDIENCE")
     outbox_batch_size: int = Field(default=500, alias="OUTBOX_BATCH_SIZE")
+
+
+class ProgrammeSettings(BaseSettings):
+    """For the services that apply the programme's rules (simulation, requests, debits)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    programme_code: str = Field(
+        default=CURRENT_PROGRAMME, alias="PROGRAMME", description="code of a programme shipped in contracts/programmes"
+    )
+    programme_file: Path | None = Field(
+        default=None, alias="PROGRAMME_FILE", description="a programme JSON file; wins over PROGRAMME"
+    )
+    extra_holidays: list[date] = Field(
+        default_factory=list,
+        alias="EXTRA_HOLIDAYS",
+        description='public holidays added to the calendar, JSON list: ["2027-03-10"]',
+    )
+
+    def load_programme(self) -> Programme:
+        if self.programme_file is not None:
+            return load_programme(self.programme_file)
+        return shipped_programme(self.programme_code)
+
+    def business_calendar(self, programme: Programme) -> BusinessCalendar:
+        return BusinessCalendar([*programme.extra_holidays, *self.extra_holidays])
