@@ -17,3 +17,8 @@ class AuthSettings(ServiceSettings):
     token_ttl_minutes: int = Field(default=15, alias="TOKEN_TTL_MINUTES")
     lockout_threshold: int = Field(default=5, alias="LOCKOUT_THRESHOLD")
     lockout_minutes: int = Field(default=15, alias="LOCKOUT_MINUTES")
+    republish_affiliates_on_start: bool = Field(
+        default=False,
+        alias="REPUBLISH_AFFILIATES_ON_START",
+        description="re-announce every affiliate profile at start (a memory-only broker forgot them)",
+    )

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
 from services.auth.entrypoints.http import router
+from services.auth.service.import_accounts import republish_affiliates
 from services.auth.service.login import LoginDependencies
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import Clock, SystemClock
@@ -24,12 +25,19 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    async def on_started(started: Platform) -> None:
+        if settings.republish_affiliates_on_start:
+            assert started.pool is not None
+            async with started.pool.acquire() as conn:
+                await republish_affiliates(conn, clock)
+
     app = create_http_app(
         title="CNSS Espace Recouvrement: auth",
         description="Comptes Damancom, comptes groupe, connexion et jetons d'accès.",
         platform=platform,
         migrations=MIGRATIONS,
         routers=[router],
+        on_started=on_started,
     )
     app.state.login_dependencies = LoginDependencies(
         passwords=Passwords(),

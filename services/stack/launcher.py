@@ -106,8 +106,12 @@ class Stack:
         }
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
-        if name == "debt" and self.broker is not None:
-            env["REPUBLISH_POSITIONS_ON_START"] = "true"  # the memory-only broker forgot every position
+        if self.broker is not None:  # the memory-only broker forgot every state topic: announce again
+            env |= {
+                "REPUBLISH_POSITIONS_ON_START": "true",
+                "REPUBLISH_AFFILIATES_ON_START": "true",
+                "REPUBLISH_ACCOUNTS_ON_START": "true",
+            }
         if c.otlp_endpoint:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = c.otlp_endpoint
         return env

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from contracts.topics import AUTH_EVENTS
+from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
 from services.auth.config import AuthSettings
 from services.auth.main import create_app
 from services.auth.service.import_accounts import DamancomExport
@@ -163,6 +163,21 @@ async def test_logins_and_the_lock_are_events_on_auth_events(
     ]
     assert json.loads(records[-1].value)["payload"]["login"] == login
     assert all(PASSWORD.encode() not in r.value and b"faux" not in r.value for r in records)
+
+
+async def test_imported_affiliates_are_announced_with_their_perception(
+    client: httpx.AsyncClient, infra: Infra, database: str
+) -> None:
+    def profiles(records: list) -> list[dict]:
+        return [AUTH_AFFILIATES.adapter().validate_json(r.value).payload.model_dump(mode="json") for r in records]
+
+    records = await read_topic(infra.bootstrap, AUTH_AFFILIATES.name, bool, key="7000002")
+    assert profiles(records)[-1] == {
+        "affiliate": "7000002",
+        "raison_sociale": "Zagora Test SA",
+        "ice": "001000000000002",
+        "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
+    }
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,10 @@ class AccountRepository:
         await _Q.replace_affiliations(self._conn, account_id=account_id, numeros=affiliates)
         return account_id
 
+    async def affiliates_after(self, after: str, page: int) -> list[Affiliate]:
+        found = await rows(_Q.affiliates_after(self._conn, after=after, page=page))
+        return [Affiliate(**dict(row)) for row in found]
+
     async def count(self) -> int:
         count: int = await _Q.count_accounts(self._conn)
         return count

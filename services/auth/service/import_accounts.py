@@ -6,15 +6,15 @@ from uuid import uuid4
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.auth import AccountImported
+from contracts.auth import AccountImported, AffiliateRegistered
 from contracts.debt import Perception
 from contracts.identifiers import AffiliateNumber, Ice
-from contracts.topics import AUTH_EVENTS
+from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Account, Affiliate, normalize_login
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import Clock
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import OutgoingMessage, enqueue, enqueue_many
 
 PRODUCER = "auth"
 
@@ -58,16 +58,50 @@ class DamancomExport(_Strict):
         return self
 
 
+def profile_messages(affiliates: list[Affiliate], clock: Clock) -> list[OutgoingMessage]:
+    """Who each affiliate is, for the services that show it to perceptions and banks."""
+    return [
+        OutgoingMessage.of(
+            AUTH_AFFILIATES.name,
+            a.numero,
+            AffiliateRegistered.build(
+                {
+                    "affiliate": a.numero,
+                    "raison_sociale": a.raison_sociale,
+                    "ice": a.ice,
+                    "perception": {"code": a.perception_code, "name": a.perception_name},
+                },
+                producer=PRODUCER,
+                occurred_at=clock.now(),
+            ),
+        )
+        for a in affiliates
+    ]
+
+
+async def republish_affiliates(conn: asyncpg.Connection, clock: Clock, page: int = 1000) -> int:
+    """Re-announce every affiliate profile (a memory-only broker forgot them; a new consumer needs them)."""
+    repo = AccountRepository(conn)
+    count, after = 0, ""
+    while affiliates := await repo.affiliates_after(after, page):
+        async with conn.transaction():
+            await enqueue_many(conn, profile_messages(affiliates, clock))
+        count += len(affiliates)
+        after = affiliates[-1].numero
+    return count
+
+
 async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, passwords: Passwords, clock: Clock) -> int:
     """Creates or updates every account of the export in one transaction; returns how many."""
     repo = AccountRepository(conn)
     async with conn.transaction():
-        for record in export.affiliates:
-            await repo.upsert_affiliate(
-                Affiliate(
-                    record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name
-                )
-            )
+        affiliates = [
+            Affiliate(record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name)
+            for record in export.affiliates
+        ]
+        for affiliate in affiliates:
+            await repo.upsert_affiliate(affiliate)
+        await enqueue_many(conn, profile_messages(affiliates, clock))
         for account in export.accounts:
             login = normalize_login(account.login)
             secret = account.password_hash or passwords.hash(account.password or "")

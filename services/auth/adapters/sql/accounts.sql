@@ -41,3 +41,8 @@ ON CONFLICT DO NOTHING;
 
 -- name: count_accounts()$
 SELECT count(*) FROM account;
+
+-- name: affiliates_after(after, page)
+-- Keyset pages over every affiliate, to re-announce them.
+SELECT numero, raison_sociale, ice, perception_code, perception_name
+FROM affiliate WHERE numero > :after ORDER BY numero LIMIT :page;
