@@ -11,7 +11,7 @@ from contracts.envelope import Contract, Envelope
 from contracts.identifiers import AffiliateNumber
 from contracts.money import PositiveMoney
 from contracts.programme import Modality
-from contracts.simulation import Quote
+from contracts.simulation import Quote, ScheduledDebit
 
 RequestState = Literal[
     "DRAFT",
@@ -50,6 +50,7 @@ class Plan(Contract):
     bank_account_id: str
     cg_version: str
     validation_date: date = Field(description="V : la date dont partent les prélèvements")
+    schedule: list[ScheduledDebit] = Field(description="l'échéancier du devis, daté à partir de V")
     guarantee: Guarantee | None = None
 
 

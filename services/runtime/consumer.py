@@ -13,7 +13,7 @@ same guarantees without writing them again:
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -49,17 +49,27 @@ async def undecoded(message: StreamMessage[Any]) -> Any:
 
 def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic, handler: Handler, *, consumer: str) -> None:
     """Register ``handler`` for every message of ``topic``; ``consumer`` names it in the inbox."""
-    adapter = topic.adapter()
+    subscribe_all(broker, platform, {topic: handler}, consumer=consumer)
+
+
+def subscribe_all(broker: KafkaBroker, platform: Platform, handlers: Mapping[Topic, Handler], *, consumer: str) -> None:
+    """One Kafka consumer for several topics, each message to its topic's handler.
+
+    One consumer, not one per topic: each member of a consumer group joining costs a rebalance of
+    the whole group, and a service's projections need no parallelism of their own.
+    """
+    routes = {topic.name: (topic.adapter(), handler) for topic, handler in handlers.items()}
 
     async def dead_letter(record: ConsumerRecord[Any, Any], reason: str) -> None:
         assert platform.dead_letters is not None
         await platform.dead_letters.send(record, reason)
 
     @broker.subscriber(  # type: ignore[untyped-decorator]
-        topic.name, decoder=undecoded, **consumer_options(platform.settings)
+        *routes, decoder=undecoded, **consumer_options(platform.settings)
     )
     async def on_message(message: KafkaMessage) -> None:
         record: ConsumerRecord[Any, Any] = message.raw_message
+        adapter, handler = routes[record.topic]
         try:
             event = adapter.validate_json(record.value or b"")
         except ValidationError as exc:
@@ -76,4 +86,3 @@ def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic, handler: Ha
             log.exception("message failed, will be read again", extra={"topic": record.topic, "offset": record.offset})
             await asyncio.sleep(RETRY_PAUSE_S)  # an outage: no hot loop
             raise
-

@@ -91,11 +91,17 @@ def create_http_app(
     migrations: Sequence[tuple[str, Path]],
     routers: Sequence[APIRouter],
     on_started: Callable[[Platform], Awaitable[None]] | None = None,
+    on_stopping: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
+    """``on_started`` runs before the consumers start; ``on_stopping`` before anything stops (end
+    the service's own background work while the database is still there)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.start(migrations, before_consuming=on_started)
         yield
+        if on_stopping is not None:
+            await on_stopping()
         await platform.stop()
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)

@@ -1,0 +1,212 @@
+"""Requests and projections in Postgres. Takes a connection: the caller owns the transaction."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from pydantic import TypeAdapter
+
+from contracts.debits import BankAccount
+from contracts.requests import Actor, Guarantee
+from contracts.simulation import Quote, ScheduledDebit
+from services.requests.domain.eligibility import ArrangementFact
+from services.requests.domain.request import HistoryEntry, RemissionRequest
+from services.runtime.db import load_queries, rows
+
+_Q = load_queries(Path(__file__).parent / "sql")
+_SCHEDULE = TypeAdapter(list[ScheduledDebit])
+_ACCOUNTS = TypeAdapter(list[BankAccount])
+
+
+def _request(row: asyncpg.Record) -> RemissionRequest:
+    return RemissionRequest(
+        id=row["id"],
+        affiliate=row["affiliate"],
+        programme=row["programme"],
+        state=row["state"],
+        created_at=row["created_at"],
+        last_activity_at=row["last_activity_at"],
+        modality=row["modality"],
+        guarantee_obligation_accepted=row["guarantee_obligation_accepted"],
+        bank_account_id=row["bank_account_id"],
+        quote=Quote.model_validate_json(row["quote"]) if row["quote"] else None,
+        cg_version=row["cg_version"],
+        guarantee_deadline=row["guarantee_deadline"],
+        validation_date=row["validation_date"],
+        schedule=_SCHEDULE.validate_json(row["schedule"]),
+        guarantee=Guarantee.model_validate_json(row["guarantee"]) if row["guarantee"] else None,
+    )
+
+
+@dataclass(frozen=True)
+class PositionFact:
+    version: int
+    remissible: Decimal
+    arrangement: ArrangementFact | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    raison_sociale: str
+    perception_code: str
+    perception_name: str
+
+
+class RequestRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, request: RemissionRequest) -> None:
+        """Raises ``asyncpg.UniqueViolationError`` when the affiliate already has one in progress."""
+        await _Q.insert_request(
+            self._conn,
+            id=request.id,
+            affiliate=request.affiliate,
+            programme=request.programme,
+            state=request.state,
+            created_at=request.created_at,
+        )
+
+    async def get(self, request_id: UUID, *, for_update: bool = False) -> RemissionRequest | None:
+        query = _Q.lock_request if for_update else _Q.request_by_id
+        row = await query(self._conn, id=request_id)
+        return _request(row) if row else None
+
+    async def of_affiliate(self, affiliate: str) -> list[RemissionRequest]:
+        return [_request(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
+
+    async def save(self, request: RemissionRequest) -> None:
+        await _Q.save_request(
+            self._conn,
+            id=request.id,
+            state=request.state,
+            modality=request.modality,
+            guarantee_obligation_accepted=request.guarantee_obligation_accepted,
+            bank_account_id=request.bank_account_id,
+            quote_id=request.quote.quote_id if request.quote else None,
+            quote=request.quote.model_dump_json() if request.quote else None,
+            cg_version=request.cg_version,
+            guarantee_deadline=request.guarantee_deadline,
+            validation_date=request.validation_date,
+            schedule=_SCHEDULE.dump_json(request.schedule).decode(),
+            guarantee=request.guarantee.model_dump_json() if request.guarantee else None,
+            last_activity_at=request.last_activity_at,
+        )
+
+    async def append_history(self, request_id: UUID, entry: HistoryEntry) -> None:
+        await _Q.append_history(
+            self._conn,
+            request_id=request_id,
+            at=entry.at,
+            event=entry.event,
+            from_state=entry.from_state,
+            to_state=entry.to_state,
+            actor_kind=entry.actor.kind,
+            actor_id=entry.actor.id,
+            reason=entry.reason,
+        )
+
+    async def history(self, request_id: UUID) -> list[HistoryEntry]:
+        return [
+            HistoryEntry(
+                at=row["at"],
+                event=row["event"],
+                from_state=row["from_state"],
+                to_state=row["to_state"],
+                actor=Actor(kind=row["actor_kind"], id=row["actor_id"]),
+                reason=row["reason"],
+            )
+            for row in await rows(_Q.history_of(self._conn, request_id=request_id))
+        ]
+
+    async def in_progress_of(self, affiliate: str) -> str | None:
+        found: str | None = await _Q.in_progress_of(self._conn, affiliate=affiliate)
+        return found
+
+    async def defaulted_before(self, affiliate: str, programme: str) -> bool:
+        return bool(await _Q.defaulted_before(self._conn, affiliate=affiliate, programme=programme))
+
+    async def touch_draft(self, affiliate: str, at: Any) -> None:
+        await _Q.touch_draft(self._conn, affiliate=affiliate, at=at)
+
+    async def expired_awaiting(self, today: Any, page: int) -> list[RemissionRequest]:
+        return [_request(r) for r in await rows(_Q.lock_expired_awaiting(self._conn, today=today, page=page))]
+
+    async def idle_drafts(self, before: Any, page: int) -> list[RemissionRequest]:
+        return [_request(r) for r in await rows(_Q.lock_idle_drafts(self._conn, before=before, page=page))]
+
+
+class ProjectionRepository:
+    """What requests knows of the other services' facts, from their topics."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def save_position(
+        self, affiliate: str, version: int, remissible: Decimal, arrangement: ArrangementFact | None
+    ) -> None:
+        await _Q.upsert_position(
+            self._conn,
+            affiliate=affiliate,
+            version=version,
+            remissible=remissible,
+            arrangement_perception_code=arrangement.perception_code if arrangement else None,
+            arrangement_perception_name=arrangement.perception_name if arrangement else None,
+        )
+
+    async def position(self, affiliate: str) -> PositionFact | None:
+        row = await _Q.position_of(self._conn, affiliate=affiliate)
+        if row is None:
+            return None
+        code, name = row["arrangement_perception_code"], row["arrangement_perception_name"]
+        return PositionFact(row["version"], row["remissible"], ArrangementFact(code, name) if code else None)
+
+    async def save_profile(self, affiliate: str, profile: Profile) -> None:
+        await _Q.upsert_profile(
+            self._conn,
+            affiliate=affiliate,
+            raison_sociale=profile.raison_sociale,
+            perception_code=profile.perception_code,
+            perception_name=profile.perception_name,
+        )
+
+    async def profile(self, affiliate: str) -> Profile | None:
+        row = await _Q.profile_of(self._conn, affiliate=affiliate)
+        return Profile(row["raison_sociale"], row["perception_code"], row["perception_name"]) if row else None
+
+    async def save_bank_accounts(self, affiliate: str, version: int, accounts: list[BankAccount]) -> None:
+        await _Q.upsert_bank_accounts(
+            self._conn, affiliate=affiliate, version=version, accounts=_ACCOUNTS.dump_json(accounts).decode()
+        )
+
+    async def bank_accounts(self, affiliate: str) -> list[BankAccount]:
+        found = await _Q.bank_accounts_of(self._conn, affiliate=affiliate)
+        return _ACCOUNTS.validate_json(found) if found else []
+
+    async def save_quote(self, quote: Quote) -> None:
+        await _Q.insert_quote(
+            self._conn,
+            quote_id=quote.quote_id,
+            affiliate=quote.affiliate,
+            modality=quote.modality,
+            issued_at=quote.issued_at,
+            body=quote.model_dump_json(),
+        )
+        await _Q.notify_quote(self._conn, quote_id=str(quote.quote_id))
+
+    async def quote(self, quote_id: UUID) -> Quote | None:
+        body = await _Q.quote_by_id(self._conn, quote_id=quote_id)
+        return Quote.model_validate_json(body) if body else None
+
+    async def newer_quote_exists(self, quote: Quote) -> bool:
+        return bool(
+            await _Q.newer_quote_exists(
+                self._conn, affiliate=quote.affiliate, modality=quote.modality, issued_at=quote.issued_at
+            )
+        )
+
+
+__all__ = ["PositionFact", "Profile", "ProjectionRepository", "RequestRepository"]

@@ -1,0 +1,51 @@
+-- name: insert_request(id, affiliate, programme, state, created_at)!
+INSERT INTO request (id, affiliate, programme, state, created_at, last_activity_at)
+VALUES (:id, :affiliate, :programme, :state, :created_at, :created_at);
+
+-- name: request_by_id(id)^
+SELECT * FROM request WHERE id = :id;
+
+-- name: lock_request(id)^
+SELECT * FROM request WHERE id = :id FOR UPDATE;
+
+-- name: requests_of(affiliate)
+SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC;
+
+-- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, last_activity_at)!
+UPDATE request SET
+    state = :state, modality = :modality, guarantee_obligation_accepted = :guarantee_obligation_accepted,
+    bank_account_id = :bank_account_id, quote_id = :quote_id, quote = :quote::jsonb, cg_version = :cg_version,
+    guarantee_deadline = :guarantee_deadline, validation_date = :validation_date, schedule = :schedule::jsonb,
+    guarantee = :guarantee::jsonb, last_activity_at = :last_activity_at, updated_at = now()
+WHERE id = :id;
+
+-- name: append_history(request_id, at, event, from_state, to_state, actor_kind, actor_id, reason)!
+INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
+SELECT :request_id, coalesce(max(seq), 0) + 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
+FROM request_history WHERE request_id = :request_id;
+
+-- name: history_of(request_id)
+SELECT * FROM request_history WHERE request_id = :request_id ORDER BY seq;
+
+-- name: in_progress_of(affiliate)$
+SELECT id::text FROM request
+WHERE affiliate = :affiliate AND state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED');
+
+-- name: defaulted_before(affiliate, programme)$
+SELECT exists(SELECT 1 FROM request WHERE affiliate = :affiliate AND programme = :programme AND state = 'DEFAULTED');
+
+-- name: touch_draft(affiliate, at)!
+-- A simulation is activity on the affiliate's draft: it must not be cancelled as idle meanwhile.
+UPDATE request SET last_activity_at = greatest(last_activity_at, :at)
+WHERE affiliate = :affiliate AND state = 'DRAFT';
+
+-- name: lock_expired_awaiting(today, page)
+-- SKIP LOCKED: several replicas may sweep at once, each takes other rows.
+SELECT * FROM request
+WHERE state = 'AWAITING_GUARANTEE' AND guarantee_deadline < :today
+ORDER BY guarantee_deadline LIMIT :page FOR UPDATE SKIP LOCKED;
+
+-- name: lock_idle_drafts(before, page)
+SELECT * FROM request
+WHERE state = 'DRAFT' AND last_activity_at < :before
+ORDER BY last_activity_at LIMIT :page FOR UPDATE SKIP LOCKED;

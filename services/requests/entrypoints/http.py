@@ -1,0 +1,216 @@
+"""requests over HTTP: the steps of the guide from "nouvelle demande" to "prise en charge"."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from contracts.programme import Modality
+from contracts.requests import Actor
+from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.domain.refusals import Refusal
+from services.requests.domain.request import RemissionRequest
+from services.requests.entrypoints.views import RequestOut, request_out
+from services.requests.service import lifecycle
+from services.requests.service.context import RequestsContext
+from services.requests.service.quotes import QuoteArrivals
+from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.runtime.problems import Problem
+from services.runtime.tokens import Principal
+
+router = APIRouter(prefix="/v1", tags=["demandes"])
+
+AffiliateNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
+
+
+class NewRequest(BaseModel):
+    affiliate: AffiliateNumber
+
+
+class ModalityChoice(BaseModel):
+    modality: Modality
+    guarantee_obligation_accepted: bool = False
+
+
+class BankAccountChoice(BaseModel):
+    bank_account_id: str = Field(min_length=1, max_length=64)
+
+
+class Validation(BaseModel):
+    quote_id: UUID
+    cg_version: str = Field(min_length=1, max_length=32)
+    cg_accepted: bool
+
+
+class ConditionsOut(BaseModel):
+    programme: str
+    version: str
+    text: str
+
+
+class RefusalOut(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class EligibilityOut(BaseModel):
+    affiliate: str
+    eligible: bool
+    refusals: list[RefusalOut]
+
+
+def _context(request: Request) -> RequestsContext:
+    ctx: RequestsContext = request.app.state.requests_context
+    return ctx
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(kind="affiliate", id=principal.login)
+
+
+def _problem(refusal: Refusal) -> Problem:
+    status = 409 if refusal.kind == "conflict" else 422
+    return Problem(status, refusal.code, refusal.message, **refusal.details)
+
+
+_NOT_FOUND = Problem(404, "demande-introuvable", "Demande introuvable pour ce compte.")
+
+
+async def _answer(request: Request, remission: RemissionRequest) -> RequestOut:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        history = await RequestRepository(conn).history(remission.id)
+        accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate)
+    return request_out(remission, history, accounts)
+
+
+@router.get("/conditions", response_model=ConditionsOut, summary="Les conditions générales en vigueur")
+async def conditions(request: Request) -> ConditionsOut:
+    programme = _context(request).programme
+    return ConditionsOut(programme=programme.code, version=programme.conditions.version, text=programme.conditions.text)
+
+
+@router.get(
+    "/affiliates/{affiliate}/eligibility",
+    response_model=EligibilityOut,
+    summary="L'affilié peut-il déposer une demande ? Sinon, toutes les raisons",
+)
+async def eligibility(
+    request: Request, principal: CurrentPrincipal, affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")]
+) -> EligibilityOut:
+    require_affiliate(principal, affiliate)
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        found = await lifecycle.eligibility(conn, _context(request), affiliate)
+    return EligibilityOut(
+        affiliate=affiliate,
+        eligible=not found,
+        refusals=[RefusalOut(code=r.code, message=r.message, details=r.details) for r in found],
+    )
+
+
+@router.post("/requests", status_code=201, response_model=RequestOut, summary="Nouvelle demande de remise")
+async def create(request: Request, body: NewRequest, principal: CurrentPrincipal) -> RequestOut:
+    require_affiliate(principal, body.affiliate)
+    pool = platform_of(request).pool
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            created = await lifecycle.create_request(conn, _context(request), body.affiliate, _actor(principal))
+    except Refusal as refusal:
+        raise _problem(refusal) from None
+    return await _answer(request, created)
+
+
+@router.get("/requests", response_model=list[RequestOut], summary="Les demandes d'un affilié, la plus récente d'abord")
+async def list_requests(
+    request: Request, principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")]
+) -> list[RequestOut]:
+    require_affiliate(principal, affiliate)
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        found = await RequestRepository(conn).of_affiliate(affiliate)
+        accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
+        return [request_out(r, await RequestRepository(conn).history(r.id), accounts) for r in found]
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut, summary="Une demande, son devis et son historique")
+async def get_request(request: Request, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        found = await RequestRepository(conn).get(request_id)
+    if found is None or not principal.holds(found.affiliate):
+        raise _NOT_FOUND
+    return await _answer(request, found)
+
+
+async def _run(request: Request, use_case: Any, *args: Any) -> RequestOut:
+    pool = platform_of(request).pool
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            changed = await use_case(conn, _context(request), *args)
+    except lifecycle.NotFound:
+        raise _NOT_FOUND from None
+    except Refusal as refusal:
+        raise _problem(refusal) from None
+    return await _answer(request, changed)
+
+
+@router.put("/requests/{request_id}/modality", response_model=RequestOut, summary="Choisir la modalité de paiement")
+async def choose_modality(
+    request: Request, request_id: UUID, body: ModalityChoice, principal: CurrentPrincipal
+) -> RequestOut:
+    return await _run(
+        request,
+        lifecycle.choose_modality,
+        request_id,
+        principal.affiliates,
+        body.modality,
+        body.guarantee_obligation_accepted,
+        _actor(principal),
+    )
+
+
+@router.put("/requests/{request_id}/bank-account", response_model=RequestOut, summary="Choisir le compte à prélever")
+async def choose_bank_account(
+    request: Request, request_id: UUID, body: BankAccountChoice, principal: CurrentPrincipal
+) -> RequestOut:
+    return await _run(
+        request,
+        lifecycle.choose_bank_account,
+        request_id,
+        principal.affiliates,
+        body.bank_account_id,
+        _actor(principal),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/validation",
+    response_model=RequestOut,
+    summary="Accepter les CG et valider avec le devis affiché",
+)
+async def validate(request: Request, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
+    if not body.cg_accepted:
+        raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
+    platform = platform_of(request)
+    assert platform.pool is not None
+    arrivals: QuoteArrivals = request.app.state.quote_arrivals
+    quote = await arrivals.get(platform.pool, body.quote_id, request.app.state.quote_wait_seconds)
+    if quote is None:
+        raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
+    return await _run(
+        request, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
+    )
+
+
+@router.post("/requests/{request_id}/withdrawal", response_model=RequestOut, summary="Retirer la demande")
+async def withdraw(request: Request, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
+    return await _run(request, lifecycle.withdraw, request_id, principal.affiliates, _actor(principal))

@@ -1,0 +1,33 @@
+"""requests on Kafka: the projections it keeps and the perceptions' answers, one consumer."""
+
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+
+from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBT_POSITIONS, PERCEPTION_GUARANTEES, SIMULATION_QUOTES
+from services.requests.service import projections
+from services.requests.service.context import RequestsContext
+from services.runtime.consumer import subscribe_all
+from services.runtime.platform import Platform
+
+
+def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsContext) -> None:
+    async def position(conn: asyncpg.Connection, event: Any) -> None:
+        await projections.on_position(conn, ctx, event)
+
+    async def perception(conn: asyncpg.Connection, event: Any) -> None:
+        await projections.on_perception(conn, ctx, event)
+
+    subscribe_all(
+        broker,
+        platform,
+        {
+            DEBT_POSITIONS: position,
+            AUTH_AFFILIATES: projections.on_profile,
+            DEBITS_ACCOUNTS: projections.on_bank_accounts,
+            SIMULATION_QUOTES: projections.on_quote,
+            PERCEPTION_GUARANTEES: perception,
+        },
+        consumer="requests",
+    )

@@ -1,0 +1,59 @@
+"""requests' bootstrap: the one place where its parts are built and wired."""
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.requests.config import RequestsSettings
+from services.requests.entrypoints.http import router
+from services.requests.entrypoints.subscribers import register_subscribers
+from services.requests.service.context import RequestsContext
+from services.requests.service.quotes import QuoteArrivals
+from services.requests.service.sweeper import Sweeper
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.http import create_http_app
+from services.runtime.platform import Platform
+from services.runtime.telemetry import setup_logging, setup_tracing
+
+MIGRATIONS = [("requests", Path(__file__).parent / "migrations")]
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: RequestsSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or RequestsSettings()
+    clock = clock or SystemClock()
+    setup_logging(settings.log_level)
+    programme = settings.load_programme()
+    ctx = RequestsContext(programme, settings.business_calendar(programme), clock)
+    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    register_subscribers(platform.broker, platform, ctx)
+    arrivals = QuoteArrivals(settings.database_url)
+    sweepers: list[Sweeper] = []
+
+    async def on_started(started: Platform) -> None:
+        assert started.pool is not None
+        await arrivals.start()
+        sweeper = Sweeper(started.pool, ctx, settings.sweep_interval_seconds)
+        sweeper.start()
+        sweepers.append(sweeper)
+        log.info("programme in force", extra={"programme": programme.code, "cg_version": programme.conditions.version})
+
+    async def on_stopping() -> None:
+        for sweeper in sweepers:
+            await sweeper.stop()
+        await arrivals.stop()
+
+    app = create_http_app(
+        title="CNSS Espace Recouvrement: requests",
+        description="Les demandes de remise : création, modalité, compte, validation, garanties, historique.",
+        platform=platform,
+        migrations=MIGRATIONS,
+        routers=[router],
+        on_started=on_started,
+        on_stopping=on_stopping,
+    )
+    app.state.requests_context = ctx
+    app.state.quote_arrivals = arrivals
+    app.state.quote_wait_seconds = settings.quote_wait_seconds
+    return app

@@ -1,0 +1,92 @@
+"""The events a change of a request implies, written to the outbox with the change itself."""
+
+import asyncpg
+
+from contracts.debt import Perception
+from contracts.envelope import Envelope
+from contracts.requests import (
+    GuaranteeDeadlinePassed,
+    GuaranteeRequired,
+    GuaranteeWithdrawn,
+    RequestStateChanged,
+)
+from contracts.topics import REQUESTS_EVENTS, REQUESTS_GUARANTEES
+from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.domain.request import Change
+from services.requests.service.context import PRODUCER, RequestsContext
+from services.runtime.outbox import OutgoingMessage, enqueue_many
+
+# Used when auth has not announced the affiliate yet: the guarantee event still goes out, and the
+# perception systems can route it by affiliate number.
+UNKNOWN_PERCEPTION = Perception(code="INCONNUE", name="Perception non renseignée")
+
+
+async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change) -> None:
+    """Save the request, its history entry and, for a transition, the events it implies."""
+    request, entry = change
+    repo = RequestRepository(conn)
+    await repo.save(request)
+    await repo.append_history(request.id, entry)
+    if entry.from_state == entry.to_state:
+        return  # a choice inside DRAFT: history only, not a lifecycle event
+    key, now, cid = request.affiliate, ctx.clock.now(), str(request.id)
+    messages = [
+        OutgoingMessage.of(
+            REQUESTS_EVENTS.name,
+            key,
+            RequestStateChanged.build(
+                {
+                    "request_id": request.id,
+                    "affiliate": request.affiliate,
+                    "programme": request.programme,
+                    "state": entry.to_state,
+                    "previous_state": entry.from_state,
+                    "at": entry.at,
+                    "actor": entry.actor,
+                    "reason": entry.reason,
+                    "modality": request.modality,
+                    "plan": request.plan() if entry.to_state == "VALIDATED" else None,
+                },
+                producer=PRODUCER,
+                occurred_at=now,
+                correlation_id=cid,
+            ),
+        )
+    ]
+    if request.modality == "INSTALLMENTS" and entry.from_state in ("DRAFT", "AWAITING_GUARANTEE"):
+        perception, raison_sociale = await _perception_of(conn, request.affiliate)
+        assert request.quote is not None and request.guarantee_deadline is not None
+        common = {"request_id": request.id, "affiliate": request.affiliate, "perception": perception}
+        guarantee_event: Envelope | None = None
+        if entry.to_state == "AWAITING_GUARANTEE":
+            guarantee_event = GuaranteeRequired.build(
+                common
+                | {
+                    "raison_sociale": raison_sociale,
+                    "amount": request.quote.to_pay - request.quote.advance,
+                    "installments": request.quote.installments,
+                    "deadline": request.guarantee_deadline,
+                    "quote_id": request.quote.quote_id,
+                },
+                producer=PRODUCER,
+                occurred_at=now,
+                correlation_id=cid,
+            )
+        elif entry.from_state == "AWAITING_GUARANTEE" and entry.to_state in ("CANCELLED", "EXPIRED"):
+            kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
+            guarantee_event = kind.build(
+                common | {"deadline": request.guarantee_deadline, "reason": entry.reason},
+                producer=PRODUCER,
+                occurred_at=now,
+                correlation_id=cid,
+            )
+        if guarantee_event is not None:
+            messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, key, guarantee_event))
+    await enqueue_many(conn, messages)
+
+
+async def _perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:
+    profile = await ProjectionRepository(conn).profile(affiliate)
+    if profile is None:
+        return UNKNOWN_PERCEPTION, None
+    return Perception(code=profile.perception_code, name=profile.perception_name), profile.raison_sociale

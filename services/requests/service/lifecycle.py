@@ -1,0 +1,192 @@
+"""Use cases of the request lifecycle. Each runs in one transaction with the events it emits."""
+
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from contracts.programme import Modality
+from contracts.requests import Actor, Guarantee
+from contracts.simulation import Quote
+from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.domain import request as lifecycle
+from services.requests.domain.eligibility import EligibilityFacts, refusals
+from services.requests.domain.refusals import Refusal
+from services.requests.domain.request import QuoteCheck, RemissionRequest
+from services.requests.service.context import RequestsContext
+from services.requests.service.events import record
+from services.runtime.clock import BUSINESS_TZ, business_date
+
+
+class NotFound(Exception):
+    """No such request, or not one of the caller's affiliates: the same answer either way."""
+
+
+async def eligibility(conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str) -> list[Refusal]:
+    requests, projections = RequestRepository(conn), ProjectionRepository(conn)
+    position = await projections.position(affiliate)
+    facts = EligibilityFacts(
+        request_in_progress=await requests.in_progress_of(affiliate),
+        arrangement=position.arrangement if position else None,
+        remissible=position.remissible if position else None,
+        defaulted_before=await requests.defaulted_before(affiliate, ctx.programme.code),
+        today=business_date(ctx.clock),
+    )
+    return refusals(ctx.programme, facts)
+
+
+async def create_request(
+    conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str, actor: Actor
+) -> RemissionRequest:
+    async with conn.transaction():
+        found = await eligibility(conn, ctx, affiliate)
+        if found:
+            raise found[0]
+        request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
+        try:
+            async with conn.transaction():  # a savepoint: the unique index decides a race
+                await RequestRepository(conn).add(request)
+        except asyncpg.UniqueViolationError:
+            raise Refusal(
+                "demande-en-cours",
+                "Une demande est déjà en cours pour cet affilié.",
+                request_id=await RequestRepository(conn).in_progress_of(affiliate),
+            ) from None
+        await record(conn, ctx, (request, entry))
+    return request
+
+
+async def _locked(conn: asyncpg.Connection, request_id: UUID, affiliates: frozenset[str] | None) -> RemissionRequest:
+    request = await RequestRepository(conn).get(request_id, for_update=True)
+    if request is None or (affiliates is not None and request.affiliate not in affiliates):
+        raise NotFound
+    return request
+
+
+async def choose_modality(
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    request_id: UUID,
+    affiliates: frozenset[str],
+    modality: Modality,
+    obligation_accepted: bool,
+    actor: Actor,
+) -> RemissionRequest:
+    async with conn.transaction():
+        request = await _locked(conn, request_id, affiliates)
+        change = lifecycle.choose_modality(request, modality, obligation_accepted, ctx.clock.now(), actor)
+        await record(conn, ctx, change)
+    return change[0]
+
+
+async def choose_bank_account(
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    request_id: UUID,
+    affiliates: frozenset[str],
+    account_id: str,
+    actor: Actor,
+) -> RemissionRequest:
+    async with conn.transaction():
+        request = await _locked(conn, request_id, affiliates)
+        registered = {a.id for a in await ProjectionRepository(conn).bank_accounts(request.affiliate)}
+        change = lifecycle.choose_bank_account(request, account_id, registered, ctx.clock.now(), actor)
+        await record(conn, ctx, change)
+    return change[0]
+
+
+async def validate(
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    request_id: UUID,
+    affiliates: frozenset[str],
+    quote: Quote,
+    cg_version: str,
+    actor: Actor,
+) -> RemissionRequest:
+    async with conn.transaction():
+        request = await _locked(conn, request_id, affiliates)
+        projections = ProjectionRepository(conn)
+        if request.bank_account_id is not None:
+            registered = {a.id for a in await projections.bank_accounts(request.affiliate)}
+            if request.bank_account_id not in registered:
+                raise Refusal(
+                    "compte-bancaire-inconnu",
+                    "Le compte bancaire choisi n'est plus enregistré : choisissez-en un autre.",
+                    kind="invalid",
+                )
+        position = await projections.position(request.affiliate)
+        check = QuoteCheck(
+            known_debt_version=position.version if position else None,
+            newer_quote_exists=await projections.newer_quote_exists(quote),
+        )
+        change = lifecycle.validate(
+            request,
+            quote,
+            check,
+            cg_version,
+            ctx.programme,
+            ctx.calendar,
+            at=ctx.clock.now(),
+            today=business_date(ctx.clock),
+            actor=actor,
+        )
+        await record(conn, ctx, change)
+    return change[0]
+
+
+async def withdraw(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, affiliates: frozenset[str], actor: Actor
+) -> RemissionRequest:
+    async with conn.transaction():
+        request = await _locked(conn, request_id, affiliates)
+        change = lifecycle.withdraw(request, ctx.clock.now(), actor)
+        await record(conn, ctx, change)
+    return change[0]
+
+
+async def guarantee_deposited(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, guarantee: Guarantee
+) -> None:
+    """In the consumer's transaction. A late or repeated answer changes nothing (and says so)."""
+    request = await RequestRepository(conn).get(request_id, for_update=True)
+    if request is None:
+        raise Refusal("demande-introuvable", "Demande inconnue.")
+    deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
+    actor = Actor(kind="perception", id=guarantee.perception)
+    await record(
+        conn, ctx, lifecycle.deposit_guarantee(request, guarantee, deposit_date, ctx.programme, ctx.calendar, actor)
+    )
+
+
+async def guarantee_refused(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, perception: str, reason: str, at: datetime
+) -> None:
+    request = await RequestRepository(conn).get(request_id, for_update=True)
+    if request is None:
+        raise Refusal("demande-introuvable", "Demande inconnue.")
+    await record(conn, ctx, lifecycle.refuse_guarantee(request, reason, at, Actor(kind="perception", id=perception)))
+
+
+async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int = 200) -> dict[str, int]:
+    """Expire requests whose guarantee deadline passed, cancel drafts idle too long, as of ``at``.
+
+    Pages of rows locked with SKIP LOCKED, one transaction each: replicas sweeping at the same time
+    share the work, and a long sweep does not hold every row it will touch.
+    """
+    today = at.astimezone(BUSINESS_TZ).date()
+    idle_before = at - timedelta(hours=ctx.programme.draft_inactivity_hours)
+    done = {"expired": 0, "cancelled": 0}
+    repo = RequestRepository(conn)
+    while True:
+        async with conn.transaction():
+            expired = await repo.expired_awaiting(today, page)
+            for request in expired:
+                await record(conn, ctx, lifecycle.expire(request, today, at))
+            drafts = await repo.idle_drafts(idle_before, page)
+            for request in drafts:
+                await record(conn, ctx, lifecycle.cancel_inactive(request, ctx.programme, at))
+        done["expired"] += len(expired)
+        done["cancelled"] += len(drafts)
+        if len(expired) < page and len(drafts) < page:
+            return done

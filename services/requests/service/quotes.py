@@ -1,0 +1,61 @@
+"""Validation may arrive before the quote it names: simulation answered the portal, and its event is
+still on its way to this service. The validation waits for it, briefly, instead of refusing."""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from uuid import UUID
+
+import asyncpg
+
+from contracts.simulation import Quote
+from services.requests.adapters.repository import ProjectionRepository
+
+log = logging.getLogger(__name__)
+CHANNEL = "quote_arrived"
+
+
+class QuoteArrivals:
+    """One LISTEN connection for the whole service; each waiting validation registers a future."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: asyncpg.Connection | None = None
+        self._waiters: dict[UUID, list[asyncio.Future[None]]] = defaultdict(list)
+
+    async def start(self) -> None:
+        self._conn = await asyncpg.connect(self._dsn)
+        await self._conn.add_listener(CHANNEL, self._arrived)
+
+    async def stop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=2)
+
+    def _arrived(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            for future in self._waiters.pop(UUID(payload), []):
+                if not future.done():
+                    future.set_result(None)
+
+    async def get(self, pool: asyncpg.Pool, quote_id: UUID, timeout: float) -> Quote | None:
+        """The quote, waiting up to ``timeout`` seconds for it to arrive."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[quote_id].append(future)  # before looking: an arrival in between is not missed
+        try:
+            async with pool.acquire() as conn:
+                quote = await ProjectionRepository(conn).quote(quote_id)
+            if quote is not None:
+                return quote
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, timeout)
+            # Look again even after a timeout: a lost LISTEN connection must not lose the quote.
+            async with pool.acquire() as conn:
+                return await ProjectionRepository(conn).quote(quote_id)
+        finally:
+            waiting = self._waiters.get(quote_id)
+            if waiting and future in waiting:
+                waiting.remove(future)
+                if not waiting:
+                    del self._waiters[quote_id]

@@ -1,0 +1,587 @@
+"""requests over HTTP and Kafka, with its real database and broker: the lifecycle of domain.md.
+
+The other services are played by messages on their topics (positions, profiles, bank accounts,
+quotes, perception answers), exactly as they would arrive in production.
+"""
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from contracts.auth import AffiliateRegistered
+from contracts.debits import BankAccountsChanged
+from contracts.debt import PositionChanged
+from contracts.envelope import Envelope
+from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.programme import shipped_programme
+from contracts.simulation import QuoteIssued
+from contracts.topics import (
+    AUTH_AFFILIATES,
+    DEBITS_ACCOUNTS,
+    DEBT_POSITIONS,
+    PERCEPTION_GUARANTEES,
+    REQUESTS_EVENTS,
+    REQUESTS_GUARANTEES,
+    SIMULATION_QUOTES,
+)
+from services.requests.config import RequestsSettings
+from services.requests.main import create_app
+from services.requests.service.context import RequestsContext
+from services.requests.service.lifecycle import sweep
+from services.runtime.clock import FrozenClock
+from services.runtime.tokens import Principal, TokenIssuer
+from tests.conftest import Infra
+from tests.support import eventually, publish, read_topic, running
+
+pytestmark = pytest.mark.integration
+
+PROGRAMME = shipped_programme("DEC-05-2023")
+CG = PROGRAMME.conditions.version
+ACCOUNT_ID = "0b5d7c1e-7f3a-4c55-9d7e-2a41f1c0a001"
+LINE = {"due": "0.00", "paid": "0.00", "outstanding": "0.00"}
+
+
+def line(amount: str) -> dict[str, str]:
+    return {"due": amount, "paid": "0.00", "outstanding": amount}
+
+
+def position(
+    affiliate: str, version: int, *, majorations: str = "300.00", arrangement: bool = False
+) -> PositionChanged:
+    return PositionChanged.build(
+        {
+            "affiliate": affiliate,
+            "version": version,
+            "periods": [
+                {
+                    "period": "2023-05",
+                    "principal": line("10000.00"),
+                    "majorations": line(majorations) if majorations != "0.00" else LINE,
+                    "astreintes": LINE,
+                    "frais": LINE,
+                }
+            ],
+            "arrangement": (
+                {
+                    "arrangement_id": "ARR-1",
+                    "perception": {"code": "RAB-02", "name": "Perception Rabat Agdal"},
+                    "opened_on": "2025-03-01",
+                }
+                if arrangement
+                else None
+            ),
+        },
+        producer="debt",
+        occurred_at=datetime.now(UTC),
+    )
+
+
+def quote(affiliate: str, *, version: int = 1, modality: str = "FULL", issued: datetime | None = None) -> QuoteIssued:
+    issued = issued or datetime.now(UTC)
+    installments = modality == "INSTALLMENTS"
+    schedule = (
+        [
+            {
+                "sequence": 1,
+                "kind": "ADVANCE",
+                "due_date": "2026-12-10",
+                "collection_date": "2026-12-10",
+                "amount": "4150.00",
+            },
+            {
+                "sequence": 2,
+                "kind": "INSTALLMENT",
+                "due_date": "2027-01-10",
+                "collection_date": "2027-01-12",
+                "amount": "3000.00",
+            },
+            {
+                "sequence": 3,
+                "kind": "INSTALLMENT",
+                "due_date": "2027-02-10",
+                "collection_date": "2027-02-10",
+                "amount": "3000.00",
+            },
+        ]
+        if installments
+        else [
+            {
+                "sequence": 1,
+                "kind": "FULL",
+                "due_date": "2026-12-10",
+                "collection_date": "2026-12-10",
+                "amount": "10120.00",
+            }
+        ]
+    )
+    return QuoteIssued.build(
+        {
+            "quote_id": uuid.uuid4(),
+            "affiliate": affiliate,
+            "debt_version": version,
+            "issued_at": issued,
+            "expires_at": issued + timedelta(minutes=30),
+            "programme": PROGRAMME.code,
+            "modality": modality,
+            "tier": "INSTALLMENTS_1_24" if installments else "FULL",
+            "rates": {"majorations": "0.50", "frais": "0.50", "astreintes": "0.80"}
+            if installments
+            else {"majorations": "0.60", "frais": "0.60", "astreintes": "0.90"},
+            "advance": "4150.00" if installments else "0.00",
+            "installments": 2 if installments else 0,
+            "eligible_periods": ["2023-05"],
+            "eligible": {"principal": "10000.00", "majorations": "300.00", "frais": "0.00", "astreintes": "0.00"},
+            "remise": {
+                "principal": "0.00",
+                "majorations": "150.00" if installments else "180.00",
+                "frais": "0.00",
+                "astreintes": "0.00",
+                "total": "150.00" if installments else "180.00",
+            },
+            "to_pay": "10150.00" if installments else "10120.00",
+            "validation_date": "2026-11-28",
+            "schedule": schedule,
+        },
+        producer="simulation",
+        occurred_at=issued,
+    )
+
+
+def profile(affiliate: str) -> AffiliateRegistered:
+    return AffiliateRegistered.build(
+        {
+            "affiliate": affiliate,
+            "raison_sociale": "Atlas Test SARL",
+            "ice": "001000000000001",
+            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
+        },
+        producer="auth",
+        occurred_at=datetime.now(UTC),
+    )
+
+
+def accounts(affiliate: str) -> BankAccountsChanged:
+    return BankAccountsChanged.build(
+        {
+            "affiliate": affiliate,
+            "version": 1,
+            "accounts": [
+                {
+                    "id": ACCOUNT_ID,
+                    "bank_code": "007",
+                    "bank_name": "Attijariwafa bank",
+                    "rib_masked": "********************1234",
+                    "holder": "Atlas Test SARL",
+                }
+            ],
+        },
+        producer="debits",
+        occurred_at=datetime.now(UTC),
+    )
+
+
+@dataclass
+class Requests:
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+    infra: Infra
+    database: str
+    clock: FrozenClock
+    ctx: RequestsContext
+
+    def headers(self, *affiliates: str) -> dict[str, str]:
+        token = self.issuer.issue(Principal(str(uuid.uuid4()), "test", frozenset(affiliates)), datetime.now(UTC))[0]
+        return {"authorization": f"Bearer {token}"}
+
+    async def send(self, topic: str, affiliate: str, *messages: Envelope) -> None:
+        await publish(self.infra.bootstrap, topic, [(affiliate, m) for m in messages])
+
+    async def known(self, affiliate: str, *, accounts_too: bool = True, version: int = 1) -> None:
+        """Publish what the other services would have said about this affiliate, and wait for it."""
+        await self.send(DEBT_POSITIONS.name, affiliate, position(affiliate, version))
+        await self.send(AUTH_AFFILIATES.name, affiliate, profile(affiliate))
+        if accounts_too:
+            await self.send(DEBITS_ACCOUNTS.name, affiliate, accounts(affiliate))
+
+        async def arrived() -> bool:
+            conn = await asyncpg.connect(self.database)
+            try:
+                found = await conn.fetchval(
+                    "SELECT (SELECT count(*) FROM debt_position WHERE affiliate = $1)"
+                    " + (SELECT count(*) FROM affiliate_profile WHERE affiliate = $1)"
+                    " + (SELECT count(*) FROM bank_accounts WHERE affiliate = $1)",
+                    affiliate,
+                )
+            finally:
+                await conn.close()
+            return found == (3 if accounts_too else 2)
+
+        await eventually(arrived)
+
+    async def create(self, affiliate: str) -> httpx.Response:
+        return await self.client.post("/v1/requests", json={"affiliate": affiliate}, headers=self.headers(affiliate))
+
+    async def act(self, affiliate: str, method: str, path: str, body: Any = None) -> httpx.Response:
+        return await self.client.request(method, path, json=body, headers=self.headers(affiliate))
+
+    async def draft_ready(self, affiliate: str, modality: str = "FULL") -> str:
+        await self.known(affiliate)
+        created = await self.create(affiliate)
+        assert created.status_code == 201, created.text
+        request_id = created.json()["id"]
+        chosen = await self.act(
+            affiliate,
+            "PUT",
+            f"/v1/requests/{request_id}/modality",
+            {"modality": modality, "guarantee_obligation_accepted": modality == "INSTALLMENTS"},
+        )
+        assert chosen.status_code == 200, chosen.text
+        account = await self.act(
+            affiliate, "PUT", f"/v1/requests/{request_id}/bank-account", {"bank_account_id": ACCOUNT_ID}
+        )
+        assert account.status_code == 200, account.text
+        return str(request_id)
+
+    async def validate(self, affiliate: str, request_id: str, quote_id: Any) -> httpx.Response:
+        return await self.act(
+            affiliate,
+            "POST",
+            f"/v1/requests/{request_id}/validation",
+            {"quote_id": str(quote_id), "cg_version": CG, "cg_accepted": True},
+        )
+
+
+def new_affiliate() -> str:
+    return str(random.randrange(8_000_000, 9_000_000))
+
+
+@pytest.fixture
+async def svc(infra: Infra, database: str) -> AsyncIterator[Requests]:
+    settings = RequestsSettings(
+        database_url=database,
+        kafka_bootstrap_servers=infra.bootstrap,
+        kafka_group_id=f"requests-{uuid.uuid4().hex[:8]}",
+        token_public_key_file=infra.public_key,
+        sweep_interval_seconds=0,
+        quote_wait_seconds=5,
+    )
+    clock = FrozenClock(datetime.now(UTC))
+    issuer = TokenIssuer(
+        infra.private_key.read_bytes(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl=timedelta(minutes=15),
+    )
+    app = create_app(settings, clock)
+    async with running(app) as client:
+        yield Requests(client, issuer, infra, database, clock, app.state.requests_context)
+
+
+def states(records: list[Any], request_id: str) -> list[str]:
+    payloads = [json.loads(r.value)["payload"] for r in records]
+    return [p["state"] for p in payloads if p["request_id"] == request_id]
+
+
+async def test_full_payment_goes_from_draft_to_validated_with_history_and_events(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate)
+    issued = quote(affiliate)
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+
+    validated = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+
+    assert validated.status_code == 200, validated.text
+    body = validated.json()
+    assert body["state"] == "VALIDATED"
+    assert body["quote"]["quote_id"] == str(issued.payload.quote_id)
+    assert body["quote"]["to_pay"] == "10120.00"
+    assert body["cg_version"] == CG
+    assert body["bank_account"]["rib_masked"] == "********************1234"
+    assert [(h["event"], h["to_state"]) for h in body["history"]] == [
+        ("created", "DRAFT"),
+        ("modality_chosen", "DRAFT"),
+        ("bank_account_chosen", "DRAFT"),
+        ("validated", "VALIDATED"),
+    ]
+    assert all(h["actor"] == {"kind": "affiliate", "id": "test"} for h in body["history"])
+    # V is today; the first debit is the 10th of next month, on a business day
+    v = datetime.fromisoformat(body["validation_date"]).date()
+    first = body["schedule"][0]
+    assert first["amount"] == "10120.00"
+    assert (
+        first["due_date"].endswith("-10")
+        and first["due_date"][:7] == f"{(v.replace(day=1) + timedelta(days=32)):%Y-%m}"
+    )
+    records = await read_topic(
+        svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "VALIDATED" in states(r, request_id), key=affiliate
+    )
+    assert states(records, request_id) == ["DRAFT", "VALIDATED"]
+    plan = json.loads(records[-1].value)["payload"]["plan"]
+    assert plan["bank_account_id"] == ACCOUNT_ID and plan["quote"]["to_pay"] == "10120.00"
+
+
+async def test_validation_right_after_simulation_waits_for_the_quote(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate)
+    issued = quote(affiliate)
+
+    async def late_quote() -> None:
+        await asyncio.sleep(0.5)
+        await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+
+    sender = asyncio.create_task(late_quote())
+    validated = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    await sender
+    assert validated.status_code == 200, validated.text
+    assert validated.json()["state"] == "VALIDATED"
+
+
+async def test_stale_other_and_unknown_quotes_are_refused_with_a_reason(svc: Requests) -> None:
+    affiliate, other = new_affiliate(), new_affiliate()
+    request_id = await svc.draft_ready(affiliate)
+    foreign = quote(other)
+    expired = quote(affiliate, issued=datetime.now(UTC) - timedelta(hours=1))
+    await svc.send(SIMULATION_QUOTES.name, other, foreign)
+    await svc.send(SIMULATION_QUOTES.name, affiliate, expired)
+    # the debt changed after this quote: version 2 is known, the quote used version 1
+    old = quote(affiliate, version=1)
+    await svc.send(SIMULATION_QUOTES.name, affiliate, old)
+    await svc.send(DEBT_POSITIONS.name, affiliate, position(affiliate, 2))
+
+    async def at_version_2() -> bool:
+        conn = await asyncpg.connect(svc.database)
+        try:
+            return await conn.fetchval("SELECT version FROM debt_position WHERE affiliate = $1", affiliate) == 2
+        finally:
+            await conn.close()
+
+    await eventually(at_version_2)
+
+    answers = {
+        "foreign": await svc.validate(affiliate, request_id, foreign.payload.quote_id),
+        "expired": await svc.validate(affiliate, request_id, expired.payload.quote_id),
+        "stale": await svc.validate(affiliate, request_id, old.payload.quote_id),
+    }
+    assert {k: (r.status_code, r.json()["code"]) for k, r in answers.items()} == {
+        "foreign": (409, "devis-autre-affilie"),
+        "expired": (409, "devis-expire"),
+        "stale": (409, "devis-perime"),
+    }
+    assert all(r.headers["content-type"] == "application/problem+json" for r in answers.values())
+    assert "simulation" in answers["stale"].json()["title"]
+    # an unknown quote is refused after the short wait
+    unknown = await svc.validate(affiliate, request_id, uuid.uuid4())
+    assert (unknown.status_code, unknown.json()["code"]) == (409, "devis-introuvable")
+    current = await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")
+    assert current.json()["state"] == "DRAFT"
+
+
+async def test_installments_wait_for_the_guarantee_and_the_deposit_validates_them(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+
+    waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    assert waiting.status_code == 200, waiting.text
+    assert waiting.json()["state"] == "AWAITING_GUARANTEE"
+    deadline = waiting.json()["guarantee_deadline"]
+
+    records = await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, bool, key=affiliate)
+    required = json.loads(records[-1].value)
+    assert required["type"] == "requests.guarantee_required"
+    assert required["payload"] | {"quote_id": None} == {
+        "request_id": request_id,
+        "affiliate": affiliate,
+        "raison_sociale": "Atlas Test SARL",
+        "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
+        "amount": "6000.00",  # to pay 10150.00 less the advance 4150.00
+        "installments": 2,
+        "deadline": deadline,
+        "quote_id": None,
+    }
+    deposited_at = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
+    deposit = GuaranteeDeposited.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "perception": "CAS-01",
+            "reference": "GAR-0001",
+            "guarantee_type": "CAUTION_BANCAIRE",
+            "deposited_at": deposited_at,
+        },
+        producer="perception",
+        occurred_at=deposited_at,
+    )
+    await svc.send(PERCEPTION_GUARANTEES.name, affiliate, deposit, deposit)  # redelivered: applied once
+
+    async def validated() -> Any:
+        body = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+        return body if body["state"] == "VALIDATED" else None
+
+    body = await eventually(validated)
+    assert body["validation_date"] == "2026-12-15"
+    assert body["guarantee"]["reference"] == "GAR-0001"
+    # V = 2026-12-15: advance on 2027-01-10 (a Sunday; the 11th is a holiday: collected the 12th);
+    # 2027-03-10 is Aïd al-Fitr in the calendar (estimated): collected the 11th
+    assert [(d["kind"], d["due_date"], d["collection_date"], d["amount"]) for d in body["schedule"]] == [
+        ("ADVANCE", "2027-01-10", "2027-01-12", "4150.00"),
+        ("INSTALLMENT", "2027-02-10", "2027-02-10", "3000.00"),
+        ("INSTALLMENT", "2027-03-10", "2027-03-11", "3000.00"),
+    ]
+    assert [h["event"] for h in body["history"]].count("guarantee_deposited") == 1
+    assert body["history"][-1]["actor"] == {"kind": "perception", "id": "CAS-01"}
+
+
+async def test_a_refused_guarantee_rejects_the_request(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    assert (await svc.validate(affiliate, request_id, issued.payload.quote_id)).json()["state"] == "AWAITING_GUARANTEE"
+    refused = GuaranteeRefused.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "perception": "CAS-01",
+            "reason": "caution insuffisante",
+            "refused_at": datetime.now(UTC),
+        },
+        producer="perception",
+        occurred_at=datetime.now(UTC),
+    )
+    await svc.send(PERCEPTION_GUARANTEES.name, affiliate, refused)
+
+    async def rejected() -> Any:
+        body = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+        return body if body["state"] == "REJECTED" else None
+
+    body = await eventually(rejected)
+    assert "caution insuffisante" in body["history"][-1]["reason"]
+    # a terminal request frees the affiliate for a new one
+    assert (await svc.create(affiliate)).status_code == 201
+
+
+async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Requests) -> None:
+    waiting, idle = new_affiliate(), new_affiliate()
+    waiting_id = await svc.draft_ready(waiting, "INSTALLMENTS")
+    issued = quote(waiting, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, waiting, issued)
+    body = (await svc.validate(waiting, waiting_id, issued.payload.quote_id)).json()
+    deadline = datetime.fromisoformat(body["guarantee_deadline"])
+    idle_id = await svc.draft_ready(idle)
+
+    pool = await asyncpg.create_pool(svc.database, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            # the deadline day itself still counts; and the draft was active 24 hours ago
+            on_deadline = deadline.replace(hour=12, tzinfo=UTC)
+            assert await sweep(conn, svc.ctx, on_deadline) == {"expired": 0, "cancelled": 1}
+            after = deadline.replace(tzinfo=UTC) + timedelta(days=1, hours=12)
+            assert await sweep(conn, svc.ctx, after) == {"expired": 1, "cancelled": 0}
+    finally:
+        await pool.close()
+
+    expired = (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()
+    cancelled = (await svc.act(idle, "GET", f"/v1/requests/{idle_id}")).json()
+    assert (expired["state"], expired["history"][-1]["actor"]) == ("EXPIRED", {"kind": "system", "id": "sweep"})
+    assert (cancelled["state"], cancelled["history"][-1]["event"]) == ("CANCELLED", "cancelled_inactive")
+    records = await read_topic(
+        svc.infra.bootstrap,
+        REQUESTS_GUARANTEES.name,
+        lambda r: any(b"guarantee_deadline_passed" in x.value for x in r),
+        key=waiting,
+    )
+    assert json.loads(records[-1].value)["payload"]["request_id"] == waiting_id
+
+
+async def test_withdrawal_of_a_waiting_request_tells_the_perception(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    await svc.validate(affiliate, request_id, issued.payload.quote_id)
+
+    withdrawn = await svc.act(affiliate, "POST", f"/v1/requests/{request_id}/withdrawal")
+    assert (withdrawn.status_code, withdrawn.json()["state"]) == (200, "CANCELLED")
+    again = await svc.act(affiliate, "POST", f"/v1/requests/{request_id}/withdrawal")
+    assert (again.status_code, again.json()["code"]) == (409, "retrait-impossible")
+    records = await read_topic(
+        svc.infra.bootstrap,
+        REQUESTS_GUARANTEES.name,
+        lambda r: any(b"guarantee_withdrawn" in x.value for x in r),
+        key=affiliate,
+    )
+    assert json.loads(records[-1].value)["payload"]["request_id"] == request_id
+
+
+async def test_two_simultaneous_creations_give_one_request_and_one_conflict(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    answers = await asyncio.gather(*(svc.create(affiliate) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    conflict = next(a for a in answers if a.status_code == 409).json()
+    created = next(a for a in answers if a.status_code == 201).json()
+    assert conflict["code"] == "demande-en-cours"
+    assert conflict["request_id"] == created["id"]
+
+
+async def test_each_reason_not_to_open_a_request_has_its_code(svc: Requests) -> None:
+    arrangement, nothing, unknown = new_affiliate(), new_affiliate(), new_affiliate()
+    await svc.send(DEBT_POSITIONS.name, arrangement, position(arrangement, 1, arrangement=True))
+    await svc.send(DEBT_POSITIONS.name, nothing, position(nothing, 1, majorations="0.00"))
+
+    async def projected() -> bool:
+        conn = await asyncpg.connect(svc.database)
+        try:
+            return (
+                await conn.fetchval(
+                    "SELECT count(*) FROM debt_position WHERE affiliate = ANY($1::text[])", [arrangement, nothing]
+                )
+                == 2
+            )
+        finally:
+            await conn.close()
+
+    await eventually(projected)
+    answer = await svc.create(arrangement)
+    assert (answer.status_code, answer.json()["code"]) == (409, "arrangement-actif")
+    assert answer.json()["perception"] == {"code": "RAB-02", "name": "Perception Rabat Agdal"}
+    assert "Perception Rabat Agdal" in answer.json()["title"]
+    assert (await svc.create(nothing)).json()["code"] == "rien-a-remettre"
+    assert (await svc.create(unknown)).json()["code"] == "rien-a-remettre"
+    someone_else = await svc.client.post("/v1/requests", json={"affiliate": arrangement}, headers=svc.headers(nothing))
+    assert (someone_else.status_code, someone_else.json()["code"]) == (404, "affilie-introuvable")
+    eligibility = await svc.act(arrangement, "GET", f"/v1/affiliates/{arrangement}/eligibility")
+    assert eligibility.json()["eligible"] is False
+    assert [r["code"] for r in eligibility.json()["refusals"]] == ["arrangement-actif"]
+
+
+async def test_the_draft_steps_refuse_what_the_rules_forbid(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    request_id = (await svc.create(affiliate)).json()["id"]
+    base = f"/v1/requests/{request_id}"
+    no_obligation = await svc.act(affiliate, "PUT", f"{base}/modality", {"modality": "INSTALLMENTS"})
+    assert (no_obligation.status_code, no_obligation.json()["code"]) == (422, "obligation-garanties-requise")
+    other_account = await svc.act(affiliate, "PUT", f"{base}/bank-account", {"bank_account_id": "pas-le-mien"})
+    assert (other_account.status_code, other_account.json()["code"]) == (422, "compte-bancaire-inconnu")
+    too_early = await svc.validate(affiliate, request_id, uuid.uuid4())
+    assert too_early.status_code == 409  # unknown quote (after waiting) before anything else
+    no_cg = await svc.act(
+        affiliate, "POST", f"{base}/validation", {"quote_id": str(uuid.uuid4()), "cg_version": CG, "cg_accepted": False}
+    )
+    assert (no_cg.status_code, no_cg.json()["code"]) == (422, "cg-non-acceptees")
+    foreign = await svc.client.get(base, headers=svc.headers(new_affiliate()))
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "demande-introuvable")
+    conditions = await svc.client.get("/v1/conditions")
+    assert conditions.json()["version"] == CG and "remise" in conditions.json()["text"]
