@@ -1,0 +1,33 @@
+from pydantic import Field, field_validator
+
+from contracts.requests import GuaranteeType
+from partners.perception.rules import Issue, Regles, parse_rules
+from services.runtime.settings import ServiceSettings
+
+
+class PerceptionSettings(ServiceSettings):
+    """Kafka settings as every service reads them (``KAFKA_*``), plus the rules of the answers."""
+
+    service_name: str = "perception"
+    http_port: int = Field(default=8190, alias="PERCEPTION_HTTP_PORT")
+    default_outcome: Issue = Field(default="deposit", alias="PERCEPTION_DEFAULT")
+    rules: str = Field(
+        default="", alias="PERCEPTION_RULES", description="réponses par affilié : 1000003=refuse,1000004=ignore"
+    )
+    delay_ms: int = Field(default=0, ge=0, alias="PERCEPTION_DELAY_MS", description="attente avant de répondre")
+    guarantee_type: GuaranteeType = Field(default="CAUTION_BANCAIRE", alias="PERCEPTION_GUARANTEE_TYPE")
+    refusal_reason: str = Field(
+        default="Garanties non conformes : la perception refuse le plan par acomptes.",
+        alias="PERCEPTION_REFUSAL_REASON",
+        min_length=1,
+        max_length=500,
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_parse(cls, value: str) -> str:
+        parse_rules(value)  # a typo fails at start, not at the first request
+        return value
+
+    def regles(self) -> Regles:
+        return Regles(self.default_outcome, parse_rules(self.rules))

@@ -1,0 +1,130 @@
+"""The reference perception: answers each guarantee request on Kafka, as the real offices would.
+
+An external system, so it does not use the services' outbox: it publishes its answer from the
+handler, with the same FastStream broker (the answer continues the request's trace), and the offset
+is committed only after the broker acknowledged the answer. A crash in between re-reads the request
+and sends the same answer again, with the same event id, which the requests service applies once.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from contracts.envelope import Envelope
+from contracts.requests import GuaranteeRequired
+from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
+from partners.perception.answers import answer
+from partners.perception.config import PerceptionSettings
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.consumer import undecoded, validation_reason
+from services.runtime.dlq import DeadLetters
+from services.runtime.kafka import consumer_options, create_broker, create_producer
+from services.runtime.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+RETRY_PAUSE_S = 1.0
+
+
+async def publish_answer(broker: KafkaBroker, message: Envelope, affiliate: str) -> None:
+    """Waits for the broker's acknowledgement; inside a handler the answer continues its trace."""
+    await broker.publish(
+        message.model_dump_json().encode(),
+        topic=PERCEPTION_GUARANTEES.name,
+        key=affiliate.encode(),
+        headers={"content-type": "application/json"},
+    )
+
+
+def register_subscriber(
+    broker: KafkaBroker, settings: PerceptionSettings, clock: Clock, dead_letters: list[DeadLetters]
+) -> None:
+    """``dead_letters`` is filled at start (its producer needs the running loop)."""
+    adapter = REQUESTS_GUARANTEES.adapter()
+    regles = settings.regles()
+
+    @broker.subscriber(  # type: ignore[untyped-decorator]
+        REQUESTS_GUARANTEES.name, decoder=undecoded, **consumer_options(settings)
+    )
+    async def on_request(message: KafkaMessage) -> None:
+        record: ConsumerRecord[Any, Any] = message.raw_message
+        try:
+            event = adapter.validate_json(record.value or b"")
+        except ValidationError as exc:
+            await dead_letters[0].send(record, validation_reason(exc))
+            return
+        p = event.payload
+        context = {"request_id": str(p.request_id), "affiliate": p.affiliate, "perception": p.perception.code}
+        if not isinstance(event, GuaranteeRequired):
+            log.info("perception stops waiting for guarantees", extra=context | {"type": event.type})
+            return
+        reply = answer(
+            regles,
+            event,
+            clock.now(),
+            guarantee_type=settings.guarantee_type,
+            refusal_reason=settings.refusal_reason,
+        )
+        if reply is None:
+            log.info("guarantee request left unanswered by rule", extra=context)
+            return
+        if settings.delay_ms:
+            await asyncio.sleep(settings.delay_ms / 1000)
+        try:
+            await publish_answer(broker, reply, p.affiliate)
+        except Exception:
+            log.exception("answer not sent, the request will be read again", extra=context)
+            await asyncio.sleep(RETRY_PAUSE_S)  # a broker outage: no hot loop
+            raise
+        log.info("guarantee request answered", extra=context | {"type": reply.type, "event_id": str(reply.event_id)})
+
+
+def create_app(settings: PerceptionSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or PerceptionSettings()
+    clock = clock or SystemClock()
+    setup_logging(settings.log_level)
+    tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
+    broker = create_broker(settings, tracer_provider)
+    dead_letters: list[DeadLetters] = []
+    register_subscriber(broker, settings, clock, dead_letters)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        producer = create_producer(settings)
+        await producer.start()
+        dead_letters.append(DeadLetters(producer, settings.service_name))
+        await broker.start()
+        log.info("perception ready", extra={"default": settings.default_outcome, "rules": settings.rules})
+        try:
+            yield
+        finally:
+            for name, stop in (("broker", broker.stop), ("producer", producer.stop)):
+                try:
+                    await asyncio.wait_for(stop(), 5.0)
+                except Exception:
+                    log.warning("stop step cut short", extra={"step": name}, exc_info=True)
+            tracer_provider.force_flush(timeout_millis=2000)
+
+    app = FastAPI(title="Perception de référence", version="1", lifespan=lifespan)
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready")
+    async def ready() -> JSONResponse:
+        try:
+            ok = bool(await broker.ping(timeout=2))
+        except Exception:
+            ok = False
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    return app

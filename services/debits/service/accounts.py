@@ -1,0 +1,151 @@
+"""Use cases: register bank accounts and announce each affiliate's whole list, masked."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from contracts.debits import BankAccountsChanged
+from contracts.identifiers import AffiliateNumber, Rib, bank_code
+from contracts.topics import DEBITS_ACCOUNTS
+from services.debits.adapters.repository import AccountRepository
+from services.debits.domain.accounts import CompteBancaire, CompteInvalide, consolider, identifiant_par_defaut
+from services.runtime.clock import Clock
+from services.runtime.outbox import OutgoingMessage, enqueue_many
+
+PRODUCER = "debits"
+
+
+class CompteDeclare(BaseModel):
+    """One account as a bank-account file or the demo seeding declares it."""
+
+    # hide_input_in_errors: a refusal message must never repeat a full RIB.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    affiliate: AffiliateNumber
+    rib: Rib
+    bank_code: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    bank_name: str = Field(min_length=1, max_length=128)
+    holder: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _bank_code_of_rib(self) -> Self:
+        if self.bank_code is not None and self.bank_code != bank_code(self.rib):
+            raise ValueError("le code banque ne correspond pas aux 3 premiers chiffres du RIB")
+        return self
+
+    def compte(self) -> CompteBancaire:
+        return CompteBancaire(
+            id=self.id or identifiant_par_defaut(self.affiliate, self.rib),
+            affiliate=self.affiliate,
+            rib=self.rib,
+            bank_code=bank_code(self.rib),
+            bank_name=self.bank_name,
+            holder=self.holder,
+        )
+
+
+_DECLARATIONS: TypeAdapter[list[CompteDeclare]] = TypeAdapter(list[CompteDeclare])
+
+
+class FichierRefuse(ValueError):
+    """The whole batch is refused: nothing of it is registered. The message is one French line."""
+
+
+_MESSAGES = {
+    "list_type": "une liste JSON de comptes est attendue",
+    "missing": "champ obligatoire",
+    "extra_forbidden": "champ inconnu",
+    "string_pattern_mismatch": "format invalide",
+    "string_too_short": "valeur vide",
+    "string_too_long": "valeur trop longue",
+    "string_type": "une chaîne de caractères est attendue",
+    "model_type": "un objet JSON est attendu",
+}
+
+
+def _motif(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    index, *fields = first["loc"] or ("",)
+    where = ""
+    if isinstance(index, int):  # numbered from 1 for the person who reads the file
+        where = f"compte n° {index + 1}" + (f" ({'.'.join(str(p) for p in fields)})" if fields else "")
+    # Our validators (the contracts' RIB check) already speak French; pydantic's own messages do not.
+    message = _MESSAGES.get(first["type"]) or str(first["msg"]).removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    suffix = f" (et {more} autre{'s' if more > 1 else ''} erreur{'s' if more > 1 else ''})" if more else ""
+    return f"{where} : {message}{suffix}" if where else f"{message}{suffix}"
+
+
+def parse_declarations(data: bytes | Sequence[Mapping[str, Any]]) -> list[CompteDeclare]:
+    """A JSON list (file bytes) or already-decoded records; raises ``FichierRefuse``."""
+    try:
+        if isinstance(data, bytes):
+            declarations = _DECLARATIONS.validate_json(data)
+        else:
+            declarations = _DECLARATIONS.validate_python(list(data))
+        consolider(d.compte() for d in declarations)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False, include_input=False)):
+            raise FichierRefuse("le fichier n'est pas un JSON valide") from None
+        raise FichierRefuse(_motif(exc)) from None
+    except CompteInvalide as exc:
+        raise FichierRefuse(str(exc)) from None
+    return declarations
+
+
+@dataclass(frozen=True)
+class Enregistrement:
+    accounts: int
+    affiliates_announced: int
+
+
+def _annonces(
+    comptes: Mapping[str, Sequence[CompteBancaire]], versions: Mapping[str, int], clock: Clock
+) -> list[OutgoingMessage]:
+    occurred_at = clock.now()
+    messages = []
+    for affiliate in sorted(versions):
+        event = BankAccountsChanged.build(
+            {
+                "affiliate": affiliate,
+                "version": versions[affiliate],
+                "accounts": [c.vue() for c in comptes.get(affiliate, ())],
+            },
+            producer=PRODUCER,
+            occurred_at=occurred_at,
+        )
+        messages.append(OutgoingMessage.of(DEBITS_ACCOUNTS.name, affiliate, event))
+    return messages
+
+
+async def register_accounts(
+    conn: asyncpg.Connection, accounts: Sequence[CompteDeclare], clock: Clock
+) -> Enregistrement:
+    """In one transaction: upsert the accounts, bump once the version of every affiliate whose accounts
+    changed, and write its whole masked list to the outbox. Re-registering the same accounts changes
+    nothing and announces nothing."""
+    comptes = consolider(d.compte() for d in accounts)
+    repo = AccountRepository(conn)
+    async with conn.transaction():
+        changed = sorted(await repo.upsert(comptes, clock.now()))
+        if changed:
+            versions = await repo.bump_versions(changed)  # also locks them until commit
+            await enqueue_many(conn, _annonces(await repo.accounts_of(changed), versions, clock))
+    return Enregistrement(len(comptes), len(changed))
+
+
+async def republish_accounts(conn: asyncpg.Connection, clock: Clock, page: int = 500) -> int:
+    """Re-announce every affiliate's list as it stands (same versions), for consumers that lost it."""
+    repo = AccountRepository(conn)
+    count, after = 0, ""
+    while affiliates := await repo.affiliates_after(after, page):
+        async with conn.transaction():
+            versions = await repo.lock_versions(affiliates)  # an older list never follows a newer one
+            await enqueue_many(conn, _annonces(await repo.accounts_of(affiliates), versions, clock))
+        count += len(affiliates)
+        after = affiliates[-1]
+    return count

@@ -1,0 +1,156 @@
+"""The reference perception on the real broker: guarantee requests in, answers out, one trace."""
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.requests import GuaranteeRequired, GuaranteeWithdrawn
+from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
+from partners.perception.answers import answer_id
+from partners.perception.cli import deposit_command
+from partners.perception.config import PerceptionSettings
+from partners.perception.main import create_app
+from tests.conftest import Infra
+from tests.support import header, publish, read_topic, running
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PERCEPTION = {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
+
+
+def new_affiliate() -> str:
+    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
+
+
+def required(affiliate: str) -> GuaranteeRequired:
+    return GuaranteeRequired.build(
+        {
+            "request_id": uuid.uuid4(),
+            "affiliate": affiliate,
+            "perception": PERCEPTION,
+            "amount": "36000.00",
+            "installments": 12,
+            "deadline": date(2026, 12, 2),
+            "quote_id": uuid.uuid4(),
+        },
+        producer="requests",
+        occurred_at=NOW,
+    )
+
+
+def traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+async def send(infra: Infra, message: GuaranteeRequired | GuaranteeWithdrawn | bytes, key: str) -> str:
+    """Publishes with a W3C trace context, as the requests service's relay does; returns the traceparent."""
+    parent = traceparent()
+    headers = [("traceparent", parent.encode())]
+    await publish(infra.bootstrap, REQUESTS_GUARANTEES.name, [(key, message)], headers=headers)
+    return parent
+
+
+async def answers(infra: Infra, affiliate: str) -> list[tuple[GuaranteeDeposited | GuaranteeRefused, str | None]]:
+    records = await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) >= 1, key=affiliate)
+    adapter = PERCEPTION_GUARANTEES.adapter()
+    return [(adapter.validate_json(r.value), header(r, "traceparent")) for r in records]
+
+
+@pytest.fixture
+async def rules() -> dict[str, str]:
+    return {"deposit": new_affiliate(), "refuse": new_affiliate(), "ignore": new_affiliate()}
+
+
+@pytest.fixture
+async def perception(infra: Infra, rules: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    settings = PerceptionSettings(
+        kafka_bootstrap_servers=infra.bootstrap,
+        kafka_group_id=f"perception-{uuid.uuid4().hex[:8]}",  # each test reads the topic from its start
+        default_outcome="deposit",
+        rules=f"{rules['refuse']}=refuse,{rules['ignore']}=ignore",
+    )
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+async def test_a_deposit_answers_in_the_same_trace(
+    perception: httpx.AsyncClient, infra: Infra, rules: dict[str, str]
+) -> None:
+    assert (await perception.get("/health/ready")).status_code == 200
+    request = required(rules["deposit"])
+    sent = await send(infra, request, rules["deposit"])
+
+    ((message, parent),) = await answers(infra, rules["deposit"])
+    assert isinstance(message, GuaranteeDeposited)
+    assert (message.payload.request_id, message.payload.affiliate) == (request.payload.request_id, rules["deposit"])
+    assert message.payload.perception == "CAS-01" and message.payload.reference.startswith("GAR-")
+    assert message.event_id == answer_id(request.payload.request_id, "deposit")
+    assert parent is not None
+    assert parent.split("-")[1] == sent.split("-")[1]  # one trace, request → perception → answer
+    assert parent.split("-")[2] != sent.split("-")[2]  # ... continued by the perception's own span
+
+
+async def test_rules_refuse_or_ignore_and_bad_messages_are_dead_lettered(
+    perception: httpx.AsyncClient, infra: Infra, rules: dict[str, str]
+) -> None:
+    ignored = required(rules["ignore"])
+    await send(infra, ignored, rules["ignore"])
+    poison = b'{"type": "requests.guarantee_required", "payload": {}}'
+    await send(infra, poison, rules["refuse"])
+    withdrawn = GuaranteeWithdrawn.build(
+        {
+            "request_id": uuid.uuid4(),
+            "affiliate": rules["refuse"],
+            "perception": PERCEPTION,
+            "deadline": date(2026, 12, 2),
+            "reason": "demande retirée",
+        },
+        producer="requests",
+        occurred_at=NOW,
+    )
+    await send(infra, withdrawn, rules["refuse"])
+    request = required(rules["refuse"])
+    sent = await send(infra, request, rules["refuse"])
+
+    # same key, same partition: the poison and the withdrawal before it did not stop the request
+    ((message, parent),) = await answers(infra, rules["refuse"])
+    assert isinstance(message, GuaranteeRefused)
+    assert message.payload.request_id == request.payload.request_id and message.payload.reason
+    assert parent is not None and parent.split("-")[1] == sent.split("-")[1]
+
+    dead = await read_topic(
+        infra.bootstrap, REQUESTS_GUARANTEES.dlq, lambda r: any(d.value == poison for d in r), key=rules["refuse"]
+    )
+    assert header(dead[-1], "x-dlq-consumer") == "perception"
+    with pytest.raises(AssertionError, match="0 records"):
+        await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, bool, key=rules["ignore"], timeout=1)
+
+
+def run_deposit(args: list[str]) -> object:
+    app = typer.Typer()
+    app.command()(deposit_command)
+    return CliRunner().invoke(app, args)
+
+
+async def test_an_operator_deposits_by_hand(infra: Infra) -> None:
+    affiliate, request_id = new_affiliate(), uuid.uuid4()
+    args = [str(request_id), "--affiliate", affiliate, "--perception", "RBT-02", "--bootstrap", infra.bootstrap]
+    result = await asyncio.to_thread(run_deposit, [*args, "--reference", "GAR-MANUEL", "--type", "NANTISSEMENT"])
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+
+    ((message, _),) = await answers(infra, affiliate)
+    assert isinstance(message, GuaranteeDeposited)
+    assert (message.payload.reference, message.payload.guarantee_type) == ("GAR-MANUEL", "NANTISSEMENT")
+    assert message.payload.request_id == request_id
+
+    bad = await asyncio.to_thread(run_deposit, [*args, "--type", "CHEQUE"])
+    assert bad.exit_code == 2  # type: ignore[attr-defined]
