@@ -10,19 +10,33 @@ from typing import Annotated
 
 import typer
 
+from partners.perception import cli as perception_cli
+from services.debits.cli import import_accounts_command as import_bank_accounts_command
+from services.simulation.cli import simulate_command
+
 app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics Kafka du catalogue.", no_args_is_help=True)
 auth_app = typer.Typer(help="Comptes Damancom.", no_args_is_help=True)
 debt_app = typer.Typer(help="Créance consolidée.", no_args_is_help=True)
 demo_app = typer.Typer(help="Données de démonstration (développement uniquement).", no_args_is_help=True)
 keys_app = typer.Typer(help="Clés de signature des jetons.", no_args_is_help=True)
+requests_app = typer.Typer(help="Demandes de remise.", no_args_is_help=True)
+debits_app = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)
+perception_app = typer.Typer(help="Perception de référence (partenaire de démonstration).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(auth_app, name="auth")
 app.add_typer(debt_app, name="debt")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
+app.add_typer(requests_app, name="requests")
+app.add_typer(debits_app, name="debits")
+app.add_typer(perception_app, name="perception")
 
-SERVICES = ("auth", "debt")
+app.command("simulate")(simulate_command)
+debits_app.command("import-accounts")(import_bank_accounts_command)
+perception_app.command("serve")(perception_cli.serve_command)
+perception_app.command("deposit")(perception_cli.deposit_command)
+perception_app.command("refuse")(perception_cli.refuse_command)
 
 
 @app.command()
@@ -44,17 +58,17 @@ def run() -> None:
         stack.start(say)
         marker = config.data_dir / "demo-seeded"
         if config.seed_demo and not marker.exists():
-            from services.stack.seed import keep_bank_accounts, seed_demo
+            from services.stack.seed import seed_demo
 
             dataset = asyncio.run(
                 seed_demo(
                     database_url(stack.database_server_url, "auth"),
+                    database_url(stack.database_server_url, "debits"),
                     stack.bootstrap,
                     affiliates=config.demo_affiliates,
                     seed=config.demo_seed,
                 )
             )
-            keep_bank_accounts(dataset, config.data_dir / "demo")
             marker.write_text(json.dumps({"affiliates": config.demo_affiliates, "seed": config.demo_seed}))
             say(f"données de démo chargées : {len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures")
         urls = service_urls(config)
@@ -79,14 +93,16 @@ def run() -> None:
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="auth | debt")]) -> None:
+def serve(service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits")]) -> None:
     """Sert un service (HTTP + consommateurs Kafka) ; configuration par variables d'environnement."""
     import uvicorn
 
-    if service not in SERVICES:
-        raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICES)})")
+    from services.stack.launcher import SERVICE_PORTS
+
+    if service not in SERVICE_PORTS:
+        raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICE_PORTS)})")
     host = os.environ.get("HTTP_HOST", "127.0.0.1")
-    port = int(os.environ.get("HTTP_PORT", 8101 + SERVICES.index(service)))
+    port = int(os.environ.get("HTTP_PORT", SERVICE_PORTS[service]))
     uvicorn.run(
         f"services.{service}.main:create_app",
         factory=True,
@@ -149,15 +165,40 @@ def seed(
     affiliates: Annotated[int, typer.Option(help="affiliés générés en plus des comptes fixes")] = 20,
     seed_value: Annotated[int, typer.Option("--seed")] = 2024,
     auth_database_url: Annotated[str, typer.Option()] = "postgresql://postgres@127.0.0.1:15432/auth",
+    debits_database_url: Annotated[str, typer.Option()] = "postgresql://postgres@127.0.0.1:15432/debits",
     bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:19092",
-    out_dir: Annotated[Path, typer.Option()] = Path(".data/demo"),
 ) -> None:
     """Génère et charge des données de démo déterministes (comptes, écritures, comptes bancaires)."""
-    from services.stack.seed import keep_bank_accounts, seed_demo
+    from services.stack.seed import seed_demo
 
-    dataset = asyncio.run(seed_demo(auth_database_url, bootstrap, affiliates=affiliates, seed=seed_value))
-    keep_bank_accounts(dataset, out_dir)
-    typer.echo(f"{len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures publiées sur debt.ledger.v1")
+    dataset = asyncio.run(
+        seed_demo(auth_database_url, debits_database_url, bootstrap, affiliates=affiliates, seed=seed_value)
+    )
+    typer.echo(
+        f"{len(dataset.export.accounts)} comptes, {len(dataset.bank_accounts)} comptes bancaires, "
+        f"{len(dataset.ledger)} écritures publiées sur debt.ledger.v1"
+    )
+
+
+@requests_app.command("sweep")
+def sweep_requests(
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="AAAA-MM-JJ : balayer comme si l'on était ce jour à 00:00 (Casablanca)"),
+    ] = None,
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL")
+    ] = "postgresql://postgres@127.0.0.1:15432/requests",
+) -> None:
+    """Expire les demandes dont le délai de garanties est passé et annule les brouillons inactifs."""
+    from services.requests.operations import run_sweep
+
+    try:
+        done = asyncio.run(run_sweep(database_url, on))
+    except ValueError as exc:
+        typer.echo(f"date refusée : {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés")
 
 
 @keys_app.command("generate")

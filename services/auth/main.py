@@ -25,6 +25,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+
     async def on_started(started: Platform) -> None:
         if settings.republish_affiliates_on_start:
             assert started.pool is not None

@@ -16,7 +16,9 @@ from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 
-SERVICE_PORTS = {"auth": 8101, "debt": 8102}
+SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105}
+PARTNER_PORTS = {"perception": 8190}
+"""Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 
 
 @dataclass
@@ -24,7 +26,7 @@ class StackConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     pg_port: int = 15432
     kafka_port: int = 19092
-    ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS) | PARTNER_PORTS)
     external_database_url: str | None = None
     external_kafka: str | None = None
     seed_demo: bool = True
@@ -35,7 +37,10 @@ class StackConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
         env = dict(os.environ if env is None else env)
-        ports = {name: int(env.get(f"RECOUVREMENT_{name.upper()}_PORT", port)) for name, port in SERVICE_PORTS.items()}
+        ports = {
+            name: int(env.get(f"RECOUVREMENT_{name.upper()}_PORT", port))
+            for name, port in (SERVICE_PORTS | PARTNER_PORTS).items()
+        }
         return cls(
             data_dir=Path(env.get("RECOUVREMENT_DATA_DIR", DEFAULT_DATA_DIR)).resolve(),
             pg_port=int(env.get("RECOUVREMENT_PG_PORT", 15432)),
@@ -86,7 +91,9 @@ class Stack:
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
         for name in SERVICE_PORTS:
-            self.processes[name] = self._spawn(name)
+            self.processes[name] = self._spawn(name, ["serve", name])
+        for name in PARTNER_PORTS:
+            self.processes[name] = self._spawn(name, [name, "serve"])
         self._wait_ready()
         say(f"services prêts en {time.monotonic() - started:.1f} s")
 
@@ -97,12 +104,17 @@ class Stack:
     def service_env(self, name: str) -> dict[str, str]:
         c = self.config
         env = dict(os.environ)
+        env |= {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "PYTHONUNBUFFERED": "1"}
+        if c.otlp_endpoint:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = c.otlp_endpoint
+        if name in PARTNER_PORTS:
+            env[f"{name.upper()}_HTTP_PORT"] = str(c.ports[name])
+            env.pop("DATABASE_URL", None)
+            return env
         env |= {
             "DATABASE_URL": database_url(self.database_server_url, name),
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "HTTP_PORT": str(c.ports[name]),
             "TOKEN_PUBLIC_KEY_FILE": str(c.public_key),
-            "PYTHONUNBUFFERED": "1",
         }
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
@@ -112,14 +124,12 @@ class Stack:
                 "REPUBLISH_AFFILIATES_ON_START": "true",
                 "REPUBLISH_ACCOUNTS_ON_START": "true",
             }
-        if c.otlp_endpoint:
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = c.otlp_endpoint
         return env
 
-    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         with (self.config.data_dir / "logs" / f"{name}.log").open("ab") as log_file:
             return subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "serve", name],
+                [sys.executable, "-m", "services.cli", *command],
                 env=self.service_env(name),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -173,4 +183,4 @@ def service_urls(config: StackConfig) -> dict[str, str]:
     return {name: f"http://127.0.0.1:{port}" for name, port in config.ports.items()}
 
 
-__all__ = ["SERVICES_WITH_DATABASE", "Say", "Stack", "StackConfig", "service_urls"]
+__all__ = ["PARTNER_PORTS", "SERVICES_WITH_DATABASE", "SERVICE_PORTS", "Say", "Stack", "StackConfig", "service_urls"]

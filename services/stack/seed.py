@@ -1,12 +1,12 @@
-"""Demo data goes in the way real data would: accounts through auth's import, debt through the ledger topic."""
+"""Demo data goes in the way real data would: accounts through auth's import, bank accounts through
+debits' import, debt through the ledger topic."""
 
-import json
 from dataclasses import asdict
-from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
 from contracts.topics import DEBT_LEDGER
+from services.debits.operations import import_bank_accounts
 from services.stack.demo_data import DemoDataset, generate
 from services.stack.operations import import_export
 
@@ -28,16 +28,11 @@ async def publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:
     return len(dataset.ledger)
 
 
-async def seed_demo(auth_database_url: str, bootstrap: str, *, affiliates: int, seed: int) -> DemoDataset:
+async def seed_demo(
+    auth_database_url: str, debits_database_url: str, bootstrap: str, *, affiliates: int, seed: int
+) -> DemoDataset:
     dataset = generate(affiliates, seed)
     await import_export(auth_database_url, dataset.export)
+    await import_bank_accounts(debits_database_url, [asdict(b) for b in dataset.bank_accounts])
     await publish_ledger(bootstrap, dataset)
     return dataset
-
-
-def keep_bank_accounts(dataset: DemoDataset, out_dir: Path) -> Path:
-    """Bank accounts wait for the debits service; kept beside the data so nothing is lost meanwhile."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "bank-accounts.json"
-    path.write_text(json.dumps([asdict(b) for b in dataset.bank_accounts], ensure_ascii=False, indent=1))
-    return path

@@ -15,6 +15,10 @@ import pytest
 from services.stack.embedded import free_port
 from tests.e2e.otlp_receiver import OtlpReceiver
 
+# Demo affiliates (20 generated, seed 2024) with penalties to remit, and the perception's rule for each.
+REFUSED_BY_PERCEPTION = "1000111"
+IGNORED_BY_PERCEPTION = "1000115"
+
 
 @dataclass
 class RunningStack:
@@ -23,8 +27,13 @@ class RunningStack:
     data_dir: Path
     auth: str
     debt: str
+    simulation: str
+    requests: str
+    debits: str
     bootstrap: str
     output: list[str]
+    urls: dict[str, str]
+    """every process the launcher serves, partners included"""
 
 
 def start_stack(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen[str], list[str]]:
@@ -69,15 +78,17 @@ def otlp() -> Iterator[OtlpReceiver]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("auth", "debt", "pg", "kafka")}
+    names = ("auth", "debt", "simulation", "requests", "debits", "perception")
+    ports = {name: free_port() for name in (*names, "pg", "kafka")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env |= {
         "RECOUVREMENT_DATA_DIR": str(data_dir),
-        "RECOUVREMENT_AUTH_PORT": str(ports["auth"]),
-        "RECOUVREMENT_DEBT_PORT": str(ports["debt"]),
+        **{f"RECOUVREMENT_{name.upper()}_PORT": str(ports[name]) for name in names},
         "RECOUVREMENT_PG_PORT": str(ports["pg"]),
         "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
-        "RECOUVREMENT_DEMO_AFFILIATES": "5",
+        "RECOUVREMENT_DEMO_AFFILIATES": "20",
+        # the reference perception refuses one affiliate's guarantees and never answers another's
+        "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
     }
     for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
@@ -90,6 +101,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
         data_dir=data_dir,
         auth=f"http://127.0.0.1:{ports['auth']}",
         debt=f"http://127.0.0.1:{ports['debt']}",
+        simulation=f"http://127.0.0.1:{ports['simulation']}",
+        requests=f"http://127.0.0.1:{ports['requests']}",
+        debits=f"http://127.0.0.1:{ports['debits']}",
+        urls={name: f"http://127.0.0.1:{ports[name]}" for name in names},
         bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports['kafka']}"),
         output=output,
     )

@@ -181,7 +181,7 @@ async def test_ctrl_c_stops_everything_and_a_second_run_keeps_the_data(stack: Ru
     before = await settled_debt(stack, simple["access_token"], affiliate)
 
     assert stop_stack(stack.process) == 0
-    for url in (stack.auth, stack.debt):
+    for url in stack.urls.values():
         port = int(url.rsplit(":", 1)[1])
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{url} still answers after Ctrl-C"

@@ -1,0 +1,1 @@
+"""simulation: the remission quote (remise, montant à payer, échéancier) under the programme in force."""

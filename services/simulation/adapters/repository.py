@@ -1,0 +1,87 @@
+"""Positions projection and issued quotes in Postgres. Takes a connection: the caller owns the transaction."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from contracts.simulation import Quote
+from services.runtime.db import load_queries
+from services.simulation.domain.creance import CreanceEligible, Restant
+
+_Q = load_queries(Path(__file__).parent / "sql")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionProjetee:
+    version: int
+    eligible_until: str
+    creance: CreanceEligible
+    has_arrangement: bool
+
+
+class SimulationRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def save_position(
+        self,
+        affiliate: str,
+        version: int,
+        restants: Sequence[Restant],
+        eligible_until: str,
+        creance: CreanceEligible,
+        *,
+        has_arrangement: bool,
+    ) -> None:
+        """Upsert, unless a newer version of this affiliate's position is already stored."""
+        periods = [[r.period, f"{r.principal}", f"{r.majorations}", f"{r.astreintes}", f"{r.frais}"] for r in restants]
+        await _Q.upsert_position(
+            self._conn,
+            affiliate=affiliate,
+            version=version,
+            periods=json.dumps(periods, separators=(",", ":")),
+            eligible_until=eligible_until,
+            eligible_periods=list(creance.periods),
+            principal=creance.principal,
+            majorations=creance.majorations,
+            astreintes=creance.astreintes,
+            frais=creance.frais,
+            has_arrangement=has_arrangement,
+        )
+
+    async def position_of(self, affiliate: str) -> PositionProjetee | None:
+        row = await _Q.eligible_of(self._conn, affiliate=affiliate)
+        if row is None:
+            return None
+        creance = CreanceEligible(
+            tuple(row["eligible_periods"]), row["principal"], row["majorations"], row["astreintes"], row["frais"]
+        )
+        return PositionProjetee(row["version"], row["eligible_until"], creance, row["has_arrangement"])
+
+    async def restants_of(self, affiliate: str) -> list[Restant]:
+        """Every period's outstanding amounts, to recompute the totals under another cut-off."""
+        text: str | None = await _Q.periods_of(self._conn, affiliate=affiliate)
+        if text is None:
+            return []
+        return [Restant(p, Decimal(pr), Decimal(m), Decimal(a), Decimal(f)) for p, pr, m, a, f in json.loads(text)]
+
+    async def save_quote(self, quote: Quote, body: str) -> None:
+        await _Q.insert_quote(
+            self._conn,
+            quote_id=quote.quote_id,
+            affiliate=quote.affiliate,
+            debt_version=quote.debt_version,
+            issued_at=quote.issued_at,
+            expires_at=quote.expires_at,
+            body=body,
+        )
+
+    async def quote_of(self, quote_id: UUID) -> tuple[str, str] | None:
+        """The quote's affiliate and its JSON body, as issued."""
+        row = await _Q.quote_of(self._conn, quote_id=quote_id)
+        return None if row is None else (row["affiliate"], row["body"])

@@ -1,0 +1,1 @@
+"""The quote rules, pure: the programme and the debt in, ``QuoteTerms`` or a refusal out."""

@@ -1,0 +1,44 @@
+"""simulation's bootstrap: the one place where its parts are built and wired."""
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.http import create_http_app
+from services.runtime.platform import Platform
+from services.runtime.telemetry import setup_logging, setup_tracing
+from services.simulation.config import SimulationSettings
+from services.simulation.entrypoints.http import router
+from services.simulation.entrypoints.subscribers import register_subscribers
+from services.simulation.service.quotes import Regles
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = [("simulation", Path(__file__).parent / "migrations")]
+
+
+def create_app(settings: SimulationSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or SimulationSettings()
+    clock = clock or SystemClock()
+    setup_logging(settings.log_level)
+    # Read once: every quote of this process applies the same programme and calendar.
+    programme = settings.load_programme()
+    calendar = settings.business_calendar(programme)
+    log.info(
+        "programme in force",
+        extra={"programme": programme.code, "eligible_until": programme.eligible_until},
+    )
+    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    register_subscribers(platform.broker, platform, programme)
+    app = create_http_app(
+        title="CNSS Espace Recouvrement: simulation",
+        description="Simulation de la remise et de l'échéancier selon le programme en vigueur.",
+        platform=platform,
+        migrations=MIGRATIONS,
+        routers=[router],
+    )
+    app.state.regles = Regles(programme, calendar)
+    app.state.programme_json = programme.model_dump_json().encode()
+    return app

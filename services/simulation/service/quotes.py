@@ -1,0 +1,89 @@
+"""Issue a quote: read the projected debt, apply the programme, store the quote and announce it."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from contracts.calendar import BusinessCalendar
+from contracts.programme import Modality, Programme
+from contracts.simulation import Quote, QuoteIssued
+from contracts.topics import SIMULATION_QUOTES
+from services.runtime.clock import Clock, business_date
+from services.runtime.outbox import OutgoingMessage, enqueue_many
+from services.simulation.adapters.repository import SimulationRepository
+from services.simulation.domain.creance import creance_eligible
+from services.simulation.domain.devis import simuler
+
+PRODUCER = "simulation"
+
+
+class PositionInconnue(Exception):
+    """No position of this affiliate reached simulation (nothing booked, or not announced yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Demande:
+    affiliate: str
+    modality: Modality
+    advance: Decimal
+    installments: int
+
+
+@dataclass(frozen=True, slots=True)
+class Regles:
+    """What the programme in force fixes for the whole life of the process."""
+
+    programme: Programme
+    calendar: BusinessCalendar
+
+
+async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, demande: Demande) -> tuple[Quote, str]:
+    """The quote and its JSON; raises ``PositionInconnue`` or the domain's ``RefusSimulation``."""
+    repository = SimulationRepository(conn)
+    position = await repository.position_of(demande.affiliate)
+    if position is None:
+        raise PositionInconnue(demande.affiliate)
+    programme = regles.programme
+    creance = position.creance
+    if position.eligible_until != programme.eligible_until:
+        # Projected under another programme's cut-off (the service restarted with a new one).
+        creance = creance_eligible(programme, await repository.restants_of(demande.affiliate))
+    now = clock.now()
+    terms = simuler(
+        programme,
+        regles.calendar,
+        creance,
+        demande.modality,
+        business_date(clock),
+        avance=demande.advance,
+        echeances=demande.installments,
+    )
+    # Every field is already validated (terms by the domain, the rest built here): no second pass.
+    quote = Quote.model_construct(
+        **dict(terms),
+        quote_id=uuid4(),
+        affiliate=demande.affiliate,
+        debt_version=position.version,
+        issued_at=now,
+        expires_at=now + timedelta(minutes=programme.quote_validity_minutes),
+    )
+    body = quote.model_dump_json()
+    event = QuoteIssued.model_construct(
+        event_id=uuid4(),
+        type="simulation.quote_issued",
+        occurred_at=now,
+        producer=PRODUCER,
+        correlation_id=None,
+        payload=quote,
+    )
+    async with conn.transaction():
+        await repository.save_quote(quote, body)
+        await enqueue_many(conn, [OutgoingMessage.of(SIMULATION_QUOTES.name, demande.affiliate, event)])
+    return quote, body
+
+
+async def read_quote(conn: asyncpg.Connection, quote_id: UUID) -> tuple[str, str] | None:
+    return await SimulationRepository(conn).quote_of(quote_id)
