@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_EVENTS, REQUESTS_GUARANTEES
+from services.stack.demo_data import generate
 from services.stack.provisioning import database_url
 from tests.e2e.conftest import IGNORED_BY_PERCEPTION, REFUSED_BY_PERCEPTION, RunningStack
 from tests.e2e.otlp_receiver import OtlpReceiver
@@ -41,11 +42,16 @@ class Employer:
         return await self.http.request(method, url, json=body, headers=headers)
 
     async def eligible(self) -> None:
-        """The demo debt and accounts arrive by Kafka after start: wait until requests knows them."""
+        """The demo debt arrives by Kafka after start, in several versions while the ledger flows in:
+        wait until debt, simulation and requests agree on the latest one (a quote on an older
+        version than requests knows is refused, rightly)."""
 
         async def check() -> bool:
+            debt = await self.call("GET", f"{self.stack.debt}/v1/affiliates/{self.affiliate}/debt")
             answer = await self.call("GET", f"{self.stack.requests}/v1/affiliates/{self.affiliate}/eligibility")
-            return bool(answer.json()["eligible"])
+            probe = await self.simulate("FULL")
+            versions = {debt.json()["version"], answer.json()["debt_version"], probe.json().get("debt_version")}
+            return bool(answer.json()["eligible"]) and len(versions) == 1
 
         await eventually(check, timeout=90, interval=0.5)
 
@@ -155,7 +161,8 @@ async def test_installments_go_through_the_perception_in_one_trace(stack: Runnin
     assert waiting.status_code == 200, waiting.text
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
     body = await employer.reaches(request_id, "VALIDATED")  # the reference perception deposits
-    assert body["guarantee"]["perception"] == "RAB-02"
+    [profile] = [a for a in generate(20, 2024).export.affiliates if a.numero == "1000117"]
+    assert body["guarantee"]["perception"] == profile.perception.code  # auth's profile, through requests
     assert sum(Decimal(d["amount"]) for d in body["schedule"]) == Decimal(quote["to_pay"])
     assert all(date.fromisoformat(d["collection_date"]).weekday() < 5 for d in body["schedule"])
     assert [h["event"] for h in body["history"]][-2:] == ["awaiting_guarantee", "guarantee_deposited"]

@@ -59,6 +59,7 @@ class EligibilityOut(BaseModel):
     affiliate: str
     eligible: bool
     refusals: list[RefusalOut]
+    debt_version: int | None = Field(description="la version de la créance connue ici (absente : aucune)")
 
 
 def _context(request: Request) -> RequestsContext:
@@ -106,10 +107,12 @@ async def eligibility(
     assert pool is not None
     async with pool.acquire() as conn:
         found = await lifecycle.eligibility(conn, _context(request), affiliate)
+        position = await ProjectionRepository(conn).position(affiliate)
     return EligibilityOut(
         affiliate=affiliate,
         eligible=not found,
         refusals=[RefusalOut(code=r.code, message=r.message, details=r.details) for r in found],
+        debt_version=position.version if position else None,
     )
 
 
