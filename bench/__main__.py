@@ -14,12 +14,14 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bench import breakdown, debt_http, ingestion, startup
+from bench import breakdown, debt_http, flows, ingestion, simulation_http, startup
 from bench.common import code_version, machine, say, scale, table, write_result
 
 BENCHES: dict[str, ModuleType] = {
     "ingestion": ingestion,
     "debt_http": debt_http,
+    "simulation_http": simulation_http,
+    "flows": flows,
     "startup": startup,
     "breakdown": breakdown,
 }

@@ -13,7 +13,9 @@ from fastapi import FastAPI, Response
 
 
 def constant() -> FastAPI:
-    """The debt route's path, answering a constant body (the real response's bytes, read once)."""
+    """The debt and simulation routes' paths, answering a constant body (the real response's bytes,
+    read once): ``GET /v1/affiliates/{n}/debt`` with 200, ``POST /v1/simulations`` with 201 (the
+    request body is not read, as nothing is done with it)."""
     body = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
     app = FastAPI()
 
@@ -24,6 +26,10 @@ def constant() -> FastAPI:
     @app.get("/v1/affiliates/{numero}/debt")
     async def debt(numero: str) -> Response:
         return Response(body, media_type="application/json")
+
+    @app.post("/v1/simulations", status_code=201)
+    async def simulation() -> Response:
+        return Response(body, status_code=201, media_type="application/json")
 
     return app
 

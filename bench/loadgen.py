@@ -4,14 +4,19 @@ response is read. Counts the responses completed inside the measurement window (
 
     python -m bench.loadgen PORT PATH CONNECTIONS WARMUP_S DURATION_S [HEADER ...]
 
+``BENCH_LOADGEN_METHOD=POST`` and ``BENCH_LOADGEN_BODY_FILE=body.json`` send that body (with its
+``Content-Length``) on every request instead of a bodiless GET.
+
 Prints one JSON object: requests, rps, latency percentiles (ms), status counts, body bytes.
 """
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 MAX_HEAD = 64 * 1024
@@ -52,10 +57,19 @@ async def _connection(
 
 
 async def load(
-    port: int, path: str, *, connections: int, warmup: float, duration: float, headers: list[str]
+    port: int,
+    path: str,
+    *,
+    connections: int,
+    warmup: float,
+    duration: float,
+    headers: list[str],
+    method: str = "GET",
+    body: bytes = b"",
 ) -> dict[str, Any]:
-    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", *headers, "", ""]
-    request = "\r\n".join(lines).encode()
+    length = [f"Content-Length: {len(body)}"] if body else []
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", *headers, *length, "", ""]
+    request = "\r\n".join(lines).encode() + body
     start = time.perf_counter() + warmup
     window = (start, start + duration)
     latencies: list[float] = []
@@ -106,6 +120,8 @@ def main() -> None:
             warmup=float(warmup),
             duration=float(duration),
             headers=headers,
+            method=os.environ.get("BENCH_LOADGEN_METHOD", "GET"),
+            body=Path(body_file).read_bytes() if (body_file := os.environ.get("BENCH_LOADGEN_BODY_FILE")) else b"",
         )
     )
     print(json.dumps(result), flush=True)

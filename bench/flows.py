@@ -1,0 +1,709 @@
+"""The whole remission flow, many affiliates at once, on the running system: the five services and the
+reference perception as processes (one uvicorn worker each), embedded Postgres and broker.
+
+Each affiliate: create the request (requests) → modality INSTALLMENTS with the guarantee obligation
+accepted → list its bank accounts (debits) → choose one → simulate (simulation) → validate with the
+quote and the conditions' version (→ AWAITING_GUARANTEE) → the reference perception deposits the
+guarantee and the request becomes VALIDATED (seen on ``requests.events.v1``).
+
+Setup (not timed): profiles through auth's import (one precomputed argon2id hash), bank accounts
+through debits' import, debt through ``debt.ledger.v1``; then wait until requests and simulation have
+every affiliate. Measured: completed flows per second and each step's latency, with at most
+``BENCH_FLOW_CONCURRENCY`` (default 100) affiliates making their HTTP calls at the same time (an
+affiliate leaves its slot once its validation is answered: the perception's round trip is
+asynchronous). Baseline in the same run: as many ``GET /health/live`` calls to requests, same client,
+same concurrency. Afterwards the databases are checked: zero lost or duplicated, or the bench fails.
+
+    BENCH_SCALE=0.05 python -m bench.flows
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.common import (
+    Infra,
+    child_env,
+    fmt,
+    infrastructure,
+    machine,
+    percentile,
+    ratio,
+    report_profile,
+    say,
+    scale,
+    scaled,
+    service_command,
+    spawn,
+    stop_process,
+    table,
+    wait_http,
+    write_result,
+)
+from contracts.debt import ChargeBooked
+from contracts.identifiers import rib_key
+from contracts.topics import DEBT_LEDGER, REQUESTS_EVENTS
+from services.auth.service.import_accounts import AccountRecord, AffiliateRecord, DamancomExport
+from services.auth.service.passwords import Passwords
+from services.debits.operations import import_bank_accounts
+from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
+from services.stack.demo_data import BANQUES, PERCEPTIONS
+from services.stack.embedded import free_port
+from services.stack.operations import import_export
+
+NAME = "flows"
+SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+FULL_AFFILIATES = 2000
+FIRST_AFFILIATE = 3_000_000
+CONCURRENCY = int(os.environ.get("BENCH_FLOW_CONCURRENCY", "100"))
+PERIODS = tuple(f"2024-{m:02d}" for m in range(7, 13))  # six eligible periods, everything outstanding
+INSTALLMENTS = 24
+AIM_FLOWS = 100.0
+STEPS = ("create", "modality", "bank_accounts", "bank_account", "simulate", "validate", "to_validated")
+HTTP_CALLS_PER_FLOW = 6
+HISTORY = ["created", "modality_chosen", "bank_account_chosen", "awaiting_guarantee", "guarantee_deposited"]
+_DROPPED = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "REPUBLISH_POSITIONS_ON_START",
+    "REPUBLISH_AFFILIATES_ON_START",
+    "REPUBLISH_ACCOUNTS_ON_START",
+    "DATABASE_URL",
+)
+
+
+def affiliate_count() -> int:
+    return int(scaled(FULL_AFFILIATES, 50))
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+
+def affiliates(count: int) -> list[str]:
+    return [str(FIRST_AFFILIATE + i) for i in range(count)]
+
+
+def export(numbers: list[str], password_hash: str) -> DamancomExport:
+    codes = sorted(PERCEPTIONS)
+    records, accounts = [], []
+    for index, numero in enumerate(numbers):
+        ice = f"00{numero}0001"
+        records.append(
+            AffiliateRecord(
+                numero=numero,
+                raison_sociale=f"Bench {numero} SARL",
+                ice=ice + f"{97 - int(ice) % 97:02d}",
+                perception=PERCEPTIONS[codes[index % len(codes)]][0],
+            )
+        )
+        accounts.append(
+            AccountRecord(
+                login=f"bench.{numero}",
+                display_name=f"Bench {numero}",
+                password_hash=password_hash,
+                affiliates=[numero],
+            )
+        )
+    return DamancomExport(affiliates=records, accounts=accounts)
+
+
+def bank_accounts(numbers: list[str]) -> list[dict[str, str]]:
+    out = []
+    for index, numero in enumerate(numbers):
+        code, name = BANQUES[index % len(BANQUES)]
+        first = f"{code}780{int(numero):016d}"
+        out.append(
+            {
+                "affiliate": numero,
+                "rib": first + rib_key(first),
+                "bank_code": code,
+                "bank_name": name,
+                "holder": f"Bench {numero} SARL",
+                "id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"bench-flows-{numero}")),
+            }
+        )
+    return out
+
+
+def ledger(numbers: list[str]) -> list[tuple[str, ChargeBooked]]:
+    """Per affiliate, in affiliate order: six periods of 2024 with everything outstanding, enough
+    principal (240 000.00) for a 24-installment plan and penalties to remit."""
+    now = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    amounts = {"principal": "40000.00", "majorations": "3000.00", "astreintes": "1000.00", "frais": "2000.00"}
+    out = []
+    for numero in numbers:
+        for period in PERIODS:
+            year, month = int(period[:4]), int(period[5:])
+            booked = date(year + month // 12, month % 12 + 1, 1)
+            for category, amount in amounts.items():
+                payload = {
+                    "entry_id": f"B:{numero}:{period}:{category}",
+                    "affiliate": numero,
+                    "period": period,
+                    "category": category,
+                    "amount": amount,
+                    "booked_on": booked,
+                }
+                out.append((numero, ChargeBooked.build(payload, producer="bench", occurred_at=now)))
+    return out
+
+
+async def publish(bootstrap: str, entries: list[tuple[str, ChargeBooked]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        for key, message in entries:
+            await producer.send(
+                DEBT_LEDGER.name,
+                value=message.model_dump_json().encode(),
+                key=key.encode(),
+                headers=[("content-type", b"application/json")],
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+# --- the stack --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    keys: Path
+    dsn: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, Any] = field(default_factory=dict)
+
+    def env(self, name: str) -> dict[str, str]:
+        extra = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
+            "KAFKA_GROUP_ID": f"bench-{name}-{uuid.uuid4().hex[:8]}",
+        }
+        if name == "perception":
+            extra |= {"PERCEPTION_HTTP_PORT": str(self.ports[name]), "PERCEPTION_DEFAULT": "deposit"}
+            return child_env(extra, drop=_DROPPED)
+        extra |= {
+            "DATABASE_URL": self.dsn[name],
+            "HTTP_PORT": str(self.ports[name]),
+            "TOKEN_PUBLIC_KEY_FILE": str(self.keys / "signing.pub.pem"),
+        }
+        if name == "auth":
+            extra["TOKEN_PRIVATE_KEY_FILE"] = str(self.keys / "signing.pem")
+        return child_env(extra, drop=_DROPPED)
+
+    def start(self) -> None:
+        for name in SERVICES:
+            self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_flows_{name}"))
+        for name in (*SERVICES, "perception"):
+            self.ports[name] = free_port()
+            command = service_command(name, f"flows-{name}") if name != "perception" else []
+            if not command:
+                command = ["-m", "services.cli", "perception", "serve"]
+            self.processes[name] = spawn(command, self.env(name), self.log(name))
+        for name, process in self.processes.items():
+            wait_http(self.ports[name], "/health/ready", process, 120, self.log(name))
+
+    def log(self, name: str) -> Path:
+        return self.infra.root / f"{name}.log"
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            stop_process(process)
+
+
+async def wait_known(stack: Stack, numbers: list[str], entries: int, timeout: float = 300) -> dict[str, int]:
+    """Until debt applied every entry and requests and simulation project every affiliate at debt's
+    last version, with its profile and its bank accounts."""
+    conns = {name: await asyncpg.connect(stack.dsn[name]) for name in ("debt", "simulation", "requests")}
+    queries = {
+        "debt ledger entries": ("debt", "SELECT count(*) FROM ledger_entry"),
+        "debt versions": ("debt", "SELECT coalesce(sum(version), 0) FROM position"),
+        "simulation positions": ("simulation", "SELECT count(*) FROM positions"),
+        "simulation versions": ("simulation", "SELECT coalesce(sum(version), 0) FROM positions"),
+        "requests debt_position": ("requests", "SELECT count(*) FROM debt_position"),
+        "requests versions": ("requests", "SELECT coalesce(sum(version), 0) FROM debt_position"),
+        "requests bank_accounts": ("requests", "SELECT count(*) FROM bank_accounts"),
+        "requests affiliate_profile": ("requests", "SELECT count(*) FROM affiliate_profile"),
+    }
+    n = len(numbers)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            got = {label: int(await conns[db].fetchval(q)) for label, (db, q) in queries.items()}
+            counts_ok = all(got[k] == n for k in got if not k.endswith("versions") and not k.startswith("debt"))
+            if (
+                got["debt ledger entries"] == entries
+                and counts_ok
+                and got["simulation versions"] == got["debt versions"] == got["requests versions"]
+            ):
+                return got
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stack did not learn every affiliate in {timeout} s: {got}")
+            await asyncio.sleep(0.5)
+    finally:
+        for conn in conns.values():
+            await conn.close()
+
+
+# --- the client -------------------------------------------------------------------------------------
+
+
+class Http:
+    """Keep-alive HTTP/1.1 connections to one port on raw asyncio streams (as ``bench.loadgen``): the
+    load generator shares the two cores with the stack, so it must cost as little as possible."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def call(self, method: str, path: str, auth: bytes, body: Any = None) -> tuple[int, Any]:
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n".encode()
+            + auth
+            + (b"Content-Type: application/json\r\n" if body is not None else b"")
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+        )
+        while self._idle:  # uvicorn closes a keep-alive connection idle for 5 s: skip those it closed
+            reader, writer = self._idle.pop()
+            if not reader.at_eof() and not writer.is_closing():
+                break
+            writer.close()
+        else:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            writer.write(head + payload)
+            response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 120)
+            status, length, keep = int(response[9:12]), None, True
+            for line in response.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    keep = False
+            if length is None:
+                raise RuntimeError(f"no content-length in {response[:300]!r}")
+            data = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            raise
+        if keep:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        return status, (json.loads(data) if data and data[:1] in b"[{" else data)
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+class Validations:
+    """Watches ``requests.events.v1`` from the beginning: when each request reached VALIDATED."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+        self.seen: dict[str, float] = {}
+        self.events = 0
+        self._waiters: dict[str, asyncio.Future[float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        parts = self._consumer.partitions_for_topic(REQUESTS_EVENTS.name) or set(range(REQUESTS_EVENTS.partitions))
+        partitions = [TopicPartition(REQUESTS_EVENTS.name, p) for p in sorted(parts)]
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_beginning(*partitions)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    self.events += 1
+                    payload = json.loads(record.value)["payload"]
+                    if payload.get("state") == "VALIDATED":
+                        request_id = str(payload["request_id"])
+                        self.seen.setdefault(request_id, now)
+                        if (waiter := self._waiters.pop(request_id, None)) and not waiter.done():
+                            waiter.set_result(now)
+
+    async def wait(self, request_id: str, timeout: float) -> float:
+        if request_id in self.seen:
+            return self.seen[request_id]
+        waiter = self._waiters.setdefault(request_id, asyncio.get_running_loop().create_future())
+        return await asyncio.wait_for(waiter, timeout)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+
+class Failure(Exception):
+    pass
+
+
+async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> dict[str, Any]:
+    requests, debits, simulation = (Http(stack.ports[n]) for n in ("requests", "debits", "simulation"))
+    watcher = Validations(stack.infra.bootstrap)
+    await watcher.start()
+    latencies: dict[str, list[float]] = {step: [] for step in STEPS}
+    errors: list[str] = []
+    slots = asyncio.Semaphore(concurrency)
+    try:
+        _, conditions = await requests.call("GET", "/v1/conditions", b"")
+        cg_version = conditions["version"]
+
+        async def step(name: str, expected: int, call: Awaitable[tuple[int, Any]]) -> Any:
+            started = time.perf_counter()
+            status, body = await call
+            latencies[name].append(time.perf_counter() - started)
+            if status != expected:
+                raise Failure(f"{name}: {status} {str(body)[:300]}")
+            return body
+
+        async def flow(numero: str) -> tuple[float, float]:
+            auth = f"Authorization: Bearer {tokens[numero]}\r\n".encode()
+            async with slots:
+                started = time.perf_counter()
+                created = await step("create", 201, requests.call("POST", "/v1/requests", auth, {"affiliate": numero}))
+                base = f"/v1/requests/{created['id']}"
+                choice = {"modality": "INSTALLMENTS", "guarantee_obligation_accepted": True}
+                await step("modality", 200, requests.call("PUT", f"{base}/modality", auth, choice))
+                listed = await step(
+                    "bank_accounts", 200, debits.call("GET", f"/v1/affiliates/{numero}/bank-accounts", auth)
+                )
+                account = {"bank_account_id": listed[0]["id"]}
+                await step("bank_account", 200, requests.call("PUT", f"{base}/bank-account", auth, account))
+                simulate: dict[str, Any] = {"affiliate": numero, "modality": "INSTALLMENTS", "advance": "0.00"}
+                simulate["installments"] = INSTALLMENTS
+                quote = await step("simulate", 201, simulation.call("POST", "/v1/simulations", auth, simulate))
+                validation = {"quote_id": quote["quote_id"], "cg_version": cg_version, "cg_accepted": True}
+                waiting = await step("validate", 200, requests.call("POST", f"{base}/validation", auth, validation))
+                answered = time.perf_counter()
+                if waiting["state"] != "AWAITING_GUARANTEE":
+                    raise Failure(f"validate: state {waiting['state']}")
+            validated = await watcher.wait(str(created["id"]), 300)
+            latencies["to_validated"].append(max(0.0, validated - answered))
+            return started, validated
+
+        async def guarded(numero: str) -> tuple[float, float] | None:
+            try:
+                return await flow(numero)
+            except Exception as exc:
+                errors.append(f"{numero}: {type(exc).__name__}: {exc}")
+                return None
+
+        began = time.perf_counter()
+        outcomes = await asyncio.gather(*(guarded(numero) for numero in tokens))
+        done = [o for o in outcomes if o is not None]
+        first = min((o[0] for o in done), default=began)
+        last = max((o[1] for o in done), default=time.perf_counter())
+    finally:
+        await watcher.stop()
+        for client in (requests, debits, simulation):
+            client.close()
+    wall = last - first
+    return {
+        "flows": len(done),
+        "errors": errors,
+        "wall_s": wall,
+        "flows_per_s": len(done) / wall if wall > 0 else float("nan"),
+        "calls_per_s": len(done) * HTTP_CALLS_PER_FLOW / wall if wall > 0 else float("nan"),
+        "events_seen": watcher.events,
+        "steps": {
+            name: {"n": len(v), "p50_ms": percentile(v, 50) * 1000, "p99_ms": percentile(v, 99) * 1000}
+            for name, v in latencies.items()
+        },
+    }
+
+
+async def run_trivial(port: int, calls: int, concurrency: int) -> dict[str, Any]:
+    """The baseline: ``calls`` GET /health/live on requests, same client, same concurrency."""
+    client = Http(port)
+    latencies: list[float] = []
+    remaining = calls
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            started = time.perf_counter()
+            status, body = await client.call("GET", "/health/live", b"")
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"/health/live answered {status}: {body!r}")
+
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        client.close()
+    wall = time.perf_counter() - began
+    return {
+        "calls": len(latencies),
+        "wall_s": wall,
+        "calls_per_s": len(latencies) / wall,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+# --- CPU per process --------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_sample(stack: Stack) -> dict[str, dict[int, float]]:
+    """CPU seconds per process group: each service, Postgres (postmaster and its backends), the broker,
+    this driver."""
+    groups: dict[str, list[int]] = {name: [p.pid] for name, p in stack.processes.items()}
+    groups["bench driver"] = [os.getpid()]
+    broker = getattr(stack.infra.broker, "process", None)
+    if broker is not None:
+        groups["broker"] = [broker.pid]
+    if stack.infra.postgres is not None:
+        try:
+            postmaster = int((stack.infra.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            postmaster = 0
+        if postmaster:
+            children = []
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit() and (found := _stat(int(entry.name))) and found[0] == postmaster:
+                    children.append(int(entry.name))
+            groups["postgres"] = [postmaster, *children]
+    sample: dict[str, dict[int, float]] = {}
+    for name, pids in groups.items():
+        sample[name] = {pid: found[1] for pid in pids if (found := _stat(pid))}
+    return sample
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {
+        name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items()) for name, pids in after.items()
+    }
+
+
+# --- checks -----------------------------------------------------------------------------------------
+
+
+async def check_databases(stack: Stack, numbers: list[str], simulate_calls: int) -> dict[str, int]:
+    requests = await asyncpg.connect(stack.dsn["requests"])
+    simulation = await asyncpg.connect(stack.dsn["simulation"])
+    try:
+        for _ in range(int(scaled(30, 10) / 0.2)):  # the relay's last sends
+            if not await requests.fetchval("SELECT count(*) FROM outbox"):
+                break
+            await asyncio.sleep(0.2)
+        counts = {
+            "requests": await requests.fetchval("SELECT count(*) FROM request"),
+            "requests VALIDATED": await requests.fetchval("SELECT count(*) FROM request WHERE state = 'VALIDATED'"),
+            "requests of the bench's affiliates": await requests.fetchval(
+                "SELECT count(DISTINCT affiliate) FROM request WHERE affiliate = ANY($1::text[])", numbers
+            ),
+            "history entries": await requests.fetchval("SELECT count(*) FROM request_history"),
+            "histories exactly as expected": await requests.fetchval(
+                "SELECT count(*) FROM (SELECT array_agg(event ORDER BY seq) AS events FROM request_history "
+                "GROUP BY request_id) h WHERE events = $1::text[]",
+                HISTORY,
+            ),
+            "requests outbox": await requests.fetchval("SELECT count(*) FROM outbox"),
+            "requests outbox parked": await requests.fetchval("SELECT count(*) FROM outbox_parked"),
+            "quotes known to requests": await requests.fetchval("SELECT count(*) FROM quote"),
+            "simulation quotes": await simulation.fetchval("SELECT count(*) FROM quotes"),
+        }
+    finally:
+        await requests.close()
+        await simulation.close()
+    return {k: int(v) for k, v in counts.items()}
+
+
+def expected_counts(n: int, simulate_calls: int) -> dict[str, int]:
+    return {
+        "requests": n,
+        "requests VALIDATED": n,
+        "requests of the bench's affiliates": n,
+        "history entries": n * len(HISTORY),
+        "histories exactly as expected": n,
+        "requests outbox": 0,
+        "requests outbox parked": 0,
+        "quotes known to requests": simulate_calls,
+        "simulation quotes": simulate_calls,
+    }
+
+
+# --- the bench --------------------------------------------------------------------------------------
+
+
+def _uvloop_run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run(coro_fn())  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def main() -> dict[str, Any]:
+    n = affiliate_count()
+    concurrency = min(CONCURRENCY, n)
+    numbers = affiliates(n)
+    with infrastructure(NAME) as infra:
+        keys = infra.root / "keys"
+        generate_keypair(keys / "signing.pem", keys / "signing.pub.pem")
+        issuer = TokenIssuer(
+            (keys / "signing.pem").read_bytes(),
+            issuer="espace-recouvrement/auth",
+            audience="espace-recouvrement",
+            ttl=timedelta(hours=2),
+        )
+        now = datetime.now(UTC)
+        tokens = {a: issuer.issue(Principal(str(uuid.uuid4()), f"bench.{a}", frozenset({a})), now)[0] for a in numbers}
+        stack = Stack(infra, keys)
+        try:
+            started = time.monotonic()
+            stack.start()
+            say(f"five services and the reference perception ready in {time.monotonic() - started:.1f} s")
+            started = time.monotonic()
+            password_hash = Passwords().hash("Bench-flows-2024!")
+            asyncio.run(import_export(stack.dsn["auth"], export(numbers, password_hash)))
+            asyncio.run(import_bank_accounts(stack.dsn["debits"], bank_accounts(numbers)))
+            entries = ledger(numbers)
+            asyncio.run(publish(infra.bootstrap, entries))
+            known = asyncio.run(wait_known(stack, numbers, len(entries)))
+            setup_s = time.monotonic() - started
+            say(
+                f"setup: {n:,} profiles (auth import), {n:,} bank accounts (debits import), {len(entries):,} "
+                f"ledger entries ({DEBT_LEDGER.name}); requests and simulation know them all after {setup_s:.1f} s"
+            )
+            say(f"baseline: {n * HTTP_CALLS_PER_FLOW:,} GET /health/live on requests, {concurrency} in flight")
+            baseline = _uvloop_run(lambda: run_trivial(stack.ports["requests"], n * HTTP_CALLS_PER_FLOW, concurrency))
+            say(
+                f"  {fmt(baseline['calls_per_s'])} calls/s, p50 {baseline['p50_ms']:.1f} ms, "
+                f"p99 {baseline['p99_ms']:.1f} ms"
+            )
+            say(f"flows: {n:,} affiliates, {concurrency} in flight")
+            cpu_before = cpu_sample(stack)
+            cpu_started = time.monotonic()
+            measured = _uvloop_run(lambda: run_flows(stack, tokens, concurrency))
+            cpu_wall = time.monotonic() - cpu_started
+            cpu = cpu_used(cpu_before, cpu_sample(stack))
+            say(
+                f"  {measured['flows']:,} flows in {measured['wall_s']:.1f} s: {measured['flows_per_s']:.1f} flows/s, "
+                f"{fmt(measured['calls_per_s'])} flow calls/s; {len(measured['errors'])} errors"
+            )
+            for error in measured["errors"][:10]:
+                say(f"  error {error}")
+            counts = asyncio.run(check_databases(stack, numbers, measured["steps"]["simulate"]["n"]))
+        finally:
+            stack.stop()
+        for name in SERVICES:
+            report_profile(f"flows-{name}", limit=30)
+    expected = expected_counts(n, measured["steps"]["simulate"]["n"])
+    wrong = {k: (counts[k], expected[k]) for k in expected if counts[k] != expected[k]}
+    result = {
+        "bench": NAME,
+        "scale": scale(),
+        "machine": machine(),
+        "affiliates": n,
+        "concurrency": concurrency,
+        "setup_s": setup_s,
+        "setup_counts": known,
+        "ledger_entries": len(entries),
+        "flows": measured,
+        "baseline": baseline,
+        "ratio": ratio(measured["calls_per_s"], baseline["calls_per_s"]),
+        "aim_flows_per_s": AIM_FLOWS,
+        "cpu_s": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
+        "cpu_window_s": cpu_wall,
+        "db_counts": counts,
+        "db_expected": expected,
+        "db_wrong": wrong,
+    }
+    print_report(result)
+    write_result(NAME, result)
+    if measured["errors"] or wrong:
+        raise RuntimeError(
+            f"{len(measured['errors'])} flows failed; database counts off (got, expected): {wrong}; "
+            f"first errors: {measured['errors'][:3]}"
+        )
+    return result
+
+
+def rows_for(result: dict[str, Any]) -> list[list[str]]:
+    f, b = result["flows"], result["baseline"]
+    return [
+        [
+            f"flows ({result['affiliates']:,} affiliates, {result['concurrency']} in flight)",
+            f"{f['flows_per_s']:.1f} flows/s; p99 validate→VALIDATED {f['steps']['to_validated']['p99_ms']:.0f} ms",
+            f"{fmt(f['calls_per_s'])} flow calls/s",
+            f"{fmt(b['calls_per_s'])} /health/live calls/s",
+            f"{result['ratio']:.0%}",
+            f"{AIM_FLOWS:.0f} flows/s",
+        ]
+    ]
+
+
+def print_report(result: dict[str, Any]) -> None:
+    f, b = result["flows"], result["baseline"]
+    print()
+    print(
+        f"The whole flow (INSTALLMENTS × {INSTALLMENTS}, reference perception deposits), {result['affiliates']:,} "
+        f"affiliates, {result['concurrency']} in flight, one uvicorn worker per service (BENCH_SCALE={result['scale']})"
+    )
+    rows = [[step, f"{s['n']:,}", f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}"] for step, s in f["steps"].items()]
+    print(table(["step", "calls", "p50 ms", "p99 ms"], rows))
+    print(
+        f"  {f['flows']:,} completed flows in {f['wall_s']:.1f} s = {f['flows_per_s']:.1f} flows/s (aim "
+        f"{AIM_FLOWS:.0f}); {fmt(f['calls_per_s'])} flow HTTP calls/s ({HTTP_CALLS_PER_FLOW} per flow)"
+    )
+    print(
+        f"  baseline: {b['calls']:,} GET /health/live on requests, same client and concurrency: "
+        f"{fmt(b['calls_per_s'])} calls/s (p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms); "
+        f"ratio {result['ratio']:.1%}"
+    )
+    cpu = result["cpu_s"]
+    window = result["cpu_window_s"]
+    print(
+        f"  CPU seconds during the {window:.1f} s of flows (2 cores = {2 * window:.0f} CPU s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+    )
+    counts = result["db_counts"]
+    print(
+        table(
+            ["database check", "found", "expected"],
+            [[k, f"{v:,}", f"{result['db_expected'][k]:,}"] for k, v in counts.items()],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
