@@ -199,6 +199,9 @@ def sweep_requests(
         typer.echo(f"date refusée : {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés")
+    if done["failed"]:
+        typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)
+        raise typer.Exit(1)
 
 
 @keys_app.command("generate")

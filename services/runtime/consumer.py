@@ -1,19 +1,25 @@
-"""One message at a time, effectively once: validate, dedupe, apply in one transaction, or dead-letter.
+"""Consumers that apply each message effectively once: validate, dedupe, apply, or dead-letter.
 
-Every per-message consumer of the project is registered through ``subscribe``, so each one gets the
-same guarantees without writing them again:
+Every consumer of the project except debt's ledger (which has its own batch path) is registered
+through ``subscribe`` / ``subscribe_all``, so each one gets the same guarantees without writing them
+again:
 
-- the record is validated against its topic's contract; one that does not fit goes to ``<topic>.dlq``
-  with the reason, and the partition moves on;
-- the effect and the inbox claim of the event id commit in one transaction: a redelivered message
-  changes nothing;
-- the offset is committed after that transaction (the broker's NACK_ON_ERROR policy): a crash or a
-  database outage re-reads the message, a data error the database will refuse again is dead-lettered.
+- each record is validated against its topic's contract; one that does not fit goes to
+  ``<topic>.dlq`` with the reason, and the partition moves on;
+- records are taken in batches and applied in ONE transaction with the inbox claim of their event
+  ids: a redelivered message changes nothing, and a commit (an fsync) per batch instead of per
+  message keeps a projection abreast of its topic under load;
+- each message is applied in a savepoint: a handler that raises ``Unapplicable`` (a result for an
+  unknown order, an answer for a request that no longer waits) or a data error the database will
+  refuse again has its message dead-lettered with the reason, and the others of the batch stand;
+- offsets are committed after the transaction (the broker's NACK_ON_ERROR policy): a crash or an
+  outage re-reads the batch, which the inbox makes harmless.
 """
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -21,7 +27,9 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
-from pydantic import ValidationError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from pydantic import TypeAdapter, ValidationError
 
 from contracts.topics import Topic
 from services.runtime import inbox
@@ -29,13 +37,19 @@ from services.runtime.kafka import consumer_options
 from services.runtime.platform import Platform
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 RETRY_PAUSE_S = 1.0
+BATCH_SIZE = 500
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
 """Applies one validated message inside the caller's transaction."""
 
 # Errors the same message raises again however often it is retried: poison, not an outage.
 DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
+class Unapplicable(Exception):
+    """A valid message the handler can never apply: dead-lettered with this reason, never retried."""
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -45,6 +59,16 @@ def validation_reason(exc: ValidationError) -> str:
 async def undecoded(message: StreamMessage[Any]) -> Any:
     """The handler validates the raw bytes against the contract itself."""
     return message.body
+
+
+@dataclass(frozen=True)
+class _Route:
+    adapter: TypeAdapter[Any]
+    handler: Handler
+
+
+def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    return {name: bytes(value).decode(errors="replace") for name, value in (record.headers or ())}
 
 
 def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic, handler: Handler, *, consumer: str) -> None:
@@ -58,31 +82,66 @@ def subscribe_all(broker: KafkaBroker, platform: Platform, handlers: Mapping[Top
     One consumer, not one per topic: each member of a consumer group joining costs a rebalance of
     the whole group, and a service's projections need no parallelism of their own.
     """
-    routes = {topic.name: (topic.adapter(), handler) for topic, handler in handlers.items()}
+    routes = {topic.name: _Route(topic.adapter(), handler) for topic, handler in handlers.items()}
+
+    async def apply_one(conn: asyncpg.Connection, record: ConsumerRecord[Any, Any], event: Any) -> str | None:
+        """Applies one message in a savepoint; returns why it must be dead-lettered, if it must."""
+        # Each message continues its own trace: what it writes to the outbox carries it on.
+        context = propagate.extract(_headers(record))
+        with tracer.start_as_current_span(f"{record.topic} apply", context=context, kind=SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.message.id", str(event.event_id))
+            try:
+                async with conn.transaction():
+                    await routes[record.topic].handler(conn, event)
+            except Unapplicable as exc:
+                return f"inapplicable : {exc}"
+            except DATA_ERRORS as exc:
+                return f"refusé par la base : {type(exc).__name__}: {exc}"
+        return None
 
     async def dead_letter(record: ConsumerRecord[Any, Any], reason: str) -> None:
         assert platform.dead_letters is not None
         await platform.dead_letters.send(record, reason)
 
-    @broker.subscriber(  # type: ignore[untyped-decorator]
-        *routes, decoder=undecoded, **consumer_options(platform.settings)
-    )
-    async def on_message(message: KafkaMessage) -> None:
-        record: ConsumerRecord[Any, Any] = message.raw_message
-        adapter, handler = routes[record.topic]
-        try:
-            event = adapter.validate_json(record.value or b"")
-        except ValidationError as exc:
-            await dead_letter(record, validation_reason(exc))
-            return
+    async def apply(items: list[tuple[ConsumerRecord[Any, Any], Any]]) -> None:
         assert platform.pool is not None
+        async with platform.pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.claim(conn, consumer, [event.event_id for _, event in items])
+            for record, event in items:
+                if event.event_id not in fresh:
+                    continue  # applied before, or earlier in this very batch
+                fresh.discard(event.event_id)
+                reason = await apply_one(conn, record, event)
+                if reason is not None:
+                    # Before the commit that records it as handled: a dead letter may be sent twice
+                    # (the commit fails, the batch is read again), never lost.
+                    await dead_letter(record, reason)
+
+    @broker.subscriber(  # type: ignore[untyped-decorator]
+        *routes,
+        batch=True,
+        max_records=BATCH_SIZE,
+        batch_timeout_ms=5,
+        decoder=undecoded,
+        **consumer_options(platform.settings),
+    )
+    async def on_batch(message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+        valid: list[tuple[ConsumerRecord[Any, Any], Any]] = []
+        poison: list[tuple[ConsumerRecord[Any, Any], str]] = []
+        for record in records:
+            try:
+                valid.append((record, routes[record.topic].adapter.validate_json(record.value or b"")))
+            except ValidationError as exc:
+                poison.append((record, validation_reason(exc)))
         try:
-            async with platform.pool.acquire() as conn, conn.transaction():
-                if await inbox.claim(conn, consumer, [event.event_id]):
-                    await handler(conn, event)
-        except DATA_ERRORS as exc:
-            await dead_letter(record, f"refusé par la base : {type(exc).__name__}: {exc}")
+            if valid:
+                await apply(valid)
         except Exception:
-            log.exception("message failed, will be read again", extra={"topic": record.topic, "offset": record.offset})
+            log.exception("batch failed, will be read again", extra={"records": len(records)})
             await asyncio.sleep(RETRY_PAUSE_S)  # an outage: no hot loop
             raise
+        # Invalid records were not claimed: sent once the batch is applied, so a batch read again
+        # does not send them twice, and one whose send fails is read (and sent) again.
+        for record, reason in poison:
+            await dead_letter(record, reason)

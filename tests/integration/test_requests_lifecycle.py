@@ -7,6 +7,7 @@ quotes, perception answers), exactly as they would arrive in production.
 import asyncio
 import json
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from services.requests.service.lifecycle import sweep
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, publish, read_topic, running
+from tests.support import eventually, header, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -197,6 +198,7 @@ class Requests:
     database: str
     clock: FrozenClock
     ctx: RequestsContext
+    quote_wait: float
 
     def headers(self, *affiliates: str) -> dict[str, str]:
         token = self.issuer.issue(Principal(str(uuid.uuid4()), "test", frozenset(affiliates)), datetime.now(UTC))[0]
@@ -272,7 +274,7 @@ async def svc(infra: Infra, database: str) -> AsyncIterator[Requests]:
         kafka_group_id=f"requests-{uuid.uuid4().hex[:8]}",
         token_public_key_file=infra.public_key,
         sweep_interval_seconds=0,
-        quote_wait_seconds=5,
+        quote_wait_seconds=8,
     )
     clock = FrozenClock(datetime.now(UTC))
     issuer = TokenIssuer(
@@ -283,7 +285,7 @@ async def svc(infra: Infra, database: str) -> AsyncIterator[Requests]:
     )
     app = create_app(settings, clock)
     async with running(app) as client:
-        yield Requests(client, issuer, infra, database, clock, app.state.requests_context)
+        yield Requests(client, issuer, infra, database, clock, app.state.requests_context, settings.quote_wait_seconds)
 
 
 def states(records: list[Any], request_id: str) -> list[str]:
@@ -333,16 +335,30 @@ async def test_validation_right_after_simulation_waits_for_the_quote(svc: Reques
     affiliate = new_affiliate()
     request_id = await svc.draft_ready(affiliate)
     issued = quote(affiliate)
+    # the listening connection dies (a Postgres restart, a proxy): the service listens again
+    admin = await asyncpg.connect(svc.database)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%quote_arrived%'"
+        )
+    finally:
+        await admin.close()
+    assert killed == 1
 
     async def late_quote() -> None:
         await asyncio.sleep(0.5)
         await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
 
+    await asyncio.sleep(1.5)  # the listener's reconnection pause
     sender = asyncio.create_task(late_quote())
+    started = time.monotonic()
     validated = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    waited = time.monotonic() - started
     await sender
     assert validated.status_code == 200, validated.text
     assert validated.json()["state"] == "VALIDATED"
+    assert waited < 3, f"woken by the notification, not by the {svc.quote_wait}s timeout: {waited:.1f}s"
 
 
 async def test_stale_other_and_unknown_quotes_are_refused_with_a_reason(svc: Requests) -> None:
@@ -365,16 +381,29 @@ async def test_stale_other_and_unknown_quotes_are_refused_with_a_reason(svc: Req
             await conn.close()
 
     await eventually(at_version_2)
+    # two fresh quotes on version 2: only the last one shown binds
+    shown_before = quote(affiliate, version=2, issued=datetime.now(UTC) - timedelta(minutes=1))
+    last_shown = quote(affiliate, version=2, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, shown_before, last_shown)
+    group = svc.headers(affiliate, other)  # a group account holding both affiliates
 
     answers = {
         "foreign": await svc.validate(affiliate, request_id, foreign.payload.quote_id),
+        "foreign, group": await svc.client.post(
+            f"/v1/requests/{request_id}/validation",
+            json={"quote_id": str(foreign.payload.quote_id), "cg_version": CG, "cg_accepted": True},
+            headers=group,
+        ),
         "expired": await svc.validate(affiliate, request_id, expired.payload.quote_id),
         "stale": await svc.validate(affiliate, request_id, old.payload.quote_id),
+        "superseded": await svc.validate(affiliate, request_id, shown_before.payload.quote_id),
     }
     assert {k: (r.status_code, r.json()["code"]) for k, r in answers.items()} == {
-        "foreign": (409, "devis-autre-affilie"),
+        "foreign": (409, "devis-introuvable"),  # another account's quote: as if it did not exist
+        "foreign, group": (409, "devis-autre-affilie"),
         "expired": (409, "devis-expire"),
         "stale": (409, "devis-perime"),
+        "superseded": (409, "devis-remplace"),
     }
     assert all(r.headers["content-type"] == "application/problem+json" for r in answers.values())
     assert "simulation" in answers["stale"].json()["title"]
@@ -472,29 +501,36 @@ async def test_a_refused_guarantee_rejects_the_request(svc: Requests) -> None:
 
 
 async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Requests) -> None:
-    waiting, idle = new_affiliate(), new_affiliate()
+    waiting, idle, idle_installments = new_affiliate(), new_affiliate(), new_affiliate()
     waiting_id = await svc.draft_ready(waiting, "INSTALLMENTS")
     issued = quote(waiting, modality="INSTALLMENTS")
     await svc.send(SIMULATION_QUOTES.name, waiting, issued)
     body = (await svc.validate(waiting, waiting_id, issued.payload.quote_id)).json()
     deadline = datetime.fromisoformat(body["guarantee_deadline"])
     idle_id = await svc.draft_ready(idle)
+    # a draft that chose installments never asked the perception for anything: it closes quietly
+    idle_installments_id = await svc.draft_ready(idle_installments, "INSTALLMENTS")
 
     pool = await asyncpg.create_pool(svc.database, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
-            # the deadline day itself still counts; and the draft was active 24 hours ago
+            # the drafts' last activity is the service clock's now: 23 hours later they stay
+            almost = svc.clock.now() + timedelta(hours=23)
+            assert await sweep(conn, svc.ctx, almost) == {"expired": 0, "cancelled": 0, "failed": 0}
+            # the deadline day itself still counts for the guarantee
             on_deadline = deadline.replace(hour=12, tzinfo=UTC)
-            assert await sweep(conn, svc.ctx, on_deadline) == {"expired": 0, "cancelled": 1}
+            assert await sweep(conn, svc.ctx, on_deadline) == {"expired": 0, "cancelled": 2, "failed": 0}
             after = deadline.replace(tzinfo=UTC) + timedelta(days=1, hours=12)
-            assert await sweep(conn, svc.ctx, after) == {"expired": 1, "cancelled": 0}
+            assert await sweep(conn, svc.ctx, after) == {"expired": 1, "cancelled": 0, "failed": 0}
     finally:
         await pool.close()
 
     expired = (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()
     cancelled = (await svc.act(idle, "GET", f"/v1/requests/{idle_id}")).json()
+    quiet = (await svc.act(idle_installments, "GET", f"/v1/requests/{idle_installments_id}")).json()
     assert (expired["state"], expired["history"][-1]["actor"]) == ("EXPIRED", {"kind": "system", "id": "sweep"})
     assert (cancelled["state"], cancelled["history"][-1]["event"]) == ("CANCELLED", "cancelled_inactive")
+    assert (quiet["state"], quiet["history"][-1]["event"]) == ("CANCELLED", "cancelled_inactive")
     records = await read_topic(
         svc.infra.bootstrap,
         REQUESTS_GUARANTEES.name,
@@ -502,6 +538,42 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
         key=waiting,
     )
     assert json.loads(records[-1].value)["payload"]["request_id"] == waiting_id
+
+    # the perception's deposit arriving after the sweep changes nothing and reaches an operator
+    late = GuaranteeDeposited.build(
+        {
+            "request_id": waiting_id,
+            "affiliate": waiting,
+            "perception": "CAS-01",
+            "reference": "GAR-LATE",
+            "guarantee_type": "CAUTION_BANCAIRE",
+            "deposited_at": deadline.replace(hour=23, tzinfo=UTC),
+        },
+        producer="perception",
+        occurred_at=datetime.now(UTC),
+    )
+    await svc.send(PERCEPTION_GUARANTEES.name, waiting, late)
+    letters = await read_topic(
+        svc.infra.bootstrap,
+        PERCEPTION_GUARANTEES.dlq,
+        lambda r: any(b"GAR-LATE" in x.value for x in r),
+        key=waiting,
+    )
+    reason = header(next(x for x in letters if b"GAR-LATE" in x.value), "x-dlq-reason") or ""
+    assert "pas-en-attente-de-garanties" in reason
+    assert (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()["state"] == "EXPIRED"
+
+
+async def test_an_installments_draft_is_withdrawn_without_troubling_the_perception(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    withdrawn = await svc.act(affiliate, "POST", f"/v1/requests/{request_id}/withdrawal")
+    assert (withdrawn.status_code, withdrawn.json()["state"]) == (200, "CANCELLED")
+    records = await read_topic(
+        svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "CANCELLED" in states(r, request_id), key=affiliate
+    )
+    assert states(records, request_id) == ["DRAFT", "CANCELLED"]
+    assert await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, lambda r: True, key=affiliate) == []
 
 
 async def test_withdrawal_of_a_waiting_request_tells_the_perception(svc: Requests) -> None:
@@ -558,7 +630,7 @@ async def test_each_reason_not_to_open_a_request_has_its_code(svc: Requests) -> 
     assert answer.json()["perception"] == {"code": "RAB-02", "name": "Perception Rabat Agdal"}
     assert "Perception Rabat Agdal" in answer.json()["title"]
     assert (await svc.create(nothing)).json()["code"] == "rien-a-remettre"
-    assert (await svc.create(unknown)).json()["code"] == "rien-a-remettre"
+    assert (await svc.create(unknown)).json()["code"] == "creance-inconnue"
     someone_else = await svc.client.post("/v1/requests", json={"affiliate": arrangement}, headers=svc.headers(nothing))
     assert (someone_else.status_code, someone_else.json()["code"]) == (404, "affilie-introuvable")
     eligibility = await svc.act(arrangement, "GET", f"/v1/affiliates/{arrangement}/eligibility")

@@ -244,7 +244,7 @@ def test_each_reason_to_refuse_a_new_request_has_its_code() -> None:
     for code, situation in cases.items():
         assert [r.code for r in refusals(PROGRAMME, situation)] == [code]
     assert "Perception Fès Saïs" in refusals(PROGRAMME, cases["arrangement-actif"])[0].message
-    assert [r.code for r in refusals(PROGRAMME, facts(remissible=None))] == ["rien-a-remettre"]
+    assert [r.code for r in refusals(PROGRAMME, facts(remissible=None))] == ["creance-inconnue"]
 
 
 def test_a_closed_window_comes_from_the_programme_data() -> None:

@@ -202,11 +202,7 @@ class ProjectionRepository:
         return Quote.model_validate_json(body) if body else None
 
     async def newer_quote_exists(self, quote: Quote) -> bool:
-        return bool(
-            await _Q.newer_quote_exists(
-                self._conn, affiliate=quote.affiliate, modality=quote.modality, issued_at=quote.issued_at
-            )
-        )
+        return bool(await _Q.newer_quote_exists(self._conn, affiliate=quote.affiliate, issued_at=quote.issued_at))
 
 
 __all__ = ["PositionFact", "Profile", "ProjectionRepository", "RequestRepository"]

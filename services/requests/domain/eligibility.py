@@ -65,7 +65,14 @@ def refusals(programme: Programme, facts: EligibilityFacts) -> list[Refusal]:
                 "déchue : une nouvelle demande n'est pas possible.",
             )
         )
-    if not facts.remissible:
+    if facts.remissible is None:
+        found.append(
+            Refusal(
+                "creance-inconnue",
+                "La créance de cet affilié n'est pas encore disponible : veuillez réessayer dans quelques instants.",
+            )
+        )
+    elif not facts.remissible:
         found.append(
             Refusal(
                 "rien-a-remettre",
@@ -86,3 +93,9 @@ def remissible(periods: list[PeriodPosition], programme: Programme) -> Decimal:
             totals["astreintes"] += period.astreintes.outstanding
             totals["frais"] += period.frais.outstanding
     return sum((max(total, Decimal(0)) for total in totals.values()), Decimal("0.00"))
+
+
+def validation_refusals(programme: Programme, arrangement: ArrangementFact | None, today: date) -> list[Refusal]:
+    """What may have changed since the request was opened and still forbids validating it."""
+    facts = EligibilityFacts(None, arrangement, Decimal(1), defaulted_before=False, today=today)
+    return [r for r in refusals(programme, facts) if r.code in ("programme-ferme", "arrangement-actif")]

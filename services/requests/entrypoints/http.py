@@ -205,9 +205,13 @@ async def validate(request: Request, request_id: UUID, body: Validation, princip
         raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
     platform = platform_of(request)
     assert platform.pool is not None
+    async with platform.pool.acquire() as conn:
+        found = await RequestRepository(conn).get(request_id)
+    if found is None or not principal.holds(found.affiliate):
+        raise _NOT_FOUND  # before waiting for any quote: nothing to learn about others' requests
     arrivals: QuoteArrivals = request.app.state.quote_arrivals
     quote = await arrivals.get(platform.pool, body.quote_id, request.app.state.quote_wait_seconds)
-    if quote is None:
+    if quote is None or not principal.holds(quote.affiliate):
         raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
     return await _run(
         request, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)

@@ -1,5 +1,7 @@
 """The events a change of a request implies, written to the outbox with the change itself."""
 
+from datetime import datetime
+
 import asyncpg
 
 from contracts.debt import Perception
@@ -53,36 +55,45 @@ async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change)
             ),
         )
     ]
-    if request.modality == "INSTALLMENTS" and entry.from_state in ("DRAFT", "AWAITING_GUARANTEE"):
-        perception, raison_sociale = await _perception_of(conn, request.affiliate)
-        assert request.quote is not None and request.guarantee_deadline is not None
-        common = {"request_id": request.id, "affiliate": request.affiliate, "perception": perception}
-        guarantee_event: Envelope | None = None
-        if entry.to_state == "AWAITING_GUARANTEE":
-            guarantee_event = GuaranteeRequired.build(
-                common
-                | {
-                    "raison_sociale": raison_sociale,
-                    "amount": request.quote.to_pay - request.quote.advance,
-                    "installments": request.quote.installments,
-                    "deadline": request.guarantee_deadline,
-                    "quote_id": request.quote.quote_id,
-                },
-                producer=PRODUCER,
-                occurred_at=now,
-                correlation_id=cid,
-            )
-        elif entry.from_state == "AWAITING_GUARANTEE" and entry.to_state in ("CANCELLED", "EXPIRED"):
-            kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
-            guarantee_event = kind.build(
-                common | {"deadline": request.guarantee_deadline, "reason": entry.reason},
-                producer=PRODUCER,
-                occurred_at=now,
-                correlation_id=cid,
-            )
-        if guarantee_event is not None:
-            messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, key, guarantee_event))
+    guarantee_event = await _guarantee_event(conn, change, now)
+    if guarantee_event is not None:
+        messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, key, guarantee_event))
     await enqueue_many(conn, messages)
+
+
+async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: datetime) -> Envelope | None:
+    """What the perception must hear: a guarantee is due, or no longer (withdrawn, deadline passed).
+    Only for a request that reached AWAITING_GUARANTEE: a draft never asked for one."""
+    request, entry = change
+    asked = entry.to_state == "AWAITING_GUARANTEE"
+    closed = entry.from_state == "AWAITING_GUARANTEE" and entry.to_state in ("CANCELLED", "EXPIRED")
+    if not (asked or closed):
+        return None
+    assert request.quote is not None and request.guarantee_deadline is not None
+    perception, raison_sociale = await _perception_of(conn, request.affiliate)
+    common = {"request_id": request.id, "affiliate": request.affiliate, "perception": perception}
+    cid = str(request.id)
+    if asked:
+        return GuaranteeRequired.build(
+            common
+            | {
+                "raison_sociale": raison_sociale,
+                "amount": request.quote.to_pay - request.quote.advance,
+                "installments": request.quote.installments,
+                "deadline": request.guarantee_deadline,
+                "quote_id": request.quote.quote_id,
+            },
+            producer=PRODUCER,
+            occurred_at=now,
+            correlation_id=cid,
+        )
+    kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
+    return kind.build(
+        common | {"deadline": request.guarantee_deadline, "reason": entry.reason},
+        producer=PRODUCER,
+        occurred_at=now,
+        correlation_id=cid,
+    )
 
 
 async def _perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:

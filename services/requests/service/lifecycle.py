@@ -1,5 +1,6 @@
 """Use cases of the request lifecycle. Each runs in one transaction with the events it emits."""
 
+import logging
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -10,12 +11,14 @@ from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain import request as lifecycle
-from services.requests.domain.eligibility import EligibilityFacts, refusals
+from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
 from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import record
 from services.runtime.clock import BUSINESS_TZ, business_date
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(Exception):
@@ -116,6 +119,9 @@ async def validate(
                     kind="invalid",
                 )
         position = await projections.position(request.affiliate)
+        today = business_date(ctx.clock)
+        if found := validation_refusals(ctx.programme, position.arrangement if position else None, today):
+            raise found[0]
         check = QuoteCheck(
             known_debt_version=position.version if position else None,
             newer_quote_exists=await projections.newer_quote_exists(quote),
@@ -128,7 +134,7 @@ async def validate(
             ctx.programme,
             ctx.calendar,
             at=ctx.clock.now(),
-            today=business_date(ctx.clock),
+            today=today,
             actor=actor,
         )
         await record(conn, ctx, change)
@@ -145,13 +151,18 @@ async def withdraw(
     return change[0]
 
 
-async def guarantee_deposited(
-    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, guarantee: Guarantee
-) -> None:
-    """In the consumer's transaction. A late or repeated answer changes nothing (and says so)."""
+async def _answered(conn: asyncpg.Connection, request_id: UUID, affiliate: str) -> RemissionRequest:
     request = await RequestRepository(conn).get(request_id, for_update=True)
-    if request is None:
-        raise Refusal("demande-introuvable", "Demande inconnue.")
+    if request is None or request.affiliate != affiliate:
+        raise Refusal("demande-introuvable", f"Aucune demande {request_id} pour l'affilié {affiliate}.")
+    return request
+
+
+async def guarantee_deposited(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, affiliate: str, guarantee: Guarantee
+) -> None:
+    """In the consumer's transaction. A late or stray answer changes nothing and raises a Refusal."""
+    request = await _answered(conn, request_id, affiliate)
     deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
     actor = Actor(kind="perception", id=guarantee.perception)
     await record(
@@ -160,11 +171,15 @@ async def guarantee_deposited(
 
 
 async def guarantee_refused(
-    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, perception: str, reason: str, at: datetime
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    request_id: UUID,
+    affiliate: str,
+    perception: str,
+    reason: str,
+    at: datetime,
 ) -> None:
-    request = await RequestRepository(conn).get(request_id, for_update=True)
-    if request is None:
-        raise Refusal("demande-introuvable", "Demande inconnue.")
+    request = await _answered(conn, request_id, affiliate)
     await record(conn, ctx, lifecycle.refuse_guarantee(request, reason, at, Actor(kind="perception", id=perception)))
 
 
@@ -176,17 +191,28 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
     """
     today = at.astimezone(BUSINESS_TZ).date()
     idle_before = at - timedelta(hours=ctx.programme.draft_inactivity_hours)
-    done = {"expired": 0, "cancelled": 0}
+    done = {"expired": 0, "cancelled": 0, "failed": 0}
     repo = RequestRepository(conn)
+    skipped: set[UUID] = set()
+
+    def close(request: RemissionRequest) -> lifecycle.Change:
+        if request.state == "DRAFT":
+            return lifecycle.cancel_inactive(request, ctx.programme, at)
+        return lifecycle.expire(request, today, at)
+
     while True:
         async with conn.transaction():
-            expired = await repo.expired_awaiting(today, page)
-            for request in expired:
-                await record(conn, ctx, lifecycle.expire(request, today, at))
-            drafts = await repo.idle_drafts(idle_before, page)
-            for request in drafts:
-                await record(conn, ctx, lifecycle.cancel_inactive(request, ctx.programme, at))
-        done["expired"] += len(expired)
-        done["cancelled"] += len(drafts)
-        if len(expired) < page and len(drafts) < page:
+            expired = [r for r in await repo.expired_awaiting(today, page) if r.id not in skipped]
+            drafts = [r for r in await repo.idle_drafts(idle_before, page) if r.id not in skipped]
+            for kind, requests in (("expired", expired), ("cancelled", drafts)):
+                for request in requests:
+                    try:
+                        async with conn.transaction():  # a savepoint: one bad row must not stop the sweep
+                            await record(conn, ctx, close(request))
+                        done[kind] += 1
+                    except Exception:
+                        log.exception("sweep could not close a request", extra={"request_id": str(request.id)})
+                        skipped.add(request.id)
+                        done["failed"] += 1
+        if not expired and not drafts:
             return done

@@ -1,7 +1,5 @@
 """What requests keeps of the other services' facts, applied in the consumer's transaction."""
 
-import logging
-
 import asyncpg
 
 from contracts.auth import AffiliateRegistered
@@ -15,8 +13,7 @@ from services.requests.domain.eligibility import ArrangementFact, remissible
 from services.requests.domain.refusals import Refusal
 from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
-
-log = logging.getLogger(__name__)
+from services.runtime.consumer import Unapplicable
 
 
 async def on_position(conn: asyncpg.Connection, ctx: RequestsContext, event: PositionChanged) -> None:
@@ -58,15 +55,14 @@ async def on_perception(
             guarantee = Guarantee(
                 reference=d.reference, type=d.guarantee_type, perception=d.perception, deposited_at=d.deposited_at
             )
-            await lifecycle.guarantee_deposited(conn, ctx, p.request_id, guarantee)
+            await lifecycle.guarantee_deposited(conn, ctx, p.request_id, p.affiliate, guarantee)
         else:
+            r = event.payload
             await lifecycle.guarantee_refused(
-                conn, ctx, p.request_id, p.perception, event.payload.reason, event.payload.refused_at
+                conn, ctx, r.request_id, r.affiliate, r.perception, r.reason, r.refused_at
             )
     except Refusal as refusal:
-        # A late answer (the request expired or was withdrawn meanwhile) or a stray one: nothing to
-        # change, but an operator may have to tell the perception.
-        log.warning(
-            "perception answer not applied",
-            extra={"request_id": str(p.request_id), "type": event.type, "code": refusal.code},
-        )
+        # A late answer (the request expired or was withdrawn meanwhile), one for an unknown request
+        # or another affiliate's: nothing changes, and the dead letter tells an operator, who may have
+        # to call the perception (a guarantee deposited on the deadline day that arrived after the sweep).
+        raise Unapplicable(f"{refusal.code}: {refusal.message}") from None

@@ -19,16 +19,42 @@ CHANNEL = "quote_arrived"
 class QuoteArrivals:
     """One LISTEN connection for the whole service; each waiting validation registers a future."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, reconnect_pause: float = 1.0) -> None:
         self._dsn = dsn
         self._conn: asyncpg.Connection | None = None
         self._waiters: dict[UUID, list[asyncio.Future[None]]] = defaultdict(list)
+        self._reconnect_pause = reconnect_pause
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(self._dsn)
-        await self._conn.add_listener(CHANNEL, self._arrived)
+        await self._listen()
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(CHANNEL, self._arrived)
+        conn.add_termination_listener(self._lost)
+        self._conn = conn
+
+    def _lost(self, _conn: object) -> None:
+        # Without the listener every early validation would wait its whole timeout: listen again.
+        if not self._stopped and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        while not self._stopped:
+            try:
+                await self._listen()
+                log.info("listening for quotes again")
+                return
+            except (OSError, asyncpg.PostgresError):
+                log.warning("quote listener lost; retrying", exc_info=True)
+                await asyncio.sleep(self._reconnect_pause)
 
     async def stop(self) -> None:
+        self._stopped = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close(timeout=2)

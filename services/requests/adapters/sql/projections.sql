@@ -37,8 +37,9 @@ ON CONFLICT (quote_id) DO NOTHING;
 -- name: quote_by_id(quote_id)$
 SELECT body FROM quote WHERE quote_id = :quote_id;
 
--- name: newer_quote_exists(affiliate, modality, issued_at)$
-SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND modality = :modality AND issued_at > :issued_at);
+-- name: newer_quote_exists(affiliate, issued_at)$
+-- Validation binds the last simulation shown, whatever its modality.
+SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND issued_at > :issued_at);
 
 -- name: notify_quote(quote_id)!
 SELECT pg_notify('quote_arrived', :quote_id::text);
