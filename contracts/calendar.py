@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import holidays
 
 SATURDAY = 5
+_CACHED_DAYS = 100_000
+"""About 270 years of days per calendar: far more than any schedule dates, a bound all the same."""
 
 
 class BusinessCalendar:
@@ -19,14 +21,28 @@ class BusinessCalendar:
     def __init__(self, extra_holidays: Iterable[date] = ()) -> None:
         self._public = holidays.country_holidays("MA")
         self._extra = frozenset(extra_holidays)
+        # A calendar never changes once built, so each answer is computed once (a holiday lookup
+        # costs microseconds, and a quote dates dozens of debits). Bounded: past the cap, compute.
+        self._business: dict[date, bool] = {}
+        self._on_or_after: dict[date, date] = {}
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() < SATURDAY and day not in self._extra and day not in self._public
+        known = self._business.get(day)
+        if known is None:
+            known = day.weekday() < SATURDAY and day not in self._extra and day not in self._public
+            if len(self._business) < _CACHED_DAYS:
+                self._business[day] = known
+        return known
 
     def on_or_after(self, day: date) -> date:
-        while not self.is_business_day(day):
-            day += timedelta(days=1)
-        return day
+        found = self._on_or_after.get(day)
+        if found is None:
+            found = day
+            while not self.is_business_day(found):
+                found += timedelta(days=1)
+            if len(self._on_or_after) < _CACHED_DAYS:
+                self._on_or_after[day] = found
+        return found
 
     def add_business_days(self, day: date, count: int) -> date:
         while count > 0:

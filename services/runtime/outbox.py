@@ -63,6 +63,16 @@ def _row(item: OutgoingMessage) -> tuple[Any, ...]:
     return (item.event_id, item.topic, item.key, item.event_type, item.body, traceparent, tracestate)
 
 
+def outbox_row(item: OutgoingMessage) -> tuple[Any, ...]:
+    """The outbox row's values, in ``OUTBOX_COLUMNS`` order, with the trace context filled in: for a
+    service that writes its change and its event in ONE statement of its own (one implicit
+    transaction, so they commit together). That statement must also ``pg_notify('outbox', '')``."""
+    return _row(item)
+
+
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "body", "traceparent", "tracestate")
+
+
 async def enqueue(conn: asyncpg.Connection, topic: str, key: str, message: Envelope) -> None:
     """Write one event in the caller's transaction, with the current trace context."""
     await enqueue_many(conn, [OutgoingMessage.of(topic, key, message)])

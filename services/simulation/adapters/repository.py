@@ -11,6 +11,7 @@ import asyncpg
 
 from contracts.simulation import Quote
 from services.runtime.db import load_queries
+from services.runtime.outbox import OutgoingMessage, outbox_row
 from services.simulation.domain.creance import CreanceEligible, Restant
 
 _Q = load_queries(Path(__file__).parent / "sql")
@@ -70,8 +71,10 @@ class SimulationRepository:
             return []
         return [Restant(p, Decimal(pr), Decimal(m), Decimal(a), Decimal(f)) for p, pr, m, a, f in json.loads(text)]
 
-    async def save_quote(self, quote: Quote, body: str) -> None:
-        await _Q.insert_quote(
+    async def save_quote(self, quote: Quote, body: str, announcement: OutgoingMessage) -> None:
+        """The quote and its event in one statement: they commit together, even outside a transaction."""
+        event_id, topic, key, event_type, event_body, traceparent, tracestate = outbox_row(announcement)
+        await _Q.insert_quote_announced(
             self._conn,
             quote_id=quote.quote_id,
             affiliate=quote.affiliate,
@@ -79,6 +82,13 @@ class SimulationRepository:
             issued_at=quote.issued_at,
             expires_at=quote.expires_at,
             body=body,
+            event_id=event_id,
+            topic=topic,
+            key=key,
+            event_type=event_type,
+            event_body=event_body,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
 
     async def quote_of(self, quote_id: UUID) -> tuple[str, str] | None:

@@ -1,18 +1,19 @@
 """Issue a quote: read the projected debt, apply the programme, store the quote and announce it."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from contracts.calendar import BusinessCalendar
+from contracts.envelope import Envelope
 from contracts.programme import Modality, Programme
 from contracts.simulation import Quote, QuoteIssued
 from contracts.topics import SIMULATION_QUOTES
 from services.runtime.clock import Clock, business_date
-from services.runtime.outbox import OutgoingMessage, enqueue_many
+from services.runtime.outbox import OutgoingMessage
 from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.domain.creance import creance_eligible
 from services.simulation.domain.devis import simuler
@@ -38,6 +39,16 @@ class Regles:
 
     programme: Programme
     calendar: BusinessCalendar
+
+
+def quote_issued_json(event_id: UUID, occurred_at: datetime, quote_json: str) -> bytes:
+    """``QuoteIssued(event_id, occurred_at, payload=quote).model_dump_json()``, byte for byte, around the
+    quote's JSON already serialized for the HTTP answer instead of serializing the quote a second time."""
+    envelope = Envelope.model_construct(
+        event_id=event_id, type=QuoteIssued.TYPE, occurred_at=occurred_at, producer=PRODUCER, correlation_id=None
+    ).model_dump_json()
+    # The envelope's fields come first in ``QuoteIssued``, then ``payload``: drop the closing brace.
+    return f'{envelope[:-1]},"payload":{quote_json}}}'.encode()
 
 
 async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, demande: Demande) -> tuple[Quote, str]:
@@ -71,17 +82,11 @@ async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, de
         expires_at=now + timedelta(minutes=programme.quote_validity_minutes),
     )
     body = quote.model_dump_json()
-    event = QuoteIssued.model_construct(
-        event_id=uuid4(),
-        type="simulation.quote_issued",
-        occurred_at=now,
-        producer=PRODUCER,
-        correlation_id=None,
-        payload=quote,
+    event_id = uuid4()
+    announcement = OutgoingMessage(
+        SIMULATION_QUOTES.name, demande.affiliate, event_id, QuoteIssued.TYPE, quote_issued_json(event_id, now, body)
     )
-    async with conn.transaction():
-        await repository.save_quote(quote, body)
-        await enqueue_many(conn, [OutgoingMessage.of(SIMULATION_QUOTES.name, demande.affiliate, event)])
+    await repository.save_quote(quote, body, announcement)
     return quote, body
 
 

@@ -18,9 +18,17 @@ FROM positions WHERE affiliate = :affiliate;
 -- name: periods_of(affiliate)$
 SELECT periods::text FROM positions WHERE affiliate = :affiliate;
 
--- name: insert_quote(quote_id, affiliate, debt_version, issued_at, expires_at, body)!
-INSERT INTO quotes (quote_id, affiliate, debt_version, issued_at, expires_at, body)
-VALUES (:quote_id, :affiliate, :debt_version, :issued_at, :expires_at, :body::jsonb);
-
 -- name: quote_of(quote_id)^
 SELECT affiliate, body::text AS body FROM quotes WHERE quote_id = :quote_id;
+
+-- name: insert_quote_announced(quote_id, affiliate, debt_version, issued_at, expires_at, body, event_id, topic, key, event_type, event_body, traceparent, tracestate)!
+-- The quote and its outbox row in ONE statement, hence one implicit transaction: both commit or
+-- neither (no BEGIN/COMMIT round trips); the notify wakes the outbox relay at that commit.
+WITH quote AS (
+    INSERT INTO quotes (quote_id, affiliate, debt_version, issued_at, expires_at, body)
+    VALUES (:quote_id, :affiliate, :debt_version, :issued_at, :expires_at, :body::jsonb)
+), announced AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+    VALUES (:event_id, :topic, :key, :event_type, :event_body, :traceparent, :tracestate)
+)
+SELECT pg_notify('outbox', '');
