@@ -10,17 +10,22 @@ class PerceptionSettings(ServiceSettings):
 
     service_name: str = "perception"
     http_port: int = Field(default=8190, alias="PERCEPTION_HTTP_PORT")
-    default_outcome: Issue = Field(default="deposit", alias="PERCEPTION_DEFAULT")
+    default_outcome: Issue = Field(
+        default="deposit", alias="PERCEPTION_DEFAULT", description="réponse aux affiliés sans règle propre"
+    )
     rules: str = Field(
         default="", alias="PERCEPTION_RULES", description="réponses par affilié : 1000003=refuse,1000004=ignore"
     )
     delay_ms: int = Field(default=0, ge=0, alias="PERCEPTION_DELAY_MS", description="attente avant de répondre")
-    guarantee_type: GuaranteeType = Field(default="CAUTION_BANCAIRE", alias="PERCEPTION_GUARANTEE_TYPE")
+    guarantee_type: GuaranteeType = Field(
+        default="CAUTION_BANCAIRE", alias="PERCEPTION_GUARANTEE_TYPE", description="type des garanties déposées"
+    )
     refusal_reason: str = Field(
         default="Garanties non conformes : la perception refuse le plan par acomptes.",
         alias="PERCEPTION_REFUSAL_REASON",
         min_length=1,
         max_length=500,
+        description="motif des refus",
     )
 
     @field_validator("rules")

@@ -12,11 +12,19 @@ class AuthSettings(ServiceSettings):
     token_private_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "keys" / "token-signing.pem",
         alias="TOKEN_PRIVATE_KEY_FILE",
-        description="Ed25519 private key (PEM) that signs access tokens; a secret in production",
+        description="Ed25519 private key (PEM) that signs access tokens (its kid goes in every token); a secret",
     )
-    token_ttl_minutes: int = Field(default=15, alias="TOKEN_TTL_MINUTES")
-    lockout_threshold: int = Field(default=5, alias="LOCKOUT_THRESHOLD")
-    lockout_minutes: int = Field(default=15, alias="LOCKOUT_MINUTES")
+    token_ttl_minutes: int = Field(
+        default=15,
+        alias="TOKEN_TTL_MINUTES",
+        description="lifetime of an access token; also how long an old public key stays after a rotation",
+    )
+    lockout_threshold: int = Field(
+        default=5, alias="LOCKOUT_THRESHOLD", description="failed logins in a row that lock a login"
+    )
+    lockout_minutes: int = Field(
+        default=15, alias="LOCKOUT_MINUTES", description="how long a locked login stays locked"
+    )
     republish_affiliates_on_start: bool = Field(
         default=False,
         alias="REPUBLISH_AFFILIATES_ON_START",

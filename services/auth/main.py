@@ -1,5 +1,6 @@
 """auth's bootstrap: the one place where its parts are built and wired."""
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,14 +20,30 @@ from services.runtime.tokens import TokenIssuer
 
 MIGRATIONS = [("auth", Path(__file__).parent / "migrations")]
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: AuthSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or AuthSettings()
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    tokens = TokenIssuer(
+        settings.token_private_key_file.read_bytes(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl=timedelta(minutes=settings.token_ttl_minutes),
+    )
 
     async def on_started(started: Platform) -> None:
+        # Key rotation: every verifier must hold the new public key before auth signs with it.
+        if started.verifier is not None and tokens.kid not in started.verifier.key_ids:
+            log.warning(
+                "auth signs with a key its own verifier does not hold: was the public key deployed first?",
+                extra={"kid": tokens.kid, "verifier_kids": sorted(started.verifier.key_ids)},
+            )
+        else:
+            log.info("signing access tokens", extra={"kid": tokens.kid})
         if settings.republish_affiliates_on_start:
             assert started.pool is not None
             async with started.pool.acquire() as conn:
@@ -42,12 +59,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
     )
     app.state.login_dependencies = LoginDependencies(
         passwords=Passwords(),
-        tokens=TokenIssuer(
-            settings.token_private_key_file.read_bytes(),
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            ttl=timedelta(minutes=settings.token_ttl_minutes),
-        ),
+        tokens=tokens,
         clock=clock,
         policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
     )

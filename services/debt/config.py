@@ -13,7 +13,11 @@ class DebtSettings(ServiceSettings):
         pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
         description="last period covered by the remission programme (DEC-05-2023: 2024-12)",
     )
-    ledger_batch_size: int = Field(default=2000, alias="LEDGER_BATCH_SIZE")
+    ledger_batch_size: int = Field(
+        default=2000,
+        alias="LEDGER_BATCH_SIZE",
+        description="ledger entries applied per transaction (one position event per touched affiliate)",
+    )
     republish_positions_on_start: bool = Field(
         default=False,
         alias="REPUBLISH_POSITIONS_ON_START",

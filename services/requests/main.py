@@ -32,9 +32,9 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     sweepers: list[Sweeper] = []
 
     async def on_started(started: Platform) -> None:
-        assert started.pool is not None
+        assert started.background_pool is not None
         await arrivals.start()
-        sweeper = Sweeper(started.pool, ctx, settings.sweep_interval_seconds)
+        sweeper = Sweeper(started.background_pool, ctx, settings.sweep_interval_seconds)
         sweeper.start()
         sweepers.append(sweeper)
         log.info("programme in force", extra={"programme": programme.code, "cg_version": programme.conditions.version})

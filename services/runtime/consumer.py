@@ -104,8 +104,8 @@ def subscribe_all(broker: KafkaBroker, platform: Platform, handlers: Mapping[Top
         await platform.dead_letters.send(record, reason)
 
     async def apply(items: list[tuple[ConsumerRecord[Any, Any], Any]]) -> None:
-        assert platform.pool is not None
-        async with platform.pool.acquire() as conn, conn.transaction():
+        assert platform.background_pool is not None
+        async with platform.background_pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim(conn, consumer, [event.event_id for _, event in items])
             for record, event in items:
                 if event.event_id not in fresh:

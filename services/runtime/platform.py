@@ -29,6 +29,10 @@ class Platform:
     tracer_provider: TracerProvider
     broker: KafkaBroker
     pool: asyncpg.Pool | None = None
+    """for the HTTP requests"""
+    background_pool: asyncpg.Pool | None = None
+    """for the consumers, the outbox relay and scheduled work: a burst of HTTP calls waiting for
+    connections must not starve them (the events those calls wait for would queue behind them)"""
     producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     dead_letters: DeadLetters | None = None
@@ -52,9 +56,13 @@ class Platform:
         finally:
             await migrator.close()
         self.pool = await create_pool(s.database_url, size=s.database_pool_size)
-        if s.token_public_key_file.exists():
-            self.verifier = TokenVerifier.from_file(
-                s.token_public_key_file, issuer=s.token_issuer, audience=s.token_audience
+        self.background_pool = await create_pool(s.database_url, size=s.database_background_pool_size)
+        public_keys = s.token_public_keys()
+        if public_keys is not None:
+            self.verifier = TokenVerifier.from_files(public_keys, issuer=s.token_issuer, audience=s.token_audience)
+            log.info(
+                "token verification keys",
+                extra={"kids": sorted(self.verifier.key_ids), "files": [str(p) for p in public_keys]},
             )
         else:
             log.warning(
@@ -65,7 +73,10 @@ class Platform:
         await self.producer.start()
         self.dead_letters = DeadLetters(self.producer, s.service_name)
         self.relay = OutboxRelay(
-            self.pool, self.producer, lambda: asyncpg.connect(s.database_url), batch_size=s.outbox_batch_size
+            self.background_pool,
+            self.producer,
+            lambda: asyncpg.connect(s.database_url),
+            batch_size=s.outbox_batch_size,
         )
         await self.relay.start()
         if before_consuming is not None:
@@ -84,15 +95,17 @@ class Platform:
             steps.append(("outbox relay", self.relay.stop))
         if self.producer is not None:
             steps.append(("producer", self.producer.stop))
-        if self.pool is not None:
-            steps.append(("database pool", self.pool.close))
+        for pool in (self.pool, self.background_pool):
+            if pool is not None:
+                steps.append(("database pool", pool.close))
         for name, stop in steps:
             try:
                 await asyncio.wait_for(stop(), step_timeout)
             except Exception:  # TimeoutError included: log it and go on stopping the rest
                 log.warning("stop step cut short", extra={"step": name}, exc_info=True)
-        if self.pool is not None:
-            self.pool.terminate()
+        for pool in (self.pool, self.background_pool):
+            if pool is not None:
+                pool.terminate()
         self.tracer_provider.force_flush(timeout_millis=2000)
 
     async def readiness(self) -> dict[str, bool]:

@@ -1,10 +1,12 @@
 """Settings shared by every service, read from the environment with embedded-stack defaults."""
 
+import json
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import CURRENT_PROGRAMME, Programme, load_programme, shipped_programme
@@ -17,38 +19,119 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
-    service_name: str = "service"
-    http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST")
-    http_port: int = Field(default=8100, alias="HTTP_PORT")
+    service_name: str = Field(
+        default="service",
+        description="the service's name in logs, traces, dead letters and the default consumer group",
+    )
+    http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST", description="address the HTTP server binds")
+    http_port: int = Field(default=8100, alias="HTTP_PORT", description="port of the HTTP server")
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/postgres",
         alias="DATABASE_URL",
         description="DSN of this service's own database",
     )
-    database_pool_size: int = Field(default=10, alias="DATABASE_POOL_SIZE")
+    database_pool_size: int = Field(
+        default=10,
+        alias="DATABASE_POOL_SIZE",
+        description="connections for the HTTP requests (the outbox relay and LISTENs open a few more of their own)",
+    )
+    database_background_pool_size: int = Field(
+        default=3,
+        alias="DATABASE_BACKGROUND_POOL_SIZE",
+        description="connections for the Kafka consumers, the outbox relay and scheduled work, apart from HTTP",
+    )
     kafka_group_id: str | None = Field(
         default=None, alias="KAFKA_GROUP_ID", description="consumer group; defaults to the service name"
     )
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", alias="KAFKA_BOOTSTRAP_SERVERS")
-    kafka_security_protocol: str = Field(default="PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
-    kafka_sasl_mechanism: str | None = Field(default=None, alias="KAFKA_SASL_MECHANISM")
-    kafka_sasl_username: str | None = Field(default=None, alias="KAFKA_SASL_USERNAME")
-    kafka_sasl_password: str | None = Field(default=None, alias="KAFKA_SASL_PASSWORD")
-    kafka_fetch_max_wait_ms: int = Field(default=10, alias="KAFKA_FETCH_MAX_WAIT_MS")
-    kafka_session_timeout_ms: int = Field(default=6000, alias="KAFKA_SESSION_TIMEOUT_MS")
-    kafka_heartbeat_interval_ms: int = Field(default=500, alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:19092", alias="KAFKA_BOOTSTRAP_SERVERS", description="Kafka brokers, host:port,host:port"
+    )
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        alias="KAFKA_SECURITY_PROTOCOL",
+        description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, alias="KAFKA_SASL_MECHANISM", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*)"
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, alias="KAFKA_SASL_USERNAME", description="the service's Kafka principal"
+    )
+    kafka_sasl_password: str | None = Field(
+        default=None, alias="KAFKA_SASL_PASSWORD", description="its password: a secret in production"
+    )
+    kafka_fetch_max_wait_ms: int = Field(
+        default=10,
+        alias="KAFKA_FETCH_MAX_WAIT_MS",
+        description="how long a fetch waits for data; low keeps publish-to-handler latency low",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=6000,
+        alias="KAFKA_SESSION_TIMEOUT_MS",
+        description="consumer session timeout: a dead member's partitions move after it",
+    )
+    kafka_heartbeat_interval_ms: int = Field(
+        default=500, alias="KAFKA_HEARTBEAT_INTERVAL_MS", description="consumer heartbeat period"
+    )
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )
-    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL", description="DEBUG, INFO, WARNING or ERROR")
     token_public_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "keys" / "token-signing.pub.pem",
         alias="TOKEN_PUBLIC_KEY_FILE",
-        description="Ed25519 public key (PEM) that verifies access tokens",
+        description="Ed25519 public key (PEM) that verifies access tokens, when TOKEN_PUBLIC_KEY_FILES is empty",
     )
-    token_issuer: str = Field(default="espace-recouvrement/auth", alias="TOKEN_ISSUER")
-    token_audience: str = Field(default="espace-recouvrement", alias="TOKEN_AUDIENCE")
-    outbox_batch_size: int = Field(default=500, alias="OUTBOX_BATCH_SIZE")
+    token_public_key_files: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        alias="TOKEN_PUBLIC_KEY_FILES",
+        description=(
+            "public keys that verify access tokens, PEM files or folders of *.pem, as a JSON list or "
+            "comma-separated (several during a key rotation); when set, replaces TOKEN_PUBLIC_KEY_FILE"
+        ),
+    )
+    token_issuer: str = Field(
+        default="espace-recouvrement/auth", alias="TOKEN_ISSUER", description="the tokens' iss claim"
+    )
+    token_audience: str = Field(
+        default="espace-recouvrement", alias="TOKEN_AUDIENCE", description="the tokens' aud claim"
+    )
+    outbox_batch_size: int = Field(
+        default=500, alias="OUTBOX_BATCH_SIZE", description="outbox rows the relay sends per batch"
+    )
+
+    @field_validator("token_public_key_files", mode="before")
+    @classmethod
+    def _paths_list(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated paths (easier in a ConfigMap); empty means none."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    def token_public_keys(self) -> list[Path] | None:
+        """The public key files to verify tokens with; None when there is none (every authenticated
+        call then answers 401, as before any key was configured).
+
+        ``TOKEN_PUBLIC_KEY_FILES`` (files, or folders whose ``*.pem`` are all taken) wins over
+        ``TOKEN_PUBLIC_KEY_FILE``; a listed path that does not exist is a configuration error, raised
+        at start: in the middle of a rotation a missing key must stop a rollout, not refuse tokens.
+        """
+        if not self.token_public_key_files:
+            return [self.token_public_key_file] if self.token_public_key_file.exists() else None
+        files: list[Path] = []
+        for path in self.token_public_key_files:
+            if path.is_dir():
+                files.extend(sorted(path.glob("*.pem")))
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILES: {path} does not exist")
+        if not files:
+            raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILES: no *.pem in {self.token_public_key_files}")
+        return files
 
 
 class ProgrammeSettings(BaseSettings):

@@ -59,8 +59,8 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 def register_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
     async def apply(entries: list[LedgerMessage], contexts: dict[str, Context]) -> BatchOutcome:
-        assert platform.pool is not None
-        async with platform.pool.acquire() as conn:
+        assert platform.background_pool is not None
+        async with platform.background_pool.acquire() as conn:
             return await apply_ledger_batch(conn, entries, platform.clock, settings.eligibility_cutoff, contexts)
 
     async def apply_one_by_one(

@@ -1,0 +1,345 @@
+"""The configuration reference of ``docs/operations.md``, generated from the settings classes.
+
+``python -m services.stack.config_reference`` rewrites the section between the markers;
+``--check`` exits 1 when the committed page differs from what the code says (a field was added,
+renamed, given another default or description). Nothing in the section is written by hand: a
+description missing from a field is added to the field (``Field(description=...)``), not here.
+
+Each service's table lists what it adds to the common settings, or changes (another default or
+another variable name); the common and programme tables list the rest once. The launcher's
+``RECOUVREMENT_*`` variables are read from the source of ``StackConfig.from_env`` (every
+``env.get(...)`` in it), so a variable added there shows up here, and fails the check until it
+has a description below.
+"""
+
+import argparse
+import ast
+import inspect
+import re
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings
+
+from partners.perception.config import PerceptionSettings
+from services.auth.config import AuthSettings
+from services.debits.config import DebitsSettings
+from services.debt.config import DebtSettings
+from services.requests.config import RequestsSettings
+from services.runtime.settings import ProgrammeSettings, ServiceSettings
+from services.simulation.config import SimulationSettings
+from services.stack import launcher
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOC = REPO_ROOT / "docs" / "operations.md"
+START = "<!-- config-reference:start -->"
+END = "<!-- config-reference:end -->"
+COMMAND = "python -m services.stack.config_reference"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    settings: type[BaseSettings]
+    intro: str
+    bases: tuple[type[BaseSettings], ...] = ()
+    """Settings already described in another table: only what this class adds or changes is listed."""
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "Common to every service",
+        ServiceSettings,
+        "`services/runtime/settings.py::ServiceSettings`. Every service reads these; its own table "
+        "below gives the defaults it changes (port, database, name).",
+    ),
+    Section(
+        "Programme (simulation, requests)",
+        ProgrammeSettings,
+        "`services/runtime/settings.py::ProgrammeSettings`: the remission programme and the business "
+        "calendar, for the services that apply them. Every service that reads them must be given the "
+        "same values.",
+    ),
+    Section(
+        "auth",
+        AuthSettings,
+        "`services/auth/config.py::AuthSettings`, plus the common settings.",
+        (ServiceSettings,),
+    ),
+    Section(
+        "debt",
+        DebtSettings,
+        "`services/debt/config.py::DebtSettings`, plus the common settings.",
+        (ServiceSettings,),
+    ),
+    Section(
+        "simulation",
+        SimulationSettings,
+        "`services/simulation/config.py::SimulationSettings`, plus the common and programme settings.",
+        (ServiceSettings, ProgrammeSettings),
+    ),
+    Section(
+        "requests",
+        RequestsSettings,
+        "`services/requests/config.py::RequestsSettings`, plus the common and programme settings.",
+        (ServiceSettings, ProgrammeSettings),
+    ),
+    Section(
+        "debits",
+        DebitsSettings,
+        "`services/debits/config.py::DebitsSettings`, plus the common settings.",
+        (ServiceSettings,),
+    ),
+    Section(
+        "perception (reference partner)",
+        PerceptionSettings,
+        "`partners/perception/config.py::PerceptionSettings`: the stand-in perception office. It has "
+        "no database and verifies no token: of the common settings it uses the `KAFKA_*` ones, "
+        "`OTEL_EXPORTER_OTLP_ENDPOINT` and `LOG_LEVEL`.",
+        (ServiceSettings,),
+    ),
+)
+
+LAUNCHER_DESCRIPTIONS = {
+    "RECOUVREMENT_DATA_DIR": "where the embedded Postgres keeps its data, the logs and the development keys",
+    "RECOUVREMENT_PG_PORT": "port of the embedded Postgres",
+    "RECOUVREMENT_KAFKA_PORT": "port of the embedded Kafka-protocol broker (Tansu, memory only)",
+    "DATABASE_URL": "a Postgres server URL to use instead of the embedded one (one database per service is "
+    "created on it)",
+    "KAFKA_BOOTSTRAP_SERVERS": "a Kafka to use instead of the embedded broker",
+    "RECOUVREMENT_SEED_DEMO": "`0`, `false` or `no`: do not load the demo data",
+    "RECOUVREMENT_DEMO_AFFILIATES": "generated demo affiliates, beside the fixed demo accounts",
+    "RECOUVREMENT_DEMO_SEED": "seed of the generated demo data (same seed, same data)",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "passed on to every service",
+}
+PORT_VARIABLE = re.compile(r"^RECOUVREMENT_([A-Z]+)_PORT$")
+
+
+# ---- rendering the settings classes
+
+
+@dataclass(frozen=True)
+class Row:
+    variable: str
+    type: str
+    default: str
+    description: str
+
+
+def variable_name(name: str, field: FieldInfo) -> str:
+    """What pydantic-settings reads: the alias, or the field's name (case-insensitive, no prefix here)."""
+    return field.alias or name.upper()
+
+
+def describe(settings: type[BaseSettings], name: str) -> str:
+    """The field's description, or the one of the class it overrides (a subclass that only changes
+    a default does not repeat it)."""
+    for cls in settings.__mro__:
+        fields = getattr(cls, "model_fields", {})
+        if name in fields and fields[name].description:
+            return str(fields[name].description)
+    return ""
+
+
+def type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return " or ".join(f"`{value}`" for value in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        optional = len(members) < len(typing.get_args(annotation))
+        return " or ".join(type_name(arg) for arg in members) + (", optional" if optional else "")
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return f"JSON list of {type_name(item)}"
+    if annotation is Path:
+        return "path"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def default_text(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    elif field.default is PydanticUndefined:
+        return "*required*"
+    else:
+        value = field.default
+    return value_text(value)
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return "*unset*"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, Path):
+        try:
+            value = f"<checkout>/{value.relative_to(REPO_ROOT)}"
+        except ValueError:
+            value = str(value)
+    if isinstance(value, list):
+        return f"`{value!r}`" if value else "`[]`"
+    text = str(value)
+    return f"`{text}`" if text else '`""`'
+
+
+def settings_rows(section: Section) -> list[Row]:
+    inherited: dict[str, tuple[str, str]] = {}
+    for base in section.bases:
+        for name, field in base.model_fields.items():
+            inherited[name] = (variable_name(name, field), default_text(field))
+    rows = []
+    for name, field in section.settings.model_fields.items():
+        variable, default = variable_name(name, field), default_text(field)
+        if inherited.get(name) == (variable, default):
+            continue
+        description = describe(section.settings, name)
+        if name in inherited:
+            description += f" (common setting, {'renamed' if inherited[name][0] != variable else 'own default'})"
+        rows.append(Row(variable, type_name(field.annotation), default, description))
+    return rows
+
+
+# ---- the launcher's variables, read from StackConfig.from_env
+
+
+def launcher_rows() -> list[Row]:
+    """Every ``env.get(NAME, DEFAULT)`` of ``StackConfig.from_env``, its names and defaults evaluated
+    in the launcher module (a comprehension's names once per item: one row per service port)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(launcher.StackConfig.from_env)))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    rows: dict[str, Row] = {}
+    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "env"
+        ):
+            continue
+        kind = _launcher_type(parents.get(node))
+        for scope in _comprehension_scopes(node, parents):
+            variable = str(_evaluate(node.args[0], scope))
+            default = _evaluate(node.args[1], scope) if len(node.args) > 1 else None
+            if kind == "flag" and isinstance(default, str):
+                default = default not in ("0", "false", "no")
+            rows.setdefault(variable, Row(variable, kind, value_text(default), _launcher_description(variable)))
+    return list(rows.values())
+
+
+def _launcher_type(parent: ast.AST | None) -> str:
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("int", "Path"):
+        return {"int": "int", "Path": "path"}[parent.func.id]
+    if isinstance(parent, ast.Compare):
+        return "flag"
+    return "str, optional"
+
+
+def _comprehension_scopes(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[dict[str, Any]]:
+    ancestor = parents.get(node)
+    while ancestor is not None and not isinstance(ancestor, ast.DictComp | ast.ListComp | ast.GeneratorExp):
+        ancestor = parents.get(ancestor)
+    if ancestor is None:
+        yield {}
+        return
+    (generator,) = ancestor.generators
+    for item in _evaluate(generator.iter, {}):
+        scope: dict[str, Any] = {}
+        _bind(generator.target, item, scope)
+        yield scope
+
+
+def _bind(target: ast.expr, value: Any, scope: dict[str, Any]) -> None:
+    if isinstance(target, ast.Name):
+        scope[target.id] = value
+    elif isinstance(target, ast.Tuple):
+        for element, item in zip(target.elts, value, strict=True):
+            _bind(element, item, scope)
+    else:
+        raise TypeError(f"unexpected comprehension target: {ast.dump(target)}")
+
+
+def _evaluate(expression: ast.expr, scope: dict[str, Any]) -> Any:
+    code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<StackConfig.from_env>", "eval")
+    return eval(code, vars(launcher), scope)  # noqa: S307 (our own source, evaluated in our own module)
+
+
+def _launcher_description(variable: str) -> str:
+    if variable in LAUNCHER_DESCRIPTIONS:
+        return LAUNCHER_DESCRIPTIONS[variable]
+    port = PORT_VARIABLE.match(variable)
+    if port and port.group(1).lower() in launcher.SERVICE_PORTS | launcher.PARTNER_PORTS:
+        return f"HTTP port of {port.group(1).lower()}"
+    raise LookupError(f"{variable}: read by StackConfig.from_env, add its description to LAUNCHER_DESCRIPTIONS")
+
+
+# ---- the section and the page
+
+
+def table(rows: Sequence[Row]) -> str:
+    lines = ["| variable | type | default | description |", "|---|---|---|---|"]
+    for row in rows:
+        cells = (f"`{row.variable}`", row.type, row.default, row.description)
+        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def render() -> str:
+    parts = [
+        f"<!-- generated by `{COMMAND}` from the settings classes: do not edit by hand -->",
+        "",
+        "Every variable is read from the environment (names are case-insensitive). Defaults run the embedded "
+        'stack; `<checkout>` is the repository\'s folder. Lists are JSON: `\'["a","b"]\'`.',
+    ]
+    for section in SECTIONS:
+        rows = settings_rows(section)
+        parts += ["", f"#### {section.title}", "", section.intro, ""]
+        parts.append(table(rows) if rows else "Nothing of its own.")
+    parts += [
+        "",
+        "#### Launcher (`recouvrement run`, `make run`, `make test`)",
+        "",
+        "`services/stack/launcher.py::StackConfig.from_env`: only the embedded stack reads these; in "
+        "production each service gets the settings above.",
+        "",
+        table(launcher_rows()),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def rewrite(page: str, section: str) -> str:
+    start, end = page.find(START), page.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the page needs the markers {START} and {END}")
+    return page[: start + len(START)] + "\n" + section + page[end:]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page is not up to date")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the page holding the markers")
+    args = parser.parse_args(argv)
+    page = args.doc.read_text(encoding="utf-8")
+    expected = rewrite(page, render())
+    if args.check:
+        if expected != page:
+            print(f"{args.doc}: the configuration reference is out of date; run `{COMMAND}`", file=sys.stderr)
+            return 1
+        return 0
+    if expected != page:
+        args.doc.write_text(expected, encoding="utf-8")
+        print(f"{args.doc}: configuration reference rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
