@@ -119,12 +119,32 @@ def provision(
     partitions: Annotated[int | None, typer.Option(envvar="TOPIC_PARTITIONS")] = None,
     replication: Annotated[int, typer.Option(envvar="TOPIC_REPLICATION_FACTOR")] = 1,
     min_insync: Annotated[int, typer.Option(envvar="TOPIC_MIN_INSYNC_REPLICAS")] = 1,
+    retention_hours: Annotated[
+        int, typer.Option(envvar="TOPIC_RETENTION_HOURS", help="retention.ms of the event topics (not compacted)")
+    ] = 7 * 24,
+    dlq_retention_hours: Annotated[
+        int, typer.Option(envvar="TOPIC_DLQ_RETENTION_HOURS", help="retention.ms of the .dlq topics")
+    ] = 30 * 24,
 ) -> None:
-    """Crée les topics du catalogue (et leurs .dlq) qui manquent."""
+    """Crée les topics du catalogue (et leurs .dlq) qui manquent.
+
+    Connexion comme les services : KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD (un principal autorisé à créer les topics).
+    """
+    from services.runtime.kafka import client_security
+    from services.runtime.settings import ServiceSettings
     from services.stack.provisioning import provision_topics
 
     outcome = asyncio.run(
-        provision_topics(bootstrap, partitions=partitions, replication=replication, min_insync=min_insync)
+        provision_topics(
+            bootstrap,
+            partitions=partitions,
+            replication=replication,
+            min_insync=min_insync,
+            retention_hours=retention_hours,
+            dlq_retention_hours=dlq_retention_hours,
+            client_options=client_security(ServiceSettings(kafka_bootstrap_servers=bootstrap)),
+        )
     )
     for name, state in sorted(outcome.items()):
         typer.echo(f"{name}: {state}")
@@ -214,6 +234,15 @@ def generate_keys(
 
     generate_keypair(private_key, public_key)
     typer.echo(f"clé privée : {private_key}\nclé publique : {public_key}")
+
+
+@keys_app.command("kid")
+def key_ids(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Affiche le kid (identifiant dans l'en-tête des jetons) de clés publiques ou privées."""
+    from services.runtime.tokens import pem_key_id
+
+    for file in files:
+        typer.echo(f"{pem_key_id(file.read_bytes())}  {file}")
 
 
 if __name__ == "__main__":

@@ -34,13 +34,39 @@ async def create_databases(server_url: str, names: tuple[str, ...] = SERVICES_WI
     return created
 
 
-def topic_specs(partitions: int | None, replication: int, min_insync: int) -> list[NewTopic]:
+DEFAULT_RETENTION_HOURS = 7 * 24
+"""Event topics (``cleanup.policy=delete``): a week lets a consumer that was down catch up, and the
+databases (outbox, inbox, projections) stay the source of truth beyond it."""
+DEFAULT_DLQ_RETENTION_HOURS = 30 * 24
+"""Dead letters are read by people, who may take a while to notice them."""
+
+
+def topic_specs(
+    partitions: int | None,
+    replication: int,
+    min_insync: int,
+    *,
+    retention_hours: int = DEFAULT_RETENTION_HOURS,
+    dlq_retention_hours: int = DEFAULT_DLQ_RETENTION_HOURS,
+) -> list[NewTopic]:
+    """Every catalogue topic and its ``.dlq``, with the catalogue's cleanup policy.
+
+    Compacted topics (the last state of each key) keep their records until a newer one replaces them:
+    no ``retention.ms`` on them. The others keep ``retention_hours``.
+    """
     specs = []
     for topic in CATALOGUE:
         configs = {"cleanup.policy": topic.cleanup_policy, "min.insync.replicas": str(min_insync)}
+        if topic.cleanup_policy == "delete":
+            configs["retention.ms"] = str(retention_hours * 3_600_000)
         specs.append(NewTopic(topic.name, partitions or topic.partitions, replication, topic_configs=configs))
         # Dead letters are rare and read by people: one partition keeps them in arrival order.
-        specs.append(NewTopic(topic.dlq, 1, replication, topic_configs={"min.insync.replicas": str(min_insync)}))
+        dlq_configs = {
+            "cleanup.policy": "delete",
+            "min.insync.replicas": str(min_insync),
+            "retention.ms": str(dlq_retention_hours * 3_600_000),
+        }
+        specs.append(NewTopic(topic.dlq, 1, replication, topic_configs=dlq_configs))
     return specs
 
 
@@ -50,13 +76,22 @@ async def provision_topics(
     partitions: int | None = None,
     replication: int = 1,
     min_insync: int = 1,
+    retention_hours: int = DEFAULT_RETENTION_HOURS,
+    dlq_retention_hours: int = DEFAULT_DLQ_RETENTION_HOURS,
     client_options: dict[str, object] | None = None,
 ) -> dict[str, str]:
     """Create every catalogue topic that is missing; report each as 'created' or 'exists'."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
     try:
-        response = await admin.create_topics(topic_specs(partitions, replication, min_insync))
+        specs = topic_specs(
+            partitions,
+            replication,
+            min_insync,
+            retention_hours=retention_hours,
+            dlq_retention_hours=dlq_retention_hours,
+        )
+        response = await admin.create_topics(specs)
         outcome = {}
         for name, code, *_ in response.topic_errors:  # Tansu reports duplicates without raising
             if code not in (0, _TOPIC_ALREADY_EXISTS):
