@@ -657,3 +657,35 @@ async def test_the_draft_steps_refuse_what_the_rules_forbid(svc: Requests) -> No
     assert (foreign.status_code, foreign.json()["code"]) == (404, "demande-introuvable")
     conditions = await svc.client.get("/v1/conditions")
     assert conditions.json()["version"] == CG and "remise" in conditions.json()["text"]
+
+
+async def test_a_position_the_database_refuses_is_dead_lettered_and_the_batch_stands(svc: Requests) -> None:
+    good, bad = new_affiliate(), new_affiliate()
+    huge = position(bad, 1, majorations="90000000000000.00")
+    overflowing = huge.model_copy(
+        update={
+            "payload": huge.payload.model_copy(
+                update={
+                    "periods": [*huge.payload.periods, huge.payload.periods[0].model_copy(update={"period": "2023-06"})]
+                }
+            )
+        }
+    )
+    # one batch: both positions arrive together; the sum of the bad one overflows NUMERIC(16,2)
+    await publish(
+        svc.infra.bootstrap,
+        DEBT_POSITIONS.name,
+        [(bad, overflowing), (good, position(good, 1)), (good, position(good, 3)), (good, position(good, 2))],
+    )
+    letters = await read_topic(svc.infra.bootstrap, DEBT_POSITIONS.dlq, bool, key=bad)
+    assert "refusé par la base" in (header(letters[-1], "x-dlq-reason") or "")
+
+    async def projected() -> Any:
+        conn = await asyncpg.connect(svc.database)
+        try:
+            return await conn.fetchrow("SELECT version, remissible FROM debt_position WHERE affiliate = $1", good)
+        finally:
+            await conn.close()
+
+    row = await eventually(projected)
+    assert (row["version"], str(row["remissible"])) == (3, "300.00")  # the newest of the batch, not the last

@@ -1,6 +1,7 @@
 """Requests and projections in Postgres. Takes a connection: the caller owns the transaction."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,9 @@ class RequestRepository:
     async def defaulted_before(self, affiliate: str, programme: str) -> bool:
         return bool(await _Q.defaulted_before(self._conn, affiliate=affiliate, programme=programme))
 
-    async def touch_draft(self, affiliate: str, at: Any) -> None:
-        await _Q.touch_draft(self._conn, affiliate=affiliate, at=at)
+    async def touch_drafts(self, activity: list[tuple[str, datetime]]) -> None:
+        """(affiliate, when): a simulation is activity on the affiliate's draft."""
+        await _Q.touch_drafts(self._conn, affiliates=[a for a, _ in activity], ats=[at for _, at in activity])
 
     async def expired_awaiting(self, today: Any, page: int) -> list[RemissionRequest]:
         return [_request(r) for r in await rows(_Q.lock_expired_awaiting(self._conn, today=today, page=page))]
@@ -145,16 +147,15 @@ class ProjectionRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def save_position(
-        self, affiliate: str, version: int, remissible: Decimal, arrangement: ArrangementFact | None
-    ) -> None:
-        await _Q.upsert_position(
+    async def save_positions(self, positions: list[tuple[str, int, Decimal, ArrangementFact | None]]) -> None:
+        """(affiliate, version, remissible, arrangement), at most one row per affiliate."""
+        await _Q.upsert_positions(
             self._conn,
-            affiliate=affiliate,
-            version=version,
-            remissible=remissible,
-            arrangement_perception_code=arrangement.perception_code if arrangement else None,
-            arrangement_perception_name=arrangement.perception_name if arrangement else None,
+            affiliates=[p[0] for p in positions],
+            versions=[p[1] for p in positions],
+            remissibles=[p[2] for p in positions],
+            codes=[p[3].perception_code if p[3] else None for p in positions],
+            names=[p[3].perception_name if p[3] else None for p in positions],
         )
 
     async def position(self, affiliate: str) -> PositionFact | None:
@@ -164,38 +165,42 @@ class ProjectionRepository:
         code, name = row["arrangement_perception_code"], row["arrangement_perception_name"]
         return PositionFact(row["version"], row["remissible"], ArrangementFact(code, name) if code else None)
 
-    async def save_profile(self, affiliate: str, profile: Profile) -> None:
-        await _Q.upsert_profile(
+    async def save_profiles(self, profiles: dict[str, Profile]) -> None:
+        await _Q.upsert_profiles(
             self._conn,
-            affiliate=affiliate,
-            raison_sociale=profile.raison_sociale,
-            perception_code=profile.perception_code,
-            perception_name=profile.perception_name,
+            affiliates=list(profiles),
+            raisons_sociales=[p.raison_sociale for p in profiles.values()],
+            perception_codes=[p.perception_code for p in profiles.values()],
+            perception_names=[p.perception_name for p in profiles.values()],
         )
 
     async def profile(self, affiliate: str) -> Profile | None:
         row = await _Q.profile_of(self._conn, affiliate=affiliate)
         return Profile(row["raison_sociale"], row["perception_code"], row["perception_name"]) if row else None
 
-    async def save_bank_accounts(self, affiliate: str, version: int, accounts: list[BankAccount]) -> None:
+    async def save_bank_accounts(self, lists: list[tuple[str, int, list[BankAccount]]]) -> None:
+        """(affiliate, version, accounts), at most one row per affiliate."""
         await _Q.upsert_bank_accounts(
-            self._conn, affiliate=affiliate, version=version, accounts=_ACCOUNTS.dump_json(accounts).decode()
+            self._conn,
+            affiliates=[a for a, _, _ in lists],
+            versions=[v for _, v, _ in lists],
+            accounts=[_ACCOUNTS.dump_json(accounts).decode() for _, _, accounts in lists],
         )
 
     async def bank_accounts(self, affiliate: str) -> list[BankAccount]:
         found = await _Q.bank_accounts_of(self._conn, affiliate=affiliate)
         return _ACCOUNTS.validate_json(found) if found else []
 
-    async def save_quote(self, quote: Quote) -> None:
-        await _Q.insert_quote(
+    async def save_quotes(self, quotes: list[Quote]) -> None:
+        await _Q.insert_quotes(
             self._conn,
-            quote_id=quote.quote_id,
-            affiliate=quote.affiliate,
-            modality=quote.modality,
-            issued_at=quote.issued_at,
-            body=quote.model_dump_json(),
+            quote_ids=[q.quote_id for q in quotes],
+            affiliates=[q.affiliate for q in quotes],
+            modalities=[q.modality for q in quotes],
+            issued_ats=[q.issued_at for q in quotes],
+            bodies=[q.model_dump_json() for q in quotes],
         )
-        await _Q.notify_quote(self._conn, quote_id=str(quote.quote_id))
+        await _Q.notify_quotes(self._conn, quote_ids=[str(q.quote_id) for q in quotes])
 
     async def quote(self, quote_id: UUID) -> Quote | None:
         body = await _Q.quote_by_id(self._conn, quote_id=quote_id)

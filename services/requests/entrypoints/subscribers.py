@@ -8,13 +8,13 @@ from faststream.kafka import KafkaBroker
 from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBT_POSITIONS, PERCEPTION_GUARANTEES, SIMULATION_QUOTES
 from services.requests.service import projections
 from services.requests.service.context import RequestsContext
-from services.runtime.consumer import subscribe_all
+from services.runtime.consumer import Bulk, subscribe_all
 from services.runtime.platform import Platform
 
 
 def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsContext) -> None:
-    async def position(conn: asyncpg.Connection, event: Any) -> None:
-        await projections.on_position(conn, ctx, event)
+    async def positions(conn: asyncpg.Connection, events: list[Any]) -> None:
+        await projections.on_positions(conn, ctx, events)
 
     async def perception(conn: asyncpg.Connection, event: Any) -> None:
         await projections.on_perception(conn, ctx, event)
@@ -23,10 +23,10 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsC
         broker,
         platform,
         {
-            DEBT_POSITIONS: position,
-            AUTH_AFFILIATES: projections.on_profile,
-            DEBITS_ACCOUNTS: projections.on_bank_accounts,
-            SIMULATION_QUOTES: projections.on_quote,
+            DEBT_POSITIONS: Bulk(positions),
+            AUTH_AFFILIATES: Bulk(projections.on_profiles),
+            DEBITS_ACCOUNTS: Bulk(projections.on_bank_accounts),
+            SIMULATION_QUOTES: Bulk(projections.on_quotes),
             PERCEPTION_GUARANTEES: perception,
         },
         consumer="requests",

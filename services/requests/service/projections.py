@@ -15,34 +15,47 @@ from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Unapplicable
 
+# Projections apply a whole batch at once (a few statements per batch, see runtime.consumer.Bulk);
+# where a batch holds several versions of one affiliate's fact, the newest wins here already.
 
-async def on_position(conn: asyncpg.Connection, ctx: RequestsContext, event: PositionChanged) -> None:
-    position = event.payload
-    arrangement = position.arrangement
-    await ProjectionRepository(conn).save_position(
-        position.affiliate,
-        position.version,
-        remissible(position.periods, ctx.programme),
-        ArrangementFact(arrangement.perception.code, arrangement.perception.name) if arrangement else None,
+
+async def on_positions(conn: asyncpg.Connection, ctx: RequestsContext, events: list[PositionChanged]) -> None:
+    newest: dict[str, PositionChanged] = {}
+    for event in events:
+        known = newest.get(event.payload.affiliate)
+        if known is None or known.payload.version < event.payload.version:
+            newest[event.payload.affiliate] = event
+    rows = []
+    for event in newest.values():
+        position, arrangement = event.payload, event.payload.arrangement
+        fact = ArrangementFact(arrangement.perception.code, arrangement.perception.name) if arrangement else None
+        rows.append((position.affiliate, position.version, remissible(position.periods, ctx.programme), fact))
+    await ProjectionRepository(conn).save_positions(rows)
+
+
+async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered]) -> None:
+    profiles = {  # in topic order: the last announcement of an affiliate wins
+        e.payload.affiliate: Profile(e.payload.raison_sociale, e.payload.perception.code, e.payload.perception.name)
+        for e in events
+    }
+    await ProjectionRepository(conn).save_profiles(profiles)
+
+
+async def on_bank_accounts(conn: asyncpg.Connection, events: list[BankAccountsChanged]) -> None:
+    newest: dict[str, BankAccountsChanged] = {}
+    for event in events:
+        known = newest.get(event.payload.affiliate)
+        if known is None or known.payload.version < event.payload.version:
+            newest[event.payload.affiliate] = event
+    await ProjectionRepository(conn).save_bank_accounts(
+        [(e.payload.affiliate, e.payload.version, e.payload.accounts) for e in newest.values()]
     )
 
 
-async def on_profile(conn: asyncpg.Connection, event: AffiliateRegistered) -> None:
-    p = event.payload
-    await ProjectionRepository(conn).save_profile(
-        p.affiliate, Profile(p.raison_sociale, p.perception.code, p.perception.name)
-    )
-
-
-async def on_bank_accounts(conn: asyncpg.Connection, event: BankAccountsChanged) -> None:
-    p = event.payload
-    await ProjectionRepository(conn).save_bank_accounts(p.affiliate, p.version, p.accounts)
-
-
-async def on_quote(conn: asyncpg.Connection, event: QuoteIssued) -> None:
-    quote = event.payload
-    await ProjectionRepository(conn).save_quote(quote)
-    await RequestRepository(conn).touch_draft(quote.affiliate, quote.issued_at)
+async def on_quotes(conn: asyncpg.Connection, events: list[QuoteIssued]) -> None:
+    quotes = [event.payload for event in events]
+    await ProjectionRepository(conn).save_quotes(quotes)
+    await RequestRepository(conn).touch_drafts([(q.affiliate, q.issued_at) for q in quotes])
 
 
 async def on_perception(

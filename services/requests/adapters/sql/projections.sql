@@ -1,7 +1,8 @@
--- name: upsert_position(affiliate, version, remissible, arrangement_perception_code, arrangement_perception_name)!
--- An older version arriving late (a re-announcement, a replay) never replaces a newer one.
+-- name: upsert_positions(affiliates, versions, remissibles, codes, names)!
+-- One statement for a batch (one row per affiliate). An older version arriving late (a
+-- re-announcement, a replay) never replaces a newer one.
 INSERT INTO debt_position (affiliate, version, remissible, arrangement_perception_code, arrangement_perception_name)
-VALUES (:affiliate, :version, :remissible, :arrangement_perception_code, :arrangement_perception_name)
+SELECT * FROM unnest(:affiliates::text[], :versions::bigint[], :remissibles::numeric[], :codes::text[], :names::text[])
 ON CONFLICT (affiliate) DO UPDATE SET
     version = EXCLUDED.version, remissible = EXCLUDED.remissible,
     arrangement_perception_code = EXCLUDED.arrangement_perception_code,
@@ -11,9 +12,9 @@ WHERE debt_position.version < EXCLUDED.version;
 -- name: position_of(affiliate)^
 SELECT * FROM debt_position WHERE affiliate = :affiliate;
 
--- name: upsert_profile(affiliate, raison_sociale, perception_code, perception_name)!
+-- name: upsert_profiles(affiliates, raisons_sociales, perception_codes, perception_names)!
 INSERT INTO affiliate_profile (affiliate, raison_sociale, perception_code, perception_name)
-VALUES (:affiliate, :raison_sociale, :perception_code, :perception_name)
+SELECT * FROM unnest(:affiliates::text[], :raisons_sociales::text[], :perception_codes::text[], :perception_names::text[])
 ON CONFLICT (affiliate) DO UPDATE SET
     raison_sociale = EXCLUDED.raison_sociale, perception_code = EXCLUDED.perception_code,
     perception_name = EXCLUDED.perception_name;
@@ -21,17 +22,21 @@ ON CONFLICT (affiliate) DO UPDATE SET
 -- name: profile_of(affiliate)^
 SELECT * FROM affiliate_profile WHERE affiliate = :affiliate;
 
--- name: upsert_bank_accounts(affiliate, version, accounts)!
-INSERT INTO bank_accounts (affiliate, version, accounts) VALUES (:affiliate, :version, :accounts::jsonb)
+-- name: upsert_bank_accounts(affiliates, versions, accounts)!
+INSERT INTO bank_accounts (affiliate, version, accounts)
+SELECT affiliate, version, accounts::jsonb
+FROM unnest(:affiliates::text[], :versions::bigint[], :accounts::text[]) AS t (affiliate, version, accounts)
 ON CONFLICT (affiliate) DO UPDATE SET version = EXCLUDED.version, accounts = EXCLUDED.accounts
 WHERE bank_accounts.version < EXCLUDED.version;
 
 -- name: bank_accounts_of(affiliate)$
 SELECT accounts FROM bank_accounts WHERE affiliate = :affiliate;
 
--- name: insert_quote(quote_id, affiliate, modality, issued_at, body)!
+-- name: insert_quotes(quote_ids, affiliates, modalities, issued_ats, bodies)!
 INSERT INTO quote (quote_id, affiliate, modality, issued_at, body)
-VALUES (:quote_id, :affiliate, :modality, :issued_at, :body::jsonb)
+SELECT quote_id, affiliate, modality, issued_at, body::jsonb
+FROM unnest(:quote_ids::uuid[], :affiliates::text[], :modalities::text[], :issued_ats::timestamptz[], :bodies::text[])
+    AS t (quote_id, affiliate, modality, issued_at, body)
 ON CONFLICT (quote_id) DO NOTHING;
 
 -- name: quote_by_id(quote_id)$
@@ -41,5 +46,6 @@ SELECT body FROM quote WHERE quote_id = :quote_id;
 -- Validation binds the last simulation shown, whatever its modality.
 SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND issued_at > :issued_at);
 
--- name: notify_quote(quote_id)!
-SELECT pg_notify('quote_arrived', :quote_id::text);
+-- name: notify_quotes(quote_ids)!
+-- Wakes the validations waiting for these quotes (delivered at commit).
+SELECT pg_notify('quote_arrived', quote_id) FROM unnest(:quote_ids::text[]) AS quote_id;

@@ -34,10 +34,12 @@ WHERE affiliate = :affiliate AND state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED
 -- name: defaulted_before(affiliate, programme)$
 SELECT exists(SELECT 1 FROM request WHERE affiliate = :affiliate AND programme = :programme AND state = 'DEFAULTED');
 
--- name: touch_draft(affiliate, at)!
+-- name: touch_drafts(affiliates, ats)!
 -- A simulation is activity on the affiliate's draft: it must not be cancelled as idle meanwhile.
-UPDATE request SET last_activity_at = greatest(last_activity_at, :at)
-WHERE affiliate = :affiliate AND state = 'DRAFT';
+UPDATE request r SET last_activity_at = greatest(r.last_activity_at, t.at)
+FROM (SELECT affiliate, max(at) AS at FROM unnest(:affiliates::text[], :ats::timestamptz[]) AS u (affiliate, at)
+      GROUP BY affiliate) AS t
+WHERE r.affiliate = t.affiliate AND r.state = 'DRAFT';
 
 -- name: lock_expired_awaiting(today, page)
 -- SKIP LOCKED: several replicas may sweep at once, each takes other rows.
