@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | cksum | cut -d
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run test test-unit lint bench schemas clean
+.PHONY: install run test test-unit lint bench schemas docs clean
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ bench: $(STAMP)  ## speed, each figure beside a same-run baseline
 
 schemas: $(STAMP)  ## regenerate the committed JSON Schemas and AsyncAPI document from contracts/
 	$(BIN)/python -m contracts.export
+
+docs: $(STAMP)  ## regenerate the configuration reference in docs/operations.md from the settings classes
+	$(BIN)/python -m services.stack.config_reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
