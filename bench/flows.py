@@ -268,6 +268,14 @@ class Http:
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def call(self, method: str, path: str, auth: bytes, body: Any = None) -> tuple[int, Any]:
+        try:
+            return await self._call(method, path, auth, body, reuse=True)
+        except (ConnectionResetError, asyncio.IncompleteReadError, BrokenPipeError):
+            # A kept-alive connection the server closed between the check and the write: it read
+            # nothing, so the call is made again on a new connection (what HTTP clients do).
+            return await self._call(method, path, auth, body, reuse=False)
+
+    async def _call(self, method: str, path: str, auth: bytes, body: Any, *, reuse: bool) -> tuple[int, Any]:
         payload = json.dumps(body).encode() if body is not None else b""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n".encode()
@@ -275,7 +283,7 @@ class Http:
             + (b"Content-Type: application/json\r\n" if body is not None else b"")
             + f"Content-Length: {len(payload)}\r\n\r\n".encode()
         )
-        while self._idle:  # uvicorn closes a keep-alive connection idle for 5 s: skip those it closed
+        while reuse and self._idle:  # uvicorn closes a keep-alive connection idle for 5 s: skip those it closed
             reader, writer = self._idle.pop()
             if not reader.at_eof() and not writer.is_closing():
                 break
