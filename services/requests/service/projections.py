@@ -1,5 +1,7 @@
 """What requests keeps of the other services' facts, applied in the consumer's transaction."""
 
+from typing import TypeVar
+
 import asyncpg
 
 from contracts.auth import AffiliateRegistered
@@ -15,18 +17,25 @@ from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Unapplicable
 
+Versioned = TypeVar("Versioned", PositionChanged, BankAccountsChanged)
+
 # Projections apply a whole batch at once (a few statements per batch, see runtime.consumer.Bulk);
 # where a batch holds several versions of one affiliate's fact, the newest wins here already.
 
 
-async def on_positions(conn: asyncpg.Connection, ctx: RequestsContext, events: list[PositionChanged]) -> None:
-    newest: dict[str, PositionChanged] = {}
+def _newest(events: list[Versioned]) -> list[Versioned]:
+    """The newest version of each affiliate's fact in a batch (one row per affiliate and statement)."""
+    newest: dict[str, Versioned] = {}
     for event in events:
         known = newest.get(event.payload.affiliate)
         if known is None or known.payload.version < event.payload.version:
             newest[event.payload.affiliate] = event
+    return list(newest.values())
+
+
+async def on_positions(conn: asyncpg.Connection, ctx: RequestsContext, events: list[PositionChanged]) -> None:
     rows = []
-    for event in newest.values():
+    for event in _newest(events):
         position, arrangement = event.payload, event.payload.arrangement
         fact = ArrangementFact(arrangement.perception.code, arrangement.perception.name) if arrangement else None
         rows.append((position.affiliate, position.version, remissible(position.periods, ctx.programme), fact))
@@ -42,13 +51,8 @@ async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered
 
 
 async def on_bank_accounts(conn: asyncpg.Connection, events: list[BankAccountsChanged]) -> None:
-    newest: dict[str, BankAccountsChanged] = {}
-    for event in events:
-        known = newest.get(event.payload.affiliate)
-        if known is None or known.payload.version < event.payload.version:
-            newest[event.payload.affiliate] = event
     await ProjectionRepository(conn).save_bank_accounts(
-        [(e.payload.affiliate, e.payload.version, e.payload.accounts) for e in newest.values()]
+        [(e.payload.affiliate, e.payload.version, e.payload.accounts) for e in _newest(events)]
     )
 
 
