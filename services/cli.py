@@ -74,7 +74,7 @@ def run() -> None:
         urls = service_urls(config)
         say("prêt.")
         for name, url in urls.items():
-            say(f"  {name:<6} {url}   (OpenAPI : {url}/docs)")
+            say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
         say(f"  journaux : {config.data_dir / 'logs'}")
         say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")
