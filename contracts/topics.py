@@ -10,7 +10,8 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from contracts.auth import AffiliateEvent, AuthEvent
-from contracts.debits import BankAccountsEvent
+from contracts.banks import BANKS, orders_topic
+from contracts.debits import BankAccountsEvent, DebitOrderEvent, DebitResult, DebitsEvent
 from contracts.debt import LedgerEntry, PositionEvent
 from contracts.perception import PerceptionEvent
 from contracts.requests import GuaranteeRequestEvent, RequestEvent
@@ -115,6 +116,34 @@ DEBITS_ACCOUNTS = Topic(
     cleanup_policy="compact",
 )
 
+DEBITS_EVENTS = Topic(
+    name="debits.events.v1",
+    key="affiliate",
+    producers=("debits",),
+    consumers=("requests", "debt"),
+    message=DebitsEvent,
+    description="Échéancier d'un plan, chaque prélèvement ordonné, payé, rejeté ou annulé ; plan soldé ou déchu.",
+)
+BANK_RESULTS = Topic(
+    name="banks.debit-results.v1",
+    key="affiliate",
+    producers=("banks",),
+    consumers=("debits",),
+    message=DebitResult,
+    description="Réponse des banques : prélèvement exécuté, ou rejeté avec un code motif ISO 20022.",
+)
+BANK_ORDERS: tuple[Topic, ...] = tuple(
+    Topic(
+        name=orders_topic(code),
+        key="affiliate",
+        producers=("debits",),
+        consumers=(f"bank {code}",),
+        message=DebitOrderEvent,
+        description=f"Ordres de prélèvement (champs pain.008) pour {name} (code {code}) : cette banque seule les lit.",
+    )
+    for code, name in BANKS.items()
+)
+
 CATALOGUE: tuple[Topic, ...] = (
     AUTH_EVENTS,
     AUTH_AFFILIATES,
@@ -125,6 +154,9 @@ CATALOGUE: tuple[Topic, ...] = (
     REQUESTS_GUARANTEES,
     PERCEPTION_GUARANTEES,
     DEBITS_ACCOUNTS,
+    DEBITS_EVENTS,
+    BANK_RESULTS,
+    *BANK_ORDERS,
 )
 
 
