@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from partners.bank import cli as bank_cli
 from partners.perception import cli as perception_cli
+from services.debits import cli as debits_cli
 from services.debits.cli import import_accounts_command as import_bank_accounts_command
 from services.simulation.cli import simulate_command
 
@@ -23,6 +25,7 @@ keys_app = typer.Typer(help="Clés de signature des jetons.", no_args_is_help=Tr
 requests_app = typer.Typer(help="Demandes de remise.", no_args_is_help=True)
 debits_app = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)
 perception_app = typer.Typer(help="Perception de référence (partenaire de démonstration).", no_args_is_help=True)
+bank_app = typer.Typer(help="Banque de référence (partenaire de démonstration).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(auth_app, name="auth")
 app.add_typer(debt_app, name="debt")
@@ -31,12 +34,15 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(requests_app, name="requests")
 app.add_typer(debits_app, name="debits")
 app.add_typer(perception_app, name="perception")
+app.add_typer(bank_app, name="bank")
 
 app.command("simulate")(simulate_command)
 debits_app.command("import-accounts")(import_bank_accounts_command)
+debits_app.command("run")(debits_cli.run_command)
 perception_app.command("serve")(perception_cli.serve_command)
 perception_app.command("deposit")(perception_cli.deposit_command)
 perception_app.command("refuse")(perception_cli.refuse_command)
+bank_app.command("serve")(bank_cli.serve_command)
 
 
 @app.command()

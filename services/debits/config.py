@@ -1,9 +1,9 @@
 from pydantic import Field
 
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
 
-class DebitsSettings(ServiceSettings):
+class DebitsSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "debits"
     http_port: int = Field(default=8105, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/debits", alias="DATABASE_URL")
@@ -11,4 +11,33 @@ class DebitsSettings(ServiceSettings):
         default=False,
         alias="REPUBLISH_ACCOUNTS_ON_START",
         description="re-announce every affiliate's bank accounts at start (a memory-only broker forgot them)",
+    )
+    debit_run_interval_seconds: float = Field(
+        default=300.0,
+        alias="DEBIT_RUN_INTERVAL_SECONDS",
+        description="period of the debit run that orders every debit due by today's business date (0: never)",
+    )
+    debit_run_page_size: int = Field(
+        default=500,
+        alias="DEBIT_RUN_PAGE_SIZE",
+        ge=1,
+        description="debits ordered per transaction of a debit run",
+    )
+    creditor_name: str = Field(
+        default="Caisse Nationale de Sécurité Sociale",
+        alias="CREDITOR_NAME",
+        max_length=140,
+        description="the creditor named on every debit order (pain.008 Cdtr)",
+    )
+    creditor_scheme_id: str = Field(
+        default="MA00ZZZCNSS000001",
+        alias="CREDITOR_SCHEME_ID",
+        max_length=35,
+        description="the creditor identifier the banks know CNSS by (pain.008 CdtrSchmeId); a placeholder by default",
+    )
+    creditor_account: str = Field(
+        default="011780000000000123456706",
+        alias="CREDITOR_ACCOUNT",
+        max_length=34,
+        description="CNSS's account that receives the funds (pain.008 CdtrAcct); a placeholder RIB by default",
     )

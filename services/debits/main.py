@@ -1,37 +1,57 @@
 """debits' bootstrap: the one place where its parts are built and wired."""
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.http import router
+from services.debits.entrypoints.subscribers import register_subscribers
+from services.debits.operations import context_of
 from services.debits.service.accounts import republish_accounts
+from services.debits.service.runner import DebitRunner
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
 
 MIGRATIONS = [("debits", Path(__file__).parent / "migrations")]
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: DebitsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or DebitsSettings()
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
+    ctx = context_of(settings, clock)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    register_subscribers(platform.broker, platform, ctx)
+    runners: list[DebitRunner] = []
 
     async def on_started(started: Platform) -> None:
         if settings.republish_accounts_on_start:
             assert started.pool is not None
             async with started.pool.acquire() as conn:
                 await republish_accounts(conn, clock)
+        assert started.background_pool is not None
+        runner = DebitRunner(started.background_pool, ctx, settings.debit_run_interval_seconds)
+        runner.start()
+        runners.append(runner)
+        log.info("programme in force", extra={"programme": ctx.programme.code})
 
-    return create_http_app(
+    async def on_stopping() -> None:
+        for runner in runners:
+            await runner.stop()
+
+    app = create_http_app(
         title="CNSS Espace Recouvrement: debits",
-        description="Les comptes bancaires des affiliés et, plus tard, les prélèvements.",
+        description="Les comptes bancaires des affiliés, les plans de prélèvement, les ordres aux banques.",
         platform=platform,
         migrations=MIGRATIONS,
         routers=[router],
         on_started=on_started,
+        on_stopping=on_stopping,
     )
+    app.state.debits_context = ctx
+    return app

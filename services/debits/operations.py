@@ -1,13 +1,18 @@
 """One-shot actions on debits' own database: what the CLI and the demo seeding run."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from contracts.debits import Creditor
+from services.debits.config import DebitsSettings
 from services.debits.service.accounts import Enregistrement, FichierRefuse, parse_declarations, register_accounts
-from services.runtime.clock import Clock, SystemClock
+from services.debits.service.context import DebitsContext
+from services.debits.service.run import RunSummary, count_due, run_debits
+from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
 
 MIGRATIONS = [("debits", Path(__file__).parent / "migrations")]
@@ -35,5 +40,48 @@ async def import_bank_accounts(
             except asyncpg.UniqueViolationError:
                 # The transaction rolled back: nothing of the batch was registered.
                 raise FichierRefuse("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
+    finally:
+        await pool.close()
+
+
+def context_of(settings: DebitsSettings, clock: Clock) -> DebitsContext:
+    programme = settings.load_programme()
+    creditor = Creditor(
+        name=settings.creditor_name, scheme_id=settings.creditor_scheme_id, account=settings.creditor_account
+    )
+    return DebitsContext(
+        programme, settings.business_calendar(programme), clock, creditor, settings.debit_run_page_size
+    )
+
+
+async def run_debit_run(
+    database_url: str,
+    on: date | None = None,
+    *,
+    started: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    clock: Clock | None = None,
+    page_size: int | None = None,
+) -> RunSummary:
+    """A debit run for ``on`` (default: today's business date in Casablanca), as the service's own
+    scheduled run does it: the orders go to the outbox, the service's relay sends them.
+    ``started`` is told how many debits are due before the first page."""
+    clock = clock or SystemClock()
+    settings = DebitsSettings(database_url=database_url)
+    if page_size is not None:
+        settings = settings.model_copy(update={"debit_run_page_size": page_size})
+    ctx = context_of(settings, clock)
+    on_date = on or business_date(clock)
+    migrator = await asyncpg.connect(database_url)
+    try:
+        await migrate(migrator, MIGRATIONS)
+    finally:
+        await migrator.close()
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            if started is not None:
+                started(await count_due(conn, on_date))
+            return await run_debits(conn, ctx, on_date, progress=progress)
     finally:
         await pool.close()

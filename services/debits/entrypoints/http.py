@@ -1,16 +1,39 @@
-"""debits over HTTP: the bank accounts of an affiliate the caller holds, RIB masked."""
+"""debits over HTTP: the bank accounts of an affiliate the caller holds (RIB masked), the debits of a request."""
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
+from pydantic import Field
 
-from contracts.debits import BankAccount
+from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
+from contracts.envelope import Contract
 from services.debits.adapters.repository import AccountRepository
+from services.debits.service.views import debits_of_request
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
 
 AffiliatePath = Annotated[str, Path(pattern=r"^\d{7}$", description="numéro d'affiliation (7 chiffres)")]
+
+
+class DebitHistoryOut(Contract):
+    at: datetime
+    from_state: DebitState | None
+    to_state: DebitState
+    attempt: int = Field(ge=0)
+    reason: str
+    end_to_end_id: EndToEndId | None = None
+    reason_code: ReasonCode | None = None
+    final: bool = False
+    next_attempt_on: date | None = None
+
+
+class DebitOut(DebitView):
+    next_attempt_on: date | None = Field(default=None, description="prochaine présentation, si elle est prévue")
+    history: list[DebitHistoryOut]
 
 
 @router.get(
@@ -28,3 +51,20 @@ async def bank_accounts(
         comptes = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
     # Only the masked view leaves the service: the full RIB is never in an answer.
     return [c.vue() for c in comptes]
+
+
+@router.get(
+    "/requests/{request_id}/debits",
+    response_model=list[DebitOut],
+    tags=["prélèvements"],
+    summary="Les prélèvements du plan d'une demande validée, avec leur état et leur historique",
+)
+async def request_debits(request_id: UUID, principal: CurrentPrincipal, request: Request) -> list[dict[str, Any]]:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:
+        found = await debits_of_request(conn, request_id)
+    # Same answer for a request without a plan and for someone else's: nothing leaks.
+    if found is None or not principal.holds(found[0]):
+        raise Problem(404, "demande-introuvable", "Demande introuvable ou sans prélèvements pour ce compte.")
+    return found[1]

@@ -1,0 +1,132 @@
+"""Plans, debits, orders and their history in Postgres. Takes a connection: the caller owns the transaction."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.debits.domain.debits import Change, Debit
+from services.runtime.db import load_queries, rows
+
+_Q = load_queries(Path(__file__).parent / "sql")
+
+
+def debit_of(row: asyncpg.Record) -> Debit:
+    return Debit(
+        sequence=row["sequence"],
+        kind=row["kind"],
+        due_date=row["due_date"],
+        collection_date=row["collection_date"],
+        amount=row["amount"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_on=row["next_attempt_on"],
+    )
+
+
+class PlanRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def save_profiles(self, profiles: dict[str, str]) -> None:
+        if profiles:
+            await _Q.upsert_profiles(self._conn, affiliates=list(profiles), raisons_sociales=list(profiles.values()))
+
+    async def account(self, account_id: str, affiliate: str) -> asyncpg.Record | None:
+        record: asyncpg.Record | None = await _Q.account_for_plan(self._conn, id=account_id, affiliate=affiliate)
+        return record
+
+    async def insert_plan(self, **fields: Any) -> bool:
+        """False when the request already has its plan (nothing written)."""
+        return await _Q.insert_plan(self._conn, **fields) is not None
+
+    async def insert_debits(self, request_id: UUID, debits: Sequence[Debit]) -> None:
+        await _Q.insert_debits(
+            self._conn,
+            request_id=request_id,
+            sequences=[d.sequence for d in debits],
+            kinds=[d.kind for d in debits],
+            due_dates=[d.due_date for d in debits],
+            collection_dates=[d.collection_date for d in debits],
+            amounts=[d.amount for d in debits],
+            states=[d.state for d in debits],
+            attempts=[d.attempts for d in debits],
+            next_attempts=[d.next_attempt_on for d in debits],
+        )
+
+    async def update_debits(self, changed: Sequence[tuple[UUID, Debit]]) -> None:
+        if changed:
+            await _Q.update_debits(
+                self._conn,
+                request_ids=[r for r, _ in changed],
+                sequences=[d.sequence for _, d in changed],
+                states=[d.state for _, d in changed],
+                attempts=[d.attempts for _, d in changed],
+                next_attempts=[d.next_attempt_on for _, d in changed],
+            )
+
+    async def add_history(self, changes: Sequence[tuple[UUID, Change]], at: datetime) -> None:
+        if changes:
+            await _Q.insert_history(
+                self._conn,
+                request_ids=[r for r, _ in changes],
+                sequences=[c.sequence for _, c in changes],
+                at=at,
+                from_states=[c.from_state for _, c in changes],
+                to_states=[c.to_state for _, c in changes],
+                attempts=[c.attempt for _, c in changes],
+                reasons=[c.reason[:500] for _, c in changes],
+                end_to_end_ids=[c.end_to_end_id for _, c in changes],
+                reason_codes=[c.reason_code for _, c in changes],
+                finals=[c.final for _, c in changes],
+                next_attempts=[c.next_attempt_on for _, c in changes],
+            )
+
+    async def plan(self, request_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+        query = _Q.lock_plan if lock else _Q.plan_of
+        record: asyncpg.Record | None = await query(self._conn, request_id=request_id)
+        return record
+
+    async def close_plan(self, request_id: UUID, state: str, closed_on: date) -> None:
+        await _Q.close_plan(self._conn, request_id=request_id, state=state, closed_on=closed_on)
+
+    async def debits(self, request_id: UUID) -> list[Debit]:
+        return [debit_of(r) for r in await rows(_Q.debits_of(self._conn, request_id=request_id))]
+
+    async def history(self, request_id: UUID) -> list[asyncpg.Record]:
+        return await rows(_Q.history_of(self._conn, request_id=request_id))
+
+    async def count_due(self, on_date: date) -> int:
+        count: int = await _Q.count_due(self._conn, on_date=on_date)
+        return count
+
+    async def claim_due(self, on_date: date, page: int) -> list[asyncpg.Record]:
+        return await rows(_Q.claim_due(self._conn, on_date=on_date, page=page))
+
+    async def insert_orders(self, orders: Sequence[dict[str, Any]], run_date: date, ordered_at: datetime) -> None:
+        if orders:
+            await _Q.insert_orders(
+                self._conn,
+                end_to_end_ids=[o["end_to_end_id"] for o in orders],
+                request_ids=[o["request_id"] for o in orders],
+                sequences=[o["sequence"] for o in orders],
+                attempts=[o["attempt"] for o in orders],
+                bank_codes=[o["bank_code"] for o in orders],
+                amounts=[o["amount"] for o in orders],
+                collection_dates=[o["requested_collection_date"] for o in orders],
+                run_date=run_date,
+                ordered_at=ordered_at,
+            )
+
+    async def order(self, end_to_end_id: str, *, lock: bool = False) -> asyncpg.Record | None:
+        query = _Q.lock_order if lock else _Q.order_by_id
+        record: asyncpg.Record | None = await query(self._conn, end_to_end_id=end_to_end_id)
+        return record
+
+    async def record_result(self, end_to_end_id: str, outcome: str, reason_code: str | None, result_on: date) -> None:
+        await _Q.record_result(
+            self._conn, end_to_end_id=end_to_end_id, outcome=outcome, reason_code=reason_code, result_on=result_on
+        )

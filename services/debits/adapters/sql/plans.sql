@@ -1,0 +1,96 @@
+-- name: upsert_profiles(affiliates, raisons_sociales)!
+-- The last announcement of an affiliate wins (the caller keeps one row per affiliate).
+INSERT INTO affiliate_profile (affiliate, raison_sociale)
+SELECT * FROM unnest(:affiliates::text[], :raisons_sociales::text[])
+ON CONFLICT (affiliate) DO UPDATE SET raison_sociale = EXCLUDED.raison_sociale
+WHERE affiliate_profile.raison_sociale IS DISTINCT FROM EXCLUDED.raison_sociale;
+
+-- name: account_for_plan(id, affiliate)^
+SELECT id, rib, bank_code, holder FROM bank_accounts WHERE id = :id AND affiliate = :affiliate;
+
+-- name: insert_plan(request_id, affiliate, programme, modality, bank_account_id, rib, bank_code, holder, mandate_id, mandate_signed_on, installments_total, created_at)$
+-- Returns the request id when the plan is new, nothing when it exists already (a replay).
+INSERT INTO plan (request_id, affiliate, programme, modality, bank_account_id, rib, bank_code, holder, mandate_id,
+                  mandate_signed_on, installments_total, state, created_at)
+VALUES (:request_id, :affiliate, :programme, :modality, :bank_account_id, :rib, :bank_code, :holder, :mandate_id,
+        :mandate_signed_on, :installments_total, 'ACTIVE', :created_at)
+ON CONFLICT (request_id) DO NOTHING
+RETURNING request_id;
+
+-- name: insert_debits(request_id, sequences, kinds, due_dates, collection_dates, amounts, states, attempts, next_attempts)!
+INSERT INTO debit (request_id, sequence, kind, due_date, collection_date, amount, state, attempts, next_attempt_on)
+SELECT :request_id, * FROM unnest(:sequences::integer[], :kinds::text[], :due_dates::date[], :collection_dates::date[],
+                                  :amounts::numeric[], :states::text[], :attempts::integer[], :next_attempts::date[]);
+
+-- name: update_debits(request_ids, sequences, states, attempts, next_attempts)!
+UPDATE debit d SET state = u.state, attempts = u.attempts, next_attempt_on = u.next_attempt_on
+FROM unnest(:request_ids::uuid[], :sequences::integer[], :states::text[], :attempts::integer[], :next_attempts::date[])
+    AS u (request_id, sequence, state, attempts, next_attempt_on)
+WHERE d.request_id = u.request_id AND d.sequence = u.sequence;
+
+-- name: insert_history(request_ids, sequences, at, from_states, to_states, attempts, reasons, end_to_end_ids, reason_codes, finals, next_attempts)!
+INSERT INTO debit_history (request_id, sequence, at, from_state, to_state, attempt, reason, end_to_end_id,
+                           reason_code, final, next_attempt_on)
+SELECT u.request_id, u.sequence, :at, u.from_state, u.to_state, u.attempt, u.reason, u.end_to_end_id, u.reason_code,
+       u.final, u.next_attempt_on
+FROM unnest(:request_ids::uuid[], :sequences::integer[], :from_states::text[], :to_states::text[],
+            :attempts::integer[], :reasons::text[], :end_to_end_ids::text[], :reason_codes::text[],
+            :finals::boolean[], :next_attempts::date[])
+    WITH ORDINALITY AS u (request_id, sequence, from_state, to_state, attempt, reason, end_to_end_id, reason_code,
+                          final, next_attempt_on, n)
+ORDER BY u.n;
+
+-- name: plan_of(request_id)^
+SELECT * FROM plan WHERE request_id = :request_id;
+
+-- name: lock_plan(request_id)^
+-- Serializes the results of one plan; a debit run skips the debits of a plan being changed.
+SELECT * FROM plan WHERE request_id = :request_id FOR UPDATE;
+
+-- name: close_plan(request_id, state, closed_on)!
+UPDATE plan SET state = :state, closed_on = :closed_on WHERE request_id = :request_id AND state = 'ACTIVE';
+
+-- name: debits_of(request_id)
+SELECT * FROM debit WHERE request_id = :request_id ORDER BY sequence;
+
+-- name: history_of(request_id)
+SELECT * FROM debit_history WHERE request_id = :request_id ORDER BY sequence, id;
+
+-- name: count_due(on_date)$
+SELECT count(*) FROM debit d JOIN plan p USING (request_id)
+WHERE d.next_attempt_on <= :on_date AND p.state = 'ACTIVE';
+
+-- name: claim_due(on_date, page)
+-- One page of a run. FOR UPDATE SKIP LOCKED: two runs (two replicas, or a run and the CLI) take
+-- different debits; a plan a result is changing (locked FOR UPDATE) is skipped, taken next run.
+-- Once ordered a debit no longer matches (next_attempt_on is NULL): the next page is the next rows.
+SELECT d.request_id, d.sequence, d.kind, d.due_date, d.collection_date, d.amount, d.state, d.attempts,
+       d.next_attempt_on, p.affiliate, p.rib, p.bank_code, p.holder, p.mandate_id, p.mandate_signed_on,
+       p.installments_total, a.raison_sociale
+FROM debit d
+JOIN plan p USING (request_id)
+LEFT JOIN affiliate_profile a ON a.affiliate = p.affiliate
+WHERE d.next_attempt_on <= :on_date AND d.state IN ('SCHEDULED', 'FAILED') AND p.state = 'ACTIVE'
+ORDER BY d.next_attempt_on, d.request_id, d.sequence
+LIMIT :page
+FOR UPDATE OF d SKIP LOCKED
+FOR SHARE OF p SKIP LOCKED;
+
+-- name: insert_orders(end_to_end_ids, request_ids, sequences, attempts, bank_codes, amounts, collection_dates, run_date, ordered_at)!
+-- No ON CONFLICT: an order for an attempt already ordered is a bug the database refuses (the page
+-- rolls back, nothing of it is sent).
+INSERT INTO debit_order (end_to_end_id, request_id, sequence, attempt, bank_code, amount, requested_collection_date,
+                         run_date, ordered_at)
+SELECT u.*, :run_date, :ordered_at
+FROM unnest(:end_to_end_ids::text[], :request_ids::uuid[], :sequences::integer[], :attempts::integer[],
+            :bank_codes::text[], :amounts::numeric[], :collection_dates::date[]) AS u;
+
+-- name: order_by_id(end_to_end_id)^
+SELECT * FROM debit_order WHERE end_to_end_id = :end_to_end_id;
+
+-- name: lock_order(end_to_end_id)^
+SELECT * FROM debit_order WHERE end_to_end_id = :end_to_end_id FOR UPDATE;
+
+-- name: record_result(end_to_end_id, outcome, reason_code, result_on)!
+UPDATE debit_order SET outcome = :outcome, reason_code = :reason_code, result_on = :result_on
+WHERE end_to_end_id = :end_to_end_id AND outcome IS NULL;

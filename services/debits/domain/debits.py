@@ -1,0 +1,241 @@
+"""The debits of a plan: states, the re-presentation rule, completion and default, order identifiers.
+
+Pure: no I/O. Each function takes the debit (or the plan's debits) as they stand and returns what
+they become with the history entries that explain it; the service saves both and writes the events.
+
+A debit goes SCHEDULED → ORDERED (sent to its bank, attempt k) → SETTLED, or → FAILED. A rejection
+the programme re-presents leaves it FAILED *for now*, with the date of its next attempt; the run of
+that date orders it again (ORDERED, attempt k+1). A final failure defaults the plan: the debits not
+yet sent (SCHEDULED, or FAILED waiting for a new attempt) are CANCELLED and never sent.
+"""
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from contracts.calendar import BusinessCalendar
+from contracts.programme import Representation
+from contracts.simulation import DebitKind
+
+DebitState = Literal["SCHEDULED", "ORDERED", "SETTLED", "FAILED", "CANCELLED"]
+PlanState = Literal["ACTIVE", "COMPLETED", "DEFAULTED"]
+
+_DIGITS = string.digits + string.ascii_uppercase
+_ID_WIDTH = 25
+"""36**25 > 2**128: any UUID fits in 25 base-36 characters."""
+
+
+class TransitionRefused(ValueError):
+    """A change the state machine does not allow (a result for a debit that is not waiting for one)."""
+
+
+@dataclass(frozen=True)
+class Debit:
+    sequence: int
+    kind: DebitKind
+    due_date: date
+    collection_date: date
+    amount: Decimal
+    state: DebitState
+    attempts: int
+    next_attempt_on: date | None
+    """When it is (again) to be presented; None once ordered, settled, finally failed or cancelled."""
+
+    @property
+    def pending(self) -> bool:
+        """Not sent yet, and to be sent: SCHEDULED, or FAILED waiting for a new attempt."""
+        return self.next_attempt_on is not None and self.state in ("SCHEDULED", "FAILED")
+
+    @property
+    def finally_failed(self) -> bool:
+        return self.state == "FAILED" and self.next_attempt_on is None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a debit's history."""
+
+    sequence: int
+    from_state: DebitState | None
+    to_state: DebitState
+    attempt: int
+    reason: str
+    end_to_end_id: str | None = None
+    reason_code: str | None = None
+    final: bool = False
+    next_attempt_on: date | None = None
+
+
+def encode_request_id(request_id: UUID) -> str:
+    """The whole request id in 25 characters [0-9A-Z]: unique, unlike a prefix of its hex form
+    (8 hex characters collide around 77,000 requests)."""
+    value, out = request_id.int, []
+    for _ in range(_ID_WIDTH):
+        value, digit = divmod(value, 36)
+        out.append(_DIGITS[digit])
+    return "".join(reversed(out))
+
+
+def end_to_end_id(request_id: UUID, sequence: int, attempt: int) -> str:
+    """pain.008 EndToEndId: one per request, installment and attempt; at most 35 of [A-Za-z0-9-]."""
+    if sequence < 1 or attempt < 1 or sequence > 999 or attempt > 99:
+        raise ValueError("échéance 1..999 et tentative 1..99")
+    return f"{encode_request_id(request_id)}-{sequence}-{attempt}"
+
+
+def mandate_id(request_id: UUID) -> str:
+    """The mandate the affiliate signed by validating the request (one per request)."""
+    return f"MDT-{encode_request_id(request_id)}"
+
+
+def remittance_information(request_id: UUID, sequence: int, total: int) -> str:
+    return f"Demande {request_id} échéance {sequence}/{total}"
+
+
+def schedule(items: Sequence[tuple[int, DebitKind, date, date, Decimal]], validation_date: date) -> list[Debit]:
+    """The debits of a newly validated plan, from its schedule (already dated from V, collection dates
+    already on business days): each SCHEDULED for its collection date, no attempt yet."""
+    if not items:
+        raise ValueError("un plan sans échéance")
+    sequences = [sequence for sequence, *_ in items]
+    if sorted(sequences) != list(range(1, len(items) + 1)):
+        raise ValueError("les échéances sont numérotées de 1 à n")
+    debits = []
+    for sequence, kind, due, collection, amount in sorted(items, key=lambda i: i[0]):
+        if amount <= 0:
+            raise ValueError(f"échéance {sequence} : montant nul ou négatif")
+        if collection < due or due <= validation_date:
+            raise ValueError(f"échéance {sequence} : dates incohérentes")
+        debits.append(Debit(sequence, kind, due, collection, amount, "SCHEDULED", 0, collection))
+    return debits
+
+
+def scheduled_changes(debits: Sequence[Debit], validation_date: date) -> list[Change]:
+    return [Change(d.sequence, None, "SCHEDULED", 0, f"plan validé le {validation_date.isoformat()}") for d in debits]
+
+
+def is_due(debit: Debit, on_date: date) -> bool:
+    return debit.pending and debit.next_attempt_on is not None and debit.next_attempt_on <= on_date
+
+
+@dataclass(frozen=True)
+class Ordering:
+    debit: Debit
+    attempt: int
+    end_to_end_id: str
+    requested_collection_date: date
+    change: Change
+
+
+def order(request_id: UUID, debit: Debit, on_date: date, calendar: BusinessCalendar) -> Ordering:
+    """Send the debit to its bank as attempt ``attempts + 1``. A run late for its date (the service
+    was down) asks for the first business day from the run's date, never a day already past."""
+    if not is_due(debit, on_date) or debit.next_attempt_on is None:
+        raise TransitionRefused(f"échéance {debit.sequence} : rien à présenter le {on_date.isoformat()}")
+    attempt = debit.attempts + 1
+    e2e = end_to_end_id(request_id, debit.sequence, attempt)
+    collection = calendar.on_or_after(max(debit.next_attempt_on, on_date))
+    ordered = replace(debit, state="ORDERED", attempts=attempt, next_attempt_on=None)
+    why = "présentation" if attempt == 1 else "nouvelle présentation"
+    change = Change(
+        debit.sequence,
+        debit.state,
+        "ORDERED",
+        attempt,
+        f"{why} à la banque pour le {collection.isoformat()}",
+        end_to_end_id=e2e,
+    )
+    return Ordering(ordered, attempt, e2e, collection, change)
+
+
+def settle(debit: Debit, end_to_end_id: str, settled_on: date) -> tuple[Debit, Change]:
+    if debit.state != "ORDERED":
+        raise TransitionRefused(f"échéance {debit.sequence} : {debit.state}, aucun ordre en cours")
+    return replace(debit, state="SETTLED"), Change(
+        debit.sequence,
+        "ORDERED",
+        "SETTLED",
+        debit.attempts,
+        f"prélèvement exécuté le {settled_on.isoformat()}",
+        end_to_end_id=end_to_end_id,
+    )
+
+
+def will_represent(reason_code: str, attempts: int, policy: Representation) -> bool:
+    """AM04, MS02, MS03 by default: presented again, ``times`` more times at most."""
+    return reason_code in policy.reason_codes and attempts < 1 + policy.times
+
+
+def reject(
+    debit: Debit,
+    end_to_end_id: str,
+    reason_code: str,
+    rejected_on: date,
+    policy: Representation,
+    calendar: BusinessCalendar,
+) -> tuple[Debit, Change]:
+    """FAILED for now (presented again ``business_days_later`` business days after the rejection),
+    or finally FAILED."""
+    if debit.state != "ORDERED":
+        raise TransitionRefused(f"échéance {debit.sequence} : {debit.state}, aucun ordre en cours")
+    if will_represent(reason_code, debit.attempts, policy):
+        again = calendar.add_business_days(rejected_on, policy.business_days_later)
+        return replace(debit, state="FAILED", next_attempt_on=again), Change(
+            debit.sequence,
+            "ORDERED",
+            "FAILED",
+            debit.attempts,
+            f"rejet {reason_code} le {rejected_on.isoformat()} : nouvelle présentation le {again.isoformat()}",
+            end_to_end_id=end_to_end_id,
+            reason_code=reason_code,
+            next_attempt_on=again,
+        )
+    why = "dernière tentative" if reason_code in policy.reason_codes else "motif sans nouvelle présentation"
+    return replace(debit, state="FAILED", next_attempt_on=None), Change(
+        debit.sequence,
+        "ORDERED",
+        "FAILED",
+        debit.attempts,
+        f"rejet {reason_code} le {rejected_on.isoformat()} : échec définitif ({why})",
+        end_to_end_id=end_to_end_id,
+        reason_code=reason_code,
+        final=True,
+    )
+
+
+@dataclass(frozen=True)
+class Completed:
+    total_paid: Decimal
+
+
+@dataclass(frozen=True)
+class Defaulted:
+    reason: str
+    paid_so_far: Decimal
+    cancelled: list[Debit]
+    changes: list[Change]
+
+
+def conclude(plan_state: PlanState, debits: Sequence[Debit], on: date) -> Completed | Defaulted | None:
+    """What the plan becomes once its debits are as given: COMPLETED when every one is settled,
+    DEFAULTED (the pending ones cancelled) when one finally failed, nothing otherwise. A plan that is
+    over already stays as it is."""
+    if plan_state != "ACTIVE":
+        return None
+    paid = sum((d.amount for d in debits if d.state == "SETTLED"), Decimal("0.00"))
+    if debits and all(d.state == "SETTLED" for d in debits):
+        return Completed(paid)
+    failed = [d for d in debits if d.finally_failed]
+    if not failed:
+        return None
+    reason = f"échéance {failed[0].sequence} définitivement impayée"
+    cancelled = [replace(d, state="CANCELLED", next_attempt_on=None) for d in debits if d.pending]
+    changes = [
+        Change(d.sequence, old.state, "CANCELLED", d.attempts, f"plan déchu le {on.isoformat()} : {reason}")
+        for d, old in zip(cancelled, [d for d in debits if d.pending], strict=True)
+    ]
+    return Defaulted(reason, paid, cancelled, changes)

@@ -1,0 +1,208 @@
+"""Use cases of a plan's life: scheduled when its request is validated, then each bank result.
+
+Each runs in the caller's transaction (the consumer's, one per batch with a savepoint per message)
+and writes its events to the outbox in that same transaction.
+"""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.auth import AffiliateRegistered
+from contracts.debits import (
+    DebitChanged,
+    DebitExecuted,
+    DebitRejected,
+    PlanCompleted,
+    PlanDefaulted,
+    PlanScheduled,
+)
+from contracts.requests import RequestStateChanged
+from contracts.topics import DEBITS_EVENTS
+from services.debits.adapters.plans import PlanRepository
+from services.debits.domain import debits as domain
+from services.debits.domain.debits import Change, Debit
+from services.debits.service.context import PRODUCER, DebitsContext
+from services.runtime.consumer import Unapplicable
+from services.runtime.outbox import OutgoingMessage, enqueue_many
+
+
+def debit_view(debit: Debit) -> dict[str, Any]:
+    """``contracts.debits.DebitView``."""
+    return {
+        "sequence": debit.sequence,
+        "kind": debit.kind,
+        "due_date": debit.due_date,
+        "collection_date": debit.collection_date,
+        "amount": debit.amount,
+        "state": debit.state,
+        "attempts": debit.attempts,
+    }
+
+
+def debit_changed(
+    ctx: DebitsContext, request_id: UUID, affiliate: str, debit: Debit, change: Change
+) -> OutgoingMessage:
+    event = DebitChanged.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "debit": debit_view(debit),
+            "end_to_end_id": change.end_to_end_id,
+            "reason_code": change.reason_code,
+            "final": change.final,
+            "next_attempt_on": change.next_attempt_on,
+            "at": ctx.clock.now(),
+        },
+        producer=PRODUCER,
+        occurred_at=ctx.clock.now(),
+    )
+    return OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, event)
+
+
+async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered]) -> None:
+    # In topic order: the last announcement of an affiliate in the batch wins.
+    await PlanRepository(conn).save_profiles({e.payload.affiliate: e.payload.raison_sociale for e in events})
+
+
+async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
+    """A VALIDATED request gets its plan and debits, once; other states change nothing (yet)."""
+    p = event.payload
+    if p.state != "VALIDATED" or p.plan is None:
+        return
+    repo = PlanRepository(conn)
+    plan = p.plan
+    account = await repo.account(plan.bank_account_id, p.affiliate)
+    if account is None:
+        raise Unapplicable(f"compte bancaire {plan.bank_account_id} inconnu pour l'affilié {p.affiliate}")
+    try:
+        debits = domain.schedule(
+            [(s.sequence, s.kind, s.due_date, s.collection_date, s.amount) for s in plan.schedule],
+            plan.validation_date,
+        )
+    except ValueError as exc:
+        raise Unapplicable(f"échéancier inapplicable : {exc}") from None
+    created = await repo.insert_plan(
+        request_id=p.request_id,
+        affiliate=p.affiliate,
+        programme=p.programme,
+        modality=plan.quote.modality,
+        bank_account_id=account["id"],
+        rib=account["rib"],
+        bank_code=account["bank_code"],
+        holder=account["holder"],
+        mandate_id=domain.mandate_id(p.request_id),
+        mandate_signed_on=plan.validation_date,
+        installments_total=len(debits),
+        created_at=ctx.clock.now(),
+    )
+    if not created:
+        return  # a replay, or the same validation announced twice: the plan stands as it is
+    await repo.insert_debits(p.request_id, debits)
+    await repo.add_history(
+        [(p.request_id, c) for c in domain.scheduled_changes(debits, plan.validation_date)], ctx.clock.now()
+    )
+    scheduled = PlanScheduled.build(
+        {"request_id": p.request_id, "affiliate": p.affiliate, "debits": [debit_view(d) for d in debits]},
+        producer=PRODUCER,
+        occurred_at=ctx.clock.now(),
+    )
+    await enqueue_many(conn, [OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, scheduled)])
+
+
+async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitExecuted | DebitRejected) -> None:
+    """A bank's answer to one order. The same message twice is stopped by the inbox; a second answer
+    for the same order, one for an unknown order or from another bank is dead-lettered."""
+    r = event.payload
+    repo = PlanRepository(conn)
+    known = await repo.order(r.end_to_end_id)
+    if known is None:
+        raise Unapplicable(f"ordre {r.end_to_end_id} inconnu")
+    if known["bank_code"] != r.bank_code:
+        raise Unapplicable(f"ordre {r.end_to_end_id} envoyé à la banque {known['bank_code']}, réponse de {r.bank_code}")
+    request_id: UUID = known["request_id"]
+    plan = await repo.plan(request_id, lock=True)  # first the plan, then the order: one order of locks
+    assert plan is not None
+    order = await repo.order(r.end_to_end_id, lock=True)
+    assert order is not None
+    if order["outcome"] is not None:
+        raise Unapplicable(f"ordre {r.end_to_end_id} : déjà un résultat ({order['outcome']} le {order['result_on']})")
+    if isinstance(event, DebitExecuted) and event.payload.amount != order["amount"]:
+        raise Unapplicable(f"ordre {r.end_to_end_id} : exécuté pour {event.payload.amount}, ordonné {order['amount']}")
+    debits = await repo.debits(request_id)
+    current = next(d for d in debits if d.sequence == order["sequence"])
+    if current.attempts != order["attempt"]:
+        raise Unapplicable(f"ordre {r.end_to_end_id} : la tentative {order['attempt']} n'est plus en cours")
+    try:
+        if isinstance(event, DebitExecuted):
+            changed, change = domain.settle(current, r.end_to_end_id, event.payload.settled_on)
+            await repo.record_result(r.end_to_end_id, "EXECUTED", None, event.payload.settled_on)
+            on: date = event.payload.settled_on
+        else:
+            rejected = event.payload
+            changed, change = domain.reject(
+                current,
+                r.end_to_end_id,
+                rejected.reason_code,
+                rejected.rejected_on,
+                ctx.programme.representation,
+                ctx.calendar,
+            )
+            await repo.record_result(r.end_to_end_id, "REJECTED", rejected.reason_code, rejected.rejected_on)
+            on = rejected.rejected_on
+    except domain.TransitionRefused as exc:
+        raise Unapplicable(str(exc)) from None
+    affiliate: str = plan["affiliate"]
+    debits = [changed if d.sequence == changed.sequence else d for d in debits]
+    updates: list[tuple[UUID, Debit]] = [(request_id, changed)]
+    changes: list[tuple[Debit, Change]] = [(changed, change)]
+    plan_messages = await _conclude(repo, ctx, request_id, affiliate, plan["state"], debits, on, updates, changes)
+    await repo.update_debits(updates)
+    await repo.add_history([(request_id, c) for _, c in changes], ctx.clock.now())
+    # Each debit's change first, then what it meant for the plan.
+    messages = [debit_changed(ctx, request_id, affiliate, d, c) for d, c in changes] + plan_messages
+    await enqueue_many(conn, messages)
+
+
+async def _conclude(
+    repo: PlanRepository,
+    ctx: DebitsContext,
+    request_id: UUID,
+    affiliate: str,
+    plan_state: domain.PlanState,
+    debits: list[Debit],
+    on: date,
+    updates: list[tuple[UUID, Debit]],
+    changes: list[tuple[Debit, Change]],
+) -> list[OutgoingMessage]:
+    """Completes or defaults the plan when its debits say so (adding the cancelled debits to
+    ``updates`` and ``changes``); returns the plan's event, if any."""
+    outcome = domain.conclude(plan_state, debits, on)
+    if isinstance(outcome, domain.Completed):
+        await repo.close_plan(request_id, "COMPLETED", on)
+        completed = PlanCompleted.build(
+            {"request_id": request_id, "affiliate": affiliate, "total_paid": outcome.total_paid, "completed_on": on},
+            producer=PRODUCER,
+            occurred_at=ctx.clock.now(),
+        )
+        return [OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, completed)]
+    if isinstance(outcome, domain.Defaulted):
+        await repo.close_plan(request_id, "DEFAULTED", on)
+        updates += [(request_id, d) for d in outcome.cancelled]
+        changes += list(zip(outcome.cancelled, outcome.changes, strict=True))
+        defaulted = PlanDefaulted.build(
+            {
+                "request_id": request_id,
+                "affiliate": affiliate,
+                "reason": outcome.reason,
+                "paid_so_far": outcome.paid_so_far,
+                "cancelled_sequences": [d.sequence for d in outcome.cancelled],
+                "defaulted_on": on,
+            },
+            producer=PRODUCER,
+            occurred_at=ctx.clock.now(),
+        )
+        return [OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, defaulted)]
+    return []

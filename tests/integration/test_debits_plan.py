@@ -1,0 +1,457 @@
+"""debits with its real database and broker: a validated request's plan, the debit run, the banks' results.
+
+requests, auth and the banks are played by messages on their topics, as in production.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import typer
+from aiokafka import ConsumerRecord
+from typer.testing import CliRunner
+
+from contracts.auth import AffiliateRegistered
+from contracts.banks import orders_topic
+from contracts.debits import DebitChanged, DebitExecuted, DebitOrder, DebitRejected, PlanCompleted, PlanDefaulted
+from contracts.requests import RequestStateChanged
+from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUESTS_EVENTS
+from services.debits.cli import run_command
+from services.debits.config import DebitsSettings
+from services.debits.main import create_app
+from services.debits.operations import import_bank_accounts, run_debit_run
+from services.debits.service.run import RunSummary
+from services.runtime.clock import FrozenClock
+from services.runtime.tokens import Principal, TokenIssuer
+from tests.conftest import Infra
+from tests.support import eventually, header, publish, read_topic, running
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+V = date(2026, 11, 28)
+RIB_ATTIJARI = "007780000123456789123461"  # bank 007
+RIB_CIH = "230110000000000000424292"  # bank 230
+INSTALLMENTS = [  # as requests sends it: dated from V, collections on business days
+    (1, "ADVANCE", "2026-12-10", "2026-12-10", "4150.00"),
+    (2, "INSTALLMENT", "2027-01-10", "2027-01-12", "3000.00"),  # a Sunday, then a public holiday
+    (3, "INSTALLMENT", "2027-04-10", "2027-04-12", "3000.00"),  # a Saturday
+]
+FULL = [(1, "FULL", "2026-12-10", "2026-12-10", "10120.00")]
+EVENTS = DEBITS_EVENTS.adapter()
+
+
+def new_affiliate() -> str:
+    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
+
+
+@dataclass
+class Debits:
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+    infra: Infra
+    database: str
+
+    async def register(self, affiliate: str, rib: str, *, name: str | None = "Atlas Test SARL") -> str:
+        account_id = f"compte-{affiliate}"
+        await import_bank_accounts(
+            self.database,
+            [
+                {
+                    "affiliate": affiliate,
+                    "rib": rib,
+                    "bank_name": "Banque",
+                    "holder": "Titulaire du compte",
+                    "id": account_id,
+                }
+            ],
+        )
+        if name is not None:
+            await publish(self.infra.bootstrap, AUTH_AFFILIATES.name, [(affiliate, profile(affiliate, name))])
+        return account_id
+
+    async def validate(self, affiliate: str, account_id: str, schedule: list[tuple[Any, ...]]) -> uuid.UUID:
+        request_id = uuid.uuid4()
+        await publish(
+            self.infra.bootstrap,
+            REQUESTS_EVENTS.name,
+            [(affiliate, validated(request_id, affiliate, account_id, schedule))],
+        )
+        return request_id
+
+    async def debits(self, request_id: uuid.UUID, affiliate: str, *held: str) -> httpx.Response:
+        principal = Principal(str(uuid.uuid4()), "test", frozenset(held or (affiliate,)))
+        token = self.issuer.issue(principal, datetime.now(UTC))[0]
+        return await self.client.get(f"/v1/requests/{request_id}/debits", headers={"authorization": f"Bearer {token}"})
+
+    async def states(self, request_id: uuid.UUID, affiliate: str) -> list[tuple[str, int]]:
+        response = await self.debits(request_id, affiliate)
+        if response.status_code != 200:
+            return []
+        return [(d["state"], d["attempts"]) for d in response.json()]
+
+    async def until_states(self, request_id: uuid.UUID, affiliate: str, expected: list[tuple[str, int]]) -> None:
+        async def reached() -> bool:
+            return await self.states(request_id, affiliate) == expected
+
+        await eventually(reached)
+
+    async def run(self, on: date) -> RunSummary:
+        return await run_debit_run(self.database, on, clock=FrozenClock(NOW))
+
+    async def events(self, affiliate: str, until: Any) -> list[Any]:
+        found = await read_topic(
+            self.infra.bootstrap,
+            DEBITS_EVENTS.name,
+            lambda r: until([EVENTS.validate_json(x.value) for x in r]),
+            key=affiliate,
+        )
+        return [EVENTS.validate_json(r.value) for r in found]
+
+    async def orders(self, bank: str, affiliate: str, count: int) -> list[DebitOrder]:
+        found = await read_topic(self.infra.bootstrap, orders_topic(bank), lambda r: len(r) >= count, key=affiliate)
+        return [DebitOrder.model_validate_json(r.value) for r in found]
+
+    async def result(self, affiliate: str, message: DebitExecuted | DebitRejected) -> None:
+        await publish(self.infra.bootstrap, BANK_RESULTS.name, [(affiliate, message)])
+
+
+def profile(affiliate: str, name: str) -> AffiliateRegistered:
+    return AffiliateRegistered.build(
+        {
+            "affiliate": affiliate,
+            "raison_sociale": name,
+            "ice": "001000000000001",
+            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
+        },
+        producer="auth",
+        occurred_at=NOW,
+    )
+
+
+def validated(
+    request_id: uuid.UUID, affiliate: str, account_id: str, schedule: list[tuple[Any, ...]]
+) -> RequestStateChanged:
+    installments = len(schedule) > 1
+    debits = [
+        {"sequence": s, "kind": k, "due_date": d, "collection_date": c, "amount": a} for s, k, d, c, a in schedule
+    ]
+    total = sum(Decimal(a) for *_, a in schedule)
+    quote = {
+        "quote_id": uuid.uuid4(),
+        "affiliate": affiliate,
+        "debt_version": 1,
+        "issued_at": NOW,
+        "expires_at": NOW + timedelta(minutes=30),
+        "programme": "DEC-05-2023",
+        "modality": "INSTALLMENTS" if installments else "FULL",
+        "tier": "INSTALLMENTS_1_24" if installments else "FULL",
+        "rates": {"majorations": "0.50", "frais": "0.50", "astreintes": "0.80"},
+        "advance": schedule[0][4] if installments else "0.00",
+        "installments": len(schedule) - 1 if installments else 0,
+        "eligible_periods": ["2023-05"],
+        "eligible": {"principal": "10000.00", "majorations": "300.00", "frais": "0.00", "astreintes": "0.00"},
+        "remise": {
+            "principal": "0.00",
+            "majorations": "150.00",
+            "frais": "0.00",
+            "astreintes": "0.00",
+            "total": "150.00",
+        },
+        "to_pay": f"{total:.2f}",
+        "validation_date": V,
+        "schedule": debits,
+    }
+    return RequestStateChanged.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "programme": "DEC-05-2023",
+            "state": "VALIDATED",
+            "previous_state": "AWAITING_GUARANTEE" if installments else "DRAFT",
+            "at": NOW,
+            "actor": {"kind": "affiliate", "id": "compte-test"},
+            "reason": "validation",
+            "modality": "INSTALLMENTS" if installments else "FULL",
+            "plan": {
+                "quote": quote,
+                "bank_account_id": account_id,
+                "cg_version": "CG-2023-1",
+                "validation_date": V,
+                "schedule": debits,
+            },
+        },
+        producer="requests",
+        occurred_at=NOW,
+    )
+
+
+def executed(order: DebitOrder, bank: str, on: date | None = None) -> DebitExecuted:
+    p = order.payload
+    return DebitExecuted.build(
+        {
+            "end_to_end_id": p.end_to_end_id,
+            "bank_code": bank,
+            "amount": p.instructed_amount,
+            "settled_on": on or p.requested_collection_date,
+        },
+        producer="bank",
+        occurred_at=NOW,
+    )
+
+
+def rejected(end_to_end_id: str, bank: str, code: str, on: date) -> DebitRejected:
+    return DebitRejected.build(
+        {"end_to_end_id": end_to_end_id, "bank_code": bank, "reason_code": code, "rejected_on": on},
+        producer="bank",
+        occurred_at=NOW,
+    )
+
+
+@pytest.fixture
+def settings(infra: Infra, database: str) -> DebitsSettings:
+    return DebitsSettings(
+        database_url=database,
+        kafka_bootstrap_servers=infra.bootstrap,
+        token_public_key_file=infra.public_key,
+        debit_run_interval_seconds=0,  # the tests run it for the dates they choose
+    )
+
+
+@pytest.fixture
+async def debits(settings: DebitsSettings, infra: Infra, database: str) -> AsyncIterator[Debits]:
+    s = DebitsSettings()
+    issuer = TokenIssuer(
+        infra.private_key.read_bytes(), issuer=s.token_issuer, audience=s.token_audience, ttl=timedelta(minutes=15)
+    )
+    async with running(create_app(settings, FrozenClock(NOW))) as client:
+        yield Debits(client, issuer, infra, database)
+
+
+async def test_a_validated_request_is_scheduled_ordered_on_its_bank_only_and_completed(debits: Debits) -> None:
+    mine, other = new_affiliate(), new_affiliate()
+    account = await debits.register(mine, RIB_ATTIJARI)
+    other_account = await debits.register(other, RIB_CIH, name=None)  # no profile: the holder's name
+    request_id = await debits.validate(mine, account, INSTALLMENTS)
+    other_request = await debits.validate(other, other_account, FULL)
+    await debits.until_states(request_id, mine, [("SCHEDULED", 0)] * 3)
+
+    body = (await debits.debits(request_id, mine)).json()
+    assert [(d["sequence"], d["kind"], d["due_date"], d["collection_date"], d["amount"]) for d in body] == [
+        (s, k, d, c, a) for s, k, d, c, a in INSTALLMENTS
+    ]
+    assert [h["to_state"] for h in body[0]["history"]] == ["SCHEDULED"]
+    (scheduled,) = await debits.events(mine, lambda e: len(e) >= 1)
+    assert scheduled.type == "debits.plan_scheduled" and scheduled.payload.request_id == request_id
+    assert [d.sequence for d in scheduled.payload.debits] == [1, 2, 3]
+
+    # The same validation announced again (a new event id): nothing changes, nothing is announced.
+    await publish(
+        debits.infra.bootstrap, REQUESTS_EVENTS.name, [(mine, validated(request_id, mine, account, INSTALLMENTS))]
+    )
+
+    # Nothing is due before its collection date.
+    assert (await debits.run(date(2026, 12, 9))).orders == 0
+    summary = await debits.run(date(2026, 12, 10))
+    assert {b: (t.orders, t.amount) for b, t in summary.banks.items()} == {
+        "007": (1, Decimal("4150.00")),
+        "230": (1, Decimal("10120.00")),
+    }
+    (order,) = await debits.orders("007", mine, 1)
+    p = order.payload
+    assert (p.request_id, p.affiliate, p.sequence, p.installments_total, p.attempt) == (request_id, mine, 1, 3, 1)
+    assert (p.instructed_amount, p.currency, p.requested_collection_date) == (
+        Decimal("4150.00"),
+        "MAD",
+        date(2026, 12, 10),
+    )
+    assert p.creditor.name == "Caisse Nationale de Sécurité Sociale" and p.creditor.scheme_id and p.creditor.account
+    assert (p.debtor_name, p.debtor_account) == ("Atlas Test SARL", RIB_ATTIJARI)
+    assert p.mandate_id.startswith("MDT-") and p.mandate_signed_on == V
+    assert p.remittance_information == f"Demande {request_id} échéance 1/3"
+    assert len(p.end_to_end_id) <= 35
+    (other_order,) = await debits.orders("230", other, 1)
+    assert other_order.payload.debtor_name == "Titulaire du compte"  # no profile known
+    assert other_order.payload.request_id == other_request
+    # Each bank reads its own customers' orders only.
+    everything_230 = await read_topic(debits.infra.bootstrap, orders_topic("230"), lambda r: len(r) >= 1, key=other)
+    assert all(RIB_ATTIJARI.encode() not in r.value for r in everything_230)
+    on_007 = await read_topic(debits.infra.bootstrap, orders_topic("007"), lambda r: len(r) >= 1, key=mine)
+    assert all(RIB_CIH.encode() not in r.value for r in on_007)
+
+    # The same date again, or the CLI for it: nothing new.
+    assert (await debits.run(date(2026, 12, 10))).orders == 0
+    await debits.until_states(request_id, mine, [("ORDERED", 1), ("SCHEDULED", 0), ("SCHEDULED", 0)])
+
+    result = await asyncio.to_thread(run_cli, debits.database, "2027-04-12")
+    assert result.exit_code == 0, result.output
+    assert "total" in result.output and "6,000.00" in result.output
+    orders = await debits.orders("007", mine, 3)
+    assert [o.payload.sequence for o in orders] == [1, 2, 3]
+    assert len({o.payload.end_to_end_id for o in orders}) == 3
+    assert orders[1].payload.requested_collection_date == date(2027, 4, 12)  # a late run: never in the past
+
+    for o in orders:
+        await debits.result(mine, executed(o, "007"))
+    await debits.until_states(request_id, mine, [("SETTLED", 1)] * 3)
+    events = await debits.events(mine, lambda e: any(x.type == "debits.plan_completed" for x in e))
+    completed = next(e for e in events if isinstance(e, PlanCompleted))
+    assert completed.payload.total_paid == Decimal("10150.00")
+    assert completed.payload.completed_on == date(2027, 4, 12)
+    assert sum(e.type == "debits.plan_scheduled" for e in events) == 1  # the replay announced nothing
+    changed = [e for e in events if isinstance(e, DebitChanged)]
+    assert [(e.payload.debit.sequence, e.payload.debit.state) for e in changed] == [
+        (1, "ORDERED"),
+        (2, "ORDERED"),
+        (3, "ORDERED"),
+        (1, "SETTLED"),
+        (2, "SETTLED"),
+        (3, "SETTLED"),
+    ]
+
+
+def run_cli(database: str, on: str) -> Any:
+    app = typer.Typer()
+    app.command()(run_command)
+    return CliRunner().invoke(app, ["--date", on, "--database-url", database])
+
+
+async def test_am04_once_then_paid_settles_with_two_attempts(debits: Debits) -> None:
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    await debits.run(date(2026, 12, 10))
+    (first,) = await debits.orders("007", affiliate, 1)
+
+    rejection = rejected(first.payload.end_to_end_id, "007", "AM04", date(2026, 12, 11))
+    await debits.result(affiliate, rejection)
+    await debits.until_states(request_id, affiliate, [("FAILED", 1)])
+    (debit,) = (await debits.debits(request_id, affiliate)).json()
+    assert debit["next_attempt_on"] == "2026-12-18"  # 5 business days after the rejection
+    failed = debit["history"][-1]
+    assert (failed["reason_code"], failed["end_to_end_id"], failed["final"]) == (
+        "AM04",
+        first.payload.end_to_end_id,
+        False,
+    )
+    await debits.result(affiliate, rejection)  # delivered twice: the inbox stops it
+
+    assert (await debits.run(date(2026, 12, 17))).orders == 0
+    assert (await debits.run(date(2026, 12, 18))).orders == 1
+    _, second = await debits.orders("007", affiliate, 2)
+    assert second.payload.attempt == 2 and second.payload.end_to_end_id != first.payload.end_to_end_id
+    assert second.payload.requested_collection_date == date(2026, 12, 18)
+    await debits.result(affiliate, executed(second, "007"))
+    await debits.until_states(request_id, affiliate, [("SETTLED", 2)])
+    events = await debits.events(affiliate, lambda e: any(x.type == "debits.plan_completed" for x in e))
+    retry = [e for e in events if isinstance(e, DebitChanged) and e.payload.debit.state == "FAILED"]
+    assert len(retry) == 1 and retry[0].payload.next_attempt_on == date(2026, 12, 18) and not retry[0].payload.final
+    (debit,) = (await debits.debits(request_id, affiliate)).json()
+    assert [h["to_state"] for h in debit["history"]] == ["SCHEDULED", "ORDERED", "FAILED", "ORDERED", "SETTLED"]
+
+    # A late second answer for the first order: dead-lettered, nothing changes.
+    await debits.result(affiliate, executed(first, "007", date(2026, 12, 20)))
+    dead = await read_topic(
+        debits.infra.bootstrap,
+        BANK_RESULTS.dlq,
+        lambda r: any(first.payload.end_to_end_id.encode() in x.value and b"executed" in x.value for x in r),
+        key=affiliate,
+    )
+    assert any("déjà un résultat" in (header(r, "x-dlq-reason") or "") for r in dead)
+    assert await debits.states(request_id, affiliate) == [("SETTLED", 2)]
+
+
+async def test_ac04_defaults_the_plan_and_cancels_the_pending_debits(debits: Debits) -> None:
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), INSTALLMENTS)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)] * 3)
+    await debits.run(date(2026, 12, 10))
+    (order,) = await debits.orders("007", affiliate, 1)
+    await debits.result(affiliate, rejected(order.payload.end_to_end_id, "007", "AC04", date(2026, 12, 11)))
+    await debits.until_states(request_id, affiliate, [("FAILED", 1), ("CANCELLED", 0), ("CANCELLED", 0)])
+    events = await debits.events(affiliate, lambda e: any(x.type == "debits.plan_defaulted" for x in e))
+    defaulted = next(e for e in events if isinstance(e, PlanDefaulted))
+    assert defaulted.payload.cancelled_sequences == [2, 3]
+    assert defaulted.payload.paid_so_far == Decimal("0.00")
+    assert defaulted.payload.defaulted_on == date(2026, 12, 11)
+    final = next(e for e in events if isinstance(e, DebitChanged) and e.payload.debit.state == "FAILED")
+    assert final.payload.final and final.payload.reason_code == "AC04"
+    assert (await debits.run(date(2027, 12, 31))).orders == 0  # cancelled debits are never sent
+
+
+async def test_unknown_or_misdirected_results_are_dead_lettered(debits: Debits) -> None:
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    await debits.run(date(2026, 12, 10))
+    (order,) = await debits.orders("007", affiliate, 1)
+
+    await debits.result(affiliate, rejected("INCONNU-1-1", "007", "AM04", date(2026, 12, 11)))
+    await debits.result(affiliate, executed(order, "230"))  # another bank answering for this order
+
+    def both(records: list[ConsumerRecord[Any, Any]]) -> bool:
+        reasons = [header(r, "x-dlq-reason") or "" for r in records]
+        return any("INCONNU-1-1 inconnu" in x for x in reasons) and any("banque 007" in x for x in reasons)
+
+    await read_topic(debits.infra.bootstrap, BANK_RESULTS.dlq, both, key=affiliate)
+    assert await debits.states(request_id, affiliate) == [("ORDERED", 1)]
+
+
+async def test_debits_of_someone_elses_request_are_not_found(debits: Debits) -> None:
+    affiliate, stranger = new_affiliate(), new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    response = await debits.debits(request_id, affiliate, stranger)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "demande-introuvable"
+    assert (await debits.debits(uuid.uuid4(), affiliate)).status_code == 404
+    assert (await debits.client.get(f"/v1/requests/{request_id}/debits")).status_code == 401
+
+
+async def test_a_validation_naming_an_unknown_account_is_dead_lettered(debits: Debits) -> None:
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, "compte-inconnu", FULL)
+    dead = await read_topic(debits.infra.bootstrap, REQUESTS_EVENTS.dlq, lambda r: len(r) >= 1, key=affiliate)
+    assert "compte bancaire compte-inconnu inconnu" in (header(dead[0], "x-dlq-reason") or "")
+    assert (await debits.debits(request_id, affiliate)).status_code == 404
+
+
+async def test_concurrent_runs_order_each_due_debit_exactly_once(debits: Debits) -> None:
+    affiliates = [new_affiliate() for _ in range(30)]
+    await import_bank_accounts(
+        debits.database,
+        [
+            {"affiliate": a, "rib": RIB_ATTIJARI, "bank_name": "B", "holder": "T", "id": f"compte-{a}"}
+            for a in affiliates
+        ],
+    )
+    await publish(
+        debits.infra.bootstrap,
+        REQUESTS_EVENTS.name,
+        [(a, validated(uuid.uuid4(), a, f"compte-{a}", FULL)) for a in affiliates],
+    )
+    conn = await asyncpg.connect(debits.database)
+    try:
+
+        async def all_scheduled() -> bool:
+            return bool(await conn.fetchval("SELECT count(*) = 30 FROM debit WHERE state = 'SCHEDULED'"))
+
+        await eventually(all_scheduled)
+        # Three runs at once in small pages (three replicas, or the job and an operator's CLI).
+        summaries = await asyncio.gather(
+            *(run_debit_run(debits.database, date(2026, 12, 10), clock=FrozenClock(NOW), page_size=4) for _ in range(3))
+        )
+        assert sum(s.orders for s in summaries) == 30
+        assert await conn.fetchval("SELECT count(*) FROM debit_order") == 30
+        assert await conn.fetchval("SELECT count(*) FROM debit WHERE state = 'ORDERED' AND attempts = 1") == 30
+        assert (await debits.run(date(2026, 12, 10))).orders == 0
+    finally:
+        await conn.close()
