@@ -270,9 +270,10 @@ class Http:
     async def call(self, method: str, path: str, auth: bytes, body: Any = None) -> tuple[int, Any]:
         try:
             return await self._call(method, path, auth, body, reuse=True)
-        except (ConnectionResetError, asyncio.IncompleteReadError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError):
             # A kept-alive connection the server closed between the check and the write: it read
-            # nothing, so the call is made again on a new connection (what HTTP clients do).
+            # nothing, so the call is made again on a new connection (what HTTP clients do). An
+            # answer cut short is not retried: the server may have acted on the request.
             return await self._call(method, path, auth, body, reuse=False)
 
     async def _call(self, method: str, path: str, auth: bytes, body: Any, *, reuse: bool) -> tuple[int, Any]:

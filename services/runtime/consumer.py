@@ -68,6 +68,10 @@ class Bulk:
     For projections on a hot path: a few statements per batch instead of a few per message. Each
     await of a consumer waits its turn behind every HTTP request the service is serving; at a
     hundred requests in flight, per-message statements made quotes seconds late.
+
+    Bulk groups are applied after the batch's other messages: a per-message handler must not depend
+    on a bulk projection written by a message of the same batch (true today: requests' perception
+    answers read none of them).
     """
 
     apply: Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]

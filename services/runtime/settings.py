@@ -86,7 +86,7 @@ class ServiceSettings(BaseSettings):
         default_factory=list,
         alias="TOKEN_PUBLIC_KEY_FILES",
         description=(
-            "public keys that verify access tokens, PEM files or folders of *.pem, as a JSON list or "
+            "public keys that verify access tokens, PEM files or folders of *.pub.pem, as a JSON list or "
             "comma-separated (several during a key rotation); when set, replaces TOKEN_PUBLIC_KEY_FILE"
         ),
     )
@@ -115,22 +115,29 @@ class ServiceSettings(BaseSettings):
         """The public key files to verify tokens with; None when there is none (every authenticated
         call then answers 401, as before any key was configured).
 
-        ``TOKEN_PUBLIC_KEY_FILES`` (files, or folders whose ``*.pem`` are all taken) wins over
-        ``TOKEN_PUBLIC_KEY_FILE``; a listed path that does not exist is a configuration error, raised
-        at start: in the middle of a rotation a missing key must stop a rollout, not refuse tokens.
+        ``TOKEN_PUBLIC_KEY_FILES`` (files, or folders whose ``*.pub.pem`` are all taken) wins over
+        ``TOKEN_PUBLIC_KEY_FILE``. A key file that was configured (either setting) and does not exist
+        is a configuration error, raised at start: a wrongly mounted Secret must stop a rollout, not
+        leave a ready service that refuses every token. Only the unconfigured default may be missing
+        (a laptop before its first ``make run``).
         """
         if not self.token_public_key_files:
-            return [self.token_public_key_file] if self.token_public_key_file.exists() else None
+            if self.token_public_key_file.exists():
+                return [self.token_public_key_file]
+            if "token_public_key_file" in self.model_fields_set:
+                raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILE: {self.token_public_key_file} does not exist")
+            return None
         files: list[Path] = []
         for path in self.token_public_key_files:
             if path.is_dir():
-                files.extend(sorted(path.glob("*.pem")))
+                # *.pub.pem only: a folder laid out like .data/keys also holds the private key.
+                files.extend(sorted(path.glob("*.pub.pem")))
             elif path.is_file():
                 files.append(path)
             else:
                 raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILES: {path} does not exist")
         if not files:
-            raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILES: no *.pem in {self.token_public_key_files}")
+            raise FileNotFoundError(f"TOKEN_PUBLIC_KEY_FILES: no *.pub.pem in {self.token_public_key_files}")
         return files
 
 

@@ -441,6 +441,36 @@ def test_token_keys_are_secrets_and_only_auth_gets_the_private_key() -> None:
     assert k8s("Secret") == [], "Secrets are referenced, never committed"
 
 
+KEY_FILES = ("TOKEN_PUBLIC_KEY_FILE", "TOKEN_PRIVATE_KEY_FILE", "SSL_CERT_FILE")
+
+
+def test_every_key_file_a_container_reads_is_under_a_mounted_volume() -> None:
+    """A wrongly mounted Secret stops a service at start (a configured key file must exist): the paths
+    the settings name must lie under a volume of that very container."""
+
+    def under(path: str, mounts: list[str]) -> bool:
+        return any(Path(path).is_relative_to(m) for m in mounts)
+
+    def read_by(command: list[str] | None) -> tuple[str, ...]:
+        # The partners verify no token (they are not called by the portal): only the Kafka CA.
+        return KEY_FILES if command and command[0] == "serve" else ("SSL_CERT_FILE",)
+
+    for name, service in compose_model()["services"].items():
+        mounts = [v["target"] for v in service.get("volumes", [])]
+        for var in read_by(service.get("command")):
+            path = (service.get("environment") or {}).get(var)
+            assert path is None or under(path, mounts), f"compose {name}: {var}={path} is under none of {mounts}"
+    for deployment in k8s("Deployment"):
+        for container in pod_containers(deployment):
+            mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+            env = k8s_env(container)
+            for var in read_by(container.get("args")):
+                path = env.get(var)
+                assert path is None or under(str(path), mounts), (
+                    f"k8s {deployment['metadata']['name']}: {var}={path} is under none of {mounts}"
+                )
+
+
 def test_the_acl_page_names_every_topic_and_service_principal() -> None:
     page = (ROOT / "docs" / "kafka-acls.md").read_text()
     for topic in CATALOGUE:

@@ -131,10 +131,11 @@ def test_a_token_without_kid_or_with_a_forged_kid_is_refused(tmp_path: Path) -> 
 def test_the_settings_list_public_keys_for_a_rotation(tmp_path: Path) -> None:
     generate_keypair(tmp_path / "keys" / "old.pem", tmp_path / "keys" / "old.pub.pem")
     generate_keypair(tmp_path / "next" / "new.pem", tmp_path / "next" / "new.pub.pem")
-    (tmp_path / "next" / "new.pem").unlink()  # a folder of public keys holds no private key
+    # a folder laid out like .data/keys also holds the private key: only *.pub.pem is taken
     single = ServiceSettings(TOKEN_PUBLIC_KEY_FILE=tmp_path / "keys" / "old.pub.pem")
     assert single.token_public_keys() == [tmp_path / "keys" / "old.pub.pem"]
-    assert ServiceSettings(TOKEN_PUBLIC_KEY_FILE=tmp_path / "missing.pem").token_public_keys() is None
+    with pytest.raises(FileNotFoundError):  # configured but not there: a wrongly mounted Secret
+        ServiceSettings(TOKEN_PUBLIC_KEY_FILE=tmp_path / "missing.pem").token_public_keys()
     listed = ServiceSettings(
         TOKEN_PUBLIC_KEY_FILE=tmp_path / "missing.pem",
         TOKEN_PUBLIC_KEY_FILES=[tmp_path / "keys" / "old.pub.pem", tmp_path / "next"],
