@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from contracts.auth import AffiliateRegistered
-from contracts.debits import BankAccountsChanged
+from contracts.debits import BankAccountsChanged, DebitChanged, PlanCompleted, PlanDefaulted
 from contracts.debt import PositionChanged
 from contracts.envelope import Envelope
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused
@@ -28,6 +28,7 @@ from contracts.simulation import QuoteIssued
 from contracts.topics import (
     AUTH_AFFILIATES,
     DEBITS_ACCOUNTS,
+    DEBITS_EVENTS,
     DEBT_POSITIONS,
     PERCEPTION_GUARANTEES,
     REQUESTS_EVENTS,
@@ -689,3 +690,71 @@ async def test_a_position_the_database_refuses_is_dead_lettered_and_the_batch_st
 
     row = await eventually(projected)
     assert (row["version"], str(row["remissible"])) == (3, "300.00")  # the newest of the batch, not the last
+
+
+def debit_changed(affiliate: str, request_id: str, sequence: int, state: str) -> DebitChanged:
+    return DebitChanged.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "debit": {
+                "sequence": sequence,
+                "kind": "FULL",
+                "due_date": "2026-12-10",
+                "collection_date": "2026-12-10",
+                "amount": "10120.00",
+                "state": state,
+                "attempts": 1,
+            },
+            "at": datetime.now(UTC),
+        },
+        producer="debits",
+        occurred_at=datetime.now(UTC),
+    )
+
+
+async def test_the_plan_at_debits_completes_or_defaults_the_request(svc: Requests) -> None:
+    paid, broken = new_affiliate(), new_affiliate()
+    ids = {}
+    for affiliate in (paid, broken):
+        request_id = await svc.draft_ready(affiliate)
+        issued = quote(affiliate)
+        await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+        assert (await svc.validate(affiliate, request_id, issued.payload.quote_id)).json()["state"] == "VALIDATED"
+        ids[affiliate] = request_id
+    today = datetime.now(UTC).date()
+    completed = PlanCompleted.build(
+        {"request_id": ids[paid], "affiliate": paid, "total_paid": "10120.00", "completed_on": today},
+        producer="debits",
+        occurred_at=datetime.now(UTC),
+    )
+    settled = debit_changed(paid, ids[paid], 1, "SETTLED")
+    await svc.send(DEBITS_EVENTS.name, paid, settled, settled, completed)  # a redelivery changes nothing
+    defaulted = PlanDefaulted.build(
+        {
+            "request_id": ids[broken],
+            "affiliate": broken,
+            "reason": "prélèvement 1 rejeté (AC04)",
+            "paid_so_far": "0.00",
+            "cancelled_sequences": [],
+            "defaulted_on": today,
+        },
+        producer="debits",
+        occurred_at=datetime.now(UTC),
+    )
+    await svc.send(DEBITS_EVENTS.name, broken, defaulted)
+
+    async def state_of(affiliate: str, wanted: str) -> Any:
+        body = (await svc.act(affiliate, "GET", f"/v1/requests/{ids[affiliate]}")).json()
+        return body if body["state"] == wanted else None
+
+    body = await eventually(lambda: state_of(paid, "COMPLETED"))
+    assert [h["to_state"] for h in body["history"]][-2:] == ["IN_PROGRESS", "COMPLETED"]
+    body = await eventually(lambda: state_of(broken, "DEFAULTED"))
+    assert body["history"][-1]["reason"] == "déchéance : prélèvement 1 rejeté (AC04)"
+    again = await svc.create(broken)
+    assert (again.status_code, again.json()["code"]) == (409, "defaillance-anterieure")
+    records = await read_topic(
+        svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "COMPLETED" in states(r, ids[paid]), key=paid
+    )
+    assert states(records, ids[paid]) == ["DRAFT", "VALIDATED", "IN_PROGRESS", "COMPLETED"]

@@ -273,3 +273,25 @@ def test_remissible_counts_penalties_of_eligible_periods_and_no_credit() -> None
     ]
     # majorations 30.00 + 0.10; astreintes -50.00 + 20.00 < 0 counts as 0; 2025-01 is after the cut-off
     assert remissible(periods, PROGRAMME) == Decimal("30.10")
+
+
+def test_the_plan_at_debits_moves_the_request_to_in_progress_then_completed() -> None:
+    validated, _ = validate(draft(), quote())
+    paying, entry = lifecycle.first_debit_settled(validated, AT) or (validated, None)
+    assert (paying.state, entry and entry.actor) == ("IN_PROGRESS", lifecycle.DEBITS)
+    assert lifecycle.first_debit_settled(paying, AT) is None  # later payments change no state
+    done, entry = lifecycle.complete(paying, AT)
+    assert (done.state, entry.event) == ("COMPLETED", "completed")
+    # a one-debit plan may complete before requests heard of the payment
+    assert lifecycle.complete(validated, AT)[0].state == "COMPLETED"
+
+
+def test_a_defaulted_plan_defaults_the_request_and_only_a_paying_one() -> None:
+    validated, _ = validate(draft(), quote())
+    defaulted, entry = lifecycle.default(validated, "prélèvement 2 rejeté (AC04)", AT)
+    assert (defaulted.state, entry.reason) == ("DEFAULTED", "déchéance : prélèvement 2 rejeté (AC04)")
+    with pytest.raises(Refusal) as refused:
+        lifecycle.complete(defaulted, AT)
+    assert refused.value.code == "pas-de-plan-en-cours"
+    with pytest.raises(Refusal):
+        lifecycle.first_debit_settled(draft(), AT)

@@ -5,7 +5,14 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBT_POSITIONS, PERCEPTION_GUARANTEES, SIMULATION_QUOTES
+from contracts.topics import (
+    AUTH_AFFILIATES,
+    DEBITS_ACCOUNTS,
+    DEBITS_EVENTS,
+    DEBT_POSITIONS,
+    PERCEPTION_GUARANTEES,
+    SIMULATION_QUOTES,
+)
 from services.requests.service import projections
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Bulk, subscribe_all
@@ -19,6 +26,9 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsC
     async def perception(conn: asyncpg.Connection, event: Any) -> None:
         await projections.on_perception(conn, ctx, event)
 
+    async def debits(conn: asyncpg.Connection, event: Any) -> None:
+        await projections.on_debits(conn, ctx, event)
+
     subscribe_all(
         broker,
         platform,
@@ -28,6 +38,7 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsC
             DEBITS_ACCOUNTS: Bulk(projections.on_bank_accounts),
             SIMULATION_QUOTES: Bulk(projections.on_quotes),
             PERCEPTION_GUARANTEES: perception,
+            DEBITS_EVENTS: debits,
         },
         consumer="requests",
     )

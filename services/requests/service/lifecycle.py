@@ -216,3 +216,22 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
                         done["failed"] += 1
         if not expired and not drafts:
             return done
+
+
+async def plan_progressed(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, affiliate: str, outcome: str, reason: str
+) -> None:
+    """What debits says of the plan: a debit settled, the plan completed or defaulted (in the
+    consumer's transaction). ``outcome`` is ``settled``, ``completed`` or ``defaulted``."""
+    request = await _answered(conn, request_id, affiliate)
+    at = ctx.clock.now()
+    if outcome == "settled":
+        change = lifecycle.first_debit_settled(request, at)
+        if change is not None:
+            await record(conn, ctx, change)
+        return
+    if outcome == "completed":
+        # A one-debit plan may complete before requests heard of its first payment: same end.
+        await record(conn, ctx, lifecycle.complete(request, at))
+        return
+    await record(conn, ctx, lifecycle.default(request, reason, at))

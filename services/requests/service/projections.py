@@ -5,7 +5,7 @@ from typing import TypeVar
 import asyncpg
 
 from contracts.auth import AffiliateRegistered
-from contracts.debits import BankAccountsChanged
+from contracts.debits import BankAccountsChanged, DebitChanged, PlanCompleted, PlanDefaulted, PlanScheduled
 from contracts.debt import PositionChanged
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused
 from contracts.requests import Guarantee
@@ -82,4 +82,27 @@ async def on_perception(
         # A late answer (the request expired or was withdrawn meanwhile), one for an unknown request
         # or another affiliate's: nothing changes, and the dead letter tells an operator, who may have
         # to call the perception (a guarantee deposited on the deadline day that arrived after the sweep).
+        raise Unapplicable(f"{refusal.code}: {refusal.message}") from None
+
+
+async def on_debits(
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    event: PlanScheduled | DebitChanged | PlanCompleted | PlanDefaulted,
+) -> None:
+    """The plan's life at debits moves the request: first payment, completion, default."""
+    try:
+        if isinstance(event, DebitChanged):
+            if event.payload.debit.state == "SETTLED":
+                await lifecycle.plan_progressed(
+                    conn, ctx, event.payload.request_id, event.payload.affiliate, "settled", ""
+                )
+        elif isinstance(event, PlanCompleted):
+            await lifecycle.plan_progressed(
+                conn, ctx, event.payload.request_id, event.payload.affiliate, "completed", ""
+            )
+        elif isinstance(event, PlanDefaulted):
+            p = event.payload
+            await lifecycle.plan_progressed(conn, ctx, p.request_id, p.affiliate, "defaulted", p.reason)
+    except Refusal as refusal:
         raise Unapplicable(f"{refusal.code}: {refusal.message}") from None
