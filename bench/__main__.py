@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bench import breakdown, debt_http, flows, ingestion, simulation_http, startup
+from bench import breakdown, debit_run, debt_http, flows, ingestion, simulation_http, startup
 from bench.common import code_version, machine, say, scale, table, write_result
 
 BENCHES: dict[str, ModuleType] = {
@@ -23,6 +23,7 @@ BENCHES: dict[str, ModuleType] = {
     "simulation_http": simulation_http,
     "flows": flows,
     "startup": startup,
+    "debit_run": debit_run,
     "breakdown": breakdown,
 }
 OPTIONAL = {"breakdown": "BENCH_BREAKDOWN"}
