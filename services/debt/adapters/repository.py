@@ -3,15 +3,24 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.debt.domain.ledger import COLUMNS
-from services.debt.domain.position import CATEGORIES, Arrangement, Line, PeriodBalance, Position
+from services.debt.domain.position import (
+    CATEGORIES,
+    Arrangement,
+    Category,
+    Line,
+    PeriodBalance,
+    Position,
+    Remission,
+)
 from services.runtime.db import load_queries, rows
 
 _Q = load_queries(Path(__file__).parent / "sql")
@@ -85,15 +94,106 @@ class PositionRepository:
             }
         periods: dict[str, list[PeriodBalance]] = defaultdict(list)
         for row in await rows(_Q.balances_of(self._conn, affiliates=wanted)):
-            lines = {c: Line(due=row[f"{c}_due"], paid=row[f"{c}_paid"]) for c in CATEGORIES}
-            periods[row["affiliate"]].append(PeriodBalance(row["period"], lines))
+            periods[row["affiliate"]].append(_balance(row))
         arrangements = {
             row["affiliate"]: Arrangement(
                 row["arrangement_id"], row["perception_code"], row["perception_name"], row["opened_on"]
             )
             for row in await rows(_Q.active_arrangements_of(self._conn, affiliates=wanted))
         }
-        return [Position.of(a, versions.get(a, 0), periods.get(a, ()), arrangements.get(a)) for a in wanted]
+        remissions = await self.remissions(wanted)
+        return [
+            Position.of(a, versions.get(a, 0), periods.get(a, ()), arrangements.get(a), remissions.get(a))
+            for a in wanted
+        ]
+
+    # --- remission plans (learnt from requests' and debits' events) ---------------------------
+
+    async def balances_for_update(self, affiliate: str) -> list[PeriodBalance]:
+        """The affiliate's balances, locked until the caller's transaction ends."""
+        return [_balance(row) for row in await rows(_Q.balances_for_update(self._conn, affiliate=affiliate))]
+
+    async def insert_plan(
+        self,
+        request_id: UUID,
+        affiliate: str,
+        eligible_periods: Sequence[str],
+        remise: dict[Category, Decimal],
+        to_pay: Decimal,
+        validated_at: datetime,
+    ) -> bool:
+        """False when this request's plan is known already."""
+        inserted = await rows(
+            _Q.insert_plan(
+                self._conn,
+                request_id=request_id,
+                affiliate=affiliate,
+                eligible_periods=list(eligible_periods),
+                remise_principal=remise["principal"],
+                remise_majorations=remise["majorations"],
+                remise_astreintes=remise["astreintes"],
+                remise_frais=remise["frais"],
+                to_pay=to_pay,
+                validated_at=validated_at,
+            )
+        )
+        return bool(inserted)
+
+    async def insert_shares(self, request_id: UUID, shares: dict[str, dict[Category, Decimal]]) -> None:
+        items = [(p, c, amount) for p, by_category in shares.items() for c, amount in by_category.items()]
+        if not items:
+            return
+        await _Q.insert_shares(
+            self._conn,
+            request_ids=[request_id] * len(items),
+            periods=[p for p, _, _ in items],
+            categories=[c for _, c, _ in items],
+            amounts=[a for _, _, a in items],
+        )
+
+    async def plan_for_update(self, request_id: UUID) -> Remission | None:
+        row = await _Q.plan_for_update(self._conn, request_id=request_id)
+        if row is None:
+            return None
+        shares = await self._shares([row["request_id"]])
+        return _remission(row, shares.get(row["request_id"], {}))
+
+    async def insert_payment(
+        self, request_id: UUID, sequence: int, attempt: int, amount: Decimal, settled_at: datetime
+    ) -> bool:
+        """False when this debit's settlement was recorded before."""
+        inserted = await rows(
+            _Q.insert_payment(
+                self._conn,
+                request_id=request_id,
+                sequence=sequence,
+                attempt=attempt,
+                amount=amount,
+                settled_at=settled_at,
+            )
+        )
+        return bool(inserted)
+
+    async def record_imputation(self, request_id: UUID, sequence: int, imputed: Decimal, surplus: Decimal) -> None:
+        await _Q.record_surplus(self._conn, request_id=request_id, sequence=sequence, surplus=surplus)
+        await _Q.add_paid(self._conn, request_id=request_id, imputed=imputed, surplus=surplus)
+
+    async def close_plan(self, request_id: UUID, state: str, closed_on: date) -> None:
+        await _Q.close_plan(self._conn, request_id=request_id, state=state, closed_on=closed_on)
+
+    async def remissions(self, affiliates: Sequence[str]) -> dict[str, Remission]:
+        """Each affiliate's latest validated plan, with its shares."""
+        plans = await rows(_Q.remissions_of(self._conn, affiliates=list(affiliates)))
+        if not plans:
+            return {}
+        shares = await self._shares([row["request_id"] for row in plans])
+        return {row["affiliate"]: _remission(row, shares.get(row["request_id"], {})) for row in plans}
+
+    async def _shares(self, request_ids: list[UUID]) -> dict[UUID, dict[str, dict[Category, Decimal]]]:
+        out: dict[UUID, dict[str, dict[Category, Decimal]]] = defaultdict(dict)
+        for row in await rows(_Q.shares_of(self._conn, request_ids=request_ids)):
+            out[row["request_id"]].setdefault(row["period"], {})[row["category"]] = row["amount"]
+        return out
 
     async def save_views(self, views: dict[str, str], cutoff: str) -> None:
         """Store each affiliate's ready-to-serve debt document (JSON text)."""
@@ -112,3 +212,23 @@ class PositionRepository:
 
     async def affiliates_after(self, after: str, limit: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.affiliates_page(self._conn, after=after, limit=limit))]
+
+
+def _balance(row: Any) -> PeriodBalance:
+    lines = {
+        c: Line(due=row[f"{c}_due"], paid=row[f"{c}_paid"], written_off=row[f"{c}_written_off"]) for c in CATEGORIES
+    }
+    return PeriodBalance(row["period"], lines)
+
+
+def _remission(row: Any, shares: dict[str, dict[Category, Decimal]]) -> Remission:
+    return Remission(
+        request_id=str(row["request_id"]),
+        state=row["state"],
+        eligible_periods=tuple(row["eligible_periods"]),
+        remise={c: row[f"remise_{c}"] for c in CATEGORIES},
+        to_pay=row["to_pay"],
+        paid=row["paid"],
+        unapplied=row["unapplied"],
+        shares=shares,
+    )

@@ -1,4 +1,5 @@
-"""How ledger entries move balances: a charge raises what is due, a payment what is paid."""
+"""How ledger entries move balances: a charge raises what is due, a payment what is paid, a write-off
+(a remission made definitive) what is written off."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -7,7 +8,9 @@ from typing import Literal
 
 from services.debt.domain.position import CATEGORIES, ZERO, Category
 
-COLUMNS: tuple[str, ...] = tuple(f"{c}_{side}" for c in CATEGORIES for side in ("due", "paid"))
+Side = Literal["due", "paid", "written_off"]
+SIDES: tuple[Side, ...] = ("due", "paid", "written_off")
+COLUMNS: tuple[str, ...] = tuple(f"{c}_{side}" for c in CATEGORIES for side in SIDES)
 
 
 @dataclass(frozen=True)
@@ -15,7 +18,7 @@ class Booking:
     affiliate: str
     period: str
     category: Category
-    side: Literal["due", "paid"]
+    side: Side
     amount: Decimal
 
 

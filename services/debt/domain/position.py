@@ -1,4 +1,5 @@
-"""The consolidated debt of one affiliate: per period, four categories, each due / paid / outstanding."""
+"""The consolidated debt of one affiliate: per period, four categories, each due / paid / written off /
+outstanding."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ ZERO = Decimal("0.00")
 class Line:
     due: Decimal = ZERO
     paid: Decimal = ZERO
+    written_off: Decimal = ZERO
+    """What a definitive remission cancelled: no longer owed, though never paid."""
 
     @property
     def outstanding(self) -> Decimal:
-        return self.due - self.paid
+        return self.due - self.paid - self.written_off
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,50 @@ class Totals:
     non_eligible: Mapping[Category, Decimal]
 
 
+RemissionState = Literal["PENDING", "DEFINITIVE", "REINSTATED"]
+
+
+@dataclass(frozen=True)
+class Remission:
+    """The remission of the affiliate's latest validated plan, as debt learnt it from events.
+
+    PENDING while the plan runs (nothing written off: the remise is only shown), DEFINITIVE once the
+    plan is completed (``shares`` were written off), REINSTATED once it defaulted (nothing written off,
+    every remitted amount owed again)."""
+
+    request_id: str
+    state: RemissionState
+    eligible_periods: tuple[str, ...]
+    remise: Mapping[Category, Decimal]
+    to_pay: Decimal
+    paid: Decimal
+    unapplied: Decimal
+    shares: Mapping[str, Mapping[Category, Decimal]]
+    """The remise shared out per eligible period and category (see ``domain/remission.py``)."""
+
+    @property
+    def remise_total(self) -> Decimal:
+        return sum(self.remise.values(), ZERO)
+
+
 @dataclass(frozen=True)
 class Position:
     affiliate: str
     version: int
     periods: tuple[PeriodBalance, ...]
     arrangement: Arrangement | None = None
+    remission: Remission | None = None
 
     @classmethod
     def of(
-        cls, affiliate: str, version: int, periods: Iterable[PeriodBalance], arrangement: Arrangement | None
+        cls,
+        affiliate: str,
+        version: int,
+        periods: Iterable[PeriodBalance],
+        arrangement: Arrangement | None,
+        remission: Remission | None = None,
     ) -> "Position":
-        return cls(affiliate, version, tuple(sorted(periods, key=lambda p: p.period)), arrangement)
+        return cls(affiliate, version, tuple(sorted(periods, key=lambda p: p.period)), arrangement, remission)
 
     def totals(self, cutoff: str) -> Totals:
         """Outstanding amounts, split at the programme's cut-off."""

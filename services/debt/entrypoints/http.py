@@ -1,10 +1,10 @@
 """debt over HTTP: the consolidated debt of an affiliate the caller holds."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.money import Money
 from services.debt.adapters.repository import PositionRepository
@@ -20,7 +20,7 @@ AffiliatePath = Annotated[str, Path(pattern=r"^\d{7}$", description="numéro d'a
 class AmountsOut(BaseModel):
     due: Money
     paid: Money
-    outstanding: Money
+    outstanding: Money = Field(description="dû − payé − annulé par une remise devenue définitive")
 
 
 class PeriodOut(BaseModel):
@@ -56,6 +56,32 @@ class ArrangementOut(BaseModel):
     opened_on: date
 
 
+class RemiseOut(CategoryTotals):
+    pass
+
+
+class RemissionPeriodOut(BaseModel):
+    period: str
+    principal: Money
+    majorations: Money
+    astreintes: Money
+    frais: Money
+
+
+class RemissionOut(BaseModel):
+    """The remission of the latest validated plan: PENDING while it runs (shown, not yet deducted),
+    DEFINITIVE once completed (written off), REINSTATED once defaulted (owed again)."""
+
+    request_id: str
+    state: Literal["PENDING", "DEFINITIVE", "REINSTATED"]
+    eligible_periods: list[str]
+    remise: RemiseOut
+    to_pay: Money
+    paid: Money = Field(description="payé sur le plan et imputé")
+    unapplied: Money = Field(description="payé au-delà des montants couverts par le plan")
+    periods: list[RemissionPeriodOut] = Field(description="la remise répartie par période éligible")
+
+
 class DebtOut(BaseModel):
     """The documented shape of the debt; ``tests/unit/test_debt_view.py`` holds the stored document to it."""
 
@@ -65,6 +91,7 @@ class DebtOut(BaseModel):
     periods: list[PeriodOut]
     totals: TotalsOut
     arrangement: ArrangementOut | None
+    remission: RemissionOut | None
 
 
 @router.get(

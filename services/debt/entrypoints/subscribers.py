@@ -1,4 +1,5 @@
-"""debt on Kafka: the ledger is consumed in batches, one transaction per batch."""
+"""debt on Kafka: the ledger is consumed in batches, one transaction per batch; requests' and debits'
+events (remission plans and their payments) through the runtime's consumer, with its inbox."""
 
 import asyncio
 import logging
@@ -14,9 +15,11 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from pydantic import ValidationError
 
-from contracts.topics import DEBT_LEDGER
+from contracts.topics import DEBITS_EVENTS, DEBT_LEDGER, REQUESTS_EVENTS
 from services.debt.config import DebtSettings
+from services.debt.service import plans
 from services.debt.service.apply_ledger import BatchOutcome, LedgerMessage, apply_ledger_batch
+from services.runtime.consumer import subscribe_all
 from services.runtime.kafka import consumer_options
 from services.runtime.platform import Platform
 
@@ -58,6 +61,23 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 
 def register_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
+    register_ledger_subscriber(broker, platform, settings)
+    register_plan_subscribers(broker, platform, settings)
+
+
+def register_plan_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
+    """Plans and their payments reach debt through these events only, never through its tables."""
+
+    async def request_event(conn: asyncpg.Connection, event: Any) -> None:
+        await plans.on_request_event(conn, event, platform.clock, settings.eligibility_cutoff)
+
+    async def debits_event(conn: asyncpg.Connection, event: Any) -> None:
+        await plans.on_debits_event(conn, event, platform.clock, settings.eligibility_cutoff)
+
+    subscribe_all(broker, platform, {REQUESTS_EVENTS: request_event, DEBITS_EVENTS: debits_event}, consumer="debt")
+
+
+def register_ledger_subscriber(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
     async def apply(entries: list[LedgerMessage], contexts: dict[str, Context]) -> BatchOutcome:
         assert platform.background_pool is not None
         async with platform.background_pool.acquire() as conn:

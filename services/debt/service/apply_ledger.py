@@ -81,12 +81,37 @@ async def apply_ledger_batch(
                 c = entry.payload
                 await repo.close_arrangement(c.affiliate, c.arrangement_id, c.closed_on)
         touched = sorted({e.payload.affiliate for e in fresh})
-        if touched:
-            versions = await repo.bump_versions(touched)
-            positions = await repo.positions(touched, versions)
-            await repo.save_views({p.affiliate: debt_view_json(p, cutoff) for p in positions}, cutoff)
-            await enqueue_many(conn, position_messages(positions, clock, trace_contexts))
+        await announce(conn, touched, clock, cutoff, trace_contexts)
     return BatchOutcome(len(fresh), len(entries) - len(fresh), len(touched))
+
+
+async def book(conn: asyncpg.Connection, entries: Sequence[tuple[EntryRow, Booking]]) -> int:
+    """Debt's own bookings (a payment on a plan, a write-off) through the ledger's path: each entry
+    recorded under its id (one already recorded is skipped), then the balances moved. Returns how
+    many were fresh. The caller owns the transaction and announces the position."""
+    repo = PositionRepository(conn)
+    fresh_ids = await repo.record_entries([row for row, _ in entries])
+    fresh = [booking for row, booking in entries if row.entry_id in fresh_ids]
+    await repo.add_to_balances(balance_deltas(fresh))
+    return len(fresh)
+
+
+async def announce(
+    conn: asyncpg.Connection,
+    affiliates: Sequence[str],
+    clock: Clock,
+    cutoff: str,
+    trace_contexts: dict[str, Context] | None = None,
+) -> None:
+    """In the caller's transaction: bump each affiliate's version once, store its debt document and
+    write its whole position to the outbox."""
+    if not affiliates:
+        return
+    repo = PositionRepository(conn)
+    versions = await repo.bump_versions(affiliates)
+    positions = await repo.positions(affiliates, versions)
+    await repo.save_views({p.affiliate: debt_view_json(p, cutoff) for p in positions}, cutoff)
+    await enqueue_many(conn, position_messages(positions, clock, trace_contexts))
 
 
 async def refresh_views(conn: asyncpg.Connection, cutoff: str, page: int = 500) -> int:

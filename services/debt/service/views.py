@@ -16,6 +16,7 @@ from services.debt.domain.position import (
     Line,
     PeriodBalance,
     Position,
+    Remission,
     is_eligible,
 )
 
@@ -29,8 +30,32 @@ def _line(line: Line) -> dict[str, str]:
 
 
 def amount_lines(balance: PeriodBalance) -> dict[str, dict[str, str]]:
-    """The four categories of one period, amounts as two-place strings (shared by view and event)."""
+    """The four categories of one period, amounts as two-place strings (shared by view and event).
+
+    ``outstanding`` is net of what a definitive remission wrote off (due − paid − written off); the
+    documented shapes (``DebtOut``, ``contracts.debt.AmountLine``) carry no written-off column yet: the
+    debt document's ``remission`` section says, per period, what was written off."""
     return {c: _line(balance.line(c)) for c in CATEGORIES}
+
+
+def remission_json(remission: Remission | None) -> dict[str, Any] | None:
+    """The latest plan's remission: PENDING (shown, not yet deducted), DEFINITIVE (written off) or
+    REINSTATED (owed again)."""
+    if remission is None:
+        return None
+    return {
+        "request_id": remission.request_id,
+        "state": remission.state,
+        "eligible_periods": list(remission.eligible_periods),
+        "remise": {c: _amount(remission.remise[c]) for c in CATEGORIES} | {"total": _amount(remission.remise_total)},
+        "to_pay": _amount(remission.to_pay),
+        "paid": _amount(remission.paid),
+        "unapplied": _amount(remission.unapplied),
+        "periods": [
+            {"period": period} | {c: _amount(shares.get(c, Decimal(0))) for c in CATEGORIES}
+            for period, shares in sorted(remission.shares.items())
+        ],
+    }
 
 
 def arrangement_json(arrangement: Arrangement | None) -> dict[str, Any] | None:
@@ -61,6 +86,7 @@ def debt_view(position: Position, cutoff: str) -> dict[str, Any]:
         ],
         "totals": {"eligible": _totals(totals.eligible), "non_eligible": _totals(totals.non_eligible)},
         "arrangement": arrangement_json(position.arrangement),
+        "remission": remission_json(position.remission),
     }
 
 
