@@ -14,6 +14,7 @@ from partners.bank import cli as bank_cli
 from partners.perception import cli as perception_cli
 from services.debits import cli as debits_cli
 from services.debits.cli import import_accounts_command as import_bank_accounts_command
+from services.debits.pain import cli as pain_cli
 from services.simulation.cli import simulate_command
 
 app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
@@ -39,6 +40,8 @@ app.add_typer(bank_app, name="bank")
 app.command("simulate")(simulate_command)
 debits_app.command("import-accounts")(import_bank_accounts_command)
 debits_app.command("run")(debits_cli.run_command)
+debits_app.command("export-pain008")(pain_cli.export_pain008_command)
+debits_app.command("import-pain002")(pain_cli.import_pain002_command)
 perception_app.command("serve")(perception_cli.serve_command)
 perception_app.command("deposit")(perception_cli.deposit_command)
 perception_app.command("refuse")(perception_cli.refuse_command)

@@ -29,6 +29,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
+from partners.bank.config import BankSettings
 from partners.perception.config import PerceptionSettings
 from services.auth.config import AuthSettings
 from services.debits.config import DebitsSettings
@@ -104,6 +105,14 @@ SECTIONS: tuple[Section, ...] = (
         "`partners/perception/config.py::PerceptionSettings`: the stand-in perception office. It has "
         "no database and verifies no token: of the common settings it uses the `KAFKA_*` ones, "
         "`OTEL_EXPORTER_OTLP_ENDPOINT` and `LOG_LEVEL`.",
+        (ServiceSettings,),
+    ),
+    Section(
+        "bank (reference partner)",
+        BankSettings,
+        "`partners/bank/config.py::BankSettings`: the stand-in banks. It has no database and verifies "
+        "no token: of the common settings it uses the `KAFKA_*` ones (`KAFKA_GROUP_ID` is the prefix of "
+        "its groups, one per bank: `bank-007`...), `OTEL_EXPORTER_OTLP_ENDPOINT` and `LOG_LEVEL`.",
         (ServiceSettings,),
     ),
 )

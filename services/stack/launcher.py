@@ -17,7 +17,7 @@ from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_p
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 
 SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105}
-PARTNER_PORTS = {"perception": 8190}
+PARTNER_PORTS = {"perception": 8190, "bank": 8191}
 """Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 
 

@@ -18,6 +18,10 @@ from tests.e2e.otlp_receiver import OtlpReceiver
 # Demo affiliates (20 generated, seed 2024) with penalties to remit, and the perception's rule for each.
 REFUSED_BY_PERCEPTION = "1000111"
 IGNORED_BY_PERCEPTION = "1000115"
+# ... and the reference bank's: one affiliate's debits are always rejected AC04 (account closed: no
+# re-presentation), another's first attempt of each debit AM04 (insufficient funds: presented again).
+REJECTED_BY_BANK = "1000002"
+REJECTED_ONCE_BY_BANK = "1000118"
 
 
 @dataclass
@@ -36,7 +40,7 @@ class RunningStack:
     """every process the launcher serves, partners included"""
 
 
-def start_stack(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen[str], list[str]]:
+def start_stack(env: dict[str, str], timeout: float = 300) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "run"],
         env=env,
@@ -78,7 +82,7 @@ def otlp() -> Iterator[OtlpReceiver]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("stack")
-    names = ("auth", "debt", "simulation", "requests", "debits", "perception")
+    names = ("auth", "debt", "simulation", "requests", "debits", "perception", "bank")
     ports = {name: free_port() for name in (*names, "pg", "kafka")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env |= {
@@ -89,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
         "RECOUVREMENT_DEMO_AFFILIATES": "20",
         # the reference perception refuses one affiliate's guarantees and never answers another's
         "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
+        "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
     }
     for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
