@@ -22,6 +22,7 @@ from contracts.banks import BANKS, orders_topic
 from contracts.identifiers import bank_code
 from contracts.topics import BANK_ORDERS, BANK_RESULTS, DEBITS_EVENTS
 from services.debits.config import DebitsSettings
+from services.debt.domain.position import CATEGORIES
 from services.stack.provisioning import database_url
 from tests.e2e.conftest import REJECTED_BY_BANK, REJECTED_ONCE_BY_BANK, RunningStack
 from tests.e2e.otlp_receiver import OtlpReceiver
@@ -105,8 +106,11 @@ async def request_reaches(employer: Employer, request_id: str, state: str) -> di
     return result
 
 
-async def validated_installments(employer: Employer, installments: int, advance: str = "0.00") -> str:
-    """An INSTALLMENTS request validated through the reference perception (guarantee deposited)."""
+async def validated_installments(
+    employer: Employer, installments: int, advance: str = "0.00"
+) -> tuple[str, dict[str, Any]]:
+    """An INSTALLMENTS request validated through the reference perception (guarantee deposited),
+    and the quote it is bound to."""
     request_id = await employer.draft("INSTALLMENTS")
     quote = await employer.simulate("INSTALLMENTS", advance=advance, installments=installments)
     assert quote.status_code == 201, quote.text
@@ -114,7 +118,36 @@ async def validated_installments(employer: Employer, installments: int, advance:
     assert waiting.status_code == 200, waiting.text
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
     await request_reaches(employer, request_id, "VALIDATED")
-    return request_id
+    return request_id, dict(quote.json())
+
+
+async def debt_of(employer: Employer) -> dict[str, Any]:
+    """The affiliate's consolidated debt at debt, as the portal reads it."""
+    answer = await employer.call("GET", f"{employer.stack.debt}/v1/affiliates/{employer.affiliate}/debt")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def remission_reaches(employer: Employer, request_id: str, state: str) -> dict[str, Any]:
+    """The debt once its remission for this request is in ``state`` (debt learns of plans by Kafka)."""
+
+    async def check() -> Any:
+        debt = await debt_of(employer)
+        remission = debt["remission"]
+        return debt if remission and (remission["request_id"], remission["state"]) == (request_id, state) else None
+
+    result: dict[str, Any] = await eventually(check, timeout=SLOW, interval=0.5)
+    return result
+
+
+def summed(debt: dict[str, Any], periods: list[str], column: str) -> dict[str, Decimal]:
+    """Per category, one column (due, paid, outstanding) summed over the given periods."""
+    lines = [p for p in debt["periods"] if p["period"] in periods]
+    return {c: sum((Decimal(p[c][column]) for p in lines), Decimal(0)) for c in CATEGORIES}
+
+
+def amounts(section: dict[str, str]) -> dict[str, Decimal]:
+    return {k: Decimal(v) for k, v in section.items()}
 
 
 def debits_events(records: list[ConsumerRecord[Any, Any]], request_id: str) -> list[dict[str, Any]]:
@@ -187,7 +220,12 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
 ) -> None:
     employer = Employer(stack, "demo.affilie.007", "1000106")
     request_id = await employer.draft("FULL")
+    before = await debt_of(employer)
     quote = (await employer.simulate("FULL")).json()
+    eligible_periods = quote["eligible_periods"]
+    assert before["version"] == quote["debt_version"], (before["version"], quote)
+    assert Decimal(quote["remise"]["total"]) > 0  # penalties to remit: the DEFINITIVE check below bites
+    assert summed(before, eligible_periods, "outstanding") == amounts(quote["eligible"])
     validated = await employer.validate(request_id, quote["quote_id"])
     assert validated.status_code == 200, validated.text
     assert validated.json()["state"] == "VALIDATED"
@@ -214,6 +252,31 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
     assert completed["payload"]["completed_on"] == collection.isoformat()
     assert (await request_reaches(employer, request_id, "COMPLETED"))["state"] == "COMPLETED"
 
+    # debt: the payment booked and the remission DEFINITIVE, the eligible periods owe nothing more
+    after = await remission_reaches(employer, request_id, "DEFINITIVE")
+    remission = after["remission"]
+    assert remission["eligible_periods"] == eligible_periods
+    assert amounts(remission["remise"]) == amounts(quote["remise"])
+    assert (remission["to_pay"], remission["paid"], remission["unapplied"]) == (
+        quote["to_pay"],
+        quote["to_pay"],
+        "0.00",
+    )
+    written_off = {c: sum((Decimal(p[c]) for p in remission["periods"]), Decimal(0)) for c in CATEGORIES}
+    assert written_off == {c: Decimal(quote["remise"][c]) for c in CATEGORIES}
+    assert summed(after, eligible_periods, "outstanding") == dict.fromkeys(CATEGORIES, Decimal(0))
+    paid_now, paid_before = summed(after, eligible_periods, "paid"), summed(before, eligible_periods, "paid")
+    assert {c: paid_now[c] - paid_before[c] for c in CATEGORIES} == {
+        c: Decimal(quote["eligible"][c]) - Decimal(quote["remise"][c]) for c in CATEGORIES
+    }
+    assert [(p["period"], {c: p[c]["due"] for c in CATEGORIES}) for p in after["periods"]] == [
+        (p["period"], {c: p[c]["due"] for c in CATEGORIES}) for p in before["periods"]
+    ]
+    assert {c: Decimal(v) for c, v in after["totals"]["eligible"].items() if c != "total"} == {
+        c: Decimal(before["totals"]["eligible"][c]) - Decimal(quote["eligible"][c]) for c in CATEGORIES
+    }
+    assert after["totals"]["non_eligible"] == before["totals"]["non_eligible"]
+
     # the order went to the debtor's bank's topic only, and the run again on that date sends nothing
     orders = await orders_of(stack, request_id)
     [(topic, [order])] = orders.items()
@@ -225,7 +288,7 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
     assert sum(len(o) for o in (await orders_of(stack, request_id)).values()) == 1
 
     # one trace: the order sent by debits' relay, read by the bank, its result read by debits, the
-    # plan's events published by debits, read by requests
+    # plan's events published by debits, read by requests and by debt
     traceparent = order["_traceparent"]
     assert traceparent, "the order carries its trace context"
     trace_id = traceparent.split("-")[1]
@@ -251,6 +314,7 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
             and any(service == "bank" and BANK_RESULTS.name in name for service, name in names)
             and any(service == "debits" and BANK_RESULTS.name in name for service, name in names)
             and ("debits", f"{DEBITS_EVENTS.name} publish") in names
+            and ("debt", f"{DEBITS_EVENTS.name} apply") in names
         )
 
     await eventually(whole_trace, timeout=60, interval=0.5)
@@ -260,7 +324,7 @@ async def test_installments_rejected_am04_once_are_presented_again_five_business
     stack: RunningStack,
 ) -> None:
     employer = Employer(stack, "demo.affilie.019", REJECTED_ONCE_BY_BANK)
-    request_id = await validated_installments(employer, installments=3)
+    request_id, _quote = await validated_installments(employer, installments=3)
     plan = await plan_of(employer, request_id)
     assert len(plan) >= 3 and all(d["state"] == "SCHEDULED" for d in plan)
     first = plan[0]
@@ -303,13 +367,22 @@ async def test_an_ac04_rejection_defaults_the_plan_and_cancels_its_pending_debit
     probe = await employer.simulate("INSTALLMENTS", installments=1)
     assert probe.status_code == 201, probe.text
     to_pay = Decimal(probe.json()["to_pay"])
+    before = await debt_of(employer)  # what the affiliate owes before asking for anything
     # at least two debits, so that one is still pending when the first fails
     if to_pay >= 6000:
-        request_id = await validated_installments(employer, installments=2)
+        request_id, quote = await validated_installments(employer, installments=2)
     else:
-        request_id = await validated_installments(employer, installments=1, advance=f"{to_pay - 3000:.2f}")
+        request_id, quote = await validated_installments(employer, installments=1, advance=f"{to_pay - 3000:.2f}")
+    eligible_periods = quote["eligible_periods"]
+    assert summed(before, eligible_periods, "outstanding") == amounts(quote["eligible"])
+    assert Decimal(quote["remise"]["total"]) > 0
     plan = await plan_of(employer, request_id)
     assert len(plan) >= 2
+
+    # while the plan runs, debt shows the remission PENDING and deducts nothing yet
+    pending = await remission_reaches(employer, request_id, "PENDING")
+    assert amounts(pending["remission"]["remise"]) == amounts(quote["remise"])
+    assert (pending["periods"], pending["totals"]) == (before["periods"], before["totals"])
 
     debit_run(stack, date.fromisoformat(plan[0]["collection_date"]))
     debits = await answered(employer, request_id)
@@ -323,6 +396,16 @@ async def test_an_ac04_rejection_defaults_the_plan_and_cancels_its_pending_debit
     assert defaulted["payload"]["cancelled_sequences"] == [d["sequence"] for d in rest]
     assert Decimal(defaulted["payload"]["paid_so_far"]) == 0
     assert (await request_reaches(employer, request_id, "DEFAULTED"))["state"] == "DEFAULTED"
+
+    # debt: the remission REINSTATED, every remitted amount owed again exactly as before the request
+    # (nothing was paid: the first debit was rejected)
+    after = await remission_reaches(employer, request_id, "REINSTATED")
+    remission = after["remission"]
+    assert amounts(remission["remise"]) == amounts(quote["remise"])
+    assert (remission["to_pay"], remission["paid"], remission["unapplied"]) == (quote["to_pay"], "0.00", "0.00")
+    assert summed(after, eligible_periods, "outstanding") == amounts(quote["eligible"])
+    assert after["periods"] == before["periods"]  # per period and category: due, paid, outstanding
+    assert after["totals"] == before["totals"]
 
     # the cancelled debits are never sent, whatever runs come later
     debit_run(stack, max(date.fromisoformat(d["collection_date"]) for d in plan))
