@@ -36,7 +36,8 @@ from services.debits.config import DebitsSettings
 from services.debits.operations import context_of, import_bank_accounts
 from services.debits.service import plans
 from services.runtime.clock import SystemClock, business_date
-from services.stack.embedded import free_port
+from services.stack.embedded import EmbeddedBroker, free_port
+from services.stack.provisioning import provision_topics
 from tests.conftest import Infra
 
 pytestmark = pytest.mark.e2e
@@ -179,13 +180,13 @@ async def schedule_in_process(database: str, events: list[tuple[RequestStateChan
 class Service:
     """The debits service as a process of its own (a new one per start, same database and group)."""
 
-    def __init__(self, infra: Infra, database: str, logs: Path) -> None:
+    def __init__(self, infra: Infra, database: str, logs: Path, bootstrap: str) -> None:
         self.base = {k: v for k, v in os.environ.items() if k not in ("OTEL_EXPORTER_OTLP_ENDPOINT",)}
         self.base |= {
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "PYTHONUNBUFFERED": "1",
             "DATABASE_URL": database,
-            "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_GROUP_ID": f"debits-crash-{uuid.uuid4().hex[:8]}",
             "TOKEN_PUBLIC_KEY_FILE": str(infra.public_key),
             "DEBIT_RUN_PAGE_SIZE": str(PAGE_SIZE),
@@ -245,8 +246,21 @@ class Service:
 
 
 @pytest.fixture
-def service(infra: Infra, database: str, tmp_path: Path) -> Iterator[Service]:
-    running = Service(infra, database, tmp_path)
+def own_broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of its own: 10,000 orders on the session's shared bank topics would drown every
+    later test whose reference bank reads those topics from the beginning."""
+    broker = EmbeddedBroker(free_port(), tmp_path / "broker.log")
+    broker.start()
+    try:
+        asyncio.run(provision_topics(broker.bootstrap, partitions=3))
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def service(infra: Infra, database: str, tmp_path: Path, own_broker: str) -> Iterator[Service]:
+    running = Service(infra, database, tmp_path, own_broker)
     yield running
     running.stop()
 
@@ -305,7 +319,7 @@ async def read_orders(
 
 
 async def test_sigkill_in_the_middle_of_a_run_orders_every_due_debit_exactly_once(
-    infra: Infra, database: str, service: Service
+    database: str, service: Service, own_broker: str
 ) -> None:
     if SEED == "copy":
         await seed(database, PLANS, TODAY)
@@ -315,7 +329,7 @@ async def test_sigkill_in_the_middle_of_a_run_orders_every_due_debit_exactly_onc
     if SEED != "copy":
         events = validations()
         if SEED == "broker":
-            await publish_validations(infra.bootstrap, events)
+            await publish_validations(own_broker, events)
         else:
             await schedule_in_process(database, events)
     conn = await asyncpg.connect(database)
@@ -346,7 +360,7 @@ async def test_sigkill_in_the_middle_of_a_run_orders_every_due_debit_exactly_onc
     assert states == {"ORDERED": PLANS}
     assert history == PLANS
 
-    found = await read_orders(infra.bootstrap, PLANS)
+    found = await read_orders(own_broker, PLANS)
     orders = [order for _, order in found]
     ids = Counter(o.payload.end_to_end_id for o in orders)
     twice = {e2e: n for e2e, n in ids.items() if n > 1}
