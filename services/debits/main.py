@@ -10,9 +10,10 @@ from services.debits.entrypoints.http import router
 from services.debits.entrypoints.subscribers import register_subscribers
 from services.debits.operations import context_of
 from services.debits.service.accounts import republish_accounts
-from services.debits.service.runner import DebitRunner
+from services.debits.service.runner import debit_runner
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
+from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -27,7 +28,7 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
     ctx = context_of(settings, clock)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
     register_subscribers(platform.broker, platform, ctx)
-    runners: list[DebitRunner] = []
+    runners: list[Periodic] = []
 
     async def on_started(started: Platform) -> None:
         if settings.republish_accounts_on_start:
@@ -35,7 +36,7 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
             async with started.pool.acquire() as conn:
                 await republish_accounts(conn, clock)
         assert started.background_pool is not None
-        runner = DebitRunner(started.background_pool, ctx, settings.debit_run_interval_seconds)
+        runner = debit_runner(started.background_pool, ctx, settings.debit_run_interval_seconds)
         runner.start()
         runners.append(runner)
         log.info("programme in force", extra={"programme": ctx.programme.code})

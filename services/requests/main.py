@@ -10,9 +10,10 @@ from services.requests.entrypoints.http import router
 from services.requests.entrypoints.subscribers import register_subscribers
 from services.requests.service.context import RequestsContext
 from services.requests.service.quotes import QuoteArrivals
-from services.requests.service.sweeper import Sweeper
+from services.requests.service.sweeper import sweeper
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
+from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -29,19 +30,19 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
     register_subscribers(platform.broker, platform, ctx)
     arrivals = QuoteArrivals(settings.database_url)
-    sweepers: list[Sweeper] = []
+    sweepers: list[Periodic] = []
 
     async def on_started(started: Platform) -> None:
         assert started.background_pool is not None
         await arrivals.start()
-        sweeper = Sweeper(started.background_pool, ctx, settings.sweep_interval_seconds)
-        sweeper.start()
-        sweepers.append(sweeper)
+        sweeping = sweeper(started.background_pool, ctx, settings.sweep_interval_seconds)
+        sweeping.start()
+        sweepers.append(sweeping)
         log.info("programme in force", extra={"programme": programme.code, "cg_version": programme.conditions.version})
 
     async def on_stopping() -> None:
-        for sweeper in sweepers:
-            await sweeper.stop()
+        for sweeping in sweepers:
+            await sweeping.stop()
         await arrivals.stop()
 
     app = create_http_app(
