@@ -77,6 +77,21 @@ class Simulation:
             headers={"authorization": f"Bearer {token}"},
         )
 
+    async def options(self, affiliate: str, token: str | None = None, **body: Any) -> httpx.Response:
+        token = token or self.token(affiliate)
+        return await self.client.post(
+            "/v1/simulations/options",
+            json={"affiliate": affiliate, **body},
+            headers={"authorization": f"Bearer {token}"},
+        )
+
+    async def count(self, query: str, *args: Any) -> int:
+        conn = await asyncpg.connect(self.database)
+        try:
+            return int(await conn.fetchval(query, *args))
+        finally:
+            await conn.close()
+
     async def when_known(self, affiliate: str, **body: Any) -> httpx.Response:
         """Positions arrive by messages: simulate once the projection has one."""
 
@@ -324,3 +339,157 @@ async def test_another_programme_file_changes_the_rates(infra: Infra, database: 
         assert quote["rates"] == {"majorations": "0.30", "frais": "0.25", "astreintes": "0.60"}
         assert quote["schedule"][0]["due_date"] == "2026-12-05"
         assert datetime.fromisoformat(quote["expires_at"]) == NOW + timedelta(minutes=10)
+
+
+async def test_options_compare_the_tiers_and_suggest_a_plan_without_issuing_a_quote(
+    simulation: Simulation, infra: Infra
+) -> None:
+    a = new_affiliate()
+    await send(infra, position(a, 1, DEBT))
+
+    async def known() -> httpx.Response | None:
+        response = await simulation.options(a, monthly_budget="3100.00")
+        return None if response.status_code == 404 else response
+
+    response = await eventually(known)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["affiliate"], body["debt_version"], body["suggestion_refusal"]) == (a, 1, None)
+    assert body["options"] == [
+        {
+            # rM 8000.25 x 0.60 = 4800.15 ; rF 600.00 ; rA 2700.00 -> 8100.15 ; 52000.25 - 8100.15
+            "tier": "FULL",
+            "modality": "FULL",
+            "rates": {"majorations": "0.60", "frais": "0.60", "astreintes": "0.90"},
+            "remise": {
+                "principal": "0.00",
+                "majorations": "4800.15",
+                "frais": "600.00",
+                "astreintes": "2700.00",
+                "total": "8100.15",
+            },
+            "to_pay": "43900.10",
+            "available": True,
+            "min_installments": None,
+            "max_installments": None,
+            "installment_at_min": None,
+            "installment_at_max": None,
+        },
+        {
+            # to_pay 45100.12 ; / 15 = 3006.67 >= 3000 ; / 16 = 2818.75 < 3000
+            "tier": "INSTALLMENTS_1_24",
+            "modality": "INSTALLMENTS",
+            "rates": {"majorations": "0.50", "frais": "0.50", "astreintes": "0.80"},
+            "remise": {
+                "principal": "0.00",
+                "majorations": "4000.13",
+                "frais": "500.00",
+                "astreintes": "2400.00",
+                "total": "6900.13",
+            },
+            "to_pay": "45100.12",
+            "available": True,
+            "min_installments": 1,
+            "max_installments": 15,
+            "installment_at_min": "45100.12",
+            "installment_at_max": "3006.67",
+        },
+        {
+            # to_pay 46300.15 ; / 25 = 1852.00 < 3000: no count allowed
+            "tier": "INSTALLMENTS_25_PLUS",
+            "modality": "INSTALLMENTS",
+            "rates": {"majorations": "0.40", "frais": "0.40", "astreintes": "0.70"},
+            "remise": {
+                "principal": "0.00",
+                "majorations": "3200.10",
+                "frais": "400.00",
+                "astreintes": "2100.00",
+                "total": "5700.10",
+            },
+            "to_pay": "46300.15",
+            "available": False,
+            "min_installments": None,
+            "max_installments": None,
+            "installment_at_min": None,
+            "installment_at_max": None,
+        },
+    ]
+    # 15 x: 3006.67 x 14 = 42093.38 ; last = 45100.12 - 42093.38 = 3006.74 <= 3100 (14 would end on 3221.53)
+    assert body["suggestion"] == {
+        "modality": "INSTALLMENTS",
+        "tier": "INSTALLMENTS_1_24",
+        "installments": 15,
+        "to_pay": "45100.12",
+        "remise": {
+            "principal": "0.00",
+            "majorations": "4000.13",
+            "frais": "500.00",
+            "astreintes": "2400.00",
+            "total": "6900.13",
+        },
+        "installment_amount": "3006.67",
+        "last_installment_amount": "3006.74",
+    }
+
+    short = await simulation.options(a, monthly_budget="500.00")
+    assert short.status_code == 200, short.text
+    assert short.json()["suggestion"] is None
+    assert short.json()["suggestion_refusal"] == {
+        "code": "budget-insuffisant",
+        "message": "Avec 500,00 MAD par mois, aucun plan n'est possible : "
+        "il faut au moins 3 006,74 MAD par mois (15 échéances).",
+        "details": {
+            "monthly_budget": "500.00",
+            "minimum_monthly_budget": "3006.74",
+            "modality": "INSTALLMENTS",
+            "tier": "INSTALLMENTS_1_24",
+            "installments": 15,
+        },
+    }
+    without_budget = (await simulation.options(a)).json()
+    assert (without_budget["suggestion"], without_budget["suggestion_refusal"]) == (None, None)
+    assert without_budget["options"] == body["options"]
+    not_positive = (await simulation.options(a, monthly_budget="0.00")).json()
+    assert not_positive["suggestion_refusal"]["code"] == "parametres-incoherents"
+
+    # Read-only: no quote stored, nothing in the outbox, so the affiliate's last simulation stays its own.
+    assert await simulation.count("SELECT count(*) FROM quotes WHERE affiliate = $1", a) == 0
+    assert await simulation.count("SELECT count(*) FROM outbox WHERE key = $1", a) == 0
+    real = await simulation.simulate(a, modality="FULL")
+    assert real.status_code == 201, real.text
+    quote_id = real.json()["quote_id"]
+    records = await read_topic(
+        infra.bootstrap,
+        SIMULATION_QUOTES.name,
+        lambda r: any(json.loads(x.value)["payload"]["quote_id"] == quote_id for x in r),
+        key=a,
+    )
+    # The relay deletes what it sent: the topic shows that the only quote ever announced is the real one.
+    assert [json.loads(r.value)["payload"]["quote_id"] for r in records] == [quote_id]
+    assert await simulation.count("SELECT count(*) FROM quotes WHERE affiliate = $1", a) == 1
+
+
+async def test_options_refusals(simulation: Simulation, infra: Infra) -> None:
+    a = new_affiliate()
+    unknown = await simulation.options(a, monthly_budget="1000.00")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "creance-introuvable")
+    await send(infra, position(a, 1, DEBT))
+    await simulation.when_known(a, modality="FULL")
+    foreign = await simulation.options(a, token=simulation.token("1000000"), monthly_budget="1000.00")
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "affilie-introuvable")
+    anonymous = await simulation.client.post("/v1/simulations/options", json={"affiliate": a})
+    assert anonymous.status_code == 401
+    extra = await simulation.options(a, modality="FULL")
+    assert (extra.status_code, extra.json()["code"]) == (422, "requete-invalide")
+    as_float = await simulation.options(a, monthly_budget=3100.5)
+    assert (as_float.status_code, as_float.json()["code"]) == (422, "requete-invalide")
+
+    b = new_affiliate()
+    await send(infra, position(b, 1, {"2022-01": ("500.00", "0.00", "0.00", "0.00")}))
+
+    async def known() -> httpx.Response | None:
+        response = await simulation.options(b)
+        return None if response.status_code == 404 else response
+
+    nothing = await eventually(known)
+    assert (nothing.status_code, nothing.json()["code"]) == (422, "rien-a-remettre")

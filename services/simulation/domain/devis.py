@@ -85,6 +85,14 @@ def _check_something_to_remit(creance: CreanceEligible) -> None:
         raise RefusSimulation("montant-hors-limites", "Le montant de la créance dépasse la capacité du système.")
 
 
+def _rien_a_payer(a_payer_: Decimal) -> RefusSimulation:
+    return RefusSimulation(
+        refus.RIEN_A_PAYER,
+        "Après remise, il ne reste rien à payer sur les périodes éligibles : aucun prélèvement n'est à prévoir.",
+        {"to_pay": f"{a_payer_:f}"},
+    )
+
+
 def _tier(programme: Programme, modality: Modality, avance: Decimal, echeances: int) -> Tier:
     if modality == "FULL":
         if avance != ZERO or echeances != 0:
@@ -190,11 +198,7 @@ def simuler(
     remises = remise(creance, tier.rates)
     a_payer_ = creance.total - remises.total
     if a_payer_ <= ZERO:
-        raise RefusSimulation(
-            refus.RIEN_A_PAYER,
-            "Après remise, il ne reste rien à payer sur les périodes éligibles : aucun prélèvement n'est à prévoir.",
-            {"to_pay": f"{a_payer_:f}"},
-        )
+        raise _rien_a_payer(a_payer_)
     if modality == "INSTALLMENTS":
         _check_installments(programme, creance, a_payer_, avance, echeances)
     return QuoteTerms(

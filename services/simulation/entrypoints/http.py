@@ -1,4 +1,4 @@
-"""simulation over HTTP: issue a quote, read it back, show the programme in force."""
+"""simulation over HTTP: issue a quote, read it back, compare the tiers for a debt, show the programme in force."""
 
 from typing import Annotated
 from uuid import UUID
@@ -8,11 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
-from contracts.programme import Modality
-from contracts.simulation import Quote
+from contracts.programme import Modality, Rates
+from contracts.simulation import Quote, RemiseAmounts
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
 from services.runtime.problems import Problem
+from services.simulation.domain.devis import Remise
+from services.simulation.domain.options import OptionPalier, Suggestion
 from services.simulation.domain.refus import RefusSimulation
+from services.simulation.service.options import Options, simulation_options
 from services.simulation.service.quotes import Demande, PositionInconnue, Regles, issue_quote, read_quote
 
 router = APIRouter(prefix="/v1", tags=["simulation"])
@@ -25,6 +28,119 @@ class SimulationIn(BaseModel):
     modality: Modality
     advance: Money | None = Field(default=None, description='avance (paiement par acomptes), p. ex. "5000.00"')
     installments: Annotated[int, Field(ge=0, le=1000)] | None = Field(default=None, description="nombre d'échéances")
+
+
+class OptionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    affiliate: AffiliateNumber
+    monthly_budget: Money | None = Field(
+        default=None, description='ce que l\'affilié peut payer par mois, p. ex. "5000.00" ; absent : pas de suggestion'
+    )
+
+
+class OptionOut(BaseModel):
+    """Un palier du programme appliqué à la créance de l'affilié, sans avance."""
+
+    tier: str = Field(description="code du palier, p. ex. FULL, INSTALLMENTS_1_24")
+    modality: Modality
+    rates: Rates = Field(description="taux de remise du palier")
+    remise: RemiseAmounts = Field(description="remise par catégorie et total, arrondie au centime")
+    to_pay: Money = Field(description="montant à payer après remise")
+    available: bool = Field(description="faux quand le palier ne permet aucun plan pour cette créance")
+    min_installments: int | None = Field(
+        description="plus petit nombre d'échéances permis sans avance (null : paiement intégral ou palier indisponible)"
+    )
+    max_installments: int | None = Field(description="plus grand nombre d'échéances permis sans avance")
+    installment_at_min: Money | None = Field(description="montant d'une échéance au plus petit nombre permis")
+    installment_at_max: Money | None = Field(description="montant d'une échéance au plus grand nombre permis")
+
+
+class SuggestionOut(BaseModel):
+    """Le plan le moins cher dont chaque prélèvement tient dans le budget mensuel, sans avance."""
+
+    modality: Modality
+    tier: str = Field(description="code du palier")
+    installments: int = Field(ge=0, description="nombre d'échéances (0 pour un paiement intégral)")
+    to_pay: Money = Field(description="montant à payer après remise")
+    remise: RemiseAmounts = Field(description="remise par catégorie et total")
+    installment_amount: Money = Field(
+        description="montant de chaque échéance sauf la dernière (paiement intégral : le prélèvement unique)"
+    )
+    last_installment_amount: Money = Field(
+        description="montant de la dernière échéance, qui prend les centimes restants"
+    )
+
+
+class RefusalOut(BaseModel):
+    code: str = Field(description="code stable, p. ex. budget-insuffisant")
+    message: str = Field(description="explication en français")
+    details: dict[str, str | int] = Field(description="valeurs utiles aux programmes, p. ex. minimum_monthly_budget")
+
+
+class OptionsOut(BaseModel):
+    """Comparaison des paliers pour la créance de l'affilié et, avec un budget mensuel, le plan suggéré.
+
+    Rien n'est enregistré : ce n'est pas un devis, la dernière simulation de l'affilié reste inchangée."""
+
+    affiliate: str
+    debt_version: int = Field(description="la version de la créance sur laquelle la comparaison est calculée")
+    options: list[OptionOut] = Field(description="un élément par palier, dans l'ordre du programme")
+    suggestion: SuggestionOut | None = Field(
+        description="null sans budget, ou quand aucun plan ne tient dans le budget"
+    )
+    suggestion_refusal: RefusalOut | None = Field(description="pourquoi aucun plan n'est suggéré pour ce budget")
+
+
+def _remise_out(remise: Remise) -> RemiseAmounts:
+    return RemiseAmounts(
+        principal=ZERO,
+        majorations=remise.majorations,
+        frais=remise.frais,
+        astreintes=remise.astreintes,
+        total=remise.total,
+    )
+
+
+def _option_out(option: OptionPalier) -> OptionOut:
+    counts = option.installments
+    return OptionOut(
+        tier=option.tier,
+        modality=option.modality,
+        rates=option.rates,
+        remise=_remise_out(option.remise),
+        to_pay=option.to_pay,
+        available=option.available,
+        min_installments=counts[0] if counts else None,
+        max_installments=counts[-1] if counts else None,
+        installment_at_min=option.installment_at_min,
+        installment_at_max=option.installment_at_max,
+    )
+
+
+def _suggestion_out(suggestion: Suggestion) -> SuggestionOut:
+    return SuggestionOut(
+        modality=suggestion.modality,
+        tier=suggestion.tier,
+        installments=suggestion.installments,
+        to_pay=suggestion.to_pay,
+        remise=_remise_out(suggestion.remise),
+        installment_amount=suggestion.installment_amount,
+        last_installment_amount=suggestion.last_installment_amount,
+    )
+
+
+def _options_out(found: Options) -> OptionsOut:
+    refusal = found.suggestion_refusal
+    return OptionsOut(
+        affiliate=found.affiliate,
+        debt_version=found.debt_version,
+        options=[_option_out(option) for option in found.options],
+        suggestion=None if found.suggestion is None else _suggestion_out(found.suggestion),
+        suggestion_refusal=None
+        if refusal is None
+        else RefusalOut(code=refusal.code, message=refusal.message, details=refusal.details),
+    )
 
 
 def _regles(request: Request) -> Regles:
@@ -67,6 +183,34 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, request: Req
         media_type="application/json",
         headers={"location": f"/v1/simulations/{quote.quote_id}"},
     )
+
+
+@router.post(
+    "/simulations/options",
+    summary="Comparer les paliers du programme et suggérer le plan le moins cher pour un budget mensuel",
+    response_model=OptionsOut,
+    responses={
+        401: {"description": "Non authentifié"},
+        404: {"description": "Affilié introuvable pour ce compte, ou aucune créance connue"},
+        422: {"description": "Créance refusée par le programme (rien à remettre), ou requête invalide"},
+    },
+)
+async def options(body: OptionsIn, principal: CurrentPrincipal, request: Request) -> Response:
+    """Lecture seule : aucun devis n'est émis ni annoncé, la dernière simulation de l'affilié reste celle
+    qu'il a demandée. Un budget qu'aucun plan ne permet n'est pas une erreur : ``suggestion_refusal``."""
+    require_affiliate(principal, body.affiliate)
+    platform = platform_of(request)
+    assert platform.pool is not None
+    try:
+        async with platform.pool.acquire() as conn:
+            found = await simulation_options(conn, _regles(request), body.affiliate, body.monthly_budget)
+    except PositionInconnue:
+        raise _position_inconnue() from None
+    except RefusSimulation as refus:
+        problem = Problem(422, refus.code, refus.message)
+        problem.extra.update(refus.details)
+        raise problem from None
+    return Response(_options_out(found).model_dump_json(), media_type="application/json")
 
 
 @router.get(

@@ -14,8 +14,8 @@ from contracts.simulation import Quote, QuoteIssued
 from contracts.topics import SIMULATION_QUOTES
 from services.runtime.clock import Clock, business_date
 from services.runtime.outbox import OutgoingMessage
-from services.simulation.adapters.repository import SimulationRepository
-from services.simulation.domain.creance import creance_eligible
+from services.simulation.adapters.repository import PositionProjetee, SimulationRepository
+from services.simulation.domain.creance import CreanceEligible, creance_eligible
 from services.simulation.domain.devis import simuler
 
 PRODUCER = "simulation"
@@ -51,17 +51,24 @@ def quote_issued_json(event_id: UUID, occurred_at: datetime, quote_json: str) ->
     return f'{envelope[:-1]},"payload":{quote_json}}}'.encode()
 
 
+async def creance_courante(
+    repository: SimulationRepository, programme: Programme, affiliate: str
+) -> tuple[PositionProjetee, CreanceEligible]:
+    """The affiliate's projected position and its eligible part under ``programme``; ``PositionInconnue``."""
+    position = await repository.position_of(affiliate)
+    if position is None:
+        raise PositionInconnue(affiliate)
+    if position.eligible_until == programme.eligible_until:
+        return position, position.creance
+    # Projected under another programme's cut-off (the service restarted with a new one).
+    return position, creance_eligible(programme, await repository.restants_of(affiliate))
+
+
 async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, demande: Demande) -> tuple[Quote, str]:
     """The quote and its JSON; raises ``PositionInconnue`` or the domain's ``RefusSimulation``."""
     repository = SimulationRepository(conn)
-    position = await repository.position_of(demande.affiliate)
-    if position is None:
-        raise PositionInconnue(demande.affiliate)
     programme = regles.programme
-    creance = position.creance
-    if position.eligible_until != programme.eligible_until:
-        # Projected under another programme's cut-off (the service restarted with a new one).
-        creance = creance_eligible(programme, await repository.restants_of(demande.affiliate))
+    position, creance = await creance_courante(repository, programme, demande.affiliate)
     now = clock.now()
     terms = simuler(
         programme,

@@ -1,0 +1,182 @@
+"""What the programme offers this debt, pure: each tier side by side, and the cheapest plan a monthly budget allows.
+
+Nothing here is a quote: no advance, no dates, nothing stored. Every number still comes from the
+programme (tiers, caps, minimum installment) and from the same rules as ``devis.simuler``, so a count
+shown as allowed here is a count ``simuler`` accepts with no advance, and a suggestion simulated with
+its parameters gives the same amounts.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from contracts.money import CENTIME, ZERO
+from contracts.programme import Modality, Programme, Rates, Tier
+from services.simulation.domain import refus
+from services.simulation.domain.creance import CreanceEligible
+from services.simulation.domain.devis import (
+    Remise,
+    _check_something_to_remit,
+    _rien_a_payer,
+    a_payer,
+    montant_echeance,
+    remise,
+)
+from services.simulation.domain.refus import RefusSimulation
+
+AUCUNE = range(0)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionPalier:
+    """One tier of the programme applied to this debt.
+
+    ``installments``: the counts allowed in this tier with no advance (empty for ``FULL`` and for a tier
+    that allows none); ``installment_at_min``/``installment_at_max``: the installment (``rest // n``) at
+    the smallest and the largest of them, ``None`` when there are none.
+    """
+
+    tier: str
+    modality: Modality
+    rates: Rates
+    remise: Remise
+    to_pay: Decimal
+    available: bool
+    installments: range
+    installment_at_min: Decimal | None
+    installment_at_max: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """The cheapest plan whose every debit fits the monthly budget (no advance).
+
+    ``FULL``: ``installments`` is 0 and both amounts are the single debit, ``to_pay``.
+    """
+
+    modality: Modality
+    tier: str
+    installments: int
+    to_pay: Decimal
+    remise: Remise
+    installment_amount: Decimal
+    last_installment_amount: Decimal
+
+
+def derniere_echeance(reste: Decimal, echeances: int) -> Decimal:
+    """The last installment takes the centimes the others rounded down: never smaller than them."""
+    return reste - (echeances - 1) * montant_echeance(reste, echeances)
+
+
+def _echeances_permises(programme: Programme, tier: Tier, a_payer_: Decimal) -> range:
+    if tier.modality != "INSTALLMENTS" or a_payer_ <= ZERO:
+        return AUCUNE
+    low = tier.min_installments or 1
+    high = min(tier.max_installments or programme.max_installments, programme.max_installments)
+    allowed = [n for n in range(low, high + 1) if montant_echeance(a_payer_, n) >= programme.minimum_installment]
+    # ``rest // n`` never grows with n: the allowed counts are the first ones of the tier, without a gap.
+    return range(allowed[0], allowed[-1] + 1) if allowed else AUCUNE
+
+
+def _option(programme: Programme, creance: CreanceEligible, tier: Tier) -> OptionPalier:
+    to_pay = a_payer(creance, tier)
+    counts = _echeances_permises(programme, tier, to_pay)
+    return OptionPalier(
+        tier=tier.code,
+        modality=tier.modality,
+        rates=tier.rates,
+        remise=remise(creance, tier.rates),
+        to_pay=to_pay,
+        available=to_pay > ZERO and (tier.modality == "FULL" or len(counts) > 0),
+        installments=counts,
+        installment_at_min=montant_echeance(to_pay, counts[0]) if counts else None,
+        installment_at_max=montant_echeance(to_pay, counts[-1]) if counts else None,
+    )
+
+
+def comparer(programme: Programme, creance: CreanceEligible) -> list[OptionPalier]:
+    """Every tier of the programme, in the programme's order; ``RefusSimulation`` when nothing is remitted."""
+    _check_something_to_remit(creance)
+    return [_option(programme, creance, tier) for tier in programme.tiers]
+
+
+def _plans_par_cout(options: list[OptionPalier]) -> list[OptionPalier]:
+    """Cheapest first; at equal cost the single payment first, then the programme's order."""
+    order = {option.tier: i for i, option in enumerate(options)}
+    return sorted(
+        (o for o in options if o.available),
+        key=lambda o: (o.to_pay, o.modality != "FULL", order[o.tier]),
+    )
+
+
+def _choisir(plans: list[OptionPalier], budget: Decimal) -> Suggestion | None:
+    for option in plans:
+        if option.modality == "FULL":
+            if option.to_pay <= budget:
+                return Suggestion("FULL", option.tier, 0, option.to_pay, option.remise, option.to_pay, option.to_pay)
+            continue
+        for n in option.installments:
+            # Every installment but the last is ``rest // n``, the last one is the largest.
+            last = derniere_echeance(option.to_pay, n)
+            if last <= budget:
+                montant = montant_echeance(option.to_pay, n)
+                return Suggestion("INSTALLMENTS", option.tier, n, option.to_pay, option.remise, montant, last)
+    return None
+
+
+def _plus_gros_prelevement_minimal(plans: list[OptionPalier]) -> Decimal:
+    """The smallest budget some plan fits: over every plan, its largest debit, at its best count."""
+    amounts = [
+        option.to_pay
+        if option.modality == "FULL"
+        else min(derniere_echeance(option.to_pay, n) for n in option.installments)
+        for option in plans
+    ]
+    return min(amounts)
+
+
+def _fr(amount: Decimal) -> str:
+    """``3 000,00``: French grouping and decimal comma, two places."""
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
+
+
+def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Decimal) -> Suggestion:
+    """The cheapest plan whose every debit is at most ``budget_mensuel``, or ``RefusSimulation``.
+
+    Cheapest means the smallest amount to pay (the largest remise). A tier's installments are tried from
+    its smallest allowed count up, so the first count that fits has the fewest, largest installments.
+    ``budget-insuffisant`` names the smallest monthly amount that would work, and the plan it gives.
+    """
+    options = comparer(programme, creance)
+    if not budget_mensuel.is_finite() or budget_mensuel <= ZERO or budget_mensuel != budget_mensuel.quantize(CENTIME):
+        raise RefusSimulation(
+            refus.PARAMETRES_INCOHERENTS,
+            "Le budget mensuel doit être un montant positif, au centime près.",
+            {"monthly_budget": f"{budget_mensuel:f}"},
+        )
+    cheapest = min(option.to_pay for option in options)
+    if cheapest <= ZERO:
+        raise _rien_a_payer(cheapest)
+    # Every tier leaves something to pay: the single payment is available, so some plan exists.
+    plans = _plans_par_cout(options)
+    choix = _choisir(plans, budget_mensuel)
+    if choix is not None:
+        return choix
+    minimum = _plus_gros_prelevement_minimal(plans)
+    named = _choisir(plans, minimum)
+    assert named is not None  # the plan whose largest debit is the minimum fits it
+    if named.modality == "FULL":
+        plan = f"il faut au moins {_fr(minimum)} MAD (paiement intégral en une fois)"
+    else:
+        s = "s" if named.installments > 1 else ""
+        plan = f"il faut au moins {_fr(minimum)} MAD par mois ({named.installments} échéance{s})"
+    raise RefusSimulation(
+        refus.BUDGET_INSUFFISANT,
+        f"Avec {_fr(budget_mensuel)} MAD par mois, aucun plan n'est possible : {plan}.",
+        {
+            "monthly_budget": f"{budget_mensuel:.2f}",
+            "minimum_monthly_budget": f"{minimum:f}",
+            "modality": named.modality,
+            "tier": named.tier,
+            "installments": named.installments,
+        },
+    )

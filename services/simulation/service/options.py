@@ -1,0 +1,45 @@
+"""The options the programme offers an affiliate's debt, read-only: no quote is stored, nothing is announced.
+
+A quote written here would become the affiliate's "last simulation", the one requests binds at
+validation, and replace the plan the affiliate actually chose: this path only reads the position.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from services.simulation.adapters.repository import SimulationRepository
+from services.simulation.domain.options import OptionPalier, Suggestion, comparer, suggerer
+from services.simulation.domain.refus import RefusSimulation
+from services.simulation.service.quotes import Regles, creance_courante
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    affiliate: str
+    debt_version: int
+    options: list[OptionPalier]
+    suggestion: Suggestion | None
+    suggestion_refusal: RefusSimulation | None
+
+
+async def simulation_options(
+    conn: asyncpg.Connection, regles: Regles, affiliate: str, budget_mensuel: Decimal | None
+) -> Options:
+    """Each tier side by side and, given a monthly budget, the cheapest plan it allows or why none.
+
+    Raises ``PositionInconnue``, or ``RefusSimulation`` when the debt itself is refused (nothing to
+    remit); a budget no plan fits is not an error of the call: it comes back as ``suggestion_refusal``.
+    """
+    programme = regles.programme
+    position, creance = await creance_courante(SimulationRepository(conn), programme, affiliate)
+    options = comparer(programme, creance)
+    suggestion: Suggestion | None = None
+    refusal: RefusSimulation | None = None
+    if budget_mensuel is not None:
+        try:
+            suggestion = suggerer(programme, creance, budget_mensuel)
+        except RefusSimulation as refused:
+            refusal = refused
+    return Options(affiliate, position.version, options, suggestion, refusal)
