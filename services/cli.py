@@ -82,6 +82,7 @@ def run() -> None:
             say(f"données de démo chargées : {len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures")
         urls = service_urls(config)
         say("prêt.")
+        say(f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)")
         for name, url in urls.items():
             say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
@@ -102,7 +103,7 @@ def run() -> None:
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits")]) -> None:
+def serve(service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")]) -> None:
     """Sert un service (HTTP + consommateurs Kafka) ; configuration par variables d'environnement."""
     import uvicorn
 

@@ -16,7 +16,9 @@ from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 
-SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105}
+SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
+"""The portal is the employers' way in (http://127.0.0.1:8080); it calls the five others over HTTP."""
+API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 PARTNER_PORTS = {"perception": 8190, "bank": 8191}
 """Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 
@@ -118,6 +120,10 @@ class Stack:
         }
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
+        if name == "portal":
+            env |= {f"{api.upper()}_URL": f"http://127.0.0.1:{c.ports[api]}" for api in API_SERVICES}
+            env["COOKIE_SECURE"] = "false"  # plain http on 127.0.0.1: a Secure cookie would never come back
+            return env
         if self.broker is not None:  # the memory-only broker forgot every state topic: announce again
             env |= {
                 "REPUBLISH_POSITIONS_ON_START": "true",

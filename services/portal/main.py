@@ -1,0 +1,169 @@
+"""The portal's bootstrap: the one place where its parts are built and wired."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.portal.api import ApiIndisponible, ApiRefusal, Services, SessionExpiree
+from services.portal.config import PortalSettings
+from services.portal.pages import connexion, creance, demande, demandes
+from services.portal.sessions import SessionStore
+from services.portal.web import (
+    SESSION_COOKIE,
+    ChoixAffilie,
+    CsrfInvalide,
+    Portal,
+    Reconnexion,
+    login_redirect,
+    redirect,
+    render,
+)
+from services.runtime.db import create_pool, migrate
+from services.runtime.http import BodyLimit
+from services.runtime.periodic import Periodic
+from services.runtime.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = [("portal", Path(__file__).parent / "migrations")]
+
+SECURITY_HEADERS = {
+    # Own scripts and styles only: no inline script can run, even if some text slipped into a page.
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    settings = settings or PortalSettings()
+    setup_logging(settings.log_level)
+    tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrator = await asyncpg.connect(settings.database_url)
+        try:
+            await migrate(migrator, MIGRATIONS)
+        finally:
+            await migrator.close()
+        pool = await create_pool(settings.database_url, size=settings.database_pool_size)
+        client = Services.client_for(settings)
+        app.state.portal = Portal(settings, pool, Services(settings, client))
+
+        async def purge() -> None:
+            async with pool.acquire() as conn:
+                await SessionStore(conn).purge_expired()
+
+        purger = Periodic("expired sessions purge", purge, interval=300)
+        purger.start()
+        yield
+        await purger.stop()
+        await client.aclose()
+        await pool.close()
+        tracer_provider.force_flush(timeout_millis=2000)
+
+    app = FastAPI(
+        title="CNSS Espace Recouvrement: portail",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_middleware(BodyLimit)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for module in (connexion, creance, demandes, demande):
+        app.include_router(module.router)
+    _install_error_pages(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready")
+    async def ready(request: Request) -> JSONResponse:
+        checks = {"database": False}
+        portal = getattr(request.app.state, "portal", None)
+        if portal is not None:
+            try:
+                async with portal.pool.acquire(timeout=2) as conn:
+                    checks["database"] = bool(await conn.fetchval("SELECT true", timeout=2))
+            except Exception:  # readiness reports, it does not raise
+                checks["database"] = False
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=tracer_provider,
+        excluded_urls="/health/.*,/static/.*",
+        exclude_spans=["receive", "send"],
+    )
+    return app
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    """Every failure becomes a page a person can read, in their language, never a stack trace."""
+
+    @app.exception_handler(Reconnexion)
+    async def _login(request: Request, exc: Reconnexion) -> Response:
+        response = login_redirect(exc.suite, exc.motif)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.exception_handler(SessionExpiree)
+    async def _expired(request: Request, exc: SessionExpiree) -> Response:
+        response = login_redirect(request.url.path, "session-expiree")
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.exception_handler(ChoixAffilie)
+    async def _choose(request: Request, exc: ChoixAffilie) -> Response:
+        return redirect("/affilies")
+
+    @app.exception_handler(CsrfInvalide)
+    async def _csrf(request: Request, exc: CsrfInvalide) -> Response:
+        return render(request, "erreur.html", 403, message="erreur.csrf")
+
+    @app.exception_handler(ApiRefusal)
+    async def _refused(request: Request, exc: ApiRefusal) -> Response:
+        return render(request, "refus.html", exc.status, erreur=exc)
+
+    @app.exception_handler(ApiIndisponible)
+    async def _unavailable(request: Request, exc: ApiIndisponible) -> Response:
+        log.warning("service unavailable behind a page", extra={"service": exc.service, "path": request.url.path})
+        return render(request, "erreur.html", 503, message="erreur.indisponible")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return render(request, "erreur.html", 400, message="erreur.formulaire")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "erreur.introuvable" if exc.status_code == 404 else "erreur.formulaire"
+        return render(request, "erreur.html", exc.status_code, message=message)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> Response:
+        log.exception("portal page failed", extra={"path": request.url.path})
+        return render(request, "erreur.html", 500, message="erreur.interne")

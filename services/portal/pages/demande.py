@@ -1,0 +1,256 @@
+"""Nouvelle demande: modality and bank account, simulation, conditions générales, validation,
+prise en charge. Each step reads the request back from requests: the portal keeps no state of it."""
+
+import asyncio
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.portal.api import ApiRefusal
+from services.portal.sessions import Session
+from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
+
+router = APIRouter(prefix="/demandes/{request_id}")
+
+
+async def _request(request: Request, request_id: UUID) -> tuple[Session, dict[str, Any]]:
+    _, session, affiliate = await session_with_affiliate(request)
+    found = await portal_of(request).services.request(session.access_token, request_id)
+    if found["affiliate"] != affiliate:
+        # Another affiliate of the same group account: follow the request, not the stale choice.
+        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    return session, found
+
+
+def _in_draft(found: dict[str, Any]) -> RedirectResponse | None:
+    """A request past its draft has nothing to choose any more: show where it stands."""
+    return None if found["state"] == "DRAFT" else redirect(f"/demandes/{found['id']}")
+
+
+@router.get("/modalite", response_class=HTMLResponse, response_model=None)
+async def modality_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    if (done := _in_draft(found)) is not None:
+        return done
+    accounts = await portal_of(request).services.bank_accounts(session.access_token, found["affiliate"])
+    return render(request, "modalite.html", session=session, demande=found, comptes=accounts, erreurs={})
+
+
+@router.post("/modalite", response_class=HTMLResponse, response_model=None)
+async def choose_modality(
+    request: Request,
+    request_id: UUID,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    modalite: Annotated[str, Form(max_length=16)] = "",
+    garanties: Annotated[str, Form(max_length=8)] = "",
+    compte: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    check_csrf(session.csrf_token, csrf)
+    services = portal_of(request).services
+    erreurs: dict[str, str] = {}
+    if modalite not in ("FULL", "INSTALLMENTS"):
+        erreurs["modalite"] = "modalite.choisir"
+    elif modalite == "INSTALLMENTS" and garanties != "oui":
+        erreurs["garanties"] = "modalite.garanties-requises"
+    if not compte:
+        erreurs["compte"] = "modalite.compte-requis"
+    refusal: ApiRefusal | None = None
+    if not erreurs:
+        try:
+            await services.choose_modality(session.access_token, request_id, modalite, garanties == "oui")
+            await services.choose_bank_account(session.access_token, request_id, compte)
+        except ApiRefusal as refused:
+            refusal = refused
+    if erreurs or refusal:
+        accounts = await services.bank_accounts(session.access_token, found["affiliate"])
+        choix = {"modalite": modalite, "garanties": garanties == "oui", "compte": compte}
+        return render(
+            request,
+            "modalite.html",
+            422,
+            session=session,
+            demande=found,
+            comptes=accounts,
+            erreurs=erreurs,
+            erreur=refusal,
+            choix=choix,
+        )
+    return redirect(f"/demandes/{request_id}/simulation")
+
+
+def _decimal(text: str) -> Decimal | None:
+    cleaned = text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = Decimal(cleaned or "0")
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+async def _simulation_page(
+    request: Request,
+    session: Session,
+    found: dict[str, Any],
+    *,
+    status_code: int = 200,
+    devis: dict[str, Any] | None = None,
+    erreur: ApiRefusal | None = None,
+    erreurs: dict[str, str] | None = None,
+    saisie: dict[str, Any] | None = None,
+    budget: str = "",
+) -> HTMLResponse:
+    services = portal_of(request).services
+    programme, options = await asyncio.gather(
+        services.programme(),
+        _options(request, session, found["affiliate"], budget),
+    )
+    if saisie is None:
+        terms = devis or found.get("quote") or {}
+        saisie = {
+            "avance": terms.get("advance", "0.00"),
+            "echeances": terms.get("installments") or min(12, programme["max_installments"]),
+        }
+    return render(
+        request,
+        "simulation.html",
+        status_code,
+        session=session,
+        demande=found,
+        devis=devis,
+        programme=programme,
+        paliers={tier["code"]: tier for tier in programme["tiers"]},
+        options=options,
+        erreur=erreur,
+        erreurs=erreurs or {},
+        saisie=saisie,
+        budget=budget,
+    )
+
+
+async def _options(request: Request, session: Session, affiliate: str, budget: str) -> dict[str, Any] | None:
+    amount = _decimal(budget) if budget else None
+    try:
+        return dict(
+            await portal_of(request).services.options(
+                session.access_token, affiliate, f"{amount:.2f}" if amount is not None and amount > 0 else None
+            )
+        )
+    except ApiRefusal:
+        return None  # the comparison is a help, not a step: the page goes on without it
+
+
+@router.get("/simulation", response_class=HTMLResponse, response_model=None)
+async def simulation_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    if (done := _in_draft(found)) is not None:
+        return done
+    if not found["modality"]:
+        return redirect(f"/demandes/{request_id}/modalite")
+    devis = None
+    if quote_id := request.query_params.get("devis"):
+        try:
+            devis = await portal_of(request).services.quote(session.access_token, UUID(quote_id))
+        except (ValueError, ApiRefusal):
+            devis = None
+    return await _simulation_page(request, session, found, devis=devis, budget=request.query_params.get("budget", ""))
+
+
+@router.post("/simulation", response_class=HTMLResponse, response_model=None)
+async def simulate(
+    request: Request,
+    request_id: UUID,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    avance: Annotated[str, Form(max_length=32)] = "0",
+    echeances: Annotated[str, Form(max_length=8)] = "",
+    pas: Annotated[str, Form(max_length=4)] = "",
+    budget: Annotated[str, Form(max_length=32)] = "",
+    action: Annotated[str, Form(max_length=16)] = "simuler",
+) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    check_csrf(session.csrf_token, csrf)
+    if (done := _in_draft(found)) is not None:
+        return done
+    if action == "budget":
+        return redirect(f"/demandes/{request_id}/simulation?budget={budget}")
+    modality = found["modality"]
+    erreurs: dict[str, str] = {}
+    advance = _decimal(avance)
+    count = int(echeances) if echeances.strip().isdigit() else None
+    if modality == "INSTALLMENTS":
+        if advance is None or advance < 0:
+            erreurs["avance"] = "simulation.avance-invalide"
+        if count is None:
+            erreurs["echeances"] = "simulation.echeances-invalide"
+        elif pas in ("-1", "+1"):  # the − / + buttons, which also work without JavaScript
+            count = max(1, count + int(pas))
+    if erreurs:
+        saisie = {"avance": avance, "echeances": count or 1}
+        return await _simulation_page(request, session, found, status_code=422, erreurs=erreurs, saisie=saisie)
+    try:
+        quote = await portal_of(request).services.simulate(
+            session.access_token,
+            found["affiliate"],
+            modality,
+            f"{advance:.2f}" if advance is not None else None,
+            count,
+        )
+    except ApiRefusal as refusal:
+        saisie = {"avance": avance, "echeances": count}
+        return await _simulation_page(request, session, found, status_code=422, erreur=refusal, saisie=saisie)
+    return redirect(f"/demandes/{request_id}/simulation?devis={quote['quote_id']}")
+
+
+@router.get("/conditions", response_class=HTMLResponse, response_model=None)
+async def conditions(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    if (done := _in_draft(found)) is not None:
+        return done
+    try:
+        quote_id = UUID(request.query_params.get("devis", ""))
+    except ValueError:
+        return redirect(f"/demandes/{request_id}/simulation")
+    services = portal_of(request).services
+    try:
+        devis, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
+    except ApiRefusal:
+        return redirect(f"/demandes/{request_id}/simulation")
+    return render(request, "conditions.html", session=session, demande=found, devis=devis, cg=cg)
+
+
+@router.post("/validation", response_class=HTMLResponse, response_model=None)
+async def validate(
+    request: Request,
+    request_id: UUID,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    devis: Annotated[str, Form(max_length=64)] = "",
+    version: Annotated[str, Form(max_length=32)] = "",
+    acceptation: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse | RedirectResponse:
+    session, found = await _request(request, request_id)
+    check_csrf(session.csrf_token, csrf)
+    services = portal_of(request).services
+    try:
+        quote_id = UUID(devis)
+    except ValueError:
+        return redirect(f"/demandes/{request_id}/simulation")
+    if acceptation != "oui":
+        devis_, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
+        erreurs = {"acceptation": "conditions.acceptation-requise"}
+        return render(
+            request, "conditions.html", 422, session=session, demande=found, devis=devis_, cg=cg, erreurs=erreurs
+        )
+    try:
+        await services.validate(session.access_token, request_id, quote_id, version)
+    except ApiRefusal as refusal:
+        return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
+    return redirect(f"/demandes/{request_id}/prise-en-charge")
+
+
+@router.get("/prise-en-charge", response_class=HTMLResponse, response_model=None)
+async def taken_in_charge(request: Request, request_id: UUID) -> HTMLResponse:
+    session, found = await _request(request, request_id)
+    return render(request, "prise_en_charge.html", session=session, demande=found)

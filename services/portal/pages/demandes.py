@@ -1,0 +1,82 @@
+"""Mes demandes: each request with its state, history and debits; withdrawal; the receipt (PDF)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.portal.api import ApiRefusal
+from services.portal.receipt import recepisse_pdf
+from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
+
+router = APIRouter(prefix="/demandes")
+
+
+@router.get("", response_class=HTMLResponse, response_model=None)
+async def my_requests(request: Request) -> HTMLResponse:
+    _, session, affiliate = await session_with_affiliate(request)
+    found = await portal_of(request).services.requests_of(session.access_token, affiliate)
+    return render(request, "demandes.html", session=session, demandes=found)
+
+
+async def _debits(request: Request, token: str, found: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The plan's debits as debits knows them; None until debits has scheduled the plan."""
+    if found["state"] in ("DRAFT", "AWAITING_GUARANTEE", "EXPIRED", "REJECTED", "CANCELLED"):
+        return None
+    try:
+        debits: list[dict[str, Any]] = await portal_of(request).services.debits_of(token, UUID(found["id"]))
+    except ApiRefusal:
+        return None  # validated a moment ago: the plan is on its way to debits
+    return debits
+
+
+@router.get("/{request_id}", response_class=HTMLResponse, response_model=None)
+async def request_detail(request: Request, request_id: UUID) -> HTMLResponse:
+    _, session, affiliate = await session_with_affiliate(request)
+    found = await portal_of(request).services.request(session.access_token, request_id)
+    if found["affiliate"] != affiliate:
+        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    debits = await _debits(request, session.access_token, found)
+    return render(request, "demande.html", session=session, demande=found, prelevements=debits)
+
+
+@router.post("/{request_id}/retrait", response_class=HTMLResponse, response_model=None)
+async def withdraw(
+    request: Request,
+    request_id: UUID,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    confirmation: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse | RedirectResponse:
+    _, session, _affiliate = await session_with_affiliate(request)
+    check_csrf(session.csrf_token, csrf)
+    services = portal_of(request).services
+    if confirmation != "oui":
+        found = await services.request(session.access_token, request_id)
+        erreurs = {"confirmation": "retrait.confirmation-requise"}
+        return render(request, "demande.html", 422, session=session, demande=found, prelevements=None, erreurs=erreurs)
+    try:
+        await services.withdraw(session.access_token, request_id)
+    except ApiRefusal as refusal:
+        return render(request, "refus.html", refusal.status, session=session, erreur=refusal)
+    return redirect(f"/demandes/{request_id}")
+
+
+@router.get("/{request_id}/recepisse.pdf")
+async def receipt(request: Request, request_id: UUID) -> Response:
+    _, session, affiliate = await session_with_affiliate(request)
+    found = await portal_of(request).services.request(session.access_token, request_id)
+    affilie = session.affilie
+    if found["affiliate"] != affiliate or affilie is None:
+        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    pdf = recepisse_pdf(found, affilie.as_json(), datetime.now(ZoneInfo("Africa/Casablanca")))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'inline; filename="recepisse-{request_id}.pdf"',
+            "cache-control": "no-store",
+        },
+    )

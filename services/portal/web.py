@@ -1,0 +1,134 @@
+"""What every page shares: the session from its cookie, CSRF, the language, rendering, redirects."""
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import asyncpg
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from services.portal import formatting
+from services.portal.api import Services
+from services.portal.config import PortalSettings
+from services.portal.i18n import Langue, direction, langue, refus, traducteur
+from services.portal.sessions import Session, SessionStore
+
+SESSION_COOKIE = "er_session"
+LOGIN_CSRF_COOKIE = "er_csrf"
+LANG_COOKIE = "er_lang"
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters |= {
+    "montant": formatting.montant,
+    "jour": formatting.jour,
+    "periode": formatting.periode,
+    "taux": lambda rate: f"{(Decimal(rate) * 100).normalize():f}\u00a0%",
+}
+
+
+@dataclass
+class Portal:
+    settings: PortalSettings
+    pool: asyncpg.Pool
+    services: Services
+
+
+def portal_of(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+class Reconnexion(Exception):
+    """No live session: back to the login page, then to where the user was going."""
+
+    def __init__(self, suite: str, motif: str | None = None) -> None:
+        self.suite = suite
+        self.motif = motif
+
+
+class ChoixAffilie(Exception):
+    """A group account that has not chosen its affiliate yet."""
+
+
+class CsrfInvalide(Exception):
+    pass
+
+
+def lang_of(request: Request) -> Langue:
+    return langue(request.cookies.get(LANG_COOKIE))
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """Only a path of this site: a ``suite`` parameter must never send a user elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+async def current_session(request: Request) -> tuple[str, Session]:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with portal_of(request).pool.acquire() as conn:
+            session = await SessionStore(conn).find(cookie)
+        if session is not None:
+            return cookie, session
+    raise Reconnexion(request.url.path, "session-expiree" if cookie else None)
+
+
+async def session_with_affiliate(request: Request) -> tuple[str, Session, str]:
+    cookie, session = await current_session(request)
+    if session.affiliate is None:
+        raise ChoixAffilie
+    return cookie, session, session.affiliate
+
+
+def check_csrf(session_token: str, submitted: str | None) -> None:
+    if not submitted or not secrets.compare_digest(session_token, submitted):
+        raise CsrfInvalide
+
+
+def _refus(lang: Langue, error: Any) -> str:
+    if isinstance(error, dict):  # a refusal listed inside an answer (eligibility), not raised
+        return refus(lang, error["code"], error["message"], error.get("extra"))
+    return refus(lang, error.code, error.message, error.extra)
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    session: Session | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    t = traducteur(lang)
+    page = {
+        "request": request,
+        "lang": lang,
+        "dir": direction(lang),
+        "t": t,
+        "refus": lambda error: _refus(lang, error),
+        "session": session,
+        "csrf": session.csrf_token if session else None,
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    response = templates.TemplateResponse(request, template, page | context, status_code=status_code)
+    response.headers["cache-control"] = "no-store"  # pages carry a person's debt: never cached
+    return response
+
+
+def redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def login_redirect(suite: str, motif: str | None = None) -> RedirectResponse:
+    target = f"/connexion?suite={quote(local_path(suite))}"
+    return redirect(target + (f"&motif={motif}" if motif else ""))
