@@ -19,7 +19,16 @@ $(STAMP): pyproject.toml uv.lock
 run: $(STAMP)  ## the whole system: embedded Postgres + Kafka-protocol broker + every service
 	$(BIN)/recouvrement run
 
-test: $(STAMP)  ## unit, integration and e2e tests against the real embedded Postgres and broker
+# The portal's browser tests drive Debian's Chromium (no browser download): installed once, as root or with sudo.
+CHROMIUM ?= /usr/bin/chromium
+export PORTAL_BROWSER := $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "Chromium introuvable : installez-le ou indiquez CHROMIUM=/chemin/vers/chromium"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+test: $(STAMP) $(CHROMIUM)  ## unit, integration, e2e and browser tests against the real embedded Postgres and broker
 	$(BIN)/pytest -q
 
 test-unit: $(STAMP)

@@ -5,6 +5,7 @@ with the service's stable code and French message, and anything else (a service 
 timeout) as ``ApiIndisponible``, which pages turn into a readable message instead of a 5xx of ours.
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from services.portal.config import PortalSettings
 
 tracer = trace.get_tracer("services.portal.api")
+
+PUBLIC_CACHE_SECONDS = 60.0
 
 
 @dataclass
@@ -69,6 +72,17 @@ class Services:
             "requests": settings.requests_url.rstrip("/"),
             "debits": settings.debits_url.rstrip("/"),
         }
+        self._public: dict[str, tuple[float, Any]] = {}
+
+    async def _public_cached(self, service: str, path: str) -> Any:
+        """The programme and the CG change only with a deployment: one call a minute is enough."""
+        key = service + path
+        cached = self._public.get(key)
+        if cached is not None and time.monotonic() - cached[0] < PUBLIC_CACHE_SECONDS:
+            return cached[1]
+        answer = await self.call(service, "GET", path)
+        self._public[key] = (time.monotonic(), answer)
+        return answer
 
     @classmethod
     def client_for(cls, settings: PortalSettings) -> httpx.AsyncClient:
@@ -117,7 +131,7 @@ class Services:
         return await self.call("requests", "GET", f"/v1/affiliates/{affiliate}/eligibility", token)
 
     async def conditions(self) -> Any:
-        return await self.call("requests", "GET", "/v1/conditions")
+        return await self._public_cached("requests", "/v1/conditions")
 
     async def requests_of(self, token: str, affiliate: str) -> Any:
         return await self.call("requests", "GET", "/v1/requests", token, affiliate=affiliate)
@@ -145,7 +159,7 @@ class Services:
 
     # simulation
     async def programme(self) -> Any:
-        return await self.call("simulation", "GET", "/v1/programme")
+        return await self._public_cached("simulation", "/v1/programme")
 
     async def simulate(
         self, token: str, affiliate: str, modality: str, advance: str | None, installments: int | None

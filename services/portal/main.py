@@ -26,6 +26,7 @@ from services.portal.web import (
     login_redirect,
     redirect,
     render,
+    trace_reference,
 )
 from services.runtime.db import create_pool, migrate
 from services.runtime.http import BodyLimit
@@ -94,6 +95,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         response: Response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if reference := trace_reference():
+            response.headers["x-trace-id"] = reference  # what support asks for: the whole trace by its id
         return response
 
     @app.get("/health/live")

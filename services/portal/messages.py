@@ -361,6 +361,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La demande n'a pas pu être lue. Revenez à la page précédente et recommencez.",
         "ar": "تعذرت قراءة الطلب. عد إلى الصفحة السابقة وحاول من جديد.",
     },
+    "erreur.reference": {
+        "fr": "Si vous contactez le support, indiquez cette référence :",
+        "ar": "إذا اتصلتم بالدعم، يرجى ذكر هذا المرجع:",
+    },
     "erreur.introuvable": {"fr": "Cette page n'existe pas.", "ar": "هذه الصفحة غير موجودة."},
     "erreur.interne": {
         "fr": "Une erreur inattendue est survenue. Elle a été enregistrée ; réessayez plus tard.",

@@ -11,6 +11,7 @@ import asyncpg
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from opentelemetry import trace
 
 from services.portal import formatting
 from services.portal.api import Services
@@ -22,11 +23,20 @@ SESSION_COOKIE = "er_session"
 LOGIN_CSRF_COOKIE = "er_csrf"
 LANG_COOKIE = "er_lang"
 
+def _saisie(value: object) -> str:
+    """An amount typed by the user, shown back the Moroccan way, or as typed when it is not one."""
+    try:
+        return formatting.montant(str(value), "")
+    except (ArithmeticError, ValueError):
+        return str(value)
+
+
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters |= {
     "montant": formatting.montant,
     "jour": formatting.jour,
     "periode": formatting.periode,
+    "saisie": _saisie,
     "taux": lambda rate: f"{(Decimal(rate) * 100).normalize():f}\u00a0%",
 }
 
@@ -95,6 +105,11 @@ def check_csrf(session_token: str, submitted: str | None) -> None:
         raise CsrfInvalide
 
 
+def trace_reference() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
+
+
 def _refus(lang: Langue, error: Any) -> str:
     if isinstance(error, dict):  # a refusal listed inside an answer (eligibility), not raised
         return refus(lang, error["code"], error["message"], error.get("extra"))
@@ -118,6 +133,7 @@ def render(
         "refus": lambda error: _refus(lang, error),
         "session": session,
         "csrf": session.csrf_token if session else None,
+        "reference": trace_reference(),
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     response = templates.TemplateResponse(request, template, page | context, status_code=status_code)

@@ -79,28 +79,27 @@ def otlp() -> Iterator[OtlpReceiver]:
     receiver.stop()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
-    data_dir = tmp_path_factory.mktemp("stack")
-    names = ("auth", "debt", "simulation", "requests", "debits", "perception", "bank")
-    ports = {name: free_port() for name in (*names, "pg", "kafka")}
+STACK_NAMES = ("auth", "debt", "simulation", "requests", "debits", "portal", "perception", "bank")
+
+
+def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = None) -> RunningStack:
+    """``recouvrement run`` on free ports in ``data_dir``; ``rules`` set the partners' answers."""
+    ports = {name: free_port() for name in (*STACK_NAMES, "pg", "kafka")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env |= {
         "RECOUVREMENT_DATA_DIR": str(data_dir),
-        **{f"RECOUVREMENT_{name.upper()}_PORT": str(ports[name]) for name in names},
+        **{f"RECOUVREMENT_{name.upper()}_PORT": str(ports[name]) for name in STACK_NAMES},
         "RECOUVREMENT_PG_PORT": str(ports["pg"]),
         "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
         "RECOUVREMENT_DEMO_AFFILIATES": "20",
-        # the reference perception refuses one affiliate's guarantees and never answers another's
-        "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
-        "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        **(rules or {}),
     }
     for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
         if name in os.environ:  # external infrastructure: the stack uses it instead of embedded ones
             env[name] = os.environ[name]
     process, output = start_stack(env)
-    running = RunningStack(
+    return RunningStack(
         process=process,
         env=env,
         data_dir=data_dir,
@@ -109,10 +108,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
         simulation=f"http://127.0.0.1:{ports['simulation']}",
         requests=f"http://127.0.0.1:{ports['requests']}",
         debits=f"http://127.0.0.1:{ports['debits']}",
-        urls={name: f"http://127.0.0.1:{ports[name]}" for name in names},
+        urls={name: f"http://127.0.0.1:{ports[name]}" for name in STACK_NAMES},
         bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports['kafka']}"),
         output=output,
     )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
+    rules = {
+        # the reference perception refuses one affiliate's guarantees and never answers another's
+        "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
+        "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once",
+    }
+    running = launch(tmp_path_factory.mktemp("stack"), otlp, rules)
     yield running
     if running.process.poll() is None:
         stop_stack(running.process)

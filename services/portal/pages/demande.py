@@ -4,6 +4,7 @@ prise en charge. Each step reads the request back from requests: the portal keep
 import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
@@ -35,8 +36,13 @@ async def modality_form(request: Request, request_id: UUID) -> HTMLResponse | Re
     session, found = await _request(request, request_id)
     if (done := _in_draft(found)) is not None:
         return done
-    accounts = await portal_of(request).services.bank_accounts(session.access_token, found["affiliate"])
-    return render(request, "modalite.html", session=session, demande=found, comptes=accounts, erreurs={})
+    services = portal_of(request).services
+    accounts, programme = await asyncio.gather(
+        services.bank_accounts(session.access_token, found["affiliate"]), services.programme()
+    )
+    return render(
+        request, "modalite.html", session=session, demande=found, comptes=accounts, programme=programme, erreurs={}
+    )
 
 
 @router.post("/modalite", response_class=HTMLResponse, response_model=None)
@@ -66,7 +72,9 @@ async def choose_modality(
         except ApiRefusal as refused:
             refusal = refused
     if erreurs or refusal:
-        accounts = await services.bank_accounts(session.access_token, found["affiliate"])
+        accounts, programme = await asyncio.gather(
+            services.bank_accounts(session.access_token, found["affiliate"]), services.programme()
+        )
         choix = {"modalite": modalite, "garanties": garanties == "oui", "compte": compte}
         return render(
             request,
@@ -75,6 +83,7 @@ async def choose_modality(
             session=session,
             demande=found,
             comptes=accounts,
+            programme=programme,
             erreurs=erreurs,
             erreur=refusal,
             choix=choix,
@@ -169,13 +178,15 @@ async def simulate(
     pas: Annotated[str, Form(max_length=4)] = "",
     budget: Annotated[str, Form(max_length=32)] = "",
     action: Annotated[str, Form(max_length=16)] = "simuler",
+    devis: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse | RedirectResponse:
     session, found = await _request(request, request_id)
     check_csrf(session.csrf_token, csrf)
     if (done := _in_draft(found)) is not None:
         return done
-    if action == "budget":
-        return redirect(f"/demandes/{request_id}/simulation?budget={budget}")
+    if action == "budget":  # the quote on screen stays on screen beside the suggestion
+        query = {"budget": budget} | ({"devis": devis} if devis else {})
+        return redirect(f"/demandes/{request_id}/simulation?{urlencode(query)}")
     modality = found["modality"]
     erreurs: dict[str, str] = {}
     advance = _decimal(avance)
@@ -188,7 +199,7 @@ async def simulate(
         elif pas in ("-1", "+1"):  # the − / + buttons, which also work without JavaScript
             count = max(1, count + int(pas))
     if erreurs:
-        saisie = {"avance": avance, "echeances": count or 1}
+        saisie = {"avance": avance if advance is None else advance, "echeances": count or 1}
         return await _simulation_page(request, session, found, status_code=422, erreurs=erreurs, saisie=saisie)
     try:
         quote = await portal_of(request).services.simulate(

@@ -1,0 +1,86 @@
+"""The one message catalogue: every sentence a page can say exists in French and in Arabic."""
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from services.portal.i18n import refus, traducteur
+from services.portal.messages import MESSAGES
+
+PORTAL = Path(__file__).resolve().parents[2] / "services" / "portal"
+
+
+def _used_keys() -> set[str]:
+    used: set[str] = set()
+    for template in (PORTAL / "templates").glob("*.html"):
+        used |= set(re.findall(r"\bt\('([a-z0-9.\-_]+)'\s*[,)]", template.read_text()))
+    for module in PORTAL.rglob("*.py"):
+        used |= set(
+            re.findall(
+                r'"((?:erreur|connexion|modalite|simulation|conditions|retrait|affilies)\.[a-z\-]+)"',
+                module.read_text(),
+            )
+        )
+    return used - {
+        "affilies.html",
+        "connexion.html",
+        "conditions.html",
+        "erreur.html",
+        "modalite.html",
+        "simulation.html",
+    }
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_key_a_page_uses_is_in_the_catalogue() -> None:
+    missing = _used_keys() - MESSAGES.keys()
+    assert not missing
+
+
+@pytest.mark.parametrize("key", sorted(k for k in MESSAGES if not k.startswith("refus.")))
+def test_each_sentence_exists_in_both_languages_with_the_same_blanks(key: str) -> None:
+    entry = MESSAGES[key]
+    assert entry["fr"].strip() and entry["ar"].strip()
+    assert _fields(entry["fr"]) == _fields(entry["ar"])
+    assert re.search("[\u0600-\u06ff]", entry["ar"]), "the Arabic sentence is not in Arabic"
+
+
+def test_prefixed_keys_cover_every_state_and_debit_kind() -> None:
+    for state in (
+        "DRAFT",
+        "AWAITING_GUARANTEE",
+        "VALIDATED",
+        "IN_PROGRESS",
+        "COMPLETED",
+        "DEFAULTED",
+        "EXPIRED",
+        "REJECTED",
+        "CANCELLED",
+    ):
+        assert f"etat.{state}" in MESSAGES
+    for kind in ("FULL", "ADVANCE", "INSTALLMENT"):
+        assert f"prelevement.{kind}" in MESSAGES
+    for state in ("SCHEDULED", "ORDERED", "SETTLED", "FAILED", "CANCELLED"):
+        assert f"prelevement.etat.{state}" in MESSAGES
+
+
+def test_a_refusal_keeps_the_services_french_and_says_its_code_in_arabic() -> None:
+    message = "Chaque échéance doit atteindre 3000.00 MAD ; avec 40 échéances elle serait de 2500.00 MAD."
+    details = {"minimum_installment": "3000.00", "max_installments_allowed": 33}
+    assert refus("fr", "echeance-sous-minimum", message, details) == message
+    arabic = refus("ar", "echeance-sous-minimum", message, details)
+    assert "3000.00" in arabic and "33" in arabic and "Chaque" not in arabic
+    # an unknown code is never shown bare: the service's sentence stays
+    assert refus("ar", "code-inconnu", "Phrase du service.") == "Phrase du service."
+    # a figure the service did not send leaves an ellipsis, not a crash
+    assert "…" in refus("ar", "echeance-sous-minimum", message, {})
+
+
+def test_french_is_the_default_language() -> None:
+    assert traducteur("fr")("nav.creance") == "Créance consolidée"
+    assert traducteur("ar")("nav.creance") == "الدين الموحد"
