@@ -23,6 +23,7 @@ SESSION_COOKIE = "er_session"
 LOGIN_CSRF_COOKIE = "er_csrf"
 LANG_COOKIE = "er_lang"
 
+
 def _saisie(value: object) -> str:
     """An amount typed by the user, shown back the Moroccan way, or as typed when it is not one."""
     try:
