@@ -1,8 +1,8 @@
 """Container health check: GET a health endpoint of the HTTP server this container runs.
 
 Usage: ``python healthcheck.py [/health/live | /health/ready]``. The port is ``HTTP_PORT`` (the five
-services), ``PERCEPTION_HTTP_PORT`` (the reference perception) or ``BANK_HTTP_PORT`` (the reference
-bank). Standard library only.
+services and the portal), ``PERCEPTION_HTTP_PORT`` (the reference perception) or ``BANK_HTTP_PORT``
+(the reference bank). Standard library only.
 """
 
 import os

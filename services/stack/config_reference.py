@@ -6,7 +6,8 @@ renamed, given another default or description). Nothing in the section is writte
 description missing from a field is added to the field (``Field(description=...)``), not here.
 
 Each service's table lists what it adds to the common settings, or changes (another default or
-another variable name); the common and programme tables list the rest once. The launcher's
+another variable name); the common and programme tables list the rest once. The portal shares no
+common settings (no Kafka, no token key): its table lists all it reads. The launcher's
 ``RECOUVREMENT_*`` variables are read from the source of ``StackConfig.from_env`` (every
 ``env.get(...)`` in it), so a variable added there shows up here, and fails the check until it
 has a description below.
@@ -34,6 +35,7 @@ from partners.perception.config import PerceptionSettings
 from services.auth.config import AuthSettings
 from services.debits.config import DebitsSettings
 from services.debt.config import DebtSettings
+from services.portal.config import PortalSettings
 from services.requests.config import RequestsSettings
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 from services.simulation.config import SimulationSettings
@@ -59,8 +61,8 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Common to every service",
         ServiceSettings,
-        "`services/runtime/settings.py::ServiceSettings`. Every service reads these; its own table "
-        "below gives the defaults it changes (port, database, name).",
+        "`services/runtime/settings.py::ServiceSettings`. Every service but the portal reads these; its "
+        "own table below gives the defaults it changes (port, database, name).",
     ),
     Section(
         "Programme (simulation, requests)",
@@ -98,6 +100,13 @@ SECTIONS: tuple[Section, ...] = (
         DebitsSettings,
         "`services/debits/config.py::DebitsSettings`, plus the common settings.",
         (ServiceSettings,),
+    ),
+    Section(
+        "portal",
+        PortalSettings,
+        "`services/portal/config.py::PortalSettings`: the employers' pages. It calls the five services "
+        "over HTTP only and keeps its sessions in its own database; it reads none of the common "
+        "settings (no Kafka, no token key), only these.",
     ),
     Section(
         "perception (reference partner)",

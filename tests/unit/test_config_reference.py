@@ -24,6 +24,7 @@ def test_every_service_and_the_partner_have_a_table() -> None:
         "SimulationSettings",
         "RequestsSettings",
         "DebitsSettings",
+        "PortalSettings",
         "PerceptionSettings",
     } <= names
 

@@ -56,6 +56,9 @@ def packages(folder: str) -> list[str]:
 
 SERVICES = packages("services")
 PARTNERS = packages("partners")
+HTTP_ONLY = {"portal"}
+"""Services that call the others over HTTP only: no Kafka, no token key, a settings class of their own
+(not ServiceSettings). Every other service is held to the Kafka and token checks."""
 
 
 def command_of(name: str) -> list[str]:
@@ -64,10 +67,11 @@ def command_of(name: str) -> list[str]:
 
 def settings_class(name: str) -> type[BaseSettings]:
     module = importlib.import_module(f"{'services' if name in SERVICES else 'partners'}.{name}.config")
+    base = BaseSettings if name in HTTP_ONLY else ServiceSettings
     found = [
         cls
         for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, ServiceSettings) and cls.__module__ == module.__name__
+        if issubclass(cls, base) and cls.__module__ == module.__name__
     ]
     assert len(found) == 1, f"{module.__name__}: one settings class expected, found {found}"
     return found[0]
@@ -88,6 +92,12 @@ def local_default(value: Any) -> bool:
     if isinstance(value, Path):
         return value.is_relative_to(DEFAULT_DATA_DIR)
     return isinstance(value, str) and ("127.0.0.1" in value or "localhost" in value)
+
+
+def upstreams(name: str) -> list[str]:
+    """The services a service calls over HTTP: one ``<SERVICE>_URL`` setting each."""
+    read = env_vars(settings_class(name))
+    return [s for s in SERVICES if s != name and f"{s.upper()}_URL" in read]
 
 
 def port_variable(name: str) -> str:
@@ -156,14 +166,21 @@ def pod_containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def k8s_env(container: dict[str, Any]) -> dict[str, Any]:
-    """Names set for a container: its env (values or secret references) and the ConfigMaps it loads."""
+    """Names set for a container: its env (values, keys of the shared ConfigMap resolved, or secret
+    references) and the ConfigMaps it loads."""
     env: dict[str, Any] = {}
     for source in container.get("envFrom", []):
         ref = source.get("configMapRef", {}).get("name")
         assert ref == CONFIGMAP, f"envFrom {source}: only the shared ConfigMap is expected"
         env |= configmap_data()
     for item in container.get("env", []):
-        env[item["name"]] = item.get("value", item.get("valueFrom"))
+        value = item.get("value", item.get("valueFrom"))
+        if isinstance(value, dict) and "configMapKeyRef" in value:
+            ref = value["configMapKeyRef"]
+            assert ref["name"] == CONFIGMAP, f"{item['name']}: only the shared ConfigMap is expected"
+            assert ref["key"] in configmap_data(), f"{item['name']}: {ref['key']} is not in {CONFIGMAP}"
+            value = configmap_data()[ref["key"]]
+        env[item["name"]] = value
     return env
 
 
@@ -369,6 +386,8 @@ def test_topics_job_runs_the_provisioning_command_before_the_services() -> None:
         assert int(env["TOPIC_REPLICATION_FACTOR"]) == replication
         assert int(env["TOPIC_MIN_INSYNC_REPLICAS"]) == min_insync
     for name in [*SERVICES, *PARTNERS]:
+        if name in HTTP_ONLY:
+            continue  # reads and writes no topic (test_http_only_services_get_no_kafka_and_no_token_key)
         for compose_name, service in compose_services_running(command_of(name)).items():
             assert service["depends_on"][job_name]["condition"] == "service_completed_successfully", compose_name
 
@@ -391,7 +410,12 @@ def test_services_wait_for_health_not_for_time() -> None:
     for name in [*SERVICES, *PARTNERS]:
         for compose_name, service in compose_services_running(command_of(name)).items():
             depends = service["depends_on"]
-            assert depends["kafka"]["condition"] == "service_healthy", compose_name
+            if name in HTTP_ONLY:
+                # No broker: it waits for the services it calls instead.
+                for upstream in upstreams(name):
+                    assert depends[upstream]["condition"] == "service_healthy", f"{compose_name}: {upstream}"
+            else:
+                assert depends["kafka"]["condition"] == "service_healthy", compose_name
             if name in SERVICES:
                 assert depends["postgres"]["condition"] == "service_healthy", compose_name
             assert service["healthcheck"]["test"][-1] == "/health/ready"
@@ -431,6 +455,39 @@ def test_each_service_scales_and_survives_drains_in_kubernetes() -> None:
         for container in pod["containers"]:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert {"requests", "limits"} <= set(container["resources"])
+
+
+def test_http_only_services_get_no_kafka_and_no_token_key() -> None:
+    """The portal reads no Kafka or token setting: none is given to it (nor a Kafka CA, nor a key
+    volume), and its *_URL reach each service by its compose name or its Kubernetes Service."""
+    assert set(SERVICES) >= HTTP_ONLY, "HTTP_ONLY names a service that does not exist"
+    foreign = re.compile(r"^(KAFKA_|TOKEN_|TOPIC_|SSL_CERT_)")
+    secret_volumes = {"recouvrement-kafka-ca", "recouvrement-token-public", "recouvrement-token-signing"}
+    for name in sorted(HTTP_ONLY):
+        read = env_vars(settings_class(name))
+        assert not [v for v in read if foreign.match(v)], f"{name} reads Kafka or token settings: not HTTP-only"
+        assert upstreams(name), f"{name}: calls no service"
+        for compose_name, service in compose_services_running(command_of(name)).items():
+            env = service["environment"]
+            assert not [v for v in env if foreign.match(v)], compose_name
+            assert not [v for v in service.get("volumes", []) if v.get("source", "").startswith("token-")]
+            assert not {"kafka", "topics", "keys"} & set(service["depends_on"]), compose_name
+            for upstream in upstreams(name):
+                port = settings_class(upstream).model_fields["http_port"].default
+                assert env[f"{upstream.upper()}_URL"] == f"http://{upstream}:{port}", compose_name
+        (deployment,) = deployments_running(command_of(name))
+        (container,) = pod_containers(deployment)
+        env = k8s_env(container)
+        assert not [v for v in env if foreign.match(v)], deployment["metadata"]["name"]
+        volumes = deployment["spec"]["template"]["spec"].get("volumes", [])
+        assert not {v.get("secret", {}).get("secretName") for v in volumes} & secret_volumes
+        for upstream in upstreams(name):
+            url = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", env[f"{upstream.upper()}_URL"])
+            assert url, f"{name}: {upstream.upper()}_URL"
+            (upstream_deployment,) = deployments_running(command_of(upstream))
+            service = by_name("Service", url.group(1))
+            assert service["spec"]["selector"] == upstream_deployment["spec"]["selector"]["matchLabels"], upstream
+            assert int(url.group(2)) in {p["port"] for p in service["spec"]["ports"]}, upstream
 
 
 def test_token_keys_are_secrets_and_only_auth_gets_the_private_key() -> None:
