@@ -5,6 +5,9 @@ Presentation only: every amount arrives computed by a service, as the decimal st
 
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+CASABLANCA = ZoneInfo("Africa/Casablanca")
 
 NBSP = "\u00a0"
 """Thousands are grouped with a no-break space, so an amount never wraps across two lines."""
@@ -34,3 +37,10 @@ def periode(value: str) -> str:
     """``2024-03`` → ``03/2024``, as the CNSS prints periods."""
     year, _, month = value.partition("-")
     return f"{month}/{year}"
+
+
+def heure(value: datetime | str) -> str:
+    """The time of day in Casablanca, whatever zone the instant came in."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value.astimezone(CASABLANCA):%H:%M}"

@@ -116,6 +116,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Autres périodes, hors remise (après {cutoff})",
         "ar": "فترات أخرى غير مشمولة بالإعفاء (بعد {cutoff})",
     },
+    "creance.voir-detail": {
+        "fr": "Voir le détail des {n} périodes (dû, payé, reste par catégorie)",
+        "ar": "عرض تفاصيل {n} فترة (المستحق، المؤدى، الباقي حسب الصنف)",
+    },
+    "session.expire": {"fr": "Session valable jusqu'à {heure}", "ar": "الجلسة صالحة إلى غاية {heure}"},
     "creance.periode": {"fr": "Période", "ar": "الفترة"},
     "creance.du": {"fr": "Dû", "ar": "المستحق"},
     "creance.paye": {"fr": "Payé", "ar": "المؤدى"},
@@ -184,8 +189,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "simulation.bouton": {"fr": "Simuler", "ar": "محاكاة"},
     "simulation.resultat": {"fr": "Résultat de la simulation", "ar": "نتيجة المحاكاة"},
     "simulation.validite": {
-        "fr": "Ce devis est valable jusqu'à {heure} (UTC).",
-        "ar": "هذا العرض صالح إلى غاية {heure} (بالتوقيت العالمي).",
+        "fr": "Ce devis est valable jusqu'à {heure} (heure de Casablanca).",
+        "ar": "هذا العرض صالح إلى غاية {heure} (بتوقيت الدار البيضاء).",
     },
     "simulation.dates-provisoires": {
         "fr": "Pour un paiement par acomptes, les dates sont recalculées à partir du dépôt des garanties.",

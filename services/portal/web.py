@@ -38,6 +38,7 @@ templates.env.filters |= {
     "jour": formatting.jour,
     "periode": formatting.periode,
     "saisie": _saisie,
+    "heure": formatting.heure,
     "taux": lambda rate: f"{(Decimal(rate) * 100).normalize():f}\u00a0%",
 }
 

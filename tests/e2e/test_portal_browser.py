@@ -213,6 +213,15 @@ def test_installments_with_the_slider_to_awaiting_guarantees(
     expect(page.locator("#echeances-valeur")).to_have_text("3")
     expect(slider).to_have_value("3")
     page.get_by_label("Avance (MAD)").fill("1000,00")
+
+    # a count the programme refuses for this debt: said next to the slider, the input kept
+    page.locator("#echeances").fill("60")
+    page.get_by_role("button", name="Simuler", exact=True).click()
+    expect(page.locator("#erreur-echeances")).to_contain_text("choisissez au plus")
+    expect(page.locator("#echeances")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Avance (MAD)")).to_have_value("1000,00")  # kept as typed
+    visits.check(page, "10a-simulation-refusee")
+    page.locator("#echeances").fill("3")
     page.get_by_role("button", name="Simuler", exact=True).click()
     quote = api.quote(quote_id_of(page))
     assert (quote["modality"], quote["installments"], quote["advance"]) == ("INSTALLMENTS", 3, "1000.00")

@@ -3,12 +3,12 @@
 import secrets
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ApiRefusal
+from services.portal.formatting import CASABLANCA
 from services.portal.i18n import LANGUES
 from services.portal.sessions import Affilie, SessionStore
 from services.portal.web import (
@@ -24,7 +24,6 @@ from services.portal.web import (
 )
 
 router = APIRouter()
-CASABLANCA = ZoneInfo("Africa/Casablanca")
 
 
 def _login_page(

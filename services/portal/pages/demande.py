@@ -91,6 +91,14 @@ async def choose_modality(
     return redirect(f"/demandes/{request_id}/simulation")
 
 
+REFUS_PAR_CHAMP = {
+    "avance-hors-limites": "avance",
+    "echeances-hors-limites": "echeances",
+    "echeance-sous-minimum": "echeances",
+}
+"""Simulation's refusals that concern one field: said next to it, not above the form."""
+
+
 def _decimal(text: str) -> Decimal | None:
     cleaned = text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
     try:
@@ -123,10 +131,12 @@ async def _simulation_page(
             "avance": terms.get("advance", "0.00"),
             "echeances": terms.get("installments") or min(12, programme["max_installments"]),
         }
+    champ = REFUS_PAR_CHAMP.get(erreur.code) if erreur else None
     return render(
         request,
         "simulation.html",
         status_code,
+        champ_refuse=champ,
         session=session,
         demande=found,
         devis=devis,
@@ -199,7 +209,7 @@ async def simulate(
         elif pas in ("-1", "+1"):  # the − / + buttons, which also work without JavaScript
             count = max(1, count + int(pas))
     if erreurs:
-        saisie = {"avance": avance if advance is None else advance, "echeances": count or 1}
+        saisie: dict[str, Any] = {"avance": avance if advance is None else advance, "echeances": count or 1}
         return await _simulation_page(request, session, found, status_code=422, erreurs=erreurs, saisie=saisie)
     try:
         quote = await portal_of(request).services.simulate(
@@ -210,7 +220,7 @@ async def simulate(
             count,
         )
     except ApiRefusal as refusal:
-        saisie = {"avance": avance, "echeances": count}
+        saisie = {"avance": avance, "echeances": count}  # as typed: the user corrects it, not retypes it
         return await _simulation_page(request, session, found, status_code=422, erreur=refusal, saisie=saisie)
     return redirect(f"/demandes/{request_id}/simulation?devis={quote['quote_id']}")
 

@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.api import ApiRefusal
+from services.portal.formatting import CASABLANCA
 from services.portal.receipt import recepisse_pdf
 from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
 
@@ -71,7 +71,7 @@ async def receipt(request: Request, request_id: UUID) -> Response:
     affilie = session.affilie
     if found["affiliate"] != affiliate or affilie is None:
         raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
-    pdf = recepisse_pdf(found, affilie.as_json(), datetime.now(ZoneInfo("Africa/Casablanca")))
+    pdf = recepisse_pdf(found, affilie.as_json(), datetime.now(CASABLANCA))
     return Response(
         pdf,
         media_type="application/pdf",
