@@ -103,8 +103,10 @@ def run() -> None:
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")]) -> None:
-    """Sert un service (HTTP + consommateurs Kafka) ; configuration par variables d'environnement."""
+def serve(
+    service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")],
+) -> None:
+    """Sert un service (HTTP, et ses consommateurs Kafka) ; configuration par variables d'environnement."""
     import uvicorn
 
     from services.stack.launcher import SERVICE_PORTS

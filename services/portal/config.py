@@ -34,7 +34,9 @@ class PortalSettings(BaseSettings):
     cookie_secure: bool = Field(
         default=True,
         alias="COOKIE_SECURE",
-        description="Secure flag on the session cookie; false only on plain http on one machine (make run, docker-compose.yml)",
+        description=(
+            "Secure flag on the session cookie; false only on plain http on one machine (make run, docker-compose.yml)"
+        ),
     )
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
