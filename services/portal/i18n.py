@@ -1,9 +1,14 @@
 """One message catalogue, French and Arabic, and the language a page is shown in."""
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+from services.portal.formatting import montant
 from services.portal.messages import MESSAGES
+
+_AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
+_AMOUNT_IN_SENTENCE = re.compile(r"(-?\d+\.\d{2}) MAD")
 
 Langue = Literal["fr", "ar"]
 LANGUES: tuple[Langue, ...] = ("fr", "ar")
@@ -38,6 +43,9 @@ def refus(lang: Langue, code: str, message_du_service: str, details: dict[str, A
     message, always readable, never a bare code."""
     entry = MESSAGES.get(f"refus.{code}")
     if entry is None or (lang == "fr" and message_du_service):
-        return message_du_service  # in French, the service's own sentence carries every figure
+        # In French, the service's own sentence carries every figure: only its amounts are re-read
+        # the Moroccan way (services write 3000.00 MAD, pages 3 000,00 MAD).
+        return _AMOUNT_IN_SENTENCE.sub(lambda m: montant(m.group(1)), message_du_service)
     text = entry.get(lang) or entry["fr"]
-    return text.format_map(_Blancs(details or {}))
+    figures = {k: montant(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in (details or {}).items()}
+    return text.format_map(_Blancs(figures))

@@ -239,6 +239,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "كلما كان الأداء أسرع، كان الإعفاء أعلى.",
     },
     "comparaison.palier": {"fr": "Palier", "ar": "الشريحة"},
+    "comparaison.taux": {"fr": "Taux de remise", "ar": "نسب الإعفاء"},
+    "comparaison.taux-detail": {
+        "fr": "majorations {majorations}, astreintes {astreintes}, frais {frais}",
+        "ar": "الزيادات {majorations}، الغرامات {astreintes}، المصاريف {frais}",
+    },
     "comparaison.echeances": {"fr": "Échéances possibles", "ar": "الأقساط الممكنة"},
     "comparaison.un-prelevement": {"fr": "Un prélèvement", "ar": "اقتطاع واحد"},
     "comparaison.plage": {
@@ -386,7 +391,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refus.defaillance-anterieure": {"fr": "", "ar": "سقط طلب سابق لهذا المنخرط: لا يمكن إيداع طلب جديد."},
     "refus.avance-hors-limites": {
         "fr": "",
-        "ar": "يجب أن يكون التسبيق بين 0.00 و {advance_max} درهم.",
+        "ar": "يجب أن يكون التسبيق بين {advance_min} و {advance_max}.",
     },
     "refus.echeances-hors-limites": {
         "fr": "",
@@ -394,7 +399,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "refus.echeance-sous-minimum": {
         "fr": "",
-        "ar": "يجب ألا يقل كل قسط عن {minimum_installment} درهم؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed} قسطا.",
+        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed} قسطا.",
     },
     "refus.budget-insuffisant": {
         "fr": "",

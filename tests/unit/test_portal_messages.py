@@ -72,9 +72,12 @@ def test_prefixed_keys_cover_every_state_and_debit_kind() -> None:
 def test_a_refusal_keeps_the_services_french_and_says_its_code_in_arabic() -> None:
     message = "Chaque échéance doit atteindre 3000.00 MAD ; avec 40 échéances elle serait de 2500.00 MAD."
     details = {"minimum_installment": "3000.00", "max_installments_allowed": 33}
-    assert refus("fr", "echeance-sous-minimum", message, details) == message
+    assert refus("fr", "echeance-sous-minimum", message, details) == (
+        "Chaque échéance doit atteindre 3\u00a0000,00\u00a0MAD ; avec 40 échéances elle serait de "
+        "2\u00a0500,00\u00a0MAD."
+    )
     arabic = refus("ar", "echeance-sous-minimum", message, details)
-    assert "3000.00" in arabic and "33" in arabic and "Chaque" not in arabic
+    assert "3\u00a0000,00\u00a0MAD" in arabic and "33" in arabic and "Chaque" not in arabic
     # an unknown code is never shown bare: the service's sentence stays
     assert refus("ar", "code-inconnu", "Phrase du service.") == "Phrase du service."
     # a figure the service did not send leaves an ellipsis, not a crash
