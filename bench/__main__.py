@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bench import breakdown, debit_run, debt_http, flows, ingestion, simulation_http, startup
+from bench import breakdown, debit_run, debt_http, flows, ingestion, portal_pages, simulation_http, startup
 from bench.common import code_version, machine, say, scale, table, write_result
 
 BENCHES: dict[str, ModuleType] = {
@@ -22,6 +22,7 @@ BENCHES: dict[str, ModuleType] = {
     "debt_http": debt_http,
     "simulation_http": simulation_http,
     "flows": flows,
+    "portal_pages": portal_pages,
     "startup": startup,
     "debit_run": debit_run,
     "breakdown": breakdown,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.api import ApiIndisponible, ApiRefusal, Services, SessionExpiree
 from services.portal.config import PortalSettings
@@ -49,9 +50,35 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Pure ASGI (no BaseHTTPMiddleware): the headers every answer carries, and the trace id that a
+    user gives support (the error pages print it too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                if reference := trace_reference():
+                    extra.append((b"x-trace-id", reference.encode()))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
     setup_logging(settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise; spans say it
     tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
 
     @asynccontextmanager
@@ -90,14 +117,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     _install_error_pages(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if reference := trace_reference():
-            response.headers["x-trace-id"] = reference  # what support asks for: the whole trace by its id
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:

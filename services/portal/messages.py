@@ -120,6 +120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Voir le détail des {n} périodes (dû, payé, reste par catégorie)",
         "ar": "عرض تفاصيل {n} فترة (المستحق، المؤدى، الباقي حسب الصنف)",
     },
+    "creance.retour": {"fr": "Retour à la créance consolidée", "ar": "الرجوع إلى الدين الموحد"},
     "session.expire": {"fr": "Session valable jusqu'à {heure}", "ar": "الجلسة صالحة إلى غاية {heure}"},
     "creance.periode": {"fr": "Période", "ar": "الفترة"},
     "creance.du": {"fr": "Dû", "ar": "المستحق"},

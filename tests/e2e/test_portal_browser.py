@@ -117,6 +117,15 @@ def test_group_account_pays_in_full_to_prise_en_charge(
         f"({len(eligible_rows)})"
     )
     visits.check(page, "03-creance")
+    # a long history has a page of its own: every eligible period, due / paid / outstanding
+    page.get_by_role("link", name=re.compile(f"Voir le détail des {len(eligible_rows)} périodes")).click()
+    expect(page.locator("table.periodes tbody tr")).to_have_count(len(eligible_rows))
+    first = eligible_rows[0]
+    expect(page.locator("table.periodes tbody tr").first).to_contain_text(
+        texte(first["principal"]["due"]).removesuffix("\u00a0MAD")
+    )
+    visits.check(page, "03b-periodes-eligibles")
+    page.get_by_role("link", name="Retour à la créance consolidée").click()
 
     # 4. nouvelle demande: full payment, the masked account
     page.get_by_role("button", name="Nouvelle demande").click()
@@ -175,6 +184,14 @@ def test_group_account_pays_in_full_to_prise_en_charge(
     page.get_by_role("link", name=re.compile("Détail")).first.click()
     expect(page.locator("[data-test=etat]")).to_have_text("Validée")
     expect(page.locator("ol.historique li")).to_have_count(len(validated["history"]))
+
+    # once debits has scheduled the plan, the page shows each debit with its state
+    def scheduled() -> bool:
+        page.reload()
+        return page.locator("table.echeancier .etat").count() == 1
+
+    eventually(scheduled, timeout=60)
+    expect(page.locator("table.echeancier .etat")).to_have_text("Planifié")
     visits.check(page, "09-demande-detail")
 
 

@@ -1,7 +1,7 @@
 """Créance consolidée: the position by period and category, and whether a request can be filed."""
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -10,6 +10,10 @@ from services.portal.api import ApiRefusal
 from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
 
 router = APIRouter()
+
+LIGNES_EN_LIGNE = 24
+"""Up to two years of periods are shown on the créance page; a longer list gets a page of its own
+(hundreds of rows of twelve amounts are neither readable beside the totals nor cheap to render)."""
 
 
 @router.get("/creance", response_class=HTMLResponse, response_model=None)
@@ -29,6 +33,22 @@ async def creance(request: Request) -> HTMLResponse:
         eligibles=[p for p in periods if p["eligible"]],
         autres=[p for p in periods if not p["eligible"]],
         eligibility=eligibility,
+        lignes_en_ligne=LIGNES_EN_LIGNE,
+    )
+
+
+@router.get("/creance/periodes/{groupe}", response_class=HTMLResponse, response_model=None)
+async def periods(request: Request, groupe: Literal["eligibles", "autres"]) -> HTMLResponse:
+    _, session, affiliate = await session_with_affiliate(request)
+    debt = await portal_of(request).services.debt(session.access_token, affiliate)
+    eligible = groupe == "eligibles"
+    return render(
+        request,
+        "periodes.html",
+        session=session,
+        debt=debt,
+        titre="creance.periodes-eligibles" if eligible else "creance.periodes-autres",
+        lignes=[p for p in debt["periods"] if p["eligible"] == eligible],
     )
 
 
