@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+from uuid import UUID
 
 import asyncpg
 from fastapi import Request
@@ -14,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from opentelemetry import trace
 
 from services.portal import formatting
-from services.portal.api import Services
+from services.portal.api import ApiRefusal, Services
 from services.portal.config import PortalSettings
 from services.portal.i18n import Langue, direction, langue, refus, traducteur
 from services.portal.sessions import Session, SessionStore
@@ -100,6 +101,16 @@ async def session_with_affiliate(request: Request) -> tuple[str, Session, str]:
     if session.affiliate is None:
         raise ChoixAffilie
     return cookie, session, session.affiliate
+
+
+async def request_of_affiliate(request: Request, request_id: UUID) -> tuple[Session, dict[str, Any]]:
+    """The request as requests answers it, if it is the chosen affiliate's: a group account's other
+    affiliates' requests are shown once that affiliate is chosen, not through a stale page."""
+    _, session, affiliate = await session_with_affiliate(request)
+    found: dict[str, Any] = await portal_of(request).services.request(session.access_token, request_id)
+    if found["affiliate"] != affiliate:
+        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    return session, found
 
 
 def check_csrf(session_token: str, submitted: str | None) -> None:

@@ -12,18 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ApiRefusal
 from services.portal.sessions import Session
-from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
+from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
 
 router = APIRouter(prefix="/demandes/{request_id}")
-
-
-async def _request(request: Request, request_id: UUID) -> tuple[Session, dict[str, Any]]:
-    _, session, affiliate = await session_with_affiliate(request)
-    found = await portal_of(request).services.request(session.access_token, request_id)
-    if found["affiliate"] != affiliate:
-        # Another affiliate of the same group account: follow the request, not the stale choice.
-        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
-    return session, found
 
 
 def _in_draft(found: dict[str, Any]) -> RedirectResponse | None:
@@ -33,7 +24,7 @@ def _in_draft(found: dict[str, Any]) -> RedirectResponse | None:
 
 @router.get("/modalite", response_class=HTMLResponse, response_model=None)
 async def modality_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     if (done := _in_draft(found)) is not None:
         return done
     services = portal_of(request).services
@@ -54,7 +45,7 @@ async def choose_modality(
     garanties: Annotated[str, Form(max_length=8)] = "",
     compte: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     check_csrf(session.csrf_token, csrf)
     services = portal_of(request).services
     erreurs: dict[str, str] = {}
@@ -164,7 +155,7 @@ async def _options(request: Request, session: Session, affiliate: str, budget: s
 
 @router.get("/simulation", response_class=HTMLResponse, response_model=None)
 async def simulation_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     if (done := _in_draft(found)) is not None:
         return done
     if not found["modality"]:
@@ -190,7 +181,7 @@ async def simulate(
     action: Annotated[str, Form(max_length=16)] = "simuler",
     devis: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     check_csrf(session.csrf_token, csrf)
     if (done := _in_draft(found)) is not None:
         return done
@@ -227,7 +218,7 @@ async def simulate(
 
 @router.get("/conditions", response_class=HTMLResponse, response_model=None)
 async def conditions(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     if (done := _in_draft(found)) is not None:
         return done
     try:
@@ -251,7 +242,7 @@ async def validate(
     version: Annotated[str, Form(max_length=32)] = "",
     acceptation: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     check_csrf(session.csrf_token, csrf)
     services = portal_of(request).services
     try:
@@ -273,5 +264,5 @@ async def validate(
 
 @router.get("/prise-en-charge", response_class=HTMLResponse, response_model=None)
 async def taken_in_charge(request: Request, request_id: UUID) -> HTMLResponse:
-    session, found = await _request(request, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     return render(request, "prise_en_charge.html", session=session, demande=found)

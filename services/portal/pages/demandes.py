@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.portal.api import ApiRefusal
 from services.portal.formatting import CASABLANCA
 from services.portal.receipt import recepisse_pdf
-from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
+from services.portal.web import (
+    check_csrf,
+    portal_of,
+    redirect,
+    render,
+    request_of_affiliate,
+    session_with_affiliate,
+)
 
 router = APIRouter(prefix="/demandes")
 
@@ -35,10 +42,7 @@ async def _debits(request: Request, token: str, found: dict[str, Any]) -> list[d
 
 @router.get("/{request_id}", response_class=HTMLResponse, response_model=None)
 async def request_detail(request: Request, request_id: UUID) -> HTMLResponse:
-    _, session, affiliate = await session_with_affiliate(request)
-    found = await portal_of(request).services.request(session.access_token, request_id)
-    if found["affiliate"] != affiliate:
-        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    session, found = await request_of_affiliate(request, request_id)
     debits = await _debits(request, session.access_token, found)
     return render(request, "demande.html", session=session, demande=found, prelevements=debits)
 
@@ -50,11 +54,10 @@ async def withdraw(
     csrf: Annotated[str, Form(max_length=128)] = "",
     confirmation: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    _, session, _affiliate = await session_with_affiliate(request)
+    session, found = await request_of_affiliate(request, request_id)
     check_csrf(session.csrf_token, csrf)
     services = portal_of(request).services
     if confirmation != "oui":
-        found = await services.request(session.access_token, request_id)
         erreurs = {"confirmation": "retrait.confirmation-requise"}
         return render(request, "demande.html", 422, session=session, demande=found, prelevements=None, erreurs=erreurs)
     try:
@@ -66,11 +69,9 @@ async def withdraw(
 
 @router.get("/{request_id}/recepisse.pdf")
 async def receipt(request: Request, request_id: UUID) -> Response:
-    _, session, affiliate = await session_with_affiliate(request)
-    found = await portal_of(request).services.request(session.access_token, request_id)
+    session, found = await request_of_affiliate(request, request_id)
     affilie = session.affilie
-    if found["affiliate"] != affiliate or affilie is None:
-        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+    assert affilie is not None  # request_of_affiliate found the request of the chosen affiliate
     pdf = recepisse_pdf(found, affilie.as_json(), datetime.now(CASABLANCA))
     return Response(
         pdf,
