@@ -269,6 +269,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "المخطط الأقل كلفة: {n} أقساط بمبلغ {montant} (الأخير: {dernier})، أي {total} في المجموع.",
     },
     "budget.remise": {"fr": "Remise obtenue : {montant}.", "ar": "الإعفاء المحصل عليه: {montant}."},
+    "budget.invalide": {
+        "fr": "Saisissez un montant mensuel en dirhams, par exemple 4000,00.",
+        "ar": "أدخل مبلغا شهريا بالدرهم، مثلا 4000,00.",
+    },
     "budget.simuler": {"fr": "Simuler ce plan", "ar": "محاكاة هذا المخطط"},
     "budget.changer-modalite": {
         "fr": "Ce plan demande la modalité « {modalite} » : changer de modalité",

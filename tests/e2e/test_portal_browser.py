@@ -248,6 +248,9 @@ def test_installments_with_the_slider_to_awaiting_guarantees(
 
     # beyond the guide: the tiers compared, and a plan for a monthly budget
     expect(page.locator("section", has_text="Comparer les paliers").locator("tbody tr")).to_have_count(3)
+    page.get_by_label("Je peux payer par mois").fill("quatre mille")
+    page.get_by_role("button", name="Proposer un plan").click()
+    expect(page.locator("#erreur-budget")).to_have_text("Saisissez un montant mensuel en dirhams, par exemple 4000,00.")
     page.get_by_label("Je peux payer par mois").fill("4000")
     page.get_by_role("button", name="Proposer un plan").click()
     expect(page.locator(".suggestion, .alerte[role=status]").first).to_be_visible()

@@ -112,9 +112,13 @@ async def _simulation_page(
     budget: str = "",
 ) -> HTMLResponse:
     services = portal_of(request).services
+    monthly = _decimal(budget) if budget else None
+    if budget and (monthly is None or monthly <= 0):
+        erreurs = (erreurs or {}) | {"budget": "budget.invalide"}
+        monthly = None
     programme, options = await asyncio.gather(
         services.programme(),
-        _options(request, session, found["affiliate"], budget),
+        _options(request, session, found["affiliate"], monthly),
     )
     if saisie is None:
         terms = devis or found.get("quote") or {}
@@ -141,14 +145,12 @@ async def _simulation_page(
     )
 
 
-async def _options(request: Request, session: Session, affiliate: str, budget: str) -> dict[str, Any] | None:
-    amount = _decimal(budget) if budget else None
+async def _options(
+    request: Request, session: Session, affiliate: str, monthly: Decimal | None
+) -> dict[str, Any] | None:
+    budget = None if monthly is None else f"{monthly:.2f}"
     try:
-        return dict(
-            await portal_of(request).services.options(
-                session.access_token, affiliate, f"{amount:.2f}" if amount is not None and amount > 0 else None
-            )
-        )
+        return dict(await portal_of(request).services.options(session.access_token, affiliate, budget))
     except ApiRefusal:
         return None  # the comparison is a help, not a step: the page goes on without it
 
