@@ -29,7 +29,7 @@ from services.portal.web import (
     render,
     trace_reference,
 )
-from services.runtime.db import create_pool, migrate
+from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.http import BodyLimit
 from services.runtime.periodic import Periodic
 from services.runtime.telemetry import setup_logging, setup_tracing
@@ -125,14 +125,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
 
     @app.get("/health/ready")
     async def ready(request: Request) -> JSONResponse:
-        checks = {"database": False}
         portal = getattr(request.app.state, "portal", None)
-        if portal is not None:
-            try:
-                async with portal.pool.acquire(timeout=2) as conn:
-                    checks["database"] = bool(await conn.fetchval("SELECT true", timeout=2))
-            except Exception:  # readiness reports, it does not raise
-                checks["database"] = False
+        checks = {"database": await database_ready(portal.pool if portal else None)}
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 

@@ -26,6 +26,17 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
     return pool
 
 
+async def database_ready(pool: asyncpg.Pool | None) -> bool:
+    """For readiness endpoints: a connection answers within two seconds (reports, never raises)."""
+    if pool is None:
+        return False
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            return bool(await conn.fetchval("SELECT true", timeout=2))
+    except Exception:
+        return False
+
+
 def load_queries(sql_dir: Path) -> Any:
     """Named queries from ``*.sql`` files (aiosql), called as ``await q.name(conn, **params)``."""
     return aiosql.from_path(sql_dir, "asyncpg")

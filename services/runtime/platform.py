@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.runtime.clock import Clock
-from services.runtime.db import create_pool, migrate
+from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.dlq import DeadLetters
 from services.runtime.kafka import create_broker, create_producer
 from services.runtime.outbox import OutboxRelay
@@ -109,13 +109,11 @@ class Platform:
         self.tracer_provider.force_flush(timeout_millis=2000)
 
     async def readiness(self) -> dict[str, bool]:
-        checks = {"database": False, "broker": False, "outbox_relay": bool(self.relay and self.relay.running)}
-        if self.pool is not None:
-            try:
-                async with self.pool.acquire(timeout=2) as conn:
-                    checks["database"] = await conn.fetchval("SELECT true", timeout=2)
-            except Exception:  # readiness reports, it does not raise
-                checks["database"] = False
+        checks = {
+            "database": await database_ready(self.pool),
+            "broker": False,
+            "outbox_relay": bool(self.relay and self.relay.running),
+        }
         try:
             checks["broker"] = bool(await self.broker.ping(timeout=2))
         except Exception:

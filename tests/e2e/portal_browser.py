@@ -48,7 +48,6 @@ class Visits:
 
     folder: Path
     axe: Axe = field(default_factory=Axe)
-    checked: list[str] = field(default_factory=list)
 
     def check(self, page: Page, name: str) -> None:
         page.wait_for_load_state("load")
@@ -60,7 +59,6 @@ class Visits:
             if v["impact"] in ("serious", "critical")
         ]
         assert not serious, f"{name} ({page.url}): accessibility violations {serious}"
-        self.checked.append(name)
 
 
 class Api:

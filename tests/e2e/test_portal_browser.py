@@ -81,12 +81,6 @@ def login(page: Page, stack: RunningStack, identifiant: str, password: str = PAS
     page.get_by_role("button", name="Se connecter").click()
 
 
-def no_server_error(page: Page) -> None:
-    # Every answer the page got from the portal, the final one included, is below 500.
-    response = page.context.request.get(page.url)
-    assert response.status < 500, (page.url, response.status)
-
-
 def test_group_account_pays_in_full_to_prise_en_charge(
     portal_stack: RunningStack, context: BrowserContext, visits: Visits
 ) -> None:
