@@ -6,7 +6,10 @@ and/or ``KAFKA_BOOTSTRAP_SERVERS`` to run the same tests against external ones.
 """
 
 import asyncio
+import fcntl
 import os
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,6 +21,26 @@ import pytest
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.stack.provisioning import database_url, provision_topics
+
+# Two pytest sessions on one machine break each other's embedded Postgres (pytest resets
+# /tmp/pytest-of-<user> to 0700 at start, cutting the server off its data): a second session waits
+# for the first instead. The lock is the open file: it goes with the process, even killed.
+_SESSION_LOCK = Path(os.environ.get("PYTEST_LOCK_DIR", tempfile.gettempdir())) / "espace-recouvrement-pytest.lock"
+
+
+_LOCK_KEY = pytest.StashKey[object]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # a worker of a session that holds the lock already
+        return
+    lock = _SESSION_LOCK.open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another pytest session is running on this machine; waiting for it ({_SESSION_LOCK})", file=sys.stderr)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    config.stash[_LOCK_KEY] = lock
 
 
 @dataclass(frozen=True)
