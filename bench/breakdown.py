@@ -43,7 +43,8 @@ from services.debt.service.views import debt_view_json
 from services.runtime import outbox
 from services.runtime.clock import SystemClock
 from services.runtime.db import create_pool, migrate
-from services.runtime.kafka import create_producer
+from services.runtime.delivered import DeliveredLookup
+from services.runtime.kafka import create_producer, create_tail_reader
 from services.runtime.outbox import OutboxRelay
 from services.runtime.telemetry import setup_tracing
 from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier, generate_keypair
@@ -156,8 +157,13 @@ async def ingestion(infra: Infra, entries: int, affiliates: int) -> dict[str, An
     producer = create_producer(settings)
     await producer.start()
     try:
+        lookup = DeliveredLookup(lambda: create_tail_reader(settings))
         relay = OutboxRelay(
-            pool, producer, lambda: asyncpg.connect(settings.database_url), batch_size=settings.outbox_batch_size
+            pool,
+            producer,
+            lambda: asyncpg.connect(settings.database_url),
+            lookup,
+            batch_size=settings.outbox_batch_size,
         )
         start = time.perf_counter()
         while await relay.publish_pending():

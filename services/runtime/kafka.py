@@ -7,7 +7,7 @@ import logging
 import ssl
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -71,13 +71,27 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
-    # No idempotent producer: Tansu cannot issue producer ids, and the inbox makes duplicates harmless.
+    """The relay's and the dead letters' producer. Idempotent where the broker can issue producer ids
+    (Apache Kafka: ``KAFKA_IDEMPOTENT_PRODUCER=true``); Tansu cannot, and the relay's own lookup of
+    interrupted batches does not depend on it."""
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.service_name}-relay",
         acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
         linger_ms=5,
         max_batch_size=256 * 1024,
         max_request_size=4 * 1024 * 1024,
+        **client_security(settings),
+    )
+
+
+def create_tail_reader(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """A consumer without a group, to read topics' tails (the outbox's lookup): it commits nothing."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-outbox-lookup",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
         **client_security(settings),
     )

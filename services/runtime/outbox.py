@@ -2,8 +2,15 @@
 
 Writing to Kafka after the commit (publish-after-commit) loses the event when the process dies in
 between; writing before it announces a change that may roll back. The outbox row commits or rolls back
-with the change, and the relay retries until the broker has taken it: at-least-once delivery, which
-the consumers' inbox turns into exactly-once effects.
+with the change, and the relay retries until the broker has taken it.
+
+Once on the wire, without a transactional producer (Tansu has none): a row is marked as handed over
+(committed) before it goes to the producer and deleted once acknowledged. A row still in the outbox
+with a mark may be on the broker already (the relay died between the acknowledgement and the delete,
+or an acknowledgement was lost); before handing it again the relay looks for its event id in its
+topic's tail (``delivered``) and sends only what is missing. Consumers' inboxes stay the second
+safety; Apache Kafka's idempotent producer, where configured, a third (it covers the producer's own
+retries, not a relay that restarts).
 """
 
 import asyncio
@@ -11,19 +18,27 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+)
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from contracts.envelope import Envelope
 from services.runtime.db import load_queries, rows
+from services.runtime.delivered import EVENT_ID_HEADER
+from services.runtime.faults import NO_CRASH, CrashPoints
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -33,7 +48,15 @@ _QUERIES = load_queries(Path(__file__).parent / "sql" / "outbox.sql")
 # with several replicas of a service; the others stand by and take over if the leader dies.
 _RELAY_LOCK_KEY = 0x0B7B0C5
 # Refusals that no retry will change: the event itself is the problem, not the broker.
-_UNSENDABLE = (MessageSizeTooLargeError, InvalidTopicError)
+_UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
+
+DeliveredLookup = Callable[[set[UUID], set[str], datetime], Awaitable[set[UUID]]]
+"""``(event ids, topics, first hand-over) -> the event ids the broker holds``: see ``delivered``."""
+
+
+class HeldBack(Exception):
+    """Not sent in this batch: an earlier row of its topic and key (or its topic) failed, and
+    nothing may overtake an event that must be retried."""
 
 
 @dataclass(frozen=True)
@@ -94,22 +117,37 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         leader_connection: Callable[[], Awaitable[asyncpg.Connection]],
+        delivered: DeliveredLookup,
         *,
+        known_topics: frozenset[str] | None = None,
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
+        max_attempts: int = 10,
+        crash_points: CrashPoints = NO_CRASH,
     ) -> None:
         """``leader_connection`` opens the connection that holds the leader lock and LISTENs: its own,
-        never a pooled one, since pooled connections go back to others without a session reset."""
+        never a pooled one, since pooled connections go back to others without a session reset.
+        ``known_topics``: the catalogue; a row for any other topic is parked, never sent (a broker
+        that creates topics on first use would otherwise take it where no one reads).
+        ``max_attempts``: tries after which a row the broker keeps refusing, while it takes others,
+        is parked."""
         self._pool = pool
         self._leader_connection = leader_connection
         self._producer = producer
+        self._delivered = delivered
+        self._known_topics = known_topics
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
+        self._max_attempts = max_attempts
+        self._crash = crash_points
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self.found_on_broker = 0
+        """rows of an interrupted batch found on the broker, deleted without being sent again"""
+        self.parked = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -167,55 +205,130 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Send one batch; rows leave the outbox only once the broker acknowledged every one.
 
-        A row the broker will never take is parked (``outbox_parked``) rather than retried forever
-        in front of every other event; any other failure keeps the whole batch for the next try.
+        Called by the leader only (one writer per database): the rows are read without a lock and
+        the hand-over mark is committed before the send, so a relay that dies anywhere leaves a
+        trace the next one can check against the broker.
         """
-        failure: BaseException | None = None
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire() as conn:
             batch = await rows(_QUERIES.claim_batch(conn, limit=self._batch_size))
             if not batch:
                 return 0
+            claimed = len(batch)
+            batch = await self._without_delivered(conn, batch)
+            batch = await self._without_unknown_topics(conn, batch)
+            if not batch:
+                return claimed
+            await _QUERIES.mark_handed(conn, ids=[row["id"] for row in batch], at=datetime.now(UTC))
+            self._crash.reached("outbox.handed")
             outcomes = list(zip(batch, await self._deliver_in_order(batch), strict=True))
-            sent = [row["id"] for row, outcome in outcomes if not isinstance(outcome, BaseException)]
-            retry = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, _UNSENDABLE)]
-            for row, error in outcomes:
-                if isinstance(error, _UNSENDABLE):
-                    log.error(
-                        "event parked: the broker will never take it",
-                        extra={"event_id": str(row["event_id"]), "topic": row["topic"], "error": repr(error)[:300]},
-                    )
-                    await _QUERIES.park(conn, id=row["id"], reason=repr(error)[:500])
-            await _QUERIES.delete_sent(conn, ids=sent)
-            if retry:  # the broker is away or refused for now: keep these rows, count the try
-                failure = retry[0][1]
-                await _QUERIES.record_failure(conn, ids=[row["id"] for row, _ in retry], error=repr(failure)[:500])
+            self._crash.reached("outbox.acknowledged")
+            failure = await self._settle(conn, outcomes)
         if failure is not None:
             raise failure
+        return claimed
+
+    async def _without_delivered(self, conn: asyncpg.Connection, batch: list[asyncpg.Record]) -> list[asyncpg.Record]:
+        """Rows handed over before (an interrupted batch) that the broker holds: deleted, not sent."""
+        handed = [row for row in batch if row["handed_at"] is not None]
+        if not handed:
+            return batch
+        since = min(row["handed_at"] for row in handed)
+        found = await self._delivered({row["event_id"] for row in handed}, {row["topic"] for row in handed}, since)
+        log.warning(
+            "outbox rows handed over before: looked for on the broker",
+            extra={"rows": len(handed), "found": len(found), "since": since.isoformat()},
+        )
+        if not found:
+            return batch
+        await _QUERIES.delete_sent(conn, ids=[row["id"] for row in handed if row["event_id"] in found])
+        self.found_on_broker += len(found)
+        return [row for row in batch if row["event_id"] not in found]
+
+    async def _without_unknown_topics(
+        self, conn: asyncpg.Connection, batch: list[asyncpg.Record]
+    ) -> list[asyncpg.Record]:
+        if self._known_topics is None:
+            return batch
+        unknown = [row for row in batch if row["topic"] not in self._known_topics]
+        for row in unknown:
+            await self._park(conn, row, f"sujet {row['topic']} absent du catalogue des sujets")
+        return [row for row in batch if row["topic"] in self._known_topics]
+
+    async def _settle(
+        self, conn: asyncpg.Connection, outcomes: list[tuple[asyncpg.Record, Any]]
+    ) -> BaseException | None:
+        """Deletes what the broker took, parks what it never will, counts a try on the rest.
+
+        Returns the failure to raise (so the relay backs off) only when nothing went through: a
+        broker that takes other rows is not down, and a row it keeps refusing must not slow them.
+        """
+        sent = [row["id"] for row, outcome in outcomes if not isinstance(outcome, BaseException)]
+        failed = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, HeldBack)]
+        async with conn.transaction():
+            await _QUERIES.delete_sent(conn, ids=sent)
+            retry: list[tuple[asyncpg.Record, BaseException]] = []
+            for row, error in failed:
+                if isinstance(error, _UNSENDABLE):
+                    await self._park(conn, row, repr(error)[:500])
+                elif sent and row["attempts"] + 1 >= self._max_attempts:
+                    # The broker took others of this batch: it is up, and this row is the problem.
+                    await self._park(conn, row, f"refusé {row['attempts'] + 1} fois : {error!r}"[:500])
+                else:
+                    retry.append((row, error))
+            for error_text, ids in _group_by_error(retry).items():
+                await _QUERIES.record_failure(conn, ids=ids, error=error_text)
         self.published += len(sent)
-        return len(batch)
+        if retry and not sent:
+            return retry[0][1]
+        if retry:
+            log.warning(
+                "outbox rows refused, tried again later",
+                extra={"rows": len(retry), "error": repr(retry[0][1])[:300]},
+            )
+        return None
+
+    async def _park(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> None:
+        """Moved to ``outbox_parked``; the later rows of its topic and key wait behind it (the claim
+        skips them) until an operator requeues or discards it."""
+        log.error(
+            "event parked: the broker will never take it",
+            extra={"event_id": str(row["event_id"]), "topic": row["topic"], "key": row["key"], "reason": reason[:300]},
+        )
+        await _QUERIES.park(conn, id=row["id"], reason=reason)
+        self.parked += 1
 
     async def _deliver_in_order(self, batch: list[asyncpg.Record]) -> list[Any]:
         """Hands the rows to the producer one after the other (so one key's events keep their order),
-        then waits for every acknowledgement; each outcome is a result or the exception it raised."""
+        then waits for every acknowledgement; each outcome is a result or the exception it raised.
+
+        A row the producer refuses at once holds back the later rows of its topic and key (too large:
+        that row only) or of its whole topic (no metadata: every row of it would wait as long)."""
         handed: list[Any] = []
-        stopped: BaseException | None = None
+        held: dict[tuple[str, str] | str, BaseException] = {}
         for row in batch:
-            if stopped is not None:  # nothing may overtake an event that must be retried
-                handed.append(stopped)
+            blocked = held.get((row["topic"], row["key"])) or held.get(row["topic"])
+            if blocked is not None:
+                handed.append(HeldBack(repr(blocked)))
                 continue
             try:
                 handed.append(await self._send(row))
-            except _UNSENDABLE as exc:  # this event only: the ones behind it may go
+            except _UNSENDABLE as exc:
                 handed.append(exc)
-            except Exception as exc:  # the broker is away: retry this one and all behind it
+                held[(row["topic"], row["key"])] = exc
+            except Exception as exc:
                 handed.append(exc)
-                stopped = exc
+                held[row["topic"]] = exc
+        self._crash.reached("outbox.sent")
         futures = [h for h in handed if not isinstance(h, BaseException)]
         acknowledged = iter(await asyncio.gather(*futures, return_exceptions=True))
         return [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
 
     async def _send(self, row: asyncpg.Record) -> "asyncio.Future[Any]":
-        headers = [("content-type", b"application/json"), ("event-type", row["event_type"].encode())]
+        headers = [
+            ("content-type", b"application/json"),
+            ("event-type", row["event_type"].encode()),
+            (EVENT_ID_HEADER, str(row["event_id"]).encode()),
+        ]
         parent = None
         if row["traceparent"]:
             carrier = {"traceparent": row["traceparent"]}
@@ -240,3 +353,10 @@ class OutboxRelay:
                 row["topic"], value=bytes(row["body"]), key=row["key"].encode(), headers=headers
             )
             return delivery
+
+
+def _group_by_error(failed: list[tuple[asyncpg.Record, BaseException]]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for row, error in failed:
+        groups.setdefault(repr(error)[:500], []).append(row["id"])
+    return groups

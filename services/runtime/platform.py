@@ -11,10 +11,13 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
+from contracts.topics import all_topic_names
 from services.runtime.clock import Clock
 from services.runtime.db import create_pool, database_ready, migrate
+from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_broker, create_producer
+from services.runtime.faults import CrashPoints
+from services.runtime.kafka import create_broker, create_producer, create_tail_reader
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import ServiceSettings
 from services.runtime.tokens import TokenVerifier
@@ -76,7 +79,11 @@ class Platform:
             self.background_pool,
             self.producer,
             lambda: asyncpg.connect(s.database_url),
+            DeliveredLookup(lambda: create_tail_reader(s), margin_s=s.outbox_lookup_margin_seconds),
+            known_topics=frozenset(all_topic_names()),
             batch_size=s.outbox_batch_size,
+            max_attempts=s.outbox_max_attempts,
+            crash_points=CrashPoints(s.fault_injection),
         )
         await self.relay.start()
         if before_consuming is not None:

@@ -99,6 +99,37 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(
         default=500, alias="OUTBOX_BATCH_SIZE", description="outbox rows the relay sends per batch"
     )
+    outbox_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        alias="OUTBOX_MAX_ATTEMPTS",
+        description="tries after which an event the broker keeps refusing, while it takes others, is parked",
+    )
+    outbox_lookup_margin_seconds: float = Field(
+        default=300,
+        ge=0,
+        alias="OUTBOX_LOOKUP_MARGIN_SECONDS",
+        description=(
+            "how far before an interrupted batch's hand-over the relay reads its topics' tails to find what "
+            "the broker already holds (clock skew between the relay and the broker's timestamps)"
+        ),
+    )
+    kafka_idempotent_producer: bool = Field(
+        default=False,
+        alias="KAFKA_IDEMPOTENT_PRODUCER",
+        description=(
+            "Kafka's idempotent producer (no duplicate from the producer's own retries); true on Apache Kafka, "
+            "false on Tansu, which cannot issue producer ids"
+        ),
+    )
+    fault_injection: str | None = Field(
+        default=None,
+        alias="FAULT_INJECTION",
+        description=(
+            "crash tests only, never in production: 'point:n' kills the process the n-th time it reaches "
+            "that point (outbox.handed, outbox.sent, outbox.acknowledged)"
+        ),
+    )
 
     @field_validator("token_public_key_files", mode="before")
     @classmethod
