@@ -67,6 +67,29 @@ async def read_topic(
         await consumer.stop()
 
 
+async def read_to_end(bootstrap: str, topic: str, *, key: str | None = None) -> list[ConsumerRecord[Any, Any]]:
+    """Every record ``topic`` holds now (optionally only those with ``key``): for proving that
+    something is NOT there. Reads from the beginning until a fetch past the end offsets brings nothing."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[Any, Any]] = []
+        while True:
+            batch = await consumer.getmany(timeout_ms=300)
+            for part in batch.values():
+                records += [r for r in part if key is None or r.key == key.encode()]
+            # Tansu reports the start of the last record batch as the end: an empty fetch past it is the end.
+            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                return records
+    finally:
+        await consumer.stop()
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Polls an async ``check`` until it returns a truthy value (the system converges by messages)."""
     deadline = time.monotonic() + timeout

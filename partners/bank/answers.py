@@ -16,6 +16,7 @@ from contracts.debits import DebitExecuted, DebitOrder, DebitRejected
 from partners.bank.rules import BankRules, Outcome
 
 PRODUCER = "bank"
+DUPLICATE_COLLECTION = "AM05"
 # The same namespace as debits' pain.002 import (services/debits/pain/pain002.py): a result for one
 # end-to-end id has one event id whichever way it arrives (Kafka or a status report file).
 RESULTS_NAMESPACE = uuid.UUID("5b0c7e2a-4f43-4d43-9b7e-2f0d6c1a8e11")
@@ -54,6 +55,25 @@ def rejected(order: DebitOrder, bank_code: str, reason_code: str, at: datetime) 
         occurred_at=at,
         correlation_id=order.correlation_id,
         event_id=result_id(p.end_to_end_id, "rejected"),
+    )
+
+
+def duplicate(order: DebitOrder, bank_code: str, at: datetime, where: tuple[str, int, int]) -> DebitRejected:
+    """AM05 for an end-to-end id already presented; its event id names the duplicate record, so
+    each duplicate gets its own answer and a re-read of the same record the same one."""
+    p = order.payload
+    topic, partition, offset = where
+    return DebitRejected.build(
+        {
+            "end_to_end_id": p.end_to_end_id,
+            "bank_code": bank_code,
+            "reason_code": DUPLICATE_COLLECTION,
+            "rejected_on": p.requested_collection_date,
+        },
+        producer=PRODUCER,
+        occurred_at=at,
+        correlation_id=order.correlation_id,
+        event_id=uuid.uuid5(RESULTS_NAMESPACE, f"{p.end_to_end_id}:duplicate:{topic}:{partition}:{offset}"),
     )
 
 

@@ -7,7 +7,8 @@ with their own Kafka principals would), and answers on ``banks.debit-results.v1`
 An external system, so no outbox: it publishes its answer from the handler, with the same FastStream
 broker (the answer continues the order's trace), and the offset is committed only after the broker
 acknowledged the answer. A crash in between re-reads the order and sends the same answer again, with
-the same event id (``answers.result_id``), which debits' inbox applies once.
+the same event id (``answers.result_id``), which debits' inbox applies once. An end-to-end id
+presented again in another record is a duplicate: answered AM05, never collected twice (``ledger``).
 """
 
 import asyncio
@@ -24,11 +25,13 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from contracts.banks import orders_topic
+from contracts.debits import DebitExecuted, DebitRejected
 from contracts.envelope import Envelope
 from contracts.identifiers import bank_code as rib_bank_code
 from contracts.topics import BANK_ORDERS, BANK_RESULTS
-from partners.bank.answers import answer
+from partners.bank.answers import answer, duplicate
 from partners.bank.config import BankSettings
+from partners.bank.ledger import Ledger
 from partners.bank.rules import BankRules
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import undecoded, validation_reason
@@ -57,6 +60,7 @@ def register_subscriber(
     rules: BankRules,
     clock: Clock,
     dead_letters: list[DeadLetters],
+    ledger: Ledger,
 ) -> None:
     """One subscriber (and consumer group) for bank ``code``; ``dead_letters`` is filled at start."""
     topic = next(t for t in BANK_ORDERS if t.name == orders_topic(code))
@@ -77,7 +81,12 @@ def register_subscriber(
             reason = f"ordre pour la banque {rib_bank_code(p.debtor_account)} reçu par la banque {code}"
             await dead_letters[0].send(record, reason)
             return
-        reply = answer(rules, order, code, clock.now())
+        where = (record.topic, record.partition, record.offset)
+        if ledger.present(p.end_to_end_id, where) == "duplicate":
+            log.warning("debit order presented twice: not collected again, answered AM05", extra=context)
+            reply: DebitExecuted | DebitRejected = duplicate(order, code, clock.now(), where)
+        else:
+            reply = answer(rules, order, code, clock.now())
         if settings.delay_ms:
             await asyncio.sleep(settings.delay_ms / 1000)
         try:
@@ -97,8 +106,9 @@ def create_app(settings: BankSettings | None = None, clock: Clock | None = None)
     broker = create_broker(settings, tracer_provider)
     dead_letters: list[DeadLetters] = []
     rules = settings.bank_rules()
+    ledger = Ledger()
     for code in settings.codes():
-        register_subscriber(broker, settings, code, rules, clock, dead_letters)
+        register_subscriber(broker, settings, code, rules, clock, dead_letters, ledger)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

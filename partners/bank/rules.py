@@ -11,7 +11,8 @@ the bank does with their orders::
 
 A RIB rule wins over an affiliate rule, which wins over ``*``; without any rule the bank pays. The
 decision depends only on the order (its affiliate, RIB and attempt number), never on what the bank
-saw before: a redelivered order gets the same answer, and a restarted bank needs no state.
+saw before: a redelivered order gets the same answer. (An order presented twice is answered AM05
+whatever the rules say: see ``ledger``.)
 """
 
 import re

@@ -148,12 +148,17 @@ async def test_rules_reject_always_or_once_and_bad_orders_are_dead_lettered(
     assert {header(d, "x-dlq-consumer") for d in dead} == {"bank"}
 
 
-async def test_a_redelivered_order_gets_the_same_answer(
+async def test_an_order_presented_twice_is_collected_once_and_answered_am05(
     bank: httpx.AsyncClient, infra: Infra, rules: dict[str, str]
 ) -> None:
-    again = order(rules["once"])
-    await send(infra, again, rules["once"])
-    await send(infra, again, rules["once"])
-    answers = await results(infra, rules["once"], count=2)
-    assert len({m.event_id for m, _ in answers}) == 1
-    assert {m.payload.reason_code for m, _ in answers} == {"AM04"}  # type: ignore[union-attr]
+    """The same end-to-end id in two records (a relay that sent it twice): a bank books it once."""
+    twice = order(rules["pay"])
+    await send(infra, twice, rules["pay"])
+    await send(infra, twice, rules["pay"])
+    answers = [m for m, _ in await results(infra, rules["pay"], count=2)]
+    assert [m.type for m in answers] == ["banks.debit_executed", "banks.debit_rejected"]
+    executed, duplicate = answers
+    assert isinstance(duplicate, DebitRejected)
+    assert (duplicate.payload.end_to_end_id, duplicate.payload.reason_code) == (twice.payload.end_to_end_id, "AM05")
+    assert executed.event_id == result_id(twice.payload.end_to_end_id, "executed")
+    assert duplicate.event_id != executed.event_id

@@ -31,7 +31,7 @@ from services.debits.service.run import RunSummary
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, header, publish, read_topic, running
+from tests.support import eventually, header, publish, read_to_end, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -402,6 +402,67 @@ async def test_unknown_or_misdirected_results_are_dead_lettered(debits: Debits) 
 
     await read_topic(debits.infra.bootstrap, BANK_RESULTS.dlq, both, key=affiliate)
     assert await debits.states(request_id, affiliate) == [("ORDERED", 1)]
+
+
+async def dead_letters_of(debits: Debits, affiliate: str) -> list[str]:
+    """The reasons of the results dead-lettered for ``affiliate`` so far (read until idle)."""
+    records = await read_to_end(debits.infra.bootstrap, BANK_RESULTS.dlq, key=affiliate)
+    return [header(r, "x-dlq-reason") or "" for r in records]
+
+
+async def test_a_duplicate_answer_changes_nothing_and_is_no_failure(debits: Debits) -> None:
+    """A bank that deduplicates by end-to-end id answers AM05 to an order presented twice; a careless
+    one repeats its answer under another event id. Neither fails nor re-presents the debit."""
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), INSTALLMENTS)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)] * 3)
+    await debits.run(date(2026, 12, 10))
+    (order,) = await debits.orders("007", affiliate, 1)
+    e2e = order.payload.end_to_end_id
+
+    # AM05 before any result: the bank booked this id already; its first answer is on its way.
+    await debits.result(affiliate, rejected(e2e, "007", "AM05", date(2026, 12, 10)))
+    await debits.result(affiliate, executed(order, "007"))
+    await debits.until_states(request_id, affiliate, [("SETTLED", 1), ("SCHEDULED", 0), ("SCHEDULED", 0)])
+    # AM05 again, and the execution repeated under a new event id, once the order has its result.
+    await debits.result(affiliate, rejected(e2e, "007", "AM05", date(2026, 12, 10)))
+    await debits.result(affiliate, executed(order, "007"))
+    # A third order of business proves the consumer read past them: the next debit's run and answer.
+    await debits.run(date(2027, 1, 12))
+    (_, second) = await debits.orders("007", affiliate, 2)
+    await debits.result(affiliate, executed(second, "007"))
+    await debits.until_states(request_id, affiliate, [("SETTLED", 1), ("SETTLED", 1), ("SCHEDULED", 0)])
+
+    assert await dead_letters_of(debits, affiliate) == []
+    (first, *_) = (await debits.debits(request_id, affiliate)).json()
+    assert [h["to_state"] for h in first["history"]] == ["SCHEDULED", "ORDERED", "SETTLED"]
+    conn = await asyncpg.connect(debits.database)
+    try:
+        row = await conn.fetchrow("SELECT outcome, reason_code FROM debit_order WHERE end_to_end_id = $1", e2e)
+    finally:
+        await conn.close()
+    assert (row["outcome"], row["reason_code"]) == ("EXECUTED", None)
+
+
+async def test_a_result_dated_where_no_bank_could_date_it_moves_nothing(debits: Debits) -> None:
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    await debits.run(date(2026, 12, 10))
+    (order,) = await debits.orders("007", affiliate, 1)
+    e2e = order.payload.end_to_end_id
+
+    await debits.result(affiliate, rejected(e2e, "007", "AM04", date(9999, 12, 31)))  # a typo
+    await debits.result(affiliate, executed(order, "007", date(2026, 12, 9)))  # before the collection date
+
+    def both(records: list[ConsumerRecord[Any, Any]]) -> bool:
+        reasons = [header(r, "x-dlq-reason") or "" for r in records]
+        return any("9999-12-31, dans le futur" in x for x in reasons) and any("avant l'échéance" in x for x in reasons)
+
+    await read_topic(debits.infra.bootstrap, BANK_RESULTS.dlq, both, key=affiliate)
+    assert await debits.states(request_id, affiliate) == [("ORDERED", 1)]
+    await debits.result(affiliate, executed(order, "007"))  # the true answer still applies
+    await debits.until_states(request_id, affiliate, [("SETTLED", 1)])
 
 
 async def test_debits_of_someone_elses_request_are_not_found(debits: Debits) -> None:

@@ -4,8 +4,9 @@ Each runs in the caller's transaction (the consumer's, one per batch with a save
 and writes its events to the outbox in that same transaction.
 """
 
+import logging
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -23,10 +24,14 @@ from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS
 from services.debits.adapters.plans import PlanRepository
 from services.debits.domain import debits as domain
+from services.debits.domain import results
 from services.debits.domain.debits import Change, Debit
 from services.debits.service.context import PRODUCER, DebitsContext
+from services.runtime.clock import business_date
 from services.runtime.consumer import Unapplicable
 from services.runtime.outbox import OutgoingMessage, enqueue_many
+
+log = logging.getLogger(__name__)
 
 
 def debit_view(debit: Debit) -> dict[str, Any]:
@@ -113,8 +118,10 @@ async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: 
 
 
 async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitExecuted | DebitRejected) -> None:
-    """A bank's answer to one order. The same message twice is stopped by the inbox; a second answer
-    for the same order, one for an unknown order or from another bank is dead-lettered."""
+    """A bank's answer to one order. The same message twice is stopped by the inbox; the same outcome
+    again or a duplicate notice (AM05) changes nothing (``results.read_answer``); a contrary second
+    answer, one for an unknown order, from another bank or dated where no bank could date it is
+    dead-lettered."""
     r = event.payload
     repo = PlanRepository(conn)
     known = await repo.order(r.end_to_end_id)
@@ -127,10 +134,8 @@ async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitEx
     assert plan is not None
     order = await repo.order(r.end_to_end_id, lock=True)
     assert order is not None
-    if order["outcome"] is not None:
-        raise Unapplicable(f"ordre {r.end_to_end_id} : déjà un résultat ({order['outcome']} le {order['result_on']})")
-    if isinstance(event, DebitExecuted) and event.payload.amount != order["amount"]:
-        raise Unapplicable(f"ordre {r.end_to_end_id} : exécuté pour {event.payload.amount}, ordonné {order['amount']}")
+    if not _answers_an_open_order(ctx, order, event):
+        return
     debits = await repo.debits(request_id)
     current = next(d for d in debits if d.sequence == order["sequence"])
     if current.attempts != order["attempt"]:
@@ -164,6 +169,31 @@ async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitEx
     # Each debit's change first, then what it meant for the plan.
     messages = [debit_changed(ctx, request_id, affiliate, d, c) for d, c in changes] + plan_messages
     await enqueue_many(conn, messages)
+
+
+def _answers_an_open_order(ctx: DebitsContext, order: asyncpg.Record, event: DebitExecuted | DebitRejected) -> bool:
+    """True when ``event`` is the first result of ``order`` and may be applied; False when it changes
+    nothing (a repeat, a duplicate notice); raises ``Unapplicable`` when it can never be applied."""
+    r = event.payload
+    outcome: Literal["EXECUTED", "REJECTED"] = "EXECUTED" if isinstance(event, DebitExecuted) else "REJECTED"
+    reason_code = event.payload.reason_code if isinstance(event, DebitRejected) else None
+    context = {"end_to_end_id": r.end_to_end_id, "bank": r.bank_code, "outcome": outcome, "reason_code": reason_code}
+    reading = results.read_answer(order["outcome"], outcome, reason_code)
+    if reading == "repeat":
+        log.info("bank answer repeated for an order that has its result: nothing changes", extra=context)
+        return False
+    if reading == "duplicate-notice":
+        log.warning("bank answered AM05 (duplicate) for an order awaiting its result: it stays ordered", extra=context)
+        return False
+    if reading == "conflict":
+        raise Unapplicable(f"ordre {r.end_to_end_id} : déjà un résultat ({order['outcome']} le {order['result_on']})")
+    result_on = event.payload.settled_on if isinstance(event, DebitExecuted) else event.payload.rejected_on
+    today = business_date(ctx.clock)
+    if refusal := results.result_date_refusal(result_on, order["requested_collection_date"], today):
+        raise Unapplicable(f"ordre {r.end_to_end_id} : {refusal}")
+    if isinstance(event, DebitExecuted) and event.payload.amount != order["amount"]:
+        raise Unapplicable(f"ordre {r.end_to_end_id} : exécuté pour {event.payload.amount}, ordonné {order['amount']}")
+    return True
 
 
 async def _conclude(
