@@ -12,6 +12,7 @@ from services.debits.operations import context_of
 from services.debits.service.accounts import republish_accounts
 from services.debits.service.runner import debit_runner
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.faults import CrashPoints
 from services.runtime.http import create_http_app
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
@@ -36,7 +37,9 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
             async with started.pool.acquire() as conn:
                 await republish_accounts(conn, clock)
         assert started.background_pool is not None
-        runner = debit_runner(started.background_pool, ctx, settings.debit_run_interval_seconds)
+        runner = debit_runner(
+            started.background_pool, ctx, settings.debit_run_interval_seconds, CrashPoints(settings.fault_injection)
+        )
         runner.start()
         runners.append(runner)
         log.info("programme in force", extra={"programme": ctx.programme.code})

@@ -7,7 +7,8 @@ crash tests are deterministic. Unset, as in production, a point costs a dictiona
 
 The points: ``outbox.handed`` (rows marked as handed over, not yet given to the producer),
 ``outbox.sent`` (given to the producer, acknowledgements not awaited), ``outbox.acknowledged``
-(every acknowledgement in, rows not yet deleted).
+(every acknowledgement in, rows not yet deleted); in debits, ``debit-run.page`` (a page of the
+debit run committed, its orders in the outbox).
 """
 
 import logging

@@ -2,10 +2,15 @@
 when the run is over, every due debit was ordered exactly once, counted on the banks' topics.
 
 The pieces are real processes and servers: embedded Postgres and Tansu (the ``infra`` fixture), the
-debits service as ``python -m services.cli serve debits``. The plans arrive as in production, as
-``RequestStateChanged`` VALIDATED events on ``requests.events.v1`` (requests is played by a producer);
-the run is the service's own scheduled job (``DEBIT_RUN_INTERVAL_SECONDS``), so the kill takes both the
-run (a page in its transaction) and the outbox relay (a batch in flight) down at once.
+debits service as ``python -m services.cli serve debits``. The run is the service's own scheduled job
+(``DEBIT_RUN_INTERVAL_SECONDS``), so the kill takes both the run (a page in its transaction) and the
+outbox relay (a batch in flight) down at once.
+
+The kill is not timed from outside (the run could end first, or the kill miss the narrow windows):
+the service kills itself at a named crash point (``FAULT_INJECTION``, ``services/runtime/faults.py``),
+the n-th time it gets there: after a page of the run committed; after the relay marked a batch as
+handed over; after it gave the batch to the producer; and between the broker's acknowledgement and
+the delete of the rows, the window in which a relay without a lookup sends a batch twice.
 """
 
 import asyncio
@@ -17,24 +22,17 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.debit_run import seed
 from contracts.banks import BANKS, orders_topic
 from contracts.debits import DebitOrder
-from contracts.identifiers import rib_key
-from contracts.requests import RequestStateChanged
-from contracts.topics import REQUESTS_EVENTS
-from services.debits.config import DebitsSettings
-from services.debits.operations import context_of, import_bank_accounts
-from services.debits.service import plans
 from services.runtime.clock import SystemClock, business_date
 from services.stack.embedded import EmbeddedBroker, free_port
 from services.stack.provisioning import provision_topics
@@ -43,138 +41,10 @@ from tests.conftest import Infra
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-PLANS = 10_000
-AFFILIATES = 1_000  # ten requests each, their accounts spread over every bank of the registry
-PAGE_SIZE = 100  # a run of 100 pages: the kill lands in the middle of one
-KILL_AT = PLANS // 2
-# How the 10,000 plans are made. "broker": VALIDATED events on requests.events.v1, taken in by the
-# service's consumer (measured at 30-80 events/s on a loaded 2-core machine: 2 to 5 minutes, over this
-# test's budget); "use-case": the same events through ``plans.on_request_event`` in-process (about as
-# slow); "copy" (default): accounts, names, plans and due debits written by COPY into debits' tables,
-# as bench/debit_run.py does. What is tested, the run and its crash, is the same in all three.
-SEED = os.environ.get("DEBITS_CRASH_SEED", "copy")
-
+PLANS = 10_000  # accounts over every bank of the registry; plans and due debits written by COPY,
+# as bench/debit_run.py does (through the consumer it took 2 to 5 minutes, over this test's budget)
+PAGE_SIZE = 100  # a run of 100 pages
 TODAY = business_date(SystemClock())  # what the service's own run orders up to
-V = TODAY - timedelta(days=40)
-COLLECTION = TODAY - timedelta(days=10)  # due: next_attempt_on <= the run's date
-NOW = datetime.combine(V, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
-
-
-def affiliate_of(index: int) -> str:
-    return f"{2_000_000 + index % AFFILIATES:07d}"
-
-
-def rib_of(index: int) -> str:
-    code = sorted(BANKS)[index % len(BANKS)]
-    first = f"{code}780{index:016d}"
-    return first + rib_key(first)
-
-
-def accounts() -> list[dict[str, str]]:
-    return [
-        {
-            "affiliate": affiliate_of(i),
-            "rib": rib_of(i),
-            "bank_name": BANKS[rib_of(i)[:3]],
-            "holder": f"Entreprise {affiliate_of(i)} SARL",
-            "id": f"compte-{affiliate_of(i)}",
-        }
-        for i in range(AFFILIATES)
-    ]
-
-
-def validated(request_id: uuid.UUID, affiliate: str, amount: Decimal) -> RequestStateChanged:
-    """A FULL plan of one debit collected on ``COLLECTION``, as requests announces it."""
-    debits = [{"sequence": 1, "kind": "FULL", "due_date": COLLECTION, "collection_date": COLLECTION, "amount": amount}]
-    quote = {
-        "quote_id": uuid.uuid4(),
-        "affiliate": affiliate,
-        "debt_version": 1,
-        "issued_at": NOW,
-        "expires_at": NOW + timedelta(minutes=30),
-        "programme": "DEC-05-2023",
-        "modality": "FULL",
-        "tier": "FULL",
-        "rates": {"majorations": "0.50", "frais": "0.50", "astreintes": "0.80"},
-        "advance": "0.00",
-        "installments": 0,
-        "eligible_periods": ["2023-05"],
-        "eligible": {"principal": f"{amount:.2f}", "majorations": "300.00", "frais": "0.00", "astreintes": "0.00"},
-        "remise": {
-            "principal": "0.00",
-            "majorations": "150.00",
-            "frais": "0.00",
-            "astreintes": "0.00",
-            "total": "150.00",
-        },
-        "to_pay": f"{amount:.2f}",
-        "validation_date": V,
-        "schedule": debits,
-    }
-    return RequestStateChanged.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "programme": "DEC-05-2023",
-            "state": "VALIDATED",
-            "previous_state": "DRAFT",
-            "at": NOW,
-            "actor": {"kind": "affiliate", "id": "compte-test"},
-            "reason": "validation",
-            "modality": "FULL",
-            "plan": {
-                "quote": quote,
-                "bank_account_id": f"compte-{affiliate}",
-                "cg_version": "CG-2023-1",
-                "validation_date": V,
-                "schedule": debits,
-            },
-        },
-        producer="requests",
-        occurred_at=NOW,
-    )
-
-
-def validations() -> list[tuple[RequestStateChanged, str]]:
-    """10,000 VALIDATED requests of FULL plans, with the bank each one debits."""
-    out = []
-    for i in range(PLANS):
-        event = validated(uuid.uuid4(), affiliate_of(i), Decimal(1000 + i % 5000) + Decimal("0.25"))
-        out.append((event, rib_of(i % AFFILIATES)[:3]))
-    return out
-
-
-async def publish_validations(bootstrap: str, events: list[tuple[RequestStateChanged, str]]) -> None:
-    """As requests announces them, on requests.events.v1 (the service's consumer makes the plans)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(
-                REQUESTS_EVENTS.name,
-                value=event.model_dump_json().encode(),
-                key=event.payload.affiliate.encode(),
-                headers=[("content-type", b"application/json"), ("event-type", event.type.encode())],
-            )
-            for event, _ in events
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def schedule_in_process(database: str, events: list[tuple[RequestStateChanged, str]]) -> None:
-    """The same events through the same use case the consumer runs (``plans.on_request_event``, 500
-    per transaction as the consumer batches them), without the trip through the broker."""
-    ctx = context_of(DebitsSettings(database_url=database), SystemClock())
-    conn = await asyncpg.connect(database)
-    try:
-        for start in range(0, len(events), 500):
-            async with conn.transaction():
-                for event, _ in events[start : start + 500]:
-                    await plans.on_request_event(conn, ctx, event)
-    finally:
-        await conn.close()
 
 
 class Service:
@@ -195,10 +65,12 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self, interval: float) -> None:
+    def start(self, interval: float, fault: str | None = None) -> None:
         self.starts += 1
         port = free_port()
         env = self.base | {"HTTP_PORT": str(port), "DEBIT_RUN_INTERVAL_SECONDS": str(interval)}
+        if fault is not None:
+            env["FAULT_INJECTION"] = fault
         log = self.logs / f"debits-{self.starts}.log"
         with log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -209,15 +81,18 @@ class Service:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_ready(port, log)
+        self._wait_ready(port, log, may_die=fault is not None)
 
-    def _wait_ready(self, port: int, log: Path, timeout: float = 60) -> None:
+    def _wait_ready(self, port: int, log: Path, timeout: float = 60, may_die: bool = False) -> None:
+        """``may_die``: the process may reach its crash point before it answers."""
         import socket
 
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if may_die and self.process.returncode == -signal.SIGKILL:
+                    return
                 raise AssertionError(f"debits exited ({self.process.returncode}):\n{log.read_text()[-3000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
@@ -229,10 +104,13 @@ class Service:
             time.sleep(0.05)
         raise AssertionError(f"debits not ready within {timeout}s:\n{log.read_text()[-3000:]}")
 
-    def kill(self) -> None:
+    def died(self, timeout: float) -> int:
+        """Waits for the process to kill itself at its crash point; its exit code."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"debits did not reach its crash point within {timeout}s") from None
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -289,14 +167,12 @@ async def until(conn: asyncpg.Connection, check: Any, timeout: float, what: str,
         await asyncio.sleep(every)
 
 
-async def read_orders(
-    bootstrap: str, expected: int, idle: float = 3.0, timeout: float = 60
-) -> list[tuple[str, DebitOrder]]:
-    """Every record of every bank's topic from the beginning: read until ``expected`` are in and
-    nothing more came for ``idle`` seconds (Tansu's end offsets cannot be trusted to stop earlier)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+async def read_orders(bootstrap: str) -> list[tuple[str, DebitOrder]]:
+    """Every record every bank's topic holds now, from the beginning."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20)
     await consumer.start()
     try:
+        await consumer.topics()
         partitions = [
             TopicPartition(orders_topic(code), p)
             for code in BANKS
@@ -304,53 +180,67 @@ async def read_orders(
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
         records: list[Any] = []
-        deadline, last_new = time.monotonic() + timeout, time.monotonic()
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            batch = await consumer.getmany(timeout_ms=300, max_records=5000)
             for part in batch.values():
                 records += part
-                last_new = time.monotonic()
-            if len(records) >= expected and time.monotonic() - last_new > idle:
-                break
-        return [(r.topic, DebitOrder.model_validate_json(r.value)) for r in records]
+            # Tansu reports the start of the last record batch as the end: an empty fetch past it is the end.
+            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                return [(r.topic, DebitOrder.model_validate_json(r.value)) for r in records]
+        raise AssertionError("the banks' topics were not read to their end in 120 s")
     finally:
         await consumer.stop()
 
 
-async def test_sigkill_in_the_middle_of_a_run_orders_every_due_debit_exactly_once(
-    database: str, service: Service, own_broker: str
+# (crash point, the time it is reached): each lands in the middle of the run of 10,000 orders (100
+# pages; the relay's batches carry one to five pages' events).
+KILLS = {
+    "a page of the run committed": "debit-run.page:50",
+    "relay batch marked, not yet handed over": "outbox.handed:12",
+    "relay batch handed to the producer": "outbox.sent:12",
+    "relay batch acknowledged, rows not deleted": "outbox.acknowledged:12",
+}
+
+
+@pytest.mark.parametrize("point", list(KILLS.values()), ids=list(KILLS))
+async def test_a_crash_in_the_middle_of_a_run_orders_every_due_debit_exactly_once(
+    database: str, service: Service, own_broker: str, point: str
 ) -> None:
-    if SEED == "copy":
-        await seed(database, PLANS, TODAY)
-    else:
-        await import_bank_accounts(database, accounts())
-    service.start(interval=0)  # migrated, consuming; no run yet
-    if SEED != "copy":
-        events = validations()
-        if SEED == "broker":
-            await publish_validations(own_broker, events)
-        else:
-            await schedule_in_process(database, events)
+    await seed(database, PLANS, TODAY)
     conn = await asyncpg.connect(database)
     try:
-        await until(conn, lambda c: c["plans"] == PLANS, 600, "10,000 plans scheduled", every=1.0)
+        service.start(interval=0)  # migrated; no run yet
+        await until(conn, lambda c: c["plans"] == PLANS, 60, "10,000 plans scheduled", every=0.5)
         service.stop()
         banks = {r["request_id"]: r["bank_code"] for r in await conn.fetch("SELECT request_id, bank_code FROM plan")}
         assert len(set(banks.values())) == len(BANKS)
 
-        # The service's own job starts the run at once; kill it when about half is ordered.
-        service.start(interval=1)
-        at_kill = await until(conn, lambda c: c["orders"] >= KILL_AT, 120, "half the run ordered")
-        service.kill()
-        after_kill = await counts(conn, TODAY)
-        assert 0 < after_kill["orders"] < PLANS, f"the kill must land in the middle of the run: {after_kill}"
-        print(f"\nkilled at {at_kill}; committed when dead: {after_kill}")
+        # The service's own job starts the run at once; the service kills itself at the crash point.
+        started = time.monotonic()
+        service.start(interval=1, fault=point)
+        assert service.died(120) == -signal.SIGKILL
+        at_death = await counts(conn, TODAY)
+        assert 0 < at_death["orders"] < PLANS or at_death["outbox_orders"] > 0, f"not in the middle: {at_death}"
+        waiting = {
+            r["event_id"]: r["handed_at"] is not None
+            for r in await conn.fetch("SELECT event_id, handed_at FROM outbox WHERE topic LIKE 'debits.orders.%'")
+        }
+        on_wire = {o.event_id for _, o in await read_orders(own_broker)}
+        # Orders the broker holds that the outbox still has: what a relay without a lookup sends twice.
+        in_window = len(on_wire & set(waiting))
+        if point.startswith("outbox.acknowledged"):
+            assert in_window > 0, "the kill must land between the acknowledgement and the delete"
+        if point.startswith("outbox.handed"):
+            assert in_window == 0 and any(waiting.values())
 
         service.start(interval=1)
         done = await until(
             conn, lambda c: c["due"] == 0 and c["outbox"] == 0 and c["orders"] == PLANS, 120, "run over, outbox empty"
         )
+        elapsed = time.monotonic() - started
         service.stop()
         history = await conn.fetchval("SELECT count(*) FROM debit_history WHERE to_state = 'ORDERED'")
         states = dict(await conn.fetch("SELECT state, count(*) FROM debit GROUP BY state"))
@@ -360,10 +250,15 @@ async def test_sigkill_in_the_middle_of_a_run_orders_every_due_debit_exactly_onc
     assert states == {"ORDERED": PLANS}
     assert history == PLANS
 
-    found = await read_orders(own_broker, PLANS)
+    found = await read_orders(own_broker)
     orders = [order for _, order in found]
     ids = Counter(o.payload.end_to_end_id for o in orders)
     twice = {e2e: n for e2e, n in ids.items() if n > 1}
+    print(
+        f"\n{point}: at death {at_death}; order rows waiting {len(waiting)} (handed {sum(waiting.values())}), "
+        f"already on the broker {in_window}; after: {len(orders)} orders on the wire, {len(twice)} twice; "
+        f"run with crash and restart {elapsed:.1f} s"
+    )
     assert not twice, f"{len(twice)} orders on the banks' topics more than once, e.g. {list(twice.items())[:5]}"
     assert len(orders) == PLANS
     per_debit = Counter((o.payload.request_id, o.payload.sequence) for o in orders)

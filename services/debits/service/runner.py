@@ -7,17 +7,23 @@ import asyncpg
 from services.debits.service.context import DebitsContext
 from services.debits.service.run import run_debits
 from services.runtime.clock import business_date
+from services.runtime.faults import NO_CRASH, CrashPoints
 from services.runtime.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
 
-def debit_runner(pool: asyncpg.Pool, ctx: DebitsContext, interval: float) -> Periodic:
-    """A failed pass leaves its debits due: the next one orders them."""
+def debit_runner(
+    pool: asyncpg.Pool, ctx: DebitsContext, interval: float, crash_points: CrashPoints = NO_CRASH
+) -> Periodic:
+    """A failed pass leaves its debits due: the next one orders them. ``debit-run.page`` is the
+    crash tests' point after a page committed (its events in the outbox, maybe not yet sent)."""
 
     async def one_pass() -> None:
         async with pool.acquire() as conn:
-            summary = await run_debits(conn, ctx, business_date(ctx.clock))
+            summary = await run_debits(
+                conn, ctx, business_date(ctx.clock), progress=lambda _: crash_points.reached("debit-run.page")
+            )
         if summary.orders:
             log.info(
                 "debit run",
