@@ -1,5 +1,6 @@
 """The outbox relay and the inbox against a real Postgres and a real broker."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -9,9 +10,11 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
+from typer.testing import CliRunner
 
 from contracts.auth import AccountImported, LoginSucceeded
 from contracts.topics import AUTH_EVENTS
+from services import cli
 from services.runtime import inbox
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
 from services.runtime.delivered import DeliveredLookup
@@ -200,7 +203,7 @@ async def test_an_event_the_broker_will_never_take_is_parked_its_key_waits_and_t
         mine = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
         others = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=other)
         async with pool.acquire() as conn:
-            parked = await conn.fetchrow("SELECT event_id, reason FROM outbox_parked")
+            parked = await conn.fetchrow("SELECT id, event_id, reason FROM outbox_parked")
             waiting = await conn.fetch("SELECT event_id FROM outbox")
     finally:
         await relay.stop()
@@ -212,6 +215,45 @@ async def test_an_event_the_broker_will_never_take_is_parked_its_key_waits_and_t
     assert parked["event_id"] == huge.event_id
     assert "MessageSizeTooLarge" in parked["reason"]
     assert [r["event_id"] for r in waiting] == [after.event_id]
+
+    # The operator sees it, and what waits behind it, then discards it: the event behind it leaves.
+    listed = await operator(["outbox", "parked", "--database-url", database])
+    assert listed.exit_code == 0, listed.output
+    assert f"clé {login}" in listed.output and "1 en attente derrière" in listed.output
+    assert "1 événement(s) garé(s)" in listed.output
+    parked_id = str(parked["id"])
+    discarded = await operator(["outbox", "discard", parked_id, "--why", "trop grand", "--database-url", database])
+    assert discarded.exit_code == 0 and "1 événement(s) abandonné(s)" in discarded.output
+    async with AIOKafkaProducer(bootstrap_servers=infra.bootstrap) as ordinary:
+        relay = OutboxRelay(pool, ordinary, connect_to(database), lookup)
+        assert await relay.publish_pending() == 1
+    assert await event_ids_on(infra, login, 2) == [str(small.event_id), str(after.event_id)]
+
+
+async def test_a_requeued_event_leaves_before_the_events_that_waited_behind_it(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra, database: str, lookup: DeliveredLookup
+) -> None:
+    login = f"requeue.{uuid.uuid4().hex[:8]}"
+    first, second, third = (login_event(login) for _ in range(3))
+    async with pool.acquire() as conn, conn.transaction():
+        for event in (first, second, third):
+            await enqueue(conn, AUTH_EVENTS.name, login, event)
+    # The first one refused for good (a topic the broker did not have yet, say): parked as the relay parks.
+    async with pool.acquire() as conn:
+        first_id = await conn.fetchval("SELECT min(id) FROM outbox")
+        await conn.execute(
+            "WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *) INSERT INTO outbox_parked "
+            "(id, event_id, topic, key, event_type, body, created_at, reason) SELECT id, event_id, topic, key, "
+            "event_type, body, created_at, 'refusé' FROM moved",
+            first_id,
+        )
+    relay = OutboxRelay(pool, producer, connect_to(database), lookup)
+    assert await relay.publish_pending() == 0  # the two behind it wait
+    requeued = await operator(["outbox", "requeue", str(first_id), "--database-url", database])
+    assert requeued.exit_code == 0 and "1 événement(s) remis" in requeued.output, requeued.output
+    while await relay.publish_pending():
+        pass
+    assert await event_ids_on(infra, login, 3) == [str(e.event_id) for e in (first, second, third)]
 
 
 async def test_an_event_for_a_topic_outside_the_catalogue_is_parked_not_sent(
@@ -233,6 +275,11 @@ async def test_an_event_for_a_topic_outside_the_catalogue_is_parked_not_sent(
     assert "catalogue" in parked["reason"]
     records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
     assert [json.loads(r.value)["event_id"] for r in records] == [str(fine.event_id)]
+
+
+async def operator(args: list[str]) -> Any:
+    """``recouvrement`` as an operator types it (its own event loop, in a thread)."""
+    return await asyncio.to_thread(CliRunner().invoke, cli.app, args)
 
 
 class Crashed(Exception):

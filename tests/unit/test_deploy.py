@@ -537,3 +537,19 @@ def test_the_acl_page_names_every_topic_and_service_principal() -> None:
         for service in (*topic.producers, *topic.consumers):
             if service in SERVICES:
                 assert f"recouvrement-{service}" in page, service
+
+
+def test_production_never_injects_faults_and_uses_the_idempotent_producer() -> None:
+    """Crash points are for the crash tests; Apache Kafka can issue producer ids, Tansu cannot."""
+    for name in [*SERVICES, *PARTNERS]:
+        for compose_name, service in compose_services_running(command_of(name)).items():
+            assert "FAULT_INJECTION" not in service["environment"], compose_name
+            if "KAFKA_BOOTSTRAP_SERVERS" in service["environment"]:  # the portal has no Kafka
+                assert service["environment"].get("KAFKA_IDEMPOTENT_PRODUCER") == "true", compose_name
+    for name in SERVICES:
+        for deployment in deployments_running(command_of(name)):
+            for container in deployment["spec"]["template"]["spec"]["containers"]:
+                env = k8s_env(container)
+                assert "FAULT_INJECTION" not in env, deployment["metadata"]["name"]
+                if "KAFKA_BOOTSTRAP_SERVERS" in env:
+                    assert env.get("KAFKA_IDEMPOTENT_PRODUCER") == "true", deployment["metadata"]["name"]

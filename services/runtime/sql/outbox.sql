@@ -30,3 +30,22 @@ UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = ANY(:i
 WITH moved AS (DELETE FROM outbox WHERE id = :id RETURNING *)
 INSERT INTO outbox_parked (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, reason)
 SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, :reason FROM moved;
+
+-- name: parked()
+-- What the relay parked, with how many later events of the same topic and key wait behind each.
+SELECT p.id, p.event_id, p.topic, p.key, p.event_type, p.created_at, p.parked_at, p.reason,
+       (SELECT count(*) FROM outbox o WHERE o.topic = p.topic AND o.key = p.key) AS held_behind
+FROM outbox_parked p
+ORDER BY p.id;
+
+-- name: requeue(ids)
+-- Back into the outbox under its ORIGINAL id: it leaves before the events of its key that waited
+-- behind it, so their order holds.
+WITH moved AS (DELETE FROM outbox_parked WHERE id = ANY(:ids::bigint[]) RETURNING *)
+INSERT INTO outbox (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at)
+SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at FROM moved
+RETURNING id;
+
+-- name: discard(ids)
+-- Gone for good (its change stands in the service's tables; the event is not announced).
+DELETE FROM outbox_parked WHERE id = ANY(:ids::bigint[]) RETURNING id, event_id, topic, key, event_type;
