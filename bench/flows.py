@@ -200,6 +200,10 @@ class Stack:
         }
         if name == "auth":
             extra["TOKEN_PRIVATE_KEY_FILE"] = str(self.keys / "signing.pem")
+        if name == "simulation":
+            extra["QUOTE_SIGNING_KEY_FILE"] = str(self.keys / "quote.pem")
+        if name == "requests":
+            extra["QUOTE_PUBLIC_KEY_FILES"] = str(self.keys / "quote.pub.pem")
         return child_env(extra, drop=_DROPPED)
 
     def start(self) -> None:
@@ -366,6 +370,11 @@ class Validations:
         await self._consumer.stop()
 
 
+SEAL = os.environ.get("BENCH_FLOW_SEAL", "1") != "0"
+"""``BENCH_FLOW_SEAL=0``: validate with the quote id only, requests waits for the quote's event (the
+path of every validation before quotes were sealed)."""
+
+
 class Failure(Exception):
     pass
 
@@ -405,7 +414,12 @@ async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> d
                 simulate: dict[str, Any] = {"affiliate": numero, "modality": "INSTALLMENTS", "advance": "0.00"}
                 simulate["installments"] = INSTALLMENTS
                 quote = await step("simulate", 201, simulation.call("POST", "/v1/simulations", auth, simulate))
-                validation = {"quote_id": quote["quote_id"], "cg_version": cg_version, "cg_accepted": True}
+                validation = {
+                    "quote_id": quote["quote_id"],
+                    "cg_version": cg_version,
+                    "cg_accepted": True,
+                    "quote_seal": quote["seal"] if SEAL else None,  # as the portal does
+                }
                 waiting = await step("validate", 200, requests.call("POST", f"{base}/validation", auth, validation))
                 answered = time.perf_counter()
                 if waiting["state"] != "AWAITING_GUARANTEE":
@@ -434,6 +448,8 @@ async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> d
     return {
         "flows": len(done),
         "errors": errors,
+        "seal": SEAL,
+        "validations_refused": sum("validate: 409" in e for e in errors),
         "wall_s": wall,
         "flows_per_s": len(done) / wall if wall > 0 else float("nan"),
         "calls_per_s": len(done) * HTTP_CALLS_PER_FLOW / wall if wall > 0 else float("nan"),
@@ -588,6 +604,7 @@ def main() -> dict[str, Any]:
     with infrastructure(NAME) as infra:
         keys = infra.root / "keys"
         generate_keypair(keys / "signing.pem", keys / "signing.pub.pem")
+        generate_keypair(keys / "quote.pem", keys / "quote.pub.pem")
         issuer = TokenIssuer(
             (keys / "signing.pem").read_bytes(),
             issuer="espace-recouvrement/auth",
@@ -625,9 +642,12 @@ def main() -> dict[str, Any]:
             measured = _uvloop_run(lambda: run_flows(stack, tokens, concurrency))
             cpu_wall = time.monotonic() - cpu_started
             cpu = cpu_used(cpu_before, cpu_sample(stack))
+            validate = measured["steps"]["validate"]
             say(
                 f"  {measured['flows']:,} flows in {measured['wall_s']:.1f} s: {measured['flows_per_s']:.1f} flows/s, "
-                f"{fmt(measured['calls_per_s'])} flow calls/s; {len(measured['errors'])} errors"
+                f"{fmt(measured['calls_per_s'])} flow calls/s; {len(measured['errors'])} errors, of which "
+                f"{measured['validations_refused']} validations refused (409); quote seal {'on' if SEAL else 'off'}; "
+                f"validate p50/p99 {validate['p50_ms']:.0f}/{validate['p99_ms']:.0f} ms"
             )
             for error in measured["errors"][:10]:
                 say(f"  error {error}")

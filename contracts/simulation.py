@@ -60,6 +60,20 @@ class Quote(QuoteTerms):
     expires_at: AwareDatetime
 
 
+QUOTE_SEAL_KIND = "simulation.quote"
+"""The ``typ`` of a quote's seal (a compact JWS, EdDSA, whose payload is the quote's JSON): simulation
+seals each quote it issues, requests opens the seal a validation hands back."""
+
+
+class SealedQuote(Quote):
+    """A quote as simulation answers it over HTTP: with its seal, for the gateway to hand back with the
+    validation (requests then needs not wait for ``simulation.quotes.v1``)."""
+
+    seal: str | None = Field(
+        default=None, description="le devis scellé par simulation (JWS compact EdDSA), à rendre à la validation"
+    )
+
+
 class QuoteIssued(Envelope):
     TYPE: ClassVar[str] = "simulation.quote_issued"
     type: Literal["simulation.quote_issued"]

@@ -150,8 +150,10 @@ class Services:
         body = {"bank_account_id": account_id}
         return await self.call("requests", "PUT", f"/v1/requests/{request_id}/bank-account", token, json=body)
 
-    async def validate(self, token: str, request_id: UUID, quote_id: UUID, cg_version: str) -> Any:
-        body = {"quote_id": str(quote_id), "cg_version": cg_version, "cg_accepted": True}
+    async def validate(
+        self, token: str, request_id: UUID, quote_id: UUID, cg_version: str, seal: str | None = None
+    ) -> Any:
+        body = {"quote_id": str(quote_id), "cg_version": cg_version, "cg_accepted": True, "quote_seal": seal}
         return await self.call("requests", "POST", f"/v1/requests/{request_id}/validation", token, json=body)
 
     async def withdraw(self, token: str, request_id: UUID) -> Any:

@@ -1,4 +1,8 @@
-from pydantic import Field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
@@ -17,3 +21,17 @@ class RequestsSettings(ServiceSettings, ProgrammeSettings):
         alias="SWEEP_INTERVAL_SECONDS",
         description="period of the sweep that expires guarantees and cancels idle drafts (0: never)",
     )
+    quote_public_key_files: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        alias="QUOTE_PUBLIC_KEY_FILES",
+        description=(
+            "simulation's public keys (PEM, comma-separated or a JSON list; several during a rotation) that "
+            "open the quote seal a validation hands back (make run sets it); none: validations wait for the "
+            "quote's event"
+        ),
+    )
+
+    @field_validator("quote_public_key_files", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        return cls._paths_list(value)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.simulation import QUOTE_SEAL_KIND
 from services.requests.config import RequestsSettings
 from services.requests.entrypoints.http import router
 from services.requests.entrypoints.subscribers import register_subscribers
@@ -15,6 +16,7 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
+from services.runtime.seals import SealVerifier
 from services.runtime.telemetry import setup_logging, setup_tracing
 
 MIGRATIONS = [("requests", Path(__file__).parent / "migrations")]
@@ -57,4 +59,15 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     app.state.requests_context = ctx
     app.state.quote_arrivals = arrivals
     app.state.quote_wait_seconds = settings.quote_wait_seconds
+    app.state.quote_seals = _quote_seals(settings)
     return app
+
+
+def _quote_seals(settings: RequestsSettings) -> SealVerifier | None:
+    if not settings.quote_public_key_files:
+        log.warning("no quote seal key: validations wait for the quote's event")
+        return None
+    # A configured file that does not exist stops the start (a wrongly mounted Secret).
+    verifier = SealVerifier.from_files(settings.quote_public_key_files, kind=QUOTE_SEAL_KIND)
+    log.info("quote seals opened", extra={"kids": sorted(verifier.key_ids)})
+    return verifier

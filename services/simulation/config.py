@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic import Field
 
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
@@ -7,3 +9,12 @@ class SimulationSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "simulation"
     http_port: int = Field(default=8103, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/simulation", alias="DATABASE_URL")
+    quote_signing_key_file: Path | None = Field(
+        default=None,
+        alias="QUOTE_SIGNING_KEY_FILE",
+        description=(
+            "Ed25519 private key (PEM) that seals every quote, so requests can validate one before its event "
+            "arrives; a secret in production (make run generates one). Unset: quotes go out unsealed (validation "
+            "then waits for the event)"
+        ),
+    )

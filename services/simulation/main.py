@@ -5,9 +5,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.simulation import QUOTE_SEAL_KIND
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.platform import Platform
+from services.runtime.seals import Sealer
 from services.runtime.telemetry import setup_logging, setup_tracing
 from services.simulation.config import SimulationSettings
 from services.simulation.entrypoints.http import router
@@ -40,5 +42,18 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
         routers=[router],
     )
     app.state.regles = Regles(programme, calendar)
+    app.state.sealer = _quote_sealer(settings)
     app.state.programme_json = programme.model_dump_json().encode()
     return app
+
+
+def _quote_sealer(settings: SimulationSettings) -> Sealer | None:
+    """A configured key that does not exist stops the start: a wrongly mounted Secret must stop a
+    rollout, not make every validation wait for its quote's event."""
+    path = settings.quote_signing_key_file
+    if path is None:
+        log.warning("no quote signing key: quotes are not sealed")
+        return None
+    sealer = Sealer.from_file(path, kind=QUOTE_SEAL_KIND)
+    log.info("quotes sealed", extra={"kid": sealer.kid})
+    return sealer

@@ -64,6 +64,14 @@ class StackConfig:
     def public_key(self) -> Path:
         return self.data_dir / "keys" / "token-signing.pub.pem"
 
+    @property
+    def quote_private_key(self) -> Path:
+        return self.data_dir / "keys" / "quote-signing.pem"
+
+    @property
+    def quote_public_key(self) -> Path:
+        return self.data_dir / "keys" / "quote-signing.pub.pem"
+
 
 class Stack:
     def __init__(self, config: StackConfig) -> None:
@@ -81,6 +89,8 @@ class Stack:
         if not c.private_key.exists():
             generate_keypair(c.private_key, c.public_key)
             say("clés de signature de développement générées (jamais en production)")
+        if not c.quote_private_key.exists():
+            generate_keypair(c.quote_private_key, c.quote_public_key)
         if c.external_database_url is None:
             self.postgres = EmbeddedPostgres(c.data_dir / "postgres", c.pg_port)
             self.postgres.start()
@@ -120,6 +130,10 @@ class Stack:
         }
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
+        if name == "simulation":
+            env["QUOTE_SIGNING_KEY_FILE"] = str(c.quote_private_key)
+        if name == "requests":
+            env["QUOTE_PUBLIC_KEY_FILES"] = str(c.quote_public_key)
         if name == "portal":
             env |= {f"{api.upper()}_URL": f"http://127.0.0.1:{c.ports[api]}" for api in API_SERVICES}
             env["COOKIE_SECURE"] = "false"  # plain http on 127.0.0.1: a Secure cookie would never come back

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,11 @@ import httpx
 import pytest
 
 from contracts.debt import PositionChanged
-from contracts.simulation import QuoteIssued
+from contracts.simulation import QUOTE_SEAL_KIND, Quote, QuoteIssued
 from contracts.topics import DEBT_POSITIONS, SIMULATION_QUOTES
 from services.runtime.clock import FrozenClock
-from services.runtime.tokens import Principal, TokenIssuer
+from services.runtime.seals import SealVerifier
+from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
 from services.simulation.config import SimulationSettings
 from services.simulation.main import create_app
 from tests.conftest import Infra
@@ -493,3 +495,24 @@ async def test_options_refusals(simulation: Simulation, infra: Infra) -> None:
 
     nothing = await eventually(known)
     assert (nothing.status_code, nothing.json()["code"]) == (422, "rien-a-remettre")
+
+
+async def test_each_quote_is_sealed_and_its_seal_opens_to_the_quote_itself(
+    infra: Infra, database: str, tmp_path: Path
+) -> None:
+    generate_keypair(tmp_path / "quote.pem", tmp_path / "quote.pub.pem")
+    settings = settings_for(infra, database, quote_signing_key_file=tmp_path / "quote.pem")
+    opener = SealVerifier.from_files([tmp_path / "quote.pub.pem"], kind=QUOTE_SEAL_KIND)
+    async with started(infra, settings, database) as simulation:
+        a = new_affiliate()
+        await send(infra, position(a, 1, DEBT))
+        issued = await simulation.when_known(a, modality="INSTALLMENTS", advance="5000.00", installments=12)
+        assert issued.status_code == 201, issued.text
+        answer = issued.json()
+        auth = {"authorization": f"Bearer {simulation.token(a)}"}
+        reread = (await simulation.client.get(f"/v1/simulations/{answer['quote_id']}", headers=auth)).json()
+    # The seal carries the quote exactly as answered, every amount and date, and nothing else.
+    sealed = json.loads(opener.open(answer.pop("seal")))
+    assert sealed == answer
+    assert json.loads(opener.open(reread.pop("seal"))) == reread == answer
+    assert Quote.model_validate(sealed).to_pay == Decimal(answer["to_pay"])

@@ -498,7 +498,28 @@ def test_token_keys_are_secrets_and_only_auth_gets_the_private_key() -> None:
     assert k8s("Secret") == [], "Secrets are referenced, never committed"
 
 
-KEY_FILES = ("TOKEN_PUBLIC_KEY_FILE", "TOKEN_PRIVATE_KEY_FILE", "SSL_CERT_FILE")
+def test_only_simulation_seals_quotes_and_only_requests_opens_the_seals() -> None:
+    """A service that holds the quote signing key could issue any quote: simulation alone has it."""
+    for deployment in k8s("Deployment"):
+        name = deployment["metadata"]["name"]
+        secrets = {v.get("secret", {}).get("secretName") for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert ("recouvrement-quote-signing" in secrets) == (name == "simulation"), name
+        assert ("recouvrement-quote-public" in secrets) == (name == "requests"), name
+    for name, service in compose_model()["services"].items():
+        sources = {v["source"] for v in service.get("volumes", [])}
+        environment = service.get("environment") or {}
+        assert ("quote-private" in sources) == (name in ("simulation", "keys")), name
+        assert ("QUOTE_SIGNING_KEY_FILE" in environment) == (name == "simulation"), name
+        assert ("QUOTE_PUBLIC_KEY_FILES" in environment) == (name in ("requests", "requests-2")), name
+
+
+KEY_FILES = (
+    "TOKEN_PUBLIC_KEY_FILE",
+    "TOKEN_PRIVATE_KEY_FILE",
+    "SSL_CERT_FILE",
+    "QUOTE_SIGNING_KEY_FILE",
+    "QUOTE_PUBLIC_KEY_FILES",
+)
 
 
 def test_every_key_file_a_container_reads_is_under_a_mounted_volume() -> None:

@@ -241,6 +241,7 @@ async def validate(
     request_id: UUID,
     csrf: Annotated[str, Form(max_length=128)] = "",
     devis: Annotated[str, Form(max_length=64)] = "",
+    sceau: Annotated[str, Form(max_length=65_536)] = "",
     version: Annotated[str, Form(max_length=32)] = "",
     acceptation: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse | RedirectResponse:
@@ -258,7 +259,8 @@ async def validate(
             request, "conditions.html", 422, session=session, demande=found, devis=devis_, cg=cg, erreurs=erreurs
         )
     try:
-        await services.validate(session.access_token, request_id, quote_id, version)
+        # The quote's seal, as simulation gave it: requests need not wait for the quote's event.
+        await services.validate(session.access_token, request_id, quote_id, version, sceau or None)
     except ApiRefusal as refusal:
         return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
     return redirect(f"/demandes/{request_id}/prise-en-charge")

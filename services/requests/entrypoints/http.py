@@ -8,15 +8,17 @@ from pydantic import BaseModel, Field
 
 from contracts.programme import Modality
 from contracts.requests import Actor
+from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.views import RequestOut, request_out
 from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
-from services.requests.service.quotes import QuoteArrivals
+from services.requests.service.quotes import QuoteArrivals, SealRefused, sealed_quote
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
 from services.runtime.problems import Problem
+from services.runtime.seals import SealVerifier
 from services.runtime.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["demandes"])
@@ -41,6 +43,12 @@ class Validation(BaseModel):
     quote_id: UUID
     cg_version: str = Field(min_length=1, max_length=32)
     cg_accepted: bool
+    quote_seal: str | None = Field(
+        default=None,
+        max_length=65_536,
+        description="le sceau du devis tel que simulation l'a rendu (champ « seal ») : la validation n'attend pas "
+        "que le devis lui parvienne",
+    )
 
 
 class ConditionsOut(BaseModel):
@@ -209,8 +217,16 @@ async def validate(request: Request, request_id: UUID, body: Validation, princip
         found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
         raise _NOT_FOUND  # before waiting for any quote: nothing to learn about others' requests
-    arrivals: QuoteArrivals = request.app.state.quote_arrivals
-    quote = await arrivals.get(platform.pool, body.quote_id, request.app.state.quote_wait_seconds)
+    seals: SealVerifier | None = request.app.state.quote_seals
+    if body.quote_seal is not None and seals is not None:
+        try:
+            quote: Quote | None = await sealed_quote(platform.pool, seals, body.quote_id, body.quote_seal)
+        except SealRefused:
+            message = "Ce devis n'est pas authentique. Veuillez relancer la simulation."
+            raise Problem(422, "sceau-invalide", message) from None
+    else:
+        arrivals: QuoteArrivals = request.app.state.quote_arrivals
+        quote = await arrivals.get(platform.pool, body.quote_id, request.app.state.quote_wait_seconds)
     if quote is None or not principal.holds(quote.affiliate):
         raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
     return await _run(

@@ -1,5 +1,6 @@
 """Validation may arrive before the quote it names: simulation answered the portal, and its event is
-still on its way to this service. The validation waits for it, briefly, instead of refusing."""
+still on its way to this service. With the quote's seal (``services/runtime/seals.py``) the
+validation takes the quote from it at once; without one it waits for the event, briefly."""
 
 import asyncio
 import contextlib
@@ -11,6 +12,7 @@ import asyncpg
 
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository
+from services.runtime.seals import InvalidSeal, SealVerifier
 
 log = logging.getLogger(__name__)
 CHANNEL = "quote_arrived"
@@ -85,3 +87,26 @@ class QuoteArrivals:
                 waiting.remove(future)
                 if not waiting:
                     del self._waiters[quote_id]
+
+
+class SealRefused(Exception):
+    """A seal that is not simulation's, or not of the quote named."""
+
+
+async def sealed_quote(pool: asyncpg.Pool, verifier: SealVerifier, quote_id: UUID, seal: str) -> Quote:
+    """The quote the seal carries, recorded in the projection as if its event had arrived (the event,
+    when it comes, changes nothing: same quote id). The projection's copy wins when it has one."""
+    try:
+        quote = Quote.model_validate_json(verifier.open(seal))
+    except (InvalidSeal, ValueError) as exc:
+        log.warning("quote seal refused", extra={"quote_id": str(quote_id), "why": str(exc)[:200]})
+        raise SealRefused(str(exc)) from None
+    if quote.quote_id != quote_id:
+        raise SealRefused(f"le sceau est celui du devis {quote.quote_id}")
+    async with pool.acquire() as conn:
+        repository = ProjectionRepository(conn)
+        known = await repository.quote(quote_id)
+        if known is not None:
+            return known
+        await repository.save_quotes([quote])
+    return quote

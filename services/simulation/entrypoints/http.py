@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
 from contracts.programme import Modality, Rates
-from contracts.simulation import Quote, RemiseAmounts
+from contracts.simulation import RemiseAmounts, SealedQuote
 from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
 from services.runtime.problems import Problem
+from services.runtime.seals import Sealer
 from services.simulation.domain.devis import Remise
 from services.simulation.domain.options import OptionPalier, Suggestion
 from services.simulation.domain.refus import RefusSimulation
@@ -143,6 +144,14 @@ def _options_out(found: Options) -> OptionsOut:
     )
 
 
+def _sealed(request: Request, quote_json: str) -> str:
+    """The quote's JSON with its seal (``SealedQuote``), spliced in: the quote is serialized once."""
+    sealer: Sealer | None = request.app.state.sealer
+    if sealer is None:
+        return quote_json
+    return f'{quote_json[:-1]},"seal":"{sealer.seal(quote_json.encode())}"}}'
+
+
 def _regles(request: Request) -> Regles:
     regles: Regles = request.app.state.regles
     return regles
@@ -156,7 +165,7 @@ def _position_inconnue() -> Problem:
     "/simulations",
     summary="Simuler la remise et l'échéancier (devis)",
     status_code=201,
-    response_model=Quote,
+    response_model=SealedQuote,
     responses={
         401: {"description": "Non authentifié"},
         404: {"description": "Affilié introuvable pour ce compte, ou aucune créance connue"},
@@ -178,7 +187,7 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, request: Req
         problem.extra.update(refus.details)  # the allowed range, for programs
         raise problem from None
     return Response(
-        text,
+        _sealed(request, text),
         status_code=201,
         media_type="application/json",
         headers={"location": f"/v1/simulations/{quote.quote_id}"},
@@ -216,7 +225,7 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, request: Request
 @router.get(
     "/simulations/{quote_id}",
     summary="Relire un devis émis",
-    response_model=Quote,
+    response_model=SealedQuote,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Devis introuvable pour ce compte"}},
 )
 async def quote(quote_id: UUID, principal: CurrentPrincipal, request: Request) -> Response:
@@ -227,7 +236,7 @@ async def quote(quote_id: UUID, principal: CurrentPrincipal, request: Request) -
     # Someone else's quote answers exactly like a missing one: nothing leaks.
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "devis-introuvable", "Devis introuvable pour ce compte.")
-    return Response(found[1], media_type="application/json")
+    return Response(_sealed(request, found[1]), media_type="application/json")
 
 
 @router.get("/programme", summary="Le programme de remise en vigueur (taux, plafonds, dates)")
