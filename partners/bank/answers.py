@@ -42,7 +42,9 @@ def executed(order: DebitOrder, bank_code: str, at: datetime) -> DebitExecuted:
     )
 
 
-def rejected(order: DebitOrder, bank_code: str, reason_code: str, at: datetime) -> DebitRejected:
+def rejected(
+    order: DebitOrder, bank_code: str, reason_code: str, at: datetime, event_id: uuid.UUID | None = None
+) -> DebitRejected:
     p = order.payload
     return DebitRejected.build(
         {
@@ -54,27 +56,16 @@ def rejected(order: DebitOrder, bank_code: str, reason_code: str, at: datetime) 
         producer=PRODUCER,
         occurred_at=at,
         correlation_id=order.correlation_id,
-        event_id=result_id(p.end_to_end_id, "rejected"),
+        event_id=event_id or result_id(p.end_to_end_id, "rejected"),
     )
 
 
 def duplicate(order: DebitOrder, bank_code: str, at: datetime, where: tuple[str, int, int]) -> DebitRejected:
     """AM05 for an end-to-end id already presented; its event id names the duplicate record, so
     each duplicate gets its own answer and a re-read of the same record the same one."""
-    p = order.payload
     topic, partition, offset = where
-    return DebitRejected.build(
-        {
-            "end_to_end_id": p.end_to_end_id,
-            "bank_code": bank_code,
-            "reason_code": DUPLICATE_COLLECTION,
-            "rejected_on": p.requested_collection_date,
-        },
-        producer=PRODUCER,
-        occurred_at=at,
-        correlation_id=order.correlation_id,
-        event_id=uuid.uuid5(RESULTS_NAMESPACE, f"{p.end_to_end_id}:duplicate:{topic}:{partition}:{offset}"),
-    )
+    event_id = uuid.uuid5(RESULTS_NAMESPACE, f"{order.payload.end_to_end_id}:duplicate:{topic}:{partition}:{offset}")
+    return rejected(order, bank_code, DUPLICATE_COLLECTION, at, event_id)
 
 
 def answer(rules: BankRules, order: DebitOrder, bank_code: str, at: datetime) -> DebitExecuted | DebitRejected:
