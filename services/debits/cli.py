@@ -15,7 +15,11 @@ def import_accounts_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="comptes bancaires (liste JSON)")],
     database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Enregistre des comptes bancaires d'affiliés (tout ou rien) ; chaque affilié changé est annoncé."""
+    """Enregistre des comptes bancaires d'affiliés (tout ou rien) ; chaque affilié changé est annoncé.
+
+    Un compte d'une banque absente du registre (contracts/banks.csv) refuse le fichier entier, en
+    nommant le compte, l'affilié et le code banque.
+    """
     from services.debits.operations import import_bank_accounts
     from services.debits.service.accounts import FichierRefuse
 

@@ -23,3 +23,19 @@ class DebtSettings(ServiceSettings):
         alias="REPUBLISH_POSITIONS_ON_START",
         description="re-announce every position at start (a memory-only broker forgot them)",
     )
+    plan_event_max_wait_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        alias="PLAN_EVENT_MAX_WAIT_SECONDS",
+        description=(
+            "how long a plan event (debit settled, plan completed or defaulted) may wait for its request's "
+            "VALIDATED before it goes to debits.events.v1.dlq"
+        ),
+    )
+    pending_sweep_interval_seconds: float = Field(
+        default=30.0,
+        alias="PENDING_SWEEP_INTERVAL_SECONDS",
+        description=(
+            "period of the sweep that dead-letters plan events waited too long and logs how many wait (0: never)"
+        ),
+    )

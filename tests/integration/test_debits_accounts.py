@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 # Valid RIBs (mod-97 keys computed once, written out so the masks below are checked literally).
 RIB_A = "007780000123456789123461"
 RIB_B = "230110000000000000424292"
-RIB_C = "181540000987654321098748"
+RIB_C = "011540000987654321098785"  # banks of the registry (contracts/banks.csv) only
 RIB_BAD_KEY = "007780000123456789123400"
 
 

@@ -173,17 +173,18 @@ def state(body: dict[str, Any]) -> str | None:
 
 
 async def settle_marker(infra: Infra, affiliate: str) -> None:
-    """Every debits event before it on the affiliate's partition was applied: a completion of an
-    unknown plan, dead-lettered once its batch is applied."""
-    marker = completed(uuid.uuid4(), affiliate)
-    await emit(infra, DEBITS_EVENTS.name, marker)
+    """Every debits event before it on the affiliate's partition was applied: a record that fits no
+    contract, dead-lettered once its batch is applied. (A completion of an unknown plan no longer
+    serves: it waits for its request's VALIDATED, tests/integration/test_debt_pending.py.)"""
+    marker = f'{{"marker": "{uuid.uuid4()}"}}'.encode()
+    await publish(infra.bootstrap, DEBITS_EVENTS.name, [(affiliate, marker)])
     await read_topic(
         infra.bootstrap,
         f"{DEBITS_EVENTS.name}.dlq",
-        lambda records: any(str(marker.event_id).encode() in (r.value or b"") for r in records),
+        lambda records: any(r.value == marker for r in records),
         key=affiliate,
     )
-    await asyncio.sleep(0.5)  # the dead letter leaves just before its batch commits
+    await asyncio.sleep(0.5)  # the dead letter leaves just before its batch's offsets are committed
 
 
 async def test_pending_then_paid_then_definitive(debt: Debt, infra: Infra) -> None:

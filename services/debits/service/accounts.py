@@ -7,6 +7,7 @@ from typing import Any, Self
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from contracts.banks import BANKS, REGISTRY_FILE
 from contracts.debits import BankAccountsChanged
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
 from contracts.topics import DEBITS_ACCOUNTS
@@ -37,6 +38,18 @@ class CompteDeclare(BaseModel):
             raise ValueError("le code banque ne correspond pas aux 3 premiers chiffres du RIB")
         return self
 
+    @model_validator(mode="after")
+    def _bank_in_registry(self) -> Self:
+        # Its orders would go to a topic no bank reads: refused at the import, not found at the first run.
+        code = bank_code(self.rib)
+        if code not in BANKS:
+            raise ValueError(
+                f"affilié {self.affiliate}, banque {code} inconnue du registre des banques "
+                f"(contracts/{REGISTRY_FILE}) : aucun prélèvement possible ; retirez ce compte du fichier, "
+                "ou faites d'abord ajouter la banque au registre et créer son topic"
+            )
+        return self
+
     def compte(self) -> CompteBancaire:
         return CompteBancaire(
             id=self.id or identifiant_par_defaut(self.affiliate, self.rib),
@@ -52,7 +65,11 @@ _DECLARATIONS: TypeAdapter[list[CompteDeclare]] = TypeAdapter(list[CompteDeclare
 
 
 class FichierRefuse(ValueError):
-    """The whole batch is refused: nothing of it is registered. The message is one French line."""
+    """The whole batch is refused: nothing of it is registered. The message is one French line.
+
+    All or nothing, an unknown bank included: the operator fixes or removes the line named and imports
+    the same file again (re-importing what is registered already changes nothing), instead of working
+    out which half of a file went in."""
 
 
 _MESSAGES = {

@@ -1,12 +1,14 @@
-"""debt over HTTP: the consolidated debt of an affiliate the caller holds."""
+"""debt over HTTP: the consolidated debt of an affiliate the caller holds; for operators, the count
+of plan events waiting for their request's validation."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.money import Money
+from services.debt.adapters.pending import PendingRepository
 from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
 from services.debt.service.views import debt_view_json
@@ -110,3 +112,33 @@ async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, 
         view = debt_view_json(Position.of(numero, 0, (), None), request.app.state.eligibility_cutoff)
     # Served as stored: debt_view_json built it in the transaction that last changed the position.
     return Response(view.encode(), media_type="application/json")
+
+
+health_router = APIRouter(tags=["santé"])
+
+
+class PendingPlanEventsOut(BaseModel):
+    waiting: int = Field(description="événements de plan (prélèvement payé, plan soldé ou déchu) en attente")
+    refused: int = Field(description="inapplicables une fois leur demande VALIDATED vue : partent en .dlq au balayage")
+    oldest_received_at: datetime | None = Field(description="réception du plus ancien en attente")
+    max_wait_seconds: float = Field(description="au-delà, un événement en attente part en debits.events.v1.dlq")
+
+
+@health_router.get(
+    "/health/pending",
+    summary="Événements de plan reçus avant la validation de leur demande (exploitation)",
+    response_model=PendingPlanEventsOut,
+)
+async def pending_plan_events(request: Request) -> PendingPlanEventsOut:
+    """How many plan events wait for their request's VALIDATED (``docs/operations.md``): a count, no
+    affiliate data, like the other health endpoints."""
+    platform = platform_of(request)
+    assert platform.pool is not None
+    async with platform.pool.acquire() as conn:
+        summary = await PendingRepository(conn).summary()
+    return PendingPlanEventsOut(
+        waiting=summary.waiting,
+        refused=summary.refused,
+        oldest_received_at=summary.oldest_received_at,
+        max_wait_seconds=request.app.state.plan_event_max_wait_seconds,
+    )

@@ -6,20 +6,27 @@ shares written off); ``PlanDefaulted`` reinstates it (nothing written off, payme
 Each handler runs in the consumer's transaction (``subscribe_all``: inbox claim, one savepoint per
 message) and, when it changed anything, bumps the affiliate's version, stores its debt document and
 announces its whole position, as the ledger path does.
+
+Nothing orders the two topics against each other: a plan event whose request debt has not seen
+VALIDATED yet waits (``service/pending.py``) and the VALIDATED applies it, in the same transaction
+that creates the plan. Both take the request's lock first, so neither misses the other.
 """
 
 from datetime import date
 from decimal import Decimal
+from typing import TypeGuard
 from uuid import UUID
 
 import asyncpg
 
 from contracts.debits import DebitChanged, PlanCompleted, PlanDefaulted, PlanScheduled
 from contracts.requests import RequestStateChanged
+from services.debt.adapters.pending import PendingRepository
 from services.debt.adapters.repository import EntryRow, PositionRepository
 from services.debt.domain import remission as domain
 from services.debt.domain.ledger import Booking, Side
 from services.debt.domain.position import Category, Remission
+from services.debt.service import pending
 from services.debt.service.apply_ledger import announce, book
 from services.runtime.clock import Clock
 from services.runtime.consumer import Unapplicable
@@ -29,12 +36,14 @@ WRITE_OFF_KIND = "plan.write_off"
 
 
 async def on_request_event(conn: asyncpg.Connection, event: RequestStateChanged, clock: Clock, cutoff: str) -> None:
-    """A VALIDATED request opens its pending remission, once; other transitions change nothing here
-    (completion and default come from debits, which knows the payments)."""
+    """A VALIDATED request opens its pending remission, once, then applies the plan events that came
+    before it; other transitions change nothing here (completion and default come from debits, which
+    knows the payments)."""
     p = event.payload
     if p.state != "VALIDATED" or p.plan is None:
         return
     quote = p.plan.quote
+    await PendingRepository(conn).lock_request(p.request_id)
     repo = PositionRepository(conn)
     balances = await repo.balances_for_update(p.affiliate)
     remise: dict[Category, Decimal] = {
@@ -44,11 +53,25 @@ async def on_request_event(conn: asyncpg.Connection, event: RequestStateChanged,
         "frais": quote.remise.frais,
     }
     created = await repo.insert_plan(p.request_id, p.affiliate, quote.eligible_periods, remise, quote.to_pay, p.at)
-    if not created:
-        return  # the same validation announced again: the plan stands as it was
-    sharing = domain.plan_shares(remise, quote.eligible_periods, balances)
-    await repo.insert_shares(p.request_id, {period: dict(s) for period, s in sharing.shares.items()})
-    await announce(conn, [p.affiliate], clock, cutoff)
+    if created:  # else the same validation announced again: the plan stands as it was
+        sharing = domain.plan_shares(remise, quote.eligible_periods, balances)
+        await repo.insert_shares(p.request_id, {period: dict(s) for period, s in sharing.shares.items()})
+        await announce(conn, [p.affiliate], clock, cutoff)
+    # The plan's events that came first (debt read debits.events.v1 ahead of requests.events.v1): now.
+    await pending.release(conn, p.request_id, lambda c, e: apply_plan_event(c, e, clock, cutoff))
+
+
+def _needs_plan(
+    event: PlanScheduled | DebitChanged | PlanCompleted | PlanDefaulted,
+) -> TypeGuard[DebitChanged | PlanCompleted | PlanDefaulted]:
+    """Scheduled, ordered, failed, cancelled: nothing owed changes, whatever debt knows of the plan."""
+    match event:
+        case DebitChanged():
+            return event.payload.debit.state == "SETTLED"
+        case PlanCompleted() | PlanDefaulted():
+            return True
+        case _:
+            return False
 
 
 async def on_debits_event(
@@ -57,6 +80,20 @@ async def on_debits_event(
     clock: Clock,
     cutoff: str,
 ) -> None:
+    if not _needs_plan(event):
+        return
+    waiting = PendingRepository(conn)
+    await waiting.lock_request(event.payload.request_id)
+    if not await waiting.plan_known(event.payload.request_id):
+        await pending.wait_for_validation(conn, event, clock)  # its VALIDATED applies it
+        return
+    await apply_plan_event(conn, event, clock, cutoff)
+
+
+async def apply_plan_event(
+    conn: asyncpg.Connection, event: DebitChanged | PlanCompleted | PlanDefaulted, clock: Clock, cutoff: str
+) -> None:
+    """A plan event whose plan exists (debt saw its request VALIDATED)."""
     match event:
         case DebitChanged() if event.payload.debit.state == "SETTLED":
             await _payment(conn, event, clock, cutoff)
@@ -65,12 +102,13 @@ async def on_debits_event(
         case PlanDefaulted():
             await _defaulted(conn, event, clock, cutoff)
         case _:
-            return  # scheduled, ordered, failed, cancelled: nothing owed changes
+            return
 
 
 async def _plan(repo: PositionRepository, request_id: UUID) -> Remission:
     plan = await repo.plan_for_update(request_id)
     if plan is None:
+        # Not reached through on_debits_event, which keeps such an event waiting for its VALIDATED.
         raise Unapplicable(f"plan {request_id} inconnu de debt (demande jamais vue VALIDATED)")
     return plan
 
