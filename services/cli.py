@@ -16,6 +16,7 @@ from services.debits import cli as debits_cli
 from services.debits.cli import import_accounts_command as import_bank_accounts_command
 from services.debits.pain import cli as pain_cli
 from services.simulation.cli import simulate_command
+from services.stack import repair_cli
 
 app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics Kafka du catalogue.", no_args_is_help=True)
@@ -27,7 +28,6 @@ requests_app = typer.Typer(help="Demandes de remise.", no_args_is_help=True)
 debits_app = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)
 perception_app = typer.Typer(help="Perception de référence (partenaire de démonstration).", no_args_is_help=True)
 bank_app = typer.Typer(help="Banque de référence (partenaire de démonstration).", no_args_is_help=True)
-outbox_app = typer.Typer(help="Événements que le broker a refusés pour de bon (outbox_parked).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(auth_app, name="auth")
 app.add_typer(debt_app, name="debt")
@@ -37,7 +37,8 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(debits_app, name="debits")
 app.add_typer(perception_app, name="perception")
 app.add_typer(bank_app, name="bank")
-app.add_typer(outbox_app, name="outbox")
+app.add_typer(repair_cli.outbox_app, name="outbox")
+app.add_typer(repair_cli.dlq_app, name="dlq")
 
 app.command("simulate")(simulate_command)
 debits_app.command("import-accounts")(import_bank_accounts_command)
@@ -48,49 +49,6 @@ perception_app.command("serve")(perception_cli.serve_command)
 perception_app.command("deposit")(perception_cli.deposit_command)
 perception_app.command("refuse")(perception_cli.refuse_command)
 bank_app.command("serve")(bank_cli.serve_command)
-
-
-DatabaseOption = Annotated[
-    str, typer.Option(envvar="DATABASE_URL", help="la base du service concerné, p. ex. …/debits")
-]
-
-
-@outbox_app.command("parked")
-def outbox_parked(database_url: DatabaseOption) -> None:
-    """Les événements garés : pourquoi, depuis quand, et combien attendent derrière chacun."""
-    from services.runtime.parked import parked
-
-    found = asyncio.run(parked(database_url))
-    for row in found:
-        typer.echo(
-            f"{row['id']}\t{row['parked_at']:%Y-%m-%d %H:%M:%S}\t{row['topic']}\tclé {row['key']}\t"
-            f"{row['event_type']}\t{row['held_behind']} en attente derrière\n\t{row['reason']}"
-        )
-    typer.echo(f"{len(found)} événement(s) garé(s)")
-
-
-@outbox_app.command("requeue")
-def outbox_requeue(
-    ids: Annotated[list[int], typer.Argument(help="ids affichés par « parked »")], database_url: DatabaseOption
-) -> None:
-    """Remet des événements garés dans l'outbox, la cause corrigée : ils partent avant ceux qui attendaient."""
-    from services.runtime.parked import requeue
-
-    moved = asyncio.run(requeue(database_url, ids))
-    typer.echo(f"{len(moved)} événement(s) remis dans l'outbox : {', '.join(map(str, moved)) or 'aucun'}")
-
-
-@outbox_app.command("discard")
-def outbox_discard(
-    ids: Annotated[list[int], typer.Argument(help="ids affichés par « parked »")],
-    why: Annotated[str, typer.Option("--why", help="la raison, gardée dans le journal")],
-    database_url: DatabaseOption,
-) -> None:
-    """Abandonne des événements garés (jamais publiés) ; ceux qui attendaient derrière partent."""
-    from services.runtime.parked import discard
-
-    gone = asyncio.run(discard(database_url, ids, why))
-    typer.echo(f"{len(gone)} événement(s) abandonné(s)")
 
 
 @app.command()

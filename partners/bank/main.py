@@ -37,10 +37,10 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import undecoded, validation_reason
 from services.runtime.dlq import DeadLetters
 from services.runtime.kafka import consumer_options, create_broker, create_producer
+from services.runtime.poison import Retries, tolerant_parser
 from services.runtime.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
-RETRY_PAUSE_S = 1.0
 
 
 async def publish_result(broker: KafkaBroker, message: Envelope, affiliate: str) -> None:
@@ -67,9 +67,24 @@ def register_subscriber(
     adapter = topic.adapter()
     options = consumer_options(settings) | {"group_id": settings.group_id(code)}
 
-    @broker.subscriber(topic.name, decoder=undecoded, **options)  # type: ignore[untyped-decorator]
+    async def up() -> bool:
+        try:
+            return bool(await broker.ping(timeout=2))
+        except Exception:
+            return False
+
+    retries = Retries(settings.group_id(code), settings.consumer_max_attempts, up)
+
+    async def dead_letter(record: ConsumerRecord[Any, Any], reason: str) -> None:
+        await dead_letters[0].send(record, reason, consumer=settings.group_id(code))
+
+    @broker.subscriber(topic.name, parser=tolerant_parser, decoder=undecoded, **options)  # type: ignore[untyped-decorator]
     async def on_order(message: KafkaMessage) -> None:
         record: ConsumerRecord[Any, Any] = message.raw_message
+        await retries.one(record, lambda: answer_order(record), dead_letter)
+
+    async def answer_order(record: ConsumerRecord[Any, Any]) -> None:
+        """Unreadable records, bugs and an answer the broker keeps refusing: ``retries.one``."""
         try:
             order = adapter.validate_json(record.value or b"")
         except ValidationError as exc:
@@ -89,12 +104,7 @@ def register_subscriber(
             reply = answer(rules, order, code, clock.now())
         if settings.delay_ms:
             await asyncio.sleep(settings.delay_ms / 1000)
-        try:
-            await publish_result(broker, reply, p.affiliate)
-        except Exception:
-            log.exception("result not sent, the order will be read again", extra=context)
-            await asyncio.sleep(RETRY_PAUSE_S)  # a broker outage: no hot loop
-            raise
+        await publish_result(broker, reply, p.affiliate)  # a failure: retried with a growing pause
         log.info("debit order answered", extra=context | {"type": reply.type, "event_id": str(reply.event_id)})
 
 
