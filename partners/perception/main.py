@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from contracts.envelope import Envelope
 from contracts.requests import GuaranteeRequired
@@ -25,13 +24,13 @@ from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
 from partners.perception.answers import answer
 from partners.perception.config import PerceptionSettings
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.consumer import undecoded, validation_reason
+from services.runtime.consumer import undecoded
 from services.runtime.dlq import DeadLetters
 from services.runtime.kafka import consumer_options, create_broker, create_producer
+from services.runtime.poison import Retries, tolerant_parser
 from services.runtime.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
-RETRY_PAUSE_S = 1.0
 
 
 async def publish_answer(broker: KafkaBroker, message: Envelope, affiliate: str) -> None:
@@ -47,20 +46,30 @@ async def publish_answer(broker: KafkaBroker, message: Envelope, affiliate: str)
 def register_subscriber(
     broker: KafkaBroker, settings: PerceptionSettings, clock: Clock, dead_letters: list[DeadLetters]
 ) -> None:
-    """``dead_letters`` is filled at start (its producer needs the running loop)."""
+    """``dead_letters`` is filled at start (its producer needs the running loop).
+
+    The runtime's rules for poison and outages (``services/runtime/poison.py``): a request that
+    cannot be read (a header that is not UTF-8 or is null, a tombstone), does not fit the contract
+    or makes the answer fail (a bug) is dead-lettered, and the next one answered; an answer the
+    broker does not take is retried after a growing pause, and dead-lettered after
+    ``CONSUMER_MAX_ATTEMPTS`` tries while the broker answers others.
+    """
     adapter = REQUESTS_GUARANTEES.adapter()
     regles = settings.regles()
 
-    @broker.subscriber(  # type: ignore[untyped-decorator]
-        REQUESTS_GUARANTEES.name, decoder=undecoded, **consumer_options(settings)
-    )
-    async def on_request(message: KafkaMessage) -> None:
-        record: ConsumerRecord[Any, Any] = message.raw_message
+    async def up() -> bool:
         try:
-            event = adapter.validate_json(record.value or b"")
-        except ValidationError as exc:
-            await dead_letters[0].send(record, validation_reason(exc))
-            return
+            return bool(await broker.ping(timeout=2))
+        except Exception:
+            return False
+
+    retries = Retries(settings.service_name, settings.consumer_max_attempts, up)
+
+    async def dead_letter(record: ConsumerRecord[Any, Any], reason: str) -> None:
+        await dead_letters[0].send(record, reason)
+
+    async def respond(record: ConsumerRecord[Any, Any]) -> None:
+        event = adapter.validate_json(record.value)
         p = event.payload
         context = {"request_id": str(p.request_id), "affiliate": p.affiliate, "perception": p.perception.code}
         if not isinstance(event, GuaranteeRequired):
@@ -78,13 +87,15 @@ def register_subscriber(
             return
         if settings.delay_ms:
             await asyncio.sleep(settings.delay_ms / 1000)
-        try:
-            await publish_answer(broker, reply, p.affiliate)
-        except Exception:
-            log.exception("answer not sent, the request will be read again", extra=context)
-            await asyncio.sleep(RETRY_PAUSE_S)  # a broker outage: no hot loop
-            raise
+        await publish_answer(broker, reply, p.affiliate)  # a failure: retried (it is logged as such)
         log.info("guarantee request answered", extra=context | {"type": reply.type, "event_id": str(reply.event_id)})
+
+    @broker.subscriber(  # type: ignore[untyped-decorator]
+        REQUESTS_GUARANTEES.name, parser=tolerant_parser, decoder=undecoded, **consumer_options(settings)
+    )
+    async def on_request(message: KafkaMessage) -> None:
+        record: ConsumerRecord[Any, Any] = message.raw_message
+        await retries.one(record, lambda: respond(record), dead_letter)
 
 
 def create_app(settings: PerceptionSettings | None = None, clock: Clock | None = None) -> FastAPI:

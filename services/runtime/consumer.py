@@ -1,29 +1,46 @@
 """Consumers that apply each message effectively once: validate, dedupe, apply, or dead-letter.
 
-Every consumer of the project except debt's ledger (which has its own batch path) is registered
-through ``subscribe`` / ``subscribe_all``, so each one gets the same guarantees without writing them
-again:
+Every consumer of the project except debt's ledger (which has its own batch path, with the same
+rules) is registered through ``subscribe`` / ``subscribe_all``, so each one gets the same guarantees
+without writing them again:
 
-- each record is validated against its topic's contract; one that does not fit goes to
-  ``<topic>.dlq`` with the reason, and the partition moves on;
+- each record is read whatever it holds (``tolerant_parser``); one that cannot be read (a header
+  that is not UTF-8 or is null, a tombstone) or does not fit its topic's contract (invalid JSON, an
+  unknown ``type``, a missing field) goes to ``<topic>.dlq`` with the reason, and the partition
+  moves on;
 - records are taken in batches and applied in ONE transaction with the inbox claim of their event
   ids: a redelivered message changes nothing, and a commit (an fsync) per batch instead of per
   message keeps a projection abreast of its topic under load;
-- each message is applied in a savepoint: a handler that raises ``Unapplicable`` (a result for an
-  unknown order, an answer for a request that no longer waits) or a data error the database will
-  refuse again has its message dead-lettered with the reason, and the others of the batch stand;
+- each message is applied in a savepoint. **Poison or outage** (``services/runtime/poison.py``):
+  a handler that raises a transient error (connection lost or refused, too many connections, a
+  timeout, a lock or serialization conflict, a Kafka error, an ``OSError``) fails the batch, which
+  is read again after a pause that doubles at each failure (0.25 s up to 10 s). Anything else (a
+  ``ValidationError``, ``Unapplicable``, a data error the database will refuse again, a bug such as
+  an ``OverflowError``) is raised again by the same message however often it is retried: that one
+  message is dead-lettered with the exception's type and text, the others of the batch stand;
+- **the cap** (``CONSUMER_MAX_ATTEMPTS``): a transient error raised while one record was being
+  applied, while the database and the broker answer a probe, is charged to that record; a record
+  that used up its tries is dead-lettered on the next read instead of applied, so even a
+  "transient" error that always recurs on one record cannot stall its partition. During an outage
+  (the probe fails) nothing is charged. A failure that cannot be pinned on one record (a bulk
+  projection, the inbox claim) makes the next read apply the batch one message at a time, so it can;
+- a dead-lettered message's inbox claim is released: replayed once its cause is fixed, it applies;
 - offsets are committed after the transaction (the broker's NACK_ON_ERROR policy): a crash or an
   outage re-reads the batch, which the inbox makes harmless.
+
+Each retry is a ``consumer retry`` warning and each dead letter a ``message dead-lettered`` warning
+(consumer, topic, partition, offset, reason); a poison that is not a known refusal (a bug) is also
+a ``poison message`` error with the last frames of its traceback.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from aiokafka import ConsumerRecord
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
@@ -33,27 +50,43 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.topics import Topic
 from services.runtime import inbox
+from services.runtime.db import database_ready
 from services.runtime.kafka import consumer_options
 from services.runtime.platform import Platform
+from services.runtime.poison import (
+    DATA_ERRORS,
+    KNOWN_REFUSALS,
+    Retries,
+    Unapplicable,
+    describe,
+    is_transient,
+    record_problem,
+    redact,
+    text_headers,
+    tolerant_parser,
+    validation_reason,
+    where,
+)
+
+__all__ = [
+    "DATA_ERRORS",
+    "Bulk",
+    "Handler",
+    "Unapplicable",
+    "subscribe",
+    "subscribe_all",
+    "undecoded",
+    "validation_reason",
+]
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
-RETRY_PAUSE_S = 1.0
 BATCH_SIZE = 500
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
 """Applies one validated message inside the caller's transaction."""
 
-# Errors the same message raises again however often it is retried: poison, not an outage.
-DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
-
-
-class Unapplicable(Exception):
-    """A valid message the handler can never apply: dead-lettered with this reason, never retried."""
-
-
-def validation_reason(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+Record: TypeAlias = ConsumerRecord[Any, Any]
 
 
 async def undecoded(message: StreamMessage[Any]) -> Any:
@@ -71,7 +104,8 @@ class Bulk:
 
     Bulk groups are applied after the batch's other messages: a per-message handler must not depend
     on a bulk projection written by a message of the same batch (true today: requests' perception
-    answers read none of them).
+    answers read none of them). A batch read again after a failure that could not be pinned on one
+    record applies them one message at a time, in order.
     """
 
     apply: Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
@@ -81,10 +115,6 @@ class Bulk:
 class _Route:
     adapter: TypeAdapter[Any]
     handler: Handler | Bulk
-
-
-def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
-    return {name: bytes(value).decode(errors="replace") for name, value in (record.headers or ())}
 
 
 def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic, handler: Handler, *, consumer: str) -> None:
@@ -109,6 +139,7 @@ def subscribe_all(
         batch=True,
         max_records=BATCH_SIZE,
         batch_timeout_ms=5,
+        parser=tolerant_parser,
         decoder=undecoded,
         **consumer_options(platform.settings),
     )
@@ -116,7 +147,18 @@ def subscribe_all(
         await applier.on_batch(message.raw_message)
 
 
-Refused = list[tuple[ConsumerRecord[Any, Any], str]]
+Refused = list[tuple[Record, str]]
+
+
+async def platform_up(platform: Platform) -> bool:
+    """The probe that tells an outage from a record's own failure: the consumers' database answers
+    and so does the broker. Never raises."""
+    if not await database_ready(platform.background_pool):
+        return False
+    try:
+        return bool(await platform.broker.ping(timeout=2))
+    except Exception:
+        return False
 
 
 class _BatchApplier:
@@ -124,88 +166,130 @@ class _BatchApplier:
         self.platform = platform
         self.routes = routes
         self.consumer = consumer
+        self.retries = Retries(consumer, platform.settings.consumer_max_attempts, lambda: platform_up(self.platform))
+        self.in_flight: Record | None = None
+        """the record being applied or dead-lettered: the one a failure escaping now is charged to"""
 
-    async def on_batch(self, records: tuple[ConsumerRecord[Any, Any], ...]) -> None:
-        valid: list[tuple[ConsumerRecord[Any, Any], Any]] = []
-        poison: Refused = []
+    async def on_batch(self, records: tuple[Record, ...]) -> None:
+        self.in_flight = None
+        valid: list[tuple[Record, Any]] = []
+        unreadable: Refused = []
         for record in records:
-            try:
-                valid.append((record, self.routes[record.topic].adapter.validate_json(record.value or b"")))
-            except ValidationError as exc:
-                poison.append((record, validation_reason(exc)))
+            if (reason := record_problem(record)) is None:
+                try:
+                    valid.append((record, self.routes[record.topic].adapter.validate_json(record.value)))
+                    continue
+                except ValidationError as exc:
+                    reason = validation_reason(exc)
+                except Exception as exc:  # the parser itself failing on some input: poison all the same
+                    reason = describe(exc)
+            unreadable.append((record, reason))
         try:
             if valid:
                 await self.apply(valid)
-        except Exception:
-            log.exception("batch failed, will be read again", extra={"records": len(records)})
-            await asyncio.sleep(RETRY_PAUSE_S)  # an outage: no hot loop
-            raise
-        # Invalid records were not claimed: sent once the batch is applied, so a batch read again
-        # does not send them twice, and one whose send fails is read (and sent) again.
-        for record, reason in poison:
-            await self.dead_letter(record, reason)
+            # Unreadable records were not claimed: sent once the batch is applied, so a batch read
+            # again does not send them twice, and one whose send fails is read (and sent) again.
+            for record, reason in unreadable:
+                await self.dead_letter(record, reason)
+        except Exception as exc:
+            await self.retries.failed(exc, self.in_flight, records)
+            raise NackMessage() from exc  # read again: the offsets rewind to the records
+        self.retries.succeeded(records)
 
-    async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
+    async def dead_letter(self, record: Record, reason: str) -> None:
         assert self.platform.dead_letters is not None
-        await self.platform.dead_letters.send(record, reason)
+        self.in_flight = record
+        await self.platform.dead_letters.send(record, reason, consumer=self.consumer)
+        self.in_flight = None
 
-    async def apply(self, items: list[tuple[ConsumerRecord[Any, Any], Any]]) -> None:
+    async def apply(self, items: list[tuple[Record, Any]]) -> None:
         assert self.platform.background_pool is not None
+        one_by_one = self.retries.careful
         async with self.platform.background_pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim(conn, self.consumer, [event.event_id for _, event in items])
-            refused: Refused = []
-            bulks: dict[str, list[tuple[ConsumerRecord[Any, Any], Any]]] = {}
+            refused: list[tuple[Record, Any, str]] = []
+            bulks: dict[str, list[tuple[Record, Any]]] = {}
             for record, event in items:
                 if event.event_id not in fresh:
                     continue  # applied before, or earlier in this very batch
                 fresh.discard(event.event_id)
-                if isinstance(self.routes[record.topic].handler, Bulk):
+                if (spent := self.retries.spent(record)) is not None:
+                    refused.append((record, event, spent))
+                elif isinstance(self.routes[record.topic].handler, Bulk) and not one_by_one:
                     bulks.setdefault(record.topic, []).append((record, event))
                 elif (reason := await self.apply_one(conn, record, event)) is not None:
-                    refused.append((record, reason))
+                    refused.append((record, event, reason))
             # A topic's messages keep their order; different topics carry independent facts.
             for topic, group in bulks.items():
                 refused += await self.apply_bulk(conn, topic, group)
-            for record, reason in refused:
+            if refused:
+                # Not applied: a replay of the dead letter, once its cause is fixed, must apply.
+                await conn.execute(
+                    "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                    self.consumer,
+                    [event.event_id for _, event, _ in refused],
+                )
+            for record, _, reason in refused:
                 # Before the commit that records it as handled: a dead letter may be sent twice
                 # (the commit fails, the batch is read again), never lost.
                 await self.dead_letter(record, reason)
 
-    async def apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord[Any, Any], event: Any) -> str | None:
+    async def apply_one(self, conn: asyncpg.Connection, record: Record, event: Any) -> str | None:
+        """Applies one message in a savepoint; returns why it must be dead-lettered, if it must."""
         # Each message continues its own trace: what it writes to the outbox carries it on.
-        context = propagate.extract(_headers(record))
+        context = propagate.extract(text_headers(record))
         handler = self.routes[record.topic].handler
         with tracer.start_as_current_span(f"{record.topic} apply", context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.message.id", str(event.event_id))
+            self.in_flight = record
             if isinstance(handler, Bulk):
-                return await _in_savepoint(conn, lambda: handler.apply(conn, [event]))
-            return await _in_savepoint(conn, lambda: handler(conn, event))
+                poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event]))
+            else:
+                poison = await _in_savepoint(conn, lambda: handler(conn, event))
+            self.in_flight = None
+        if poison is None:
+            return None
+        reason = describe(poison)
+        if not isinstance(poison, KNOWN_REFUSALS):
+            log.error("poison message", extra=self.retries.context(record, reason) | {"where": where(poison)})
+        return reason
 
     async def apply_bulk(
-        self, conn: asyncpg.Connection, topic: str, group: list[tuple[ConsumerRecord[Any, Any], Any]]
-    ) -> Refused:
-        """The whole group at once; if the database refuses it, each message alone, to find the bad one."""
+        self, conn: asyncpg.Connection, topic: str, group: list[tuple[Record, Any]]
+    ) -> list[tuple[Record, Any, str]]:
+        """The whole group at once; if it is refused, each message alone, to find the bad one."""
         handler = self.routes[topic].handler
         assert isinstance(handler, Bulk)
-        links = [Link(trace.get_current_span(propagate.extract(_headers(r))).get_span_context()) for r, _ in group]
+        links = [Link(trace.get_current_span(propagate.extract(text_headers(r))).get_span_context()) for r, _ in group]
         with tracer.start_as_current_span(f"{topic} apply batch", kind=SpanKind.CONSUMER, links=links[:128]) as span:
             span.set_attribute("messaging.batch.message_count", len(group))
-            if await _in_savepoint(conn, lambda: handler.apply(conn, [event for _, event in group])) is None:
+            poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event for _, event in group]))
+            if poison is None:
                 return []
-        refused: Refused = []
+        log.warning(
+            "a bulk projection refused its group; applying its messages one by one",
+            extra={
+                "consumer": self.consumer,
+                "topic": topic,
+                "messages": len(group),
+                "reason": redact(describe(poison)),
+            },
+        )
+        refused: list[tuple[Record, Any, str]] = []
         for record, event in group:
             if (reason := await self.apply_one(conn, record, event)) is not None:
-                refused.append((record, reason))
+                refused.append((record, event, reason))
         return refused
 
 
-async def _in_savepoint(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]]) -> str | None:
-    """Runs ``apply`` in a savepoint; returns why its messages must be dead-lettered, if they must."""
+async def _in_savepoint(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]]) -> Exception | None:
+    """Runs ``apply`` in a savepoint; returns the poison it raised, if any. A transient error is
+    raised: the whole batch fails and is read again."""
     try:
         async with conn.transaction():
             await apply()
-    except Unapplicable as exc:
-        return f"inapplicable : {exc}"
-    except DATA_ERRORS as exc:
-        return f"refusé par la base : {type(exc).__name__}: {exc}"
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return exc
     return None

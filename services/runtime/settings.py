@@ -73,6 +73,15 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(
         default=500, alias="KAFKA_HEARTBEAT_INTERVAL_MS", description="consumer heartbeat period"
     )
+    consumer_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        alias="CONSUMER_MAX_ATTEMPTS",
+        description=(
+            "tries of one message whose handler keeps failing with a transient error (timeout, lost connection) "
+            "while the database and the broker answer; then it is dead-lettered"
+        ),
+    )
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )
@@ -127,7 +136,7 @@ class ServiceSettings(BaseSettings):
         alias="FAULT_INJECTION",
         description=(
             "crash tests only, never in production: 'point:n' kills the process the n-th time it reaches "
-            "that point (outbox.handed, outbox.sent, outbox.acknowledged)"
+            "that point (outbox.handed, outbox.sent, outbox.acknowledged; debits: debit-run.page)"
         ),
     )
 
