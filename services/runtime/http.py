@@ -113,11 +113,21 @@ def create_http_app(
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/health/ready", tags=["santé"], summary="Base de données, broker et relais prêts")
+    @app.get("/health/ready", tags=["santé"], summary="Prêt à servir : la base de données répond")
     async def ready() -> Any:
-        checks = await platform.readiness()
+        """What serving HTTP needs, and only that: the database. A broker away, or the relay
+        restarting, delays events (the outbox keeps them) but every read and every change still
+        works: taking the service out of rotation for it would turn a lag into an outage."""
+        checks = {"database": await platform.database_ready()}
+        dependencies = await platform.dependencies()
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "dependencies": dependencies}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/health/details", tags=["santé"], summary="Base de données, broker et relais : pour les alertes")
+    async def details() -> Any:
+        """Every dependency's state, always 200: for alerts and dashboards, never for rotation."""
+        return {"database": await platform.database_ready(), **await platform.dependencies()}
 
     for router in routers:
         app.include_router(router)

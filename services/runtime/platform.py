@@ -115,14 +115,14 @@ class Platform:
                 pool.terminate()
         self.tracer_provider.force_flush(timeout_millis=2000)
 
-    async def readiness(self) -> dict[str, bool]:
-        checks = {
-            "database": await database_ready(self.pool),
-            "broker": False,
-            "outbox_relay": bool(self.relay and self.relay.running),
-        }
+    async def database_ready(self) -> bool:
+        return await database_ready(self.pool)
+
+    async def dependencies(self) -> dict[str, bool]:
+        """What events need, beside HTTP: reported (``/health/ready`` body, ``/health/details``),
+        never a reason to leave rotation."""
         try:
-            checks["broker"] = bool(await self.broker.ping(timeout=2))
+            broker = bool(await self.broker.ping(timeout=2))
         except Exception:
-            checks["broker"] = False
-        return checks
+            broker = False
+        return {"broker": broker, "outbox_relay": bool(self.relay and self.relay.running)}
