@@ -1,5 +1,6 @@
 """Money: ``Decimal`` with exactly two places, written as a string in JSON ("12345.60"), never a float."""
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Annotated
 
@@ -10,6 +11,11 @@ ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1e14")
 """Postgres stores amounts as NUMERIC(16,2): 14 digits before the point."""
 
+_WRITTEN = re.compile(r"[+-]?[0-9]{1,32}(\.[0-9]{1,32})?", re.ASCII)
+"""How an amount is written: ASCII digits and a point. ``Decimal`` alone also takes exponents
+("1e999999", work for nothing and a typo nobody means), other scripts' digits ("١٢٣" is 123) and
+"NaN"; a partner or a form that sends those made a mistake, and money never moves on a guess."""
+
 
 def _to_decimal(value: object) -> Decimal:
     if isinstance(value, float):
@@ -18,10 +24,10 @@ def _to_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, (str, int)):
-        try:
-            amount = Decimal(str(value).strip())
-        except ArithmeticError as exc:
-            raise ValueError("montant illisible") from exc
+        text = str(value).strip()
+        if not _WRITTEN.fullmatch(text):
+            raise ValueError("montant illisible : des chiffres 0-9 et un point, p. ex. 1234.50")
+        amount = Decimal(text)
     else:
         raise ValueError("montant illisible")
     if not amount.is_finite():
