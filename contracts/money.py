@@ -39,6 +39,12 @@ def _to_decimal(value: object) -> Decimal:
     return amount.quantize(CENTIME) + 0  # + 0 turns -0.00 into 0.00
 
 
+def parse_amount(text: str) -> Decimal:
+    """A typed amount (a form field): ASCII digits and a point, two places at most, under 1e14;
+    ``ValueError`` otherwise, before any arithmetic (an exponent is refused, never expanded)."""
+    return _to_decimal(text)
+
+
 def _to_json(value: Decimal) -> str:
     return f"{value.quantize(CENTIME) + 0:f}"
 
