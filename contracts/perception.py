@@ -1,22 +1,33 @@
-"""``perception.guarantees.v1``: what a perception answers about the guarantees of a request."""
+"""``perception.guarantees.v1``: what a perception answers about the guarantees of a request.
+
+What a perception may say is bounded here, at the door (issue 13): its dates lie in years 2000 to
+2099 (``contracts.dates``) and a guarantee's reference is printable text. The rest is the requests
+service's to judge (``services/requests/domain/request.py``): the answer must come from the office the
+guarantee request named, and be dated between the request's submission and today (and, for a deposit,
+the deadline); a refusal's reason is copied into the request's own event bounded to that event's limit.
+"""
 
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from contracts.dates import BoundedDatetime
 from contracts.envelope import Contract, Envelope
 from contracts.identifiers import AffiliateNumber
 from contracts.requests import GuaranteeType
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""No control character: a reference is shown, stored and copied as it is (Postgres refuses NUL)."""
 
 
 class GuaranteeDepositedPayload(Contract):
     request_id: UUID
     affiliate: AffiliateNumber
     perception: str = Field(min_length=1, max_length=16, description="code de la perception")
-    reference: str = Field(min_length=1, max_length=64, description="référence de la garantie")
+    reference: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, description="référence de la garantie")
     guarantee_type: GuaranteeType
-    deposited_at: AwareDatetime
+    deposited_at: BoundedDatetime
 
 
 class GuaranteeDeposited(Envelope):
@@ -30,7 +41,7 @@ class GuaranteeRefusedPayload(Contract):
     affiliate: AffiliateNumber
     perception: str = Field(min_length=1, max_length=16)
     reason: str = Field(min_length=1, max_length=500)
-    refused_at: AwareDatetime
+    refused_at: BoundedDatetime
 
 
 class GuaranteeRefused(Envelope):

@@ -28,6 +28,9 @@ TERMINAL_STATES: frozenset[str] = frozenset({"COMPLETED", "EXPIRED", "REJECTED",
 
 GuaranteeType = Literal["CAUTION_BANCAIRE", "NANTISSEMENT", "HYPOTHEQUE", "AUTRE"]
 
+REASON_MAX_LENGTH = 500
+"""Why a request changed: what its own events carry at most (a partner's text copied in is cut to it)."""
+
 
 class Actor(Contract):
     """Who made a transition: the affiliate's account, a perception, or the system (a sweep, a debit)."""
@@ -65,7 +68,7 @@ class RequestStateChangedPayload(Contract):
     previous_state: RequestState | None
     at: AwareDatetime
     actor: Actor
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
     modality: Modality | None = None
     plan: Plan | None = Field(default=None, description="présent dès que la demande est VALIDATED")
 
@@ -110,7 +113,7 @@ class GuaranteeClosedPayload(Contract):
     affiliate: AffiliateNumber
     perception: Perception
     deadline: date
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
 
 
 class GuaranteeDeadlinePassed(Envelope):

@@ -416,9 +416,10 @@ async def test_stale_other_and_unknown_quotes_are_refused_with_a_reason(svc: Req
 
 
 async def test_installments_wait_for_the_guarantee_and_the_deposit_validates_them(svc: Requests) -> None:
+    svc.clock.advance(datetime(2026, 12, 5, 9, 0, tzinfo=UTC) - svc.clock.now())  # submitted on 5 December
     affiliate = new_affiliate()
     request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
-    issued = quote(affiliate, modality="INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
 
     waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
@@ -440,6 +441,7 @@ async def test_installments_wait_for_the_guarantee_and_the_deposit_validates_the
         "quote_id": None,
     }
     deposited_at = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
+    svc.clock.advance(timedelta(days=10, hours=3))  # a deposit is dated no later than today
     deposit = GuaranteeDeposited.build(
         {
             "request_id": request_id,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.calendar import BusinessCalendar
-from contracts.debt import PeriodPosition
+from contracts.debt import Perception, PeriodPosition
 from contracts.programme import shipped_programme
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
@@ -23,6 +23,7 @@ AT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 28)
 ME = Actor(kind="affiliate", id="demo.simple")
 FRESH = QuoteCheck(known_debt_version=3, newer_quote_exists=False)
+CAS_01 = Perception(code="CAS-01", name="Perception Casablanca Anfa")
 
 
 def quote(modality: str = "FULL", **changes: object) -> Quote:
@@ -98,7 +99,16 @@ def draft(modality: str = "FULL") -> RemissionRequest:
 
 def validate(request: RemissionRequest, q: Quote, check: QuoteCheck = FRESH) -> lifecycle.Change:
     return lifecycle.validate(
-        request, q, check, PROGRAMME.conditions.version, PROGRAMME, CALENDAR, at=AT, today=TODAY, actor=ME
+        request,
+        q,
+        check,
+        PROGRAMME.conditions.version,
+        PROGRAMME,
+        CALENDAR,
+        at=AT,
+        today=TODAY,
+        actor=ME,
+        perception=CAS_01,
     )
 
 
@@ -130,7 +140,9 @@ def test_installments_wait_30_days_then_the_deposit_redates_the_schedule_from_v(
     )
     perception = Actor(kind="perception", id="CAS-01")
     deposited_on = date(2026, 12, 18)
-    validated, entry = lifecycle.deposit_guarantee(waiting, guarantee, deposited_on, PROGRAMME, CALENDAR, perception)
+    validated, entry = lifecycle.deposit_guarantee(
+        waiting, guarantee, deposited_on, PROGRAMME, CALENDAR, perception, today=deposited_on
+    )
     assert (validated.state, validated.validation_date, entry.actor) == ("VALIDATED", deposited_on, perception)
     # V in December, not the quote's November: advance on 10 January (a Sunday, and the 11th is a
     # holiday: collected the 12th), installments on 10 February and 10 March (Aïd al-Fitr, estimated)
@@ -145,7 +157,7 @@ def test_a_deposit_after_the_deadline_is_refused() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     late = Guarantee(reference="GAR-1", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=31))
     with pytest.raises(Refusal) as refused:
-        lifecycle.deposit_guarantee(waiting, late, date(2026, 12, 29), PROGRAMME, CALENDAR, ME)
+        lifecycle.deposit_guarantee(waiting, late, date(2026, 12, 29), PROGRAMME, CALENDAR, ME, today=date(2027, 1, 5))
     assert refused.value.code == "garanties-hors-delai"
 
 

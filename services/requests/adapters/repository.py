@@ -11,6 +11,7 @@ import asyncpg
 from pydantic import TypeAdapter
 
 from contracts.debits import BankAccount
+from contracts.debt import Perception
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote, ScheduledDebit
 from services.requests.domain.eligibility import ArrangementFact
@@ -39,6 +40,9 @@ def _request(row: asyncpg.Record) -> RemissionRequest:
         validation_date=row["validation_date"],
         schedule=_SCHEDULE.validate_json(row["schedule"]),
         guarantee=Guarantee.model_validate_json(row["guarantee"]) if row["guarantee"] else None,
+        guarantee_perception=(
+            Perception.model_validate_json(row["guarantee_perception"]) if row["guarantee_perception"] else None
+        ),
     )
 
 
@@ -94,6 +98,9 @@ class RequestRepository:
             validation_date=request.validation_date,
             schedule=_SCHEDULE.dump_json(request.schedule).decode(),
             guarantee=request.guarantee.model_dump_json() if request.guarantee else None,
+            guarantee_perception=(
+                request.guarantee_perception.model_dump_json() if request.guarantee_perception else None
+            ),
             last_activity_at=request.last_activity_at,
         )
 

@@ -2,16 +2,27 @@
 
 Each method checks the rule, changes the request and returns the history entry it makes; the
 service writes both, and the events they imply, in one transaction.
+
+A perception's answer (issue 13) counts only when it comes from the office the guarantee request
+named (``guarantee_perception``; when that was unknown, ``INCONNUE``, the office auth names for the
+affiliate now) and is dated between the submission (the day the affiliate validated, the deadline less
+the programme's guarantee days) and today, a deposit no later than the deadline. Its date is V, from
+which the schedule runs: a deposit dated 400 days back would put every debit of the plan in the past.
+Anything else is refused, for an operator, and changes nothing. Every reason a history entry (and so
+the request's own event) carries is bounded to ``REASON_MAX_LENGTH``, control characters made spaces:
+a partner's text copied in can never make our event invalid.
 """
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
 from contracts.calendar import BusinessCalendar, due_dates
+from contracts.debt import Perception
 from contracts.programme import Modality, Programme
-from contracts.requests import TERMINAL_STATES, Actor, Guarantee, Plan, RequestState
+from contracts.requests import REASON_MAX_LENGTH, TERMINAL_STATES, Actor, Guarantee, Plan, RequestState
 from contracts.simulation import Quote, ScheduledDebit
 from services.requests.domain.refusals import Refusal
 
@@ -32,6 +43,9 @@ Event = Literal[
 ]
 
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
+
+UNKNOWN_PERCEPTION = Perception(code="INCONNUE", name="Perception non renseignée")
+"""Asked when auth had not announced the affiliate yet: the perceptions route it by affiliate number."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class RemissionRequest:
     validation_date: date | None = None
     schedule: list[ScheduledDebit] = field(default_factory=list)
     guarantee: Guarantee | None = None
+    guarantee_perception: Perception | None = None
+    """The office the guarantee request named: only its answer counts."""
 
     @property
     def in_progress(self) -> bool:
@@ -82,10 +98,17 @@ class RemissionRequest:
 Change = tuple[RemissionRequest, HistoryEntry]
 
 
+def bounded(text: str, limit: int = REASON_MAX_LENGTH) -> str:
+    """``text`` as the request's events may carry it: control characters (NUL, which Postgres
+    refuses, included) made spaces, and cut to ``limit`` characters, an ellipsis marking the cut."""
+    clean = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 def _entry(
     request: RemissionRequest, to: RequestState, event: Event, at: datetime, actor: Actor, reason: str
 ) -> HistoryEntry:
-    return HistoryEntry(at=at, event=event, from_state=request.state, to_state=to, actor=actor, reason=reason)
+    return HistoryEntry(at=at, event=event, from_state=request.state, to_state=to, actor=actor, reason=bounded(reason))
 
 
 def _require_draft(request: RemissionRequest) -> None:
@@ -192,8 +215,10 @@ def validate(
     at: datetime,
     today: date,
     actor: Actor,
+    perception: Perception | None = None,
 ) -> Change:
-    """FULL: VALIDATED at once (V = today). INSTALLMENTS: waits for the guarantees until the deadline."""
+    """FULL: VALIDATED at once (V = today). INSTALLMENTS: waits for the guarantees until the deadline,
+    from ``perception``, the affiliate's office (unknown when auth has not announced it)."""
     _require_draft(request)
     if request.modality is None:
         raise Refusal("modalite-requise", "Choisissez d'abord la modalité de paiement.", kind="invalid")
@@ -215,7 +240,12 @@ def validate(
         )
         return validated, _entry(request, "VALIDATED", "validated", at, actor, "paiement intégral validé")
     deadline = today + timedelta(days=programme.guarantee_days)
-    waiting = replace(bound, state="AWAITING_GUARANTEE", guarantee_deadline=deadline)
+    waiting = replace(
+        bound,
+        state="AWAITING_GUARANTEE",
+        guarantee_deadline=deadline,
+        guarantee_perception=perception or UNKNOWN_PERCEPTION,
+    )
     reason = f"plan par acomptes validé ; garanties à déposer au plus tard le {deadline.isoformat()}"
     return waiting, _entry(request, "AWAITING_GUARANTEE", "awaiting_guarantee", at, actor, reason)
 
@@ -225,6 +255,51 @@ def _require_awaiting(request: RemissionRequest) -> None:
         raise Refusal("pas-en-attente-de-garanties", "La demande n'attend pas de garanties.", state=request.state)
 
 
+def submitted_on(request: RemissionRequest, programme: Programme) -> date:
+    """The day the affiliate validated an installment plan: ``validate`` set the deadline from it."""
+    assert request.guarantee_deadline is not None
+    return request.guarantee_deadline - timedelta(days=programme.guarantee_days)
+
+
+def _check_answer(
+    request: RemissionRequest,
+    office: str,
+    answered_on: date,
+    *,
+    today: date,
+    programme: Programme,
+    affiliate_office: str | None,
+) -> None:
+    """A perception's answer counts when the office asked gave it, dated from the submission to
+    min(today, deadline). ``affiliate_office``: auth's office for the affiliate now, which may answer
+    a request sent while it was unknown."""
+    _require_awaiting(request)
+    asked = (request.guarantee_perception or UNKNOWN_PERCEPTION).code
+    if office != asked and not (asked == UNKNOWN_PERCEPTION.code and office == affiliate_office):
+        raise Refusal(
+            "perception-non-sollicitee",
+            f"Réponse de la perception {office} : les garanties ont été demandées à la perception {asked}.",
+        )
+    assert request.guarantee_deadline is not None
+    submitted = submitted_on(request, programme)
+    if answered_on < submitted:
+        raise Refusal(
+            "reponse-avant-la-demande",
+            f"Réponse datée du {answered_on.isoformat()}, avant la demande du {submitted.isoformat()}.",
+        )
+    if answered_on > today:
+        raise Refusal(
+            "reponse-dans-le-futur",
+            f"Réponse datée du {answered_on.isoformat()}, après aujourd'hui ({today.isoformat()}).",
+        )
+    if answered_on > request.guarantee_deadline:
+        raise Refusal(
+            "garanties-hors-delai",
+            f"Réponse datée du {answered_on.isoformat()}, après le délai de dépôt des garanties "
+            f"({request.guarantee_deadline.isoformat()}).",
+        )
+
+
 def deposit_guarantee(
     request: RemissionRequest,
     guarantee: Guarantee,
@@ -232,12 +307,16 @@ def deposit_guarantee(
     programme: Programme,
     calendar: BusinessCalendar,
     actor: Actor,
+    *,
+    today: date,
+    affiliate_office: str | None = None,
 ) -> Change:
-    """The guarantee recorded at the perception validates the plan; its date is V."""
-    _require_awaiting(request)
-    assert request.guarantee_deadline is not None and request.quote is not None
-    if deposit_date > request.guarantee_deadline:
-        raise Refusal("garanties-hors-delai", "Les garanties ont été déposées après le délai.")
+    """The guarantee recorded at the perception validates the plan; its date (``deposit_date``, in
+    Casablanca) is V, from which the schedule runs. Refused unless ``_check_answer`` accepts it."""
+    _check_answer(
+        request, guarantee.perception, deposit_date, today=today, programme=programme, affiliate_office=affiliate_office
+    )
+    assert request.quote is not None
     validated = replace(
         request,
         state="VALIDATED",
@@ -249,8 +328,20 @@ def deposit_guarantee(
     return validated, _entry(request, "VALIDATED", "guarantee_deposited", guarantee.deposited_at, actor, reason)
 
 
-def refuse_guarantee(request: RemissionRequest, reason: str, at: datetime, actor: Actor) -> Change:
-    _require_awaiting(request)
+def refuse_guarantee(
+    request: RemissionRequest,
+    reason: str,
+    at: datetime,
+    actor: Actor,
+    *,
+    refused_on: date,
+    today: date,
+    programme: Programme,
+    affiliate_office: str | None = None,
+) -> Change:
+    """The office asked refuses the guarantees (``actor.id``; ``refused_on`` is ``at`` in Casablanca).
+    Its reason, up to 500 characters, is copied behind a prefix: the entry bounds it."""
+    _check_answer(request, actor.id, refused_on, today=today, programme=programme, affiliate_office=affiliate_office)
     rejected = replace(request, state="REJECTED")
     return rejected, _entry(request, "REJECTED", "guarantee_refused", at, actor, f"garanties refusées : {reason}")
 

@@ -14,13 +14,9 @@ from contracts.requests import (
 )
 from contracts.topics import REQUESTS_EVENTS, REQUESTS_GUARANTEES
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
-from services.requests.domain.request import Change
+from services.requests.domain.request import UNKNOWN_PERCEPTION, Change
 from services.requests.service.context import PRODUCER, RequestsContext
 from services.runtime.outbox import OutgoingMessage, enqueue_many
-
-# Used when auth has not announced the affiliate yet: the guarantee event still goes out, and the
-# perception systems can route it by affiliate number.
-UNKNOWN_PERCEPTION = Perception(code="INCONNUE", name="Perception non renseignée")
 
 
 async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change) -> None:
@@ -70,7 +66,10 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
     if not (asked or closed):
         return None
     assert request.quote is not None and request.guarantee_deadline is not None
-    perception, raison_sociale = await _perception_of(conn, request.affiliate)
+    # The office asked, recorded on the request: the one told to stop waiting, the only one whose
+    # answer counts. (A request left waiting by a version that did not record it: auth's office now.)
+    perception, raison_sociale = await perception_of(conn, request.affiliate)
+    perception = request.guarantee_perception or perception
     common = {"request_id": request.id, "affiliate": request.affiliate, "perception": perception}
     cid = str(request.id)
     if asked:
@@ -96,7 +95,8 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
     )
 
 
-async def _perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:
+async def perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:
+    """The affiliate's office and raison sociale as auth announced them (``INCONNUE`` and None before)."""
     profile = await ProjectionRepository(conn).profile(affiliate)
     if profile is None:
         return UNKNOWN_PERCEPTION, None

@@ -15,7 +15,7 @@ from services.requests.domain.eligibility import EligibilityFacts, refusals, val
 from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
-from services.requests.service.events import record
+from services.requests.service.events import perception_of, record
 from services.runtime.clock import BUSINESS_TZ, business_date
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ async def validate(
             known_debt_version=position.version if position else None,
             newer_quote_exists=await projections.newer_quote_exists(quote),
         )
+        perception, _ = await perception_of(conn, request.affiliate)
         change = lifecycle.validate(
             request,
             quote,
@@ -136,6 +137,7 @@ async def validate(
             at=ctx.clock.now(),
             today=today,
             actor=actor,
+            perception=perception,
         )
         await record(conn, ctx, change)
     return change[0]
@@ -161,13 +163,22 @@ async def _answered(conn: asyncpg.Connection, request_id: UUID, affiliate: str) 
 async def guarantee_deposited(
     conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, affiliate: str, guarantee: Guarantee
 ) -> None:
-    """In the consumer's transaction. A late or stray answer changes nothing and raises a Refusal."""
+    """In the consumer's transaction. A late, stray, misdated answer or another office's changes
+    nothing and raises a Refusal."""
     request = await _answered(conn, request_id, affiliate)
     deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
     actor = Actor(kind="perception", id=guarantee.perception)
-    await record(
-        conn, ctx, lifecycle.deposit_guarantee(request, guarantee, deposit_date, ctx.programme, ctx.calendar, actor)
+    change = lifecycle.deposit_guarantee(
+        request,
+        guarantee,
+        deposit_date,
+        ctx.programme,
+        ctx.calendar,
+        actor,
+        today=business_date(ctx.clock),
+        affiliate_office=(await perception_of(conn, affiliate))[0].code,
     )
+    await record(conn, ctx, change)
 
 
 async def guarantee_refused(
@@ -180,7 +191,17 @@ async def guarantee_refused(
     at: datetime,
 ) -> None:
     request = await _answered(conn, request_id, affiliate)
-    await record(conn, ctx, lifecycle.refuse_guarantee(request, reason, at, Actor(kind="perception", id=perception)))
+    change = lifecycle.refuse_guarantee(
+        request,
+        reason,
+        at,
+        Actor(kind="perception", id=perception),
+        refused_on=at.astimezone(BUSINESS_TZ).date(),
+        today=business_date(ctx.clock),
+        programme=ctx.programme,
+        affiliate_office=(await perception_of(conn, affiliate))[0].code,
+    )
+    await record(conn, ctx, change)
 
 
 async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int = 200) -> dict[str, int]:

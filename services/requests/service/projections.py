@@ -1,5 +1,6 @@
 """What requests keeps of the other services' facts, applied in the consumer's transaction."""
 
+import logging
 from typing import TypeVar
 
 import asyncpg
@@ -17,6 +18,7 @@ from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Unapplicable
 
+log = logging.getLogger(__name__)
 Versioned = TypeVar("Versioned", PositionChanged, BankAccountsChanged)
 
 # Projections apply a whole batch at once (a few statements per batch, see runtime.consumer.Bulk);
@@ -80,8 +82,19 @@ async def on_perception(
             )
     except Refusal as refusal:
         # A late answer (the request expired or was withdrawn meanwhile), one for an unknown request
-        # or another affiliate's: nothing changes, and the dead letter tells an operator, who may have
-        # to call the perception (a guarantee deposited on the deadline day that arrived after the sweep).
+        # or another affiliate's, one from an office that was not asked or dated outside the request's
+        # window: nothing changes, and the dead letter tells an operator, who may have to call the
+        # perception (a guarantee deposited on the deadline day that arrived after the sweep).
+        log.warning(
+            "perception answer refused",
+            extra={
+                "request_id": str(p.request_id),
+                "affiliate": p.affiliate,
+                "perception": p.perception,
+                "type": event.type,
+                "code": refusal.code,
+            },
+        )
         raise Unapplicable(f"{refusal.code}: {refusal.message}") from None
 
 

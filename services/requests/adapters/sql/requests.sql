@@ -11,12 +11,13 @@ SELECT * FROM request WHERE id = :id FOR UPDATE;
 -- name: requests_of(affiliate)
 SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC;
 
--- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, last_activity_at)!
+-- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, guarantee_perception, last_activity_at)!
 UPDATE request SET
     state = :state, modality = :modality, guarantee_obligation_accepted = :guarantee_obligation_accepted,
     bank_account_id = :bank_account_id, quote_id = :quote_id, quote = :quote::jsonb, cg_version = :cg_version,
     guarantee_deadline = :guarantee_deadline, validation_date = :validation_date, schedule = :schedule::jsonb,
-    guarantee = :guarantee::jsonb, last_activity_at = :last_activity_at, updated_at = now()
+    guarantee = :guarantee::jsonb, guarantee_perception = :guarantee_perception::jsonb,
+    last_activity_at = :last_activity_at, updated_at = now()
 WHERE id = :id;
 
 -- name: append_history(request_id, at, event, from_state, to_state, actor_kind, actor_id, reason)!
