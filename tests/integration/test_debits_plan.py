@@ -27,7 +27,7 @@ from services.debits.cli import run_command
 from services.debits.config import DebitsSettings
 from services.debits.main import create_app
 from services.debits.operations import import_bank_accounts, run_debit_run
-from services.debits.service.run import RunSummary
+from services.debits.service.run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
@@ -290,13 +290,20 @@ async def test_a_validated_request_is_scheduled_ordered_on_its_bank_only_and_com
     assert (await debits.run(date(2026, 12, 10))).orders == 0
     await debits.until_states(request_id, mine, [("ORDERED", 1), ("SCHEDULED", 0), ("SCHEDULED", 0)])
 
+    # A late run (January's debit still unsent in April, April's due too): one debit of the plan,
+    # the oldest; April's slides to May (one a month, never two in one run).
     result = await asyncio.to_thread(run_cli, debits.database, "2027-04-12")
     assert result.exit_code == 0, result.output
-    assert "total" in result.output and "6,000.00" in result.output
+    assert "total" in result.output and "3,000.00" in result.output
+    orders = await debits.orders("007", mine, 2)
+    assert [o.payload.sequence for o in orders] == [1, 2]
+    assert orders[1].payload.requested_collection_date == date(2027, 4, 12)  # a late run: never in the past
+    third = (await debits.debits(request_id, mine)).json()[2]
+    assert (third["state"], third["due_date"], third["collection_date"]) == ("SCHEDULED", "2027-05-10", "2027-05-10")
+    assert (await debits.run(date(2027, 5, 10))).orders == 1
     orders = await debits.orders("007", mine, 3)
     assert [o.payload.sequence for o in orders] == [1, 2, 3]
     assert len({o.payload.end_to_end_id for o in orders}) == 3
-    assert orders[1].payload.requested_collection_date == date(2027, 4, 12)  # a late run: never in the past
 
     for o in orders:
         await debits.result(mine, executed(o, "007"))
@@ -304,12 +311,13 @@ async def test_a_validated_request_is_scheduled_ordered_on_its_bank_only_and_com
     events = await debits.events(mine, lambda e: any(x.type == "debits.plan_completed" for x in e))
     completed = next(e for e in events if isinstance(e, PlanCompleted))
     assert completed.payload.total_paid == Decimal("10150.00")
-    assert completed.payload.completed_on == date(2027, 4, 12)
+    assert completed.payload.completed_on == date(2027, 5, 10)
     assert sum(e.type == "debits.plan_scheduled" for e in events) == 1  # the replay announced nothing
     changed = [e for e in events if isinstance(e, DebitChanged)]
     assert [(e.payload.debit.sequence, e.payload.debit.state) for e in changed] == [
         (1, "ORDERED"),
         (2, "ORDERED"),
+        (3, "SCHEDULED"),  # moved to May
         (3, "ORDERED"),
         (1, "SETTLED"),
         (2, "SETTLED"),
@@ -516,3 +524,76 @@ async def test_concurrent_runs_order_each_due_debit_exactly_once(debits: Debits)
         assert (await debits.run(date(2026, 12, 10))).orders == 0
     finally:
         await conn.close()
+
+
+# V on 2026-11-28, six debits from 10 December; the service does not run until 15 March: four due.
+LATE = [
+    (1, "ADVANCE", "2026-12-10", "2026-12-10", "4150.00"),
+    (2, "INSTALLMENT", "2027-01-10", "2027-01-12", "3000.00"),
+    (3, "INSTALLMENT", "2027-02-10", "2027-02-10", "3000.00"),
+    (4, "INSTALLMENT", "2027-03-10", "2027-03-11", "3000.00"),
+    (5, "INSTALLMENT", "2027-04-10", "2027-04-12", "3000.00"),
+    (6, "INSTALLMENT", "2027-05-10", "2027-05-10", "3000.01"),
+]
+
+
+async def test_a_plan_three_months_late_orders_one_installment_and_the_others_are_redated(debits: Debits) -> None:
+    """Issue 13: never bunch overdue installments. Three plans three months late, three runs at once
+    in pages of one debit (three replicas): one order per plan, the rest of each plan one a month
+    from the month after, announced; nothing lost, the amounts unchanged to the centime."""
+    affiliates = [new_affiliate() for _ in range(3)]
+    requests = {}
+    for affiliate in affiliates:
+        requests[affiliate] = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), LATE)
+    for affiliate, request_id in requests.items():
+        await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)] * 6)
+    conn = await asyncpg.connect(debits.database)
+    try:
+        assert await count_due(conn, date(2027, 3, 15)) == 3  # the orders the run will make: one a plan
+    finally:
+        await conn.close()
+
+    summaries = await asyncio.gather(
+        *(run_debit_run(debits.database, date(2027, 3, 15), clock=FrozenClock(NOW), page_size=1) for _ in range(3))
+    )
+    assert sum(s.orders for s in summaries) == 3
+    assert sum(s.amount for s in summaries) == Decimal("12450.00")  # three advances
+    assert (await debits.run(date(2027, 3, 15))).orders == 0  # nothing of these plans is due any more
+
+    for affiliate, request_id in requests.items():
+        (order,) = await debits.orders("007", affiliate, 1)
+        assert (order.payload.sequence, order.payload.requested_collection_date) == (1, date(2027, 3, 15))
+        body = (await debits.debits(request_id, affiliate)).json()
+        # January to May slide three months: April (the 10th a Saturday) to August, one a month
+        assert [(d["sequence"], d["state"], d["due_date"], d["collection_date"], d["amount"]) for d in body] == [
+            (1, "ORDERED", "2026-12-10", "2026-12-10", "4150.00"),
+            (2, "SCHEDULED", "2027-04-10", "2027-04-12", "3000.00"),
+            (3, "SCHEDULED", "2027-05-10", "2027-05-10", "3000.00"),
+            (4, "SCHEDULED", "2027-06-10", "2027-06-10", "3000.00"),
+            (5, "SCHEDULED", "2027-07-10", "2027-07-12", "3000.00"),
+            (6, "SCHEDULED", "2027-08-10", "2027-08-10", "3000.01"),
+        ]
+        assert sum(Decimal(d["amount"]) for d in body) == sum(Decimal(a) for *_, a in LATE) == Decimal("19150.01")
+        moved = body[1]["history"][-1]
+        assert (moved["from_state"], moved["to_state"], moved["next_attempt_on"]) == (
+            "SCHEDULED",
+            "SCHEDULED",
+            "2027-04-12",
+        )
+        assert moved["reason"].startswith("échéance reportée du 2027-01-10 au 2027-04-10")
+        # debits.events.v1 tells requests and debt: each moved debit, its new dates, state unchanged
+        events = await debits.events(affiliate, lambda e: sum(isinstance(x, DebitChanged) for x in e) >= 6)
+        changed = [e.payload for e in events if isinstance(e, DebitChanged)]
+        assert [(c.debit.sequence, c.debit.state, c.next_attempt_on) for c in changed] == [
+            (1, "ORDERED", None),
+            (2, "SCHEDULED", date(2027, 4, 12)),
+            (3, "SCHEDULED", date(2027, 5, 10)),
+            (4, "SCHEDULED", date(2027, 6, 10)),
+            (5, "SCHEDULED", date(2027, 7, 12)),
+            (6, "SCHEDULED", date(2027, 8, 10)),
+        ]
+
+    # The plan goes on at its new rhythm: the run of the new date orders the next one only.
+    assert (await debits.run(date(2027, 4, 11))).orders == 0
+    summary = await debits.run(date(2027, 4, 12))
+    assert (summary.orders, summary.amount) == (3, Decimal("9000.00"))

@@ -58,11 +58,14 @@ class PlanRepository:
         )
 
     async def update_debits(self, changed: Sequence[tuple[UUID, Debit]]) -> None:
+        """State, attempts, next attempt and dates (a run moves a late plan's debits) of each debit."""
         if changed:
             await _Q.update_debits(
                 self._conn,
                 request_ids=[r for r, _ in changed],
                 sequences=[d.sequence for _, d in changed],
+                due_dates=[d.due_date for _, d in changed],
+                collection_dates=[d.collection_date for _, d in changed],
                 states=[d.state for _, d in changed],
                 attempts=[d.attempts for _, d in changed],
                 next_attempts=[d.next_attempt_on for _, d in changed],
@@ -105,6 +108,13 @@ class PlanRepository:
 
     async def claim_due(self, on_date: date, page: int) -> list[asyncpg.Record]:
         return await rows(_Q.claim_due(self._conn, on_date=on_date, page=page))
+
+    async def pending_debits(self, request_ids: Sequence[UUID]) -> dict[UUID, list[Debit]]:
+        """The debits still to be sent of each plan, by sequence (the caller holds the plans' locks)."""
+        found: dict[UUID, list[Debit]] = {}
+        for row in await rows(_Q.pending_debits_of(self._conn, request_ids=list(request_ids))):
+            found.setdefault(row["request_id"], []).append(debit_of(row))
+        return found
 
     async def insert_orders(self, orders: Sequence[dict[str, Any]], run_date: date, ordered_at: datetime) -> None:
         if orders:

@@ -7,8 +7,23 @@ A debit goes SCHEDULED → ORDERED (sent to its bank, attempt k) → SETTLED, or
 the programme re-presents leaves it FAILED *for now*, with the date of its next attempt; the run of
 that date orders it again (ORDERED, attempt k+1). A final failure defaults the plan: the debits not
 yet sent (SCHEDULED, or FAILED waiting for a new attempt) are CANCELLED and never sent.
+
+**One debit per plan per run; a late plan slides, it never bunches** (``run_plan``, issue 13). A run
+orders, of each plan, only the earliest due debit (lowest sequence: the oldest installment, or its
+re-presentation). When a plan has more than one debit due (the service was down for months, a V in
+the past, a re-presentation waiting when the next installment fell due), the rest of the plan — every
+debit still to be sent after the one ordered, due or not — slides forward by the same whole number of
+months, the fewest that put the first of them in the month after the ordered debit's collection: a
+SCHEDULED debit keeps its debit day (due date + n months, collected on the next business day from
+it), a re-presentation its day of the month. So the plan keeps one debit a month and ends n months
+later; no debit is dropped, none is merged, no amount changes (the sum stays the plan's to the
+centime). Each moved debit gets a history line and a ``debits.debit_changed`` with its new dates
+(state unchanged, ``next_attempt_on`` the new date): the schedule the affiliate sees on the request's
+debits page moves; requests and debt read only settlements, completions and defaults from that
+topic, so neither changes anything for it.
 """
 
+import calendar as gregorian
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -150,6 +165,64 @@ def order(request_id: UUID, debit: Debit, on_date: date, calendar: BusinessCalen
         end_to_end_id=e2e,
     )
     return Ordering(ordered, attempt, e2e, collection, change)
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """What one run does to one plan: at most one order, and the later debits it moved forward."""
+
+    ordering: Ordering | None
+    moved: list[tuple[Debit, Change]]
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def plus_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it is shorter (31 → 30)."""
+    year, month = divmod(_month_index(day) + months, 12)
+    return date(year, month + 1, min(day.day, gregorian.monthrange(year, month + 1)[1]))
+
+
+def _anchor(debit: Debit) -> date:
+    """The date a slide moves: a SCHEDULED debit's due date, a re-presentation's next attempt."""
+    if debit.state == "SCHEDULED" or debit.next_attempt_on is None:
+        return debit.due_date
+    return debit.next_attempt_on
+
+
+def _slide(debit: Debit, months: int, calendar: BusinessCalendar) -> tuple[Debit, Change]:
+    why = f"une échéance par plan et par tournée : le reste du plan en retard glisse de {months} mois"
+    if debit.state == "SCHEDULED":
+        due = plus_months(debit.due_date, months)
+        collection = calendar.on_or_after(due)
+        moved = replace(debit, due_date=due, collection_date=collection, next_attempt_on=collection)
+        reason = f"échéance reportée du {debit.due_date.isoformat()} au {due.isoformat()} ({why})"
+    else:
+        again = calendar.on_or_after(plus_months(_anchor(debit), months))
+        moved = replace(debit, next_attempt_on=again)
+        reason = f"nouvelle présentation reportée au {again.isoformat()} ({why})"
+    change = Change(
+        debit.sequence, debit.state, moved.state, debit.attempts, reason, next_attempt_on=moved.next_attempt_on
+    )
+    return moved, change
+
+
+def run_plan(request_id: UUID, debits: Sequence[Debit], on_date: date, calendar: BusinessCalendar) -> RunStep:
+    """The run of ``on_date`` for one plan, given its pending debits (others are ignored): the
+    earliest due one is ordered; if another is due too, the rest of the plan slides (module docstring).
+    Afterwards none of the plan's debits is due on ``on_date``: a second run that day orders nothing."""
+    due = sorted((d for d in debits if is_due(d, on_date)), key=lambda d: d.sequence)
+    if not due:
+        return RunStep(None, [])
+    first = due[0]
+    ordering = order(request_id, first, on_date, calendar)
+    if len(due) == 1:
+        return RunStep(ordering, [])
+    later = sorted((d for d in debits if d.pending and d.sequence > first.sequence), key=lambda d: d.sequence)
+    months = _month_index(ordering.requested_collection_date) + 1 - min(_month_index(_anchor(d)) for d in later)
+    return RunStep(ordering, [_slide(d, months, calendar) for d in later])
 
 
 def settle(debit: Debit, end_to_end_id: str, settled_on: date) -> tuple[Debit, Change]:

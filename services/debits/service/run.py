@@ -1,23 +1,28 @@
-"""The debit run: every debit due by a date becomes an order on its bank's topic, exactly once.
+"""The debit run: of each plan with a debit due by a date, one debit becomes an order on its bank's
+topic, exactly once; the plan's other due debits, and the rest of the plan after them, slide forward
+(``domain.debits.run_plan``: one debit per plan per run, a late plan never bunches).
 
-Pages of ``page_size`` debits, each in ONE transaction: the orders (unique end-to-end id, unique
-request/installment/attempt), the debits' new state and history, the ``DebitOrder`` for the bank and
-the ``DebitChanged`` for the others, in the outbox. A crash loses at most the page in flight (rolled
-back, ordered by the next run); two runs at once take different rows (``SKIP LOCKED``); and a debit
-once ordered is no longer due, so nothing is ordered twice for the same attempt.
+Pages of ``page_size`` due debits, each in ONE transaction: for each plan of the page (its row locked,
+so two runs at once never both order for one plan), its pending debits are read, the domain decides,
+and the order (unique end-to-end id, unique request/installment/attempt), the debits' new state or
+dates and history, the ``DebitOrder`` for the bank and the ``DebitChanged`` for the others go to the
+outbox. A crash loses at most the page in flight (rolled back, ordered by the next run); two runs at
+once take different plans (``SKIP LOCKED``); a debit once ordered or moved is no longer due, so
+nothing is ordered twice for the same attempt and every page is new rows.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from contracts.banks import orders_topic
 from contracts.debits import DebitOrder
-from services.debits.adapters.plans import PlanRepository, debit_of
+from services.debits.adapters.plans import PlanRepository
 from services.debits.domain import debits as domain
 from services.debits.service.context import PRODUCER, DebitsContext
 from services.debits.service.plans import debit_changed
@@ -47,6 +52,7 @@ class RunSummary:
 
 
 async def count_due(conn: asyncpg.Connection, on_date: date) -> int:
+    """How many orders the run of ``on_date`` will make: one per plan with a debit due."""
     return await PlanRepository(conn).count_due(on_date)
 
 
@@ -57,7 +63,8 @@ async def run_debits(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> RunSummary:
-    """Order every debit due by ``on_date``; ``progress`` is told how many each page ordered."""
+    """Order, of every plan with a debit due by ``on_date``, its earliest (the rest of a late plan
+    moved forward); ``progress`` is told how many each page ordered."""
     summary = RunSummary(on_date)
     repo = PlanRepository(conn)
     while True:
@@ -71,7 +78,7 @@ async def run_debits(
             total.orders += 1
             total.amount += amount
         if progress is not None:
-            progress(len(page))
+            progress(len(ordered))
         if len(page) < ctx.page_size:
             break
     return summary
@@ -86,55 +93,66 @@ async def _order_page(
 ) -> list[tuple[str, Decimal]]:
     now = ctx.clock.now()
     orders: list[dict[str, Any]] = []
-    updates = []
-    changes = []
+    updates: list[tuple[UUID, domain.Debit]] = []
+    changes: list[tuple[UUID, domain.Change]] = []
     messages: list[OutgoingMessage] = []
     creditor = ctx.creditor.model_dump()
-    for row in page:
-        request_id = row["request_id"]
-        ordering = domain.order(request_id, debit_of(row), on_date, ctx.calendar)
-        debtor = (row["raison_sociale"] or row["holder"])[:MAX_NAME]
-        orders.append(
-            {
-                "end_to_end_id": ordering.end_to_end_id,
-                "request_id": request_id,
-                "sequence": row["sequence"],
-                "attempt": ordering.attempt,
-                "bank_code": row["bank_code"],
-                "amount": row["amount"],
-                "requested_collection_date": ordering.requested_collection_date,
-            }
-        )
-        updates.append((request_id, ordering.debit))
-        changes.append((request_id, ordering.change))
-        message = DebitOrder.build(
-            {
-                "end_to_end_id": ordering.end_to_end_id,
-                "request_id": request_id,
-                "affiliate": row["affiliate"],
-                "sequence": row["sequence"],
-                "installments_total": row["installments_total"],
-                "attempt": ordering.attempt,
-                "instructed_amount": row["amount"],
-                "currency": "MAD",
-                "requested_collection_date": ordering.requested_collection_date,
-                "creditor": creditor,
-                "debtor_name": debtor,
-                "debtor_account": row["rib"],
-                "mandate_id": row["mandate_id"],
-                "mandate_signed_on": row["mandate_signed_on"],
-                "remittance_information": domain.remittance_information(
-                    request_id, row["sequence"], row["installments_total"]
-                ),
-            },
-            producer=PRODUCER,
-            occurred_at=now,
-        )
-        # The full RIB goes on the debtor's bank's topic only.
-        messages.append(OutgoingMessage.of(orders_topic(row["bank_code"]), row["affiliate"], message))
-        messages.append(debit_changed(ctx, request_id, row["affiliate"], ordering.debit, ordering.change))
+    plans = {row["request_id"]: row for row in page}  # each row of a plan repeats the plan's fields
+    pending = await repo.pending_debits(list(plans))
+    for request_id, row in plans.items():
+        step = domain.run_plan(request_id, pending.get(request_id, []), on_date, ctx.calendar)
+        changed = step.moved if step.ordering is None else [(step.ordering.debit, step.ordering.change), *step.moved]
+        if step.ordering is not None:
+            ordering, debit = step.ordering, step.ordering.debit
+            orders.append(
+                {
+                    "end_to_end_id": ordering.end_to_end_id,
+                    "request_id": request_id,
+                    "sequence": debit.sequence,
+                    "attempt": ordering.attempt,
+                    "bank_code": row["bank_code"],
+                    "amount": debit.amount,
+                    "requested_collection_date": ordering.requested_collection_date,
+                }
+            )
+            # The full RIB goes on the debtor's bank's topic only.
+            order = _debit_order(row, request_id, ordering, creditor, now)
+            messages.append(OutgoingMessage.of(orders_topic(row["bank_code"]), row["affiliate"], order))
+        updates += [(request_id, debit) for debit, _ in changed]
+        changes += [(request_id, change) for _, change in changed]
+        messages += [debit_changed(ctx, request_id, row["affiliate"], debit, change) for debit, change in changed]
     await repo.insert_orders(orders, on_date, now)
     await repo.update_debits(updates)
     await repo.add_history(changes, now)
     await enqueue_many(conn, messages)
     return [(o["bank_code"], o["amount"]) for o in orders]
+
+
+def _debit_order(
+    row: asyncpg.Record, request_id: UUID, ordering: domain.Ordering, creditor: dict[str, Any], now: datetime
+) -> DebitOrder:
+    """What the debtor's bank receives; the plan's fields come from ``row``, the debit's from ``ordering``."""
+    debit = ordering.debit
+    return DebitOrder.build(
+        {
+            "end_to_end_id": ordering.end_to_end_id,
+            "request_id": request_id,
+            "affiliate": row["affiliate"],
+            "sequence": debit.sequence,
+            "installments_total": row["installments_total"],
+            "attempt": ordering.attempt,
+            "instructed_amount": debit.amount,
+            "currency": "MAD",
+            "requested_collection_date": ordering.requested_collection_date,
+            "creditor": creditor,
+            "debtor_name": (row["raison_sociale"] or row["holder"])[:MAX_NAME],
+            "debtor_account": row["rib"],
+            "mandate_id": row["mandate_id"],
+            "mandate_signed_on": row["mandate_signed_on"],
+            "remittance_information": domain.remittance_information(
+                request_id, debit.sequence, row["installments_total"]
+            ),
+        },
+        producer=PRODUCER,
+        occurred_at=now,
+    )

@@ -22,10 +22,12 @@ INSERT INTO debit (request_id, sequence, kind, due_date, collection_date, amount
 SELECT :request_id, * FROM unnest(:sequences::integer[], :kinds::text[], :due_dates::date[], :collection_dates::date[],
                                   :amounts::numeric[], :states::text[], :attempts::integer[], :next_attempts::date[]);
 
--- name: update_debits(request_ids, sequences, states, attempts, next_attempts)!
-UPDATE debit d SET state = u.state, attempts = u.attempts, next_attempt_on = u.next_attempt_on
-FROM unnest(:request_ids::uuid[], :sequences::integer[], :states::text[], :attempts::integer[], :next_attempts::date[])
-    AS u (request_id, sequence, state, attempts, next_attempt_on)
+-- name: update_debits(request_ids, sequences, due_dates, collection_dates, states, attempts, next_attempts)!
+UPDATE debit d SET due_date = u.due_date, collection_date = u.collection_date, state = u.state,
+                   attempts = u.attempts, next_attempt_on = u.next_attempt_on
+FROM unnest(:request_ids::uuid[], :sequences::integer[], :due_dates::date[], :collection_dates::date[],
+            :states::text[], :attempts::integer[], :next_attempts::date[])
+    AS u (request_id, sequence, due_date, collection_date, state, attempts, next_attempt_on)
 WHERE d.request_id = u.request_id AND d.sequence = u.sequence;
 
 -- name: insert_history(request_ids, sequences, at, from_states, to_states, attempts, reasons, end_to_end_ids, reason_codes, finals, next_attempts)!
@@ -57,15 +59,17 @@ SELECT * FROM debit WHERE request_id = :request_id ORDER BY sequence;
 SELECT * FROM debit_history WHERE request_id = :request_id ORDER BY sequence, id;
 
 -- name: count_due(on_date)$
-SELECT count(*) FROM debit d JOIN plan p USING (request_id)
+-- The orders a run of that date will make: one per plan with a debit due.
+SELECT count(DISTINCT d.request_id) FROM debit d JOIN plan p USING (request_id)
 WHERE d.next_attempt_on <= :on_date AND p.state = 'ACTIVE';
 
 -- name: claim_due(on_date, page)
--- One page of a run. FOR UPDATE SKIP LOCKED: two runs (two replicas, or a run and the CLI) take
--- different debits; a plan a result is changing (locked FOR UPDATE) is skipped, taken next run.
--- Once ordered a debit no longer matches (next_attempt_on is NULL): the next page is the next rows.
-SELECT d.request_id, d.sequence, d.kind, d.due_date, d.collection_date, d.amount, d.state, d.attempts,
-       d.next_attempt_on, p.affiliate, p.rib, p.bank_code, p.holder, p.mandate_id, p.mandate_signed_on,
+-- One page of a run. SKIP LOCKED: two runs (two replicas, or a run and the CLI) take different
+-- debits, and different plans: the plan's row is locked too (NO KEY UPDATE, taken by one run only),
+-- so one run alone decides which of a plan's due debits is ordered. A plan a result is changing
+-- (locked FOR UPDATE) is skipped, taken next run. Once ordered, or moved to a later date, a debit no
+-- longer matches: the next page is the next rows.
+SELECT d.request_id, p.affiliate, p.rib, p.bank_code, p.holder, p.mandate_id, p.mandate_signed_on,
        p.installments_total, a.raison_sociale
 FROM debit d
 JOIN plan p USING (request_id)
@@ -74,7 +78,13 @@ WHERE d.next_attempt_on <= :on_date AND d.state IN ('SCHEDULED', 'FAILED') AND p
 ORDER BY d.next_attempt_on, d.request_id, d.sequence
 LIMIT :page
 FOR UPDATE OF d SKIP LOCKED
-FOR SHARE OF p SKIP LOCKED;
+FOR NO KEY UPDATE OF p SKIP LOCKED;
+
+-- name: pending_debits_of(request_ids)
+-- The debits still to be sent of the plans a run page holds (their rows locked by the claim).
+SELECT * FROM debit
+WHERE request_id = ANY(:request_ids::uuid[]) AND next_attempt_on IS NOT NULL
+ORDER BY request_id, sequence;
 
 -- name: insert_orders(end_to_end_ids, request_ids, sequences, attempts, bank_codes, amounts, collection_dates, run_date, ordered_at)!
 -- No ON CONFLICT: an order for an attempt already ordered is a bug the database refuses (the page
