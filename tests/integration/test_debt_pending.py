@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -110,7 +111,10 @@ async def test_events_that_come_before_the_validation_wait_and_are_applied_in_or
     assert health["oldest_received_at"] is not None
     # Nothing of it shows yet: no remission, no payment.
     body = (await stand.debt.get(a)).json()
-    assert body["remission"] is None and body["periods"] == seeded["periods"]
+    # (Compared on what a payment would change: the seed's last ledger entries may still be arriving.)
+    assert body["remission"] is None
+    paid = {c: sum(Decimal(p[c]["paid"]) for p in body["periods"]) for c in ("principal", "majorations")}
+    assert paid == {c: sum(Decimal(p[c]["paid"]) for p in seeded["periods"]) for c in ("principal", "majorations")}
 
     # Redelivered while it waits (same event id): stored once.
     await emit(infra, DEBITS_EVENTS.name, early[0])
