@@ -20,9 +20,48 @@ async def _no_session_state(conn: asyncpg.Connection) -> None:
     on every release, a sizable share of a cached read."""
 
 
-async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60, reset=_no_session_state)
-    assert pool is not None
+class PoolExhausted(Exception):
+    """No connection came free in time: the caller answers 503 instead of queueing without end."""
+
+
+class TimedPool(asyncpg.Pool):  # type: ignore[misc]
+    """A pool whose ``acquire()`` gives up after ``acquire_timeout`` seconds, raising ``PoolExhausted``.
+
+    Without it a flood (a few thousand logins, a stuck query) queues every later request behind the
+    pool for as long as the flood lasts, health checks included; with it each waits a bounded time
+    and is told to come back (503 + Retry-After)."""
+
+    acquire_timeout: float | None = None
+
+    async def _acquire(self, timeout: float | None) -> Any:
+        # asyncpg's own hook behind every acquire() (asyncpg is pinned; test_pool_timeout holds it to this)
+        try:
+            return await super()._acquire(timeout if timeout is not None else self.acquire_timeout)
+        except TimeoutError:
+            raise PoolExhausted(f"no database connection free within {timeout or self.acquire_timeout} s") from None
+
+
+async def create_pool(dsn: str, *, size: int = 10, acquire_timeout: float | None = None) -> asyncpg.Pool:
+    """``acquire_timeout``: for pools that serve HTTP requests (see ``TimedPool``); background pools
+    wait, which is their back-pressure."""
+    pool = TimedPool(
+        dsn,
+        init_size=None,
+        min_size=1,
+        max_size=size,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
+        connect=None,
+        setup=None,
+        init=None,
+        reset=_no_session_state,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        command_timeout=60,
+    )
+    pool.acquire_timeout = acquire_timeout
+    await pool
     return pool
 
 

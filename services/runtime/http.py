@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.runtime.client_address import client_address
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.tokens import InvalidToken, Principal
@@ -75,6 +76,15 @@ async def authenticated(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
+
+
+async def caller_address(request: Request) -> str:
+    """The client's address, through the proxies ``TRUSTED_PROXIES`` names and no others."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), platform_of(request).trusted_proxies)
+
+
+CallerAddress = Annotated[str, Depends(caller_address)]
 
 
 def require_affiliate(principal: Principal, affiliate: str) -> None:

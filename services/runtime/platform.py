@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.topics import all_topic_names
+from services.runtime.client_address import Network, trusted_networks
 from services.runtime.clock import Clock
 from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.delivered import DeliveredLookup
@@ -40,10 +41,14 @@ class Platform:
     relay: OutboxRelay | None = None
     dead_letters: DeadLetters | None = None
     verifier: TokenVerifier | None = None
+    trusted_proxies: tuple[Network, ...] = ()
+    """whose X-Forwarded-For is believed (``TRUSTED_PROXIES``)"""
 
     @classmethod
     def create(cls, settings: ServiceSettings, clock: Clock, tracer_provider: TracerProvider) -> "Platform":
-        return cls(settings, clock, tracer_provider, create_broker(settings, tracer_provider))
+        platform = cls(settings, clock, tracer_provider, create_broker(settings, tracer_provider))
+        platform.trusted_proxies = trusted_networks(settings.trusted_proxies)
+        return platform
 
     async def start(
         self,
@@ -58,7 +63,9 @@ class Platform:
             await migrate(migrator, migrations)
         finally:
             await migrator.close()
-        self.pool = await create_pool(s.database_url, size=s.database_pool_size)
+        self.pool = await create_pool(
+            s.database_url, size=s.database_pool_size, acquire_timeout=s.database_acquire_timeout_seconds
+        )
         self.background_pool = await create_pool(s.database_url, size=s.database_background_pool_size)
         public_keys = s.token_public_keys()
         if public_keys is not None:

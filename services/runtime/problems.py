@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.runtime.db import PoolExhausted
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -110,6 +112,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         code, title = _STATUS_PROBLEMS.get(exc.status_code, ("erreur-http", "La requête n'a pas abouti."))
         headers = dict(exc.headers) if exc.headers else None
         return Problem(exc.status_code, code, title, headers=headers).response(request.url.path)
+
+    @app.exception_handler(PoolExhausted)
+    async def _busy(request: Request, exc: PoolExhausted) -> JSONResponse:
+        log.warning("database pool exhausted", extra={"path": request.url.path})
+        return Problem(
+            503,
+            "service-sature",
+            "Le service est momentanément saturé. Veuillez réessayer dans un instant.",
+            headers={"Retry-After": "2"},
+        ).response(request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -35,10 +35,24 @@ class ServiceSettings(BaseSettings):
         alias="DATABASE_POOL_SIZE",
         description="connections for the HTTP requests (the outbox relay and LISTENs open a few more of their own)",
     )
+    database_acquire_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        alias="DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+        description="how long an HTTP request waits for a pooled connection before a 503 with Retry-After",
+    )
     database_background_pool_size: int = Field(
         default=3,
         alias="DATABASE_BACKGROUND_POOL_SIZE",
         description="connections for the Kafka consumers, the outbox relay and scheduled work, apart from HTTP",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        alias="TRUSTED_PROXIES",
+        description=(
+            "comma-separated addresses or networks (CIDR) whose X-Forwarded-For is believed, e.g. the portal's; "
+            "any other caller is known by its own address"
+        ),
     )
     kafka_group_id: str | None = Field(
         default=None, alias="KAFKA_GROUP_ID", description="consumer group; defaults to the service name"
