@@ -25,6 +25,33 @@ class AuthSettings(ServiceSettings):
     lockout_minutes: int = Field(
         default=15, alias="LOCKOUT_MINUTES", description="how long a locked login stays locked"
     )
+    login_burst_per_address: int = Field(
+        default=30, ge=1, alias="LOGIN_BURST_PER_ADDRESS", description="login attempts an address may make at once"
+    )
+    login_rate_per_address: float = Field(
+        default=30,
+        gt=0,
+        alias="LOGIN_RATE_PER_ADDRESS",
+        description="login attempts a minute an address may make after its burst (beyond: 429 with Retry-After)",
+    )
+    login_in_flight_per_address: int = Field(
+        default=1,
+        ge=1,
+        alias="LOGIN_IN_FLIGHT_PER_ADDRESS",
+        description="an address's login attempts worked on at once (argon2 is costly); the others wait up to 1 s",
+    )
+    login_burst_per_login: int = Field(
+        default=20,
+        ge=1,
+        alias="LOGIN_BURST_PER_LOGIN",
+        description="attempts on one login at once, every address together",
+    )
+    login_rate_per_login: float = Field(
+        default=2,
+        gt=0,
+        alias="LOGIN_RATE_PER_LOGIN",
+        description="attempts a minute on one login after its burst, every address together (a distributed guess)",
+    )
     republish_affiliates_on_start: bool = Field(
         default=False,
         alias="REPUBLISH_AFFILIATES_ON_START",

@@ -8,13 +8,16 @@ from fastapi import FastAPI
 
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
+from services.auth.entrypoints.door import LoginDoor
 from services.auth.entrypoints.http import router
+from services.auth.service.gate import LoginGate
 from services.auth.service.import_accounts import republish_affiliates
 from services.auth.service.login import LoginDependencies
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.platform import Platform
+from services.runtime.rate_limit import Rate
 from services.runtime.telemetry import setup_logging, setup_tracing
 from services.runtime.tokens import TokenIssuer
 
@@ -57,10 +60,17 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
         routers=[router],
         on_started=on_started,
     )
+    gate = LoginGate.of(
+        per_address=Rate(settings.login_burst_per_address, settings.login_rate_per_address),
+        per_login=Rate(settings.login_burst_per_login, settings.login_rate_per_login),
+        in_flight_per_address=settings.login_in_flight_per_address,
+    )
+    app.add_middleware(LoginDoor, gate=gate, trusted=platform.trusted_proxies)
     app.state.login_dependencies = LoginDependencies(
         passwords=Passwords(),
         tokens=tokens,
         clock=clock,
         policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
+        gate=gate,
     )
     return app

@@ -130,6 +130,8 @@ class Stack:
         }
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
+            # the portal runs beside it: its X-Forwarded-For names the user's address
+            env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
         if name == "simulation":
             env["QUOTE_SIGNING_KEY_FILE"] = str(c.quote_private_key)
         if name == "requests":

@@ -71,13 +71,21 @@ def stop_stack(process: subprocess.Popen[str], timeout: float = 60) -> int:
     return process.wait(timeout)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def otlp() -> Iterator[OtlpReceiver]:
     receiver = OtlpReceiver()
     receiver.start()
     yield receiver
     receiver.stop()
 
+
+LOGINS_UNLIMITED = {
+    "LOGIN_BURST_PER_ADDRESS": "1000000",
+    "LOGIN_RATE_PER_ADDRESS": "1000000",
+    "LOGIN_BURST_PER_LOGIN": "1000000",
+    "LOGIN_RATE_PER_LOGIN": "1000000",
+    "LOGIN_IN_FLIGHT_PER_ADDRESS": "1000000",
+}
 
 STACK_NAMES = ("auth", "debt", "simulation", "requests", "debits", "portal", "perception", "bank")
 
@@ -114,12 +122,17 @@ def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = No
     )
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops when the last test of this folder is done, so its eight processes
+# do not share the machine with the tests that come after (on two cores they slowed them to failing).
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
     rules = {
         # the reference perception refuses one affiliate's guarantees and never answers another's
         "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
         "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once",
+        # every e2e test logs in from 127.0.0.1, often as the same demo logins: auth's flood limits
+        # are proven on the faults stack (tests/faults/test_login_flood.py), which keeps the defaults
+        **LOGINS_UNLIMITED,
     }
     running = launch(tmp_path_factory.mktemp("stack"), otlp, rules)
     yield running

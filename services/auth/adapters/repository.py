@@ -23,14 +23,21 @@ class AccountRepository:
         found = await rows(_Q.affiliates_of(self._conn, account_id=account_id))
         return [Affiliate(**dict(row)) for row in found]
 
-    async def lock_attempts(self, login: str) -> Attempts:
-        row = await _Q.lock_attempts(self._conn, login=login)
+    async def attempts(self, login: str, address: str) -> Attempts:
+        row = await _Q.attempts(self._conn, login=login, address=address)
+        if row is None:
+            return Attempts()
         return Attempts(consecutive_failures=row["consecutive_failures"], locked_until=row["locked_until"])
 
-    async def save_attempts(self, login: str, attempts: Attempts) -> None:
+    async def lock_attempts(self, login: str, address: str) -> Attempts:
+        row = await _Q.lock_attempts(self._conn, login=login, address=address)
+        return Attempts(consecutive_failures=row["consecutive_failures"], locked_until=row["locked_until"])
+
+    async def save_attempts(self, login: str, address: str, attempts: Attempts) -> None:
         await _Q.save_attempts(
             self._conn,
             login=login,
+            address=address,
             consecutive_failures=attempts.consecutive_failures,
             locked_until=attempts.locked_until,
         )

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
+from services.auth.service.gate import TooManyAttempts
 from services.auth.service.login import InvalidCredentials, LoginDependencies, LoginIsLocked, login
 from services.runtime.clock import BUSINESS_TZ
-from services.runtime.http import CurrentPrincipal, platform_of
+from services.runtime.http import CallerAddress, CurrentPrincipal, platform_of
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
@@ -20,6 +21,14 @@ class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
+
+    @field_validator("login", "password")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        # Postgres refuses NUL in text (a 500 otherwise); no one types a control character.
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("caractère de contrôle interdit")
+        return value
 
     @field_validator("login")
     @classmethod
@@ -74,29 +83,44 @@ async def login_dependencies(request: Request) -> LoginDependencies:
     "/sessions",
     status_code=201,
     summary="Ouvrir une session avec un compte Damancom",
-    responses={401: {"description": "Identifiants incorrects"}, 423: {"description": "Compte verrouillé"}},
+    responses={
+        401: {"description": "Identifiants incorrects"},
+        423: {"description": "Compte verrouillé pour cette adresse"},
+        429: {"description": "Trop de tentatives depuis cette adresse ou sur cet identifiant (Retry-After)"},
+    },
 )
 async def open_session(
-    credentials: Credentials, request: Request, deps: Annotated[LoginDependencies, Depends(login_dependencies)]
+    credentials: Credentials,
+    request: Request,
+    address: CallerAddress,
+    deps: Annotated[LoginDependencies, Depends(login_dependencies)],
 ) -> SessionOut:
-    pool = platform_of(request).pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        try:
-            session = await login(conn, deps, credentials.login, credentials.password)
-        except InvalidCredentials:
-            raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
-        except LoginIsLocked as locked:
-            until = locked.locked_until.astimezone(BUSINESS_TZ)
-            retry_after = max(1, int((locked.locked_until - deps.clock.now()).total_seconds()))
-            raise Problem(
-                423,
-                "compte-verrouille",
-                "Trop de tentatives échouées : l'accès est temporairement verrouillé.",
-                f"Réessayez après {until:%H:%M} (heure de Casablanca), le {until:%d/%m/%Y}.",
-                headers={"Retry-After": str(retry_after)},
-                locked_until=locked.locked_until.isoformat(),
-            ) from None
+    platform = platform_of(request)
+    assert platform.pool is not None
+    try:
+        session = await login(platform.pool, deps, credentials.login, credentials.password, address)
+    except TooManyAttempts as busy:
+        raise Problem(
+            429,
+            "trop-de-tentatives",
+            "Trop de tentatives de connexion en peu de temps.",
+            f"Réessayez dans {busy.retry_after} s.",
+            headers={"Retry-After": str(busy.retry_after)},
+            retry_after=busy.retry_after,
+        ) from None
+    except InvalidCredentials:
+        raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
+    except LoginIsLocked as locked:
+        until = locked.locked_until.astimezone(BUSINESS_TZ)
+        retry_after = max(1, int((locked.locked_until - deps.clock.now()).total_seconds()))
+        raise Problem(
+            423,
+            "compte-verrouille",
+            "Trop de tentatives échouées : l'accès est temporairement verrouillé.",
+            f"Réessayez après {until:%H:%M} (heure de Casablanca), le {until:%d/%m/%Y}.",
+            headers={"Retry-After": str(retry_after)},
+            locked_until=locked.locked_until.isoformat(),
+        ) from None
     return SessionOut(
         access_token=session.access_token,
         expires_in=int((session.expires_at - deps.clock.now()).total_seconds()),

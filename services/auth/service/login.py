@@ -11,6 +11,7 @@ from contracts.topics import AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Account, Affiliate, normalize_login
 from services.auth.domain.lockout import LockoutPolicy
+from services.auth.service.gate import LoginGate
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue
@@ -43,23 +44,45 @@ class LoginDependencies:
     tokens: TokenIssuer
     clock: Clock
     policy: LockoutPolicy
+    gate: LoginGate
 
 
-async def login(conn: asyncpg.Connection, deps: LoginDependencies, login: str, password: str) -> Session:
-    """Raises ``InvalidCredentials`` or ``LoginIsLocked`` after the attempt is recorded and announced."""
-    async with conn.transaction():
-        outcome = await _attempt(AccountRepository(conn), conn, deps, normalize_login(login), password)
+async def login(pool: asyncpg.Pool, deps: LoginDependencies, login: str, password: str, address: str) -> Session:
+    """Raises ``TooManyAttempts`` before any work, else ``InvalidCredentials`` or ``LoginIsLocked``
+    after the attempt is recorded and announced. The caller has let ``address`` through the gate.
+
+    ``address`` is the caller's (see ``services.runtime.client_address``): failures lock a login for
+    the address they came from, not for its owner elsewhere."""
+    deps.gate.admit_login(login)
+    name = normalize_login(login)
+    async with pool.acquire() as conn:
+        account = await AccountRepository(conn).by_login(name)
+        before = await AccountRepository(conn).attempts(name, address)
+    if before.is_locked(deps.clock.now()):
+        valid = False  # a locked login is not even hashed
+    else:
+        # No connection held and no row locked while argon2 works (tens of milliseconds): a flood of
+        # guesses can neither drain the pool nor queue the owner's attempt behind a lock.
+        valid = await deps.passwords.verify(account.password_hash if account else None, password)
+    async with pool.acquire() as conn, conn.transaction():
+        outcome = await _record(AccountRepository(conn), conn, deps, name, address, account, valid)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
 
 
-async def _attempt(
-    repo: AccountRepository, conn: asyncpg.Connection, deps: LoginDependencies, name: str, password: str
+async def _record(
+    repo: AccountRepository,
+    conn: asyncpg.Connection,
+    deps: LoginDependencies,
+    name: str,
+    address: str,
+    account: Account | None,
+    valid: bool,
 ) -> Session | Exception:
+    """The attempt's outcome, under the (login, address) row lock: parallel guesses count one by one."""
     now = deps.clock.now()
-    before = await repo.lock_attempts(name)
-    account = await repo.by_login(name)
+    before = await repo.lock_attempts(name, address)
     account_id = account.id if account else None
 
     async def announce(event_type: type[Envelope], **payload: object) -> None:
@@ -68,15 +91,13 @@ async def _attempt(
         )
         await enqueue(conn, AUTH_EVENTS.name, name, event)
 
-    if before.is_locked(now):
+    if before.is_locked(now):  # locked before, or by a parallel guess while this one was hashed
         assert before.locked_until is not None
         await announce(LoginFailed, consecutive_failures=before.consecutive_failures, reason="locked")
         return LoginIsLocked(before.locked_until)
 
-    # Unknown logins are checked against a decoy hash: same work, same time, same answer.
-    valid = await deps.passwords.verify(account.password_hash if account else None, password)
     if account is not None and valid:
-        await repo.save_attempts(name, before.after_success())
+        await repo.save_attempts(name, address, before.after_success())
         affiliates = await repo.affiliates_of(account.id)
         await announce(LoginSucceeded)
         principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates))
@@ -84,7 +105,7 @@ async def _attempt(
         return Session(token, expires_at, account, affiliates)
 
     after = before.after_failure(now, deps.policy)
-    await repo.save_attempts(name, after)
+    await repo.save_attempts(name, address, after)
     await announce(LoginFailed, consecutive_failures=after.consecutive_failures, reason="bad_credentials")
     if after.just_locked(before, now):
         assert after.locked_until is not None

@@ -7,16 +7,21 @@ FROM account_affiliate aa JOIN affiliate a USING (numero)
 WHERE aa.account_id = :account_id::uuid
 ORDER BY a.raison_sociale, a.numero;
 
--- name: lock_attempts(login)^
--- Serializes attempts on one login, so parallel guesses cannot slip past the threshold.
-INSERT INTO login_attempt (login) VALUES (:login)
-ON CONFLICT (login) DO UPDATE SET last_attempt_at = now()
+-- name: attempts(login, address)^
+-- A glance, no lock: is this login locked for this address? (answered before any password is hashed)
+SELECT consecutive_failures, locked_until FROM login_attempt WHERE login = :login AND address = :address;
+
+-- name: lock_attempts(login, address)^
+-- Serializes the bookkeeping of one login's attempts from one address, so parallel guesses cannot
+-- slip past the threshold. Held only while an outcome is recorded: never while a password is hashed.
+INSERT INTO login_attempt (login, address) VALUES (:login, :address)
+ON CONFLICT (login, address) DO UPDATE SET last_attempt_at = now()
 RETURNING consecutive_failures, locked_until;
 
--- name: save_attempts(login, consecutive_failures, locked_until)!
+-- name: save_attempts(login, address, consecutive_failures, locked_until)!
 UPDATE login_attempt
 SET consecutive_failures = :consecutive_failures, locked_until = :locked_until, last_attempt_at = now()
-WHERE login = :login;
+WHERE login = :login AND address = :address;
 
 -- name: upsert_affiliate(numero, raison_sociale, ice, perception_code, perception_name)!
 INSERT INTO affiliate (numero, raison_sociale, ice, perception_code, perception_name)
