@@ -92,9 +92,18 @@ class Services:
         return httpx.AsyncClient(timeout=settings.upstream_timeout_seconds, limits=limits)
 
     async def call(
-        self, service: str, method: str, path: str, token: str | None = None, json: Any = None, **params: str
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str | None = None,
+        json: Any = None,
+        forwarded_for: str | None = None,
+        **params: str,
     ) -> Any:
         headers: dict[str, str] = {"accept": "application/json"}
+        if forwarded_for is not None:
+            headers["x-forwarded-for"] = forwarded_for
         if token is not None:
             headers["authorization"] = f"Bearer {token}"
         with tracer.start_as_current_span(
@@ -119,8 +128,10 @@ class Services:
             return response.json()
 
     # auth
-    async def login(self, login: str, password: str) -> Any:
-        return await self.call("auth", "POST", "/v1/sessions", json={"login": login, "password": password})
+    async def login(self, login: str, password: str, address: str) -> Any:
+        """``address``: the user's, for auth's limits and lockout (auth believes it from the portal only)."""
+        body = {"login": login, "password": password}
+        return await self.call("auth", "POST", "/v1/sessions", json=body, forwarded_for=address)
 
     # debt
     async def debt(self, token: str, affiliate: str) -> Any:

@@ -31,6 +31,11 @@ class PortalSettings(BaseSettings):
     upstream_connections: int = Field(
         default=100, alias="UPSTREAM_CONNECTIONS", description="HTTP connections kept open towards the services"
     )
+    trusted_proxies: str = Field(
+        default="",
+        alias="TRUSTED_PROXIES",
+        description="comma-separated addresses or networks (CIDR) of the proxies in front of the portal (an ingress)",
+    )
     cookie_secure: bool = Field(
         default=True,
         alias="COOKIE_SECURE",

@@ -29,6 +29,7 @@ from services.portal.web import (
     render,
     trace_reference,
 )
+from services.runtime.client_address import trusted_networks
 from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.http import BodyLimit
 from services.runtime.periodic import Periodic
@@ -90,7 +91,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             await migrator.close()
         pool = await create_pool(settings.database_url, size=settings.database_pool_size)
         client = Services.client_for(settings)
-        app.state.portal = Portal(settings, pool, Services(settings, client))
+        app.state.portal = Portal(
+            settings, pool, Services(settings, client), trusted_networks(settings.trusted_proxies)
+        )
 
         async def purge() -> None:
             async with pool.acquire() as conn:

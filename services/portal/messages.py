@@ -47,6 +47,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Trop de tentatives échouées : l'accès à ce compte est temporairement verrouillé.",
         "ar": "محاولات فاشلة كثيرة: الولوج إلى هذا الحساب مقفل مؤقتا.",
     },
+    "connexion.trop-de-tentatives": {
+        "fr": "Trop de tentatives de connexion en peu de temps : patientez un instant avant de réessayer.",
+        "ar": "محاولات دخول كثيرة في وقت قصير: انتظر قليلا قبل المحاولة من جديد.",
+    },
     "connexion.deverrouillage": {
         "fr": "Vous pourrez réessayer à partir de {quand} (heure de Casablanca).",
         "ar": "يمكنك المحاولة من جديد ابتداء من {quand} (بتوقيت الدار البيضاء).",

@@ -19,6 +19,7 @@ from services.portal.api import ApiRefusal, Services
 from services.portal.config import PortalSettings
 from services.portal.i18n import Langue, direction, langue, refus, traducteur
 from services.portal.sessions import Session, SessionStore
+from services.runtime.client_address import Network
 
 SESSION_COOKIE = "er_session"
 LOGIN_CSRF_COOKIE = "er_csrf"
@@ -49,6 +50,7 @@ class Portal:
     settings: PortalSettings
     pool: asyncpg.Pool
     services: Services
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 def portal_of(request: Request) -> Portal:

@@ -22,6 +22,7 @@ from services.portal.web import (
     redirect,
     render,
 )
+from services.runtime.client_address import client_address
 
 router = APIRouter()
 
@@ -72,8 +73,17 @@ async def login(
         return _login_page(request, status_code=422, erreur="connexion.champs-requis", login=identifiant)
     portal = portal_of(request)
     try:
-        answer = await portal.services.login(identifiant, mot_de_passe)
+        address = client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            portal.trusted_proxies,
+        )
+        answer = await portal.services.login(identifiant, mot_de_passe, address)
     except ApiRefusal as refusal:
+        if refusal.code == "trop-de-tentatives":
+            page = _login_page(request, status_code=429, erreur="connexion.trop-de-tentatives", login=identifiant)
+            page.headers["Retry-After"] = str(refusal.extra.get("retry_after", 60))
+            return page
         if refusal.code == "compte-verrouille" and "locked_until" in refusal.extra:
             until = datetime.fromisoformat(refusal.extra["locked_until"]).astimezone(CASABLANCA)
             verrou = f"{until:%H:%M} — {until:%d/%m/%Y}"
