@@ -10,7 +10,7 @@ class DebtSettings(ServiceSettings):
     eligibility_cutoff: str = Field(
         default="2024-12",
         alias="PROGRAMME_ELIGIBILITY_CUTOFF",
-        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
         description="last period covered by the remission programme (DEC-05-2023: 2024-12)",
     )
     ledger_batch_size: int = Field(

@@ -323,3 +323,11 @@ async def test_a_six_digit_affiliate_number_is_a_clear_422(debt: Debt) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["field"] == "path.numero"
+
+
+@pytest.mark.parametrize("typed", ["١٠٠٠٠٠١", "۱۰۰۰۰۰۱", "１０００００１"])  # Arabic-Indic, Persian, full-width
+async def test_an_affiliate_number_in_digits_of_another_script_is_a_clear_422(debt: Debt, typed: str) -> None:
+    """Before: `^\\d{7}$` took these for seven digits (and a token holding them would have matched)."""
+    response = await debt.get(typed, debt.token(typed))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "path.numero"

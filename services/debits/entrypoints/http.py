@@ -16,7 +16,7 @@ from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
 
-AffiliatePath = Annotated[str, Path(pattern=r"^\d{7}$", description="numéro d'affiliation (7 chiffres)")]
+AffiliatePath = Annotated[str, Path(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 
 
 class DebitHistoryOut(Contract):
