@@ -526,6 +526,27 @@ async def test_concurrent_runs_order_each_due_debit_exactly_once(debits: Debits)
         await conn.close()
 
 
+async def test_a_plan_a_bank_answer_holds_during_the_run_is_ordered_by_that_run(debits: Debits) -> None:
+    """Seen flaky before the fix: a repeated bank answer locked the plan at the instant the run
+    claimed it; SKIP LOCKED passed it over and its debit waited for the next day's run."""
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    holder = await asyncpg.connect(debits.database)
+    try:
+        answer = holder.transaction()
+        await answer.start()
+        await holder.execute("SELECT 1 FROM plan WHERE request_id = $1 FOR UPDATE", request_id)
+        run = asyncio.create_task(debits.run(date(2026, 12, 10)))
+        await asyncio.sleep(0.3)  # the run's first pass skips the plan
+        await answer.commit()
+        assert (await run).orders == 1
+    finally:
+        await holder.close()
+    (order,) = await debits.orders("007", affiliate, 1)
+    assert order.payload.request_id == request_id
+
+
 # V on 2026-11-28, six debits from 10 December; the service does not run until 15 March: four due.
 LATE = [
     (1, "ADVANCE", "2026-12-10", "2026-12-10", "4150.00"),

@@ -11,6 +11,7 @@ once take different plans (``SKIP LOCKED``); a debit once ordered or moved is no
 nothing is ordered twice for the same attempt and every page is new rows.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from services.debits.service.plans import debit_changed
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
 MAX_NAME = 140
+LOCKED_PLAN_PAUSES = (0.05, 0.2, 0.5, 1.0)  # seconds; about 2 s at most for plans held by an answer
 
 
 @dataclass
@@ -67,11 +69,31 @@ async def run_debits(
     moved forward); ``progress`` is told how many each page ordered."""
     summary = RunSummary(on_date)
     repo = PlanRepository(conn)
+    for pause in (*LOCKED_PLAN_PAUSES, None):
+        await _run_pages(conn, ctx, repo, on_date, summary, progress)
+        # A plan whose row a bank answer held at that instant was skipped (SKIP LOCKED), not ordered:
+        # look again after a moment rather than leave its debit to the next run, a day late. The
+        # pauses are bounded: a plan another run holds is that run's, and is no longer due once it
+        # commits.
+        if pause is None or await repo.count_due(on_date) == 0:
+            break
+        await asyncio.sleep(pause)
+    return summary
+
+
+async def _run_pages(
+    conn: asyncpg.Connection,
+    ctx: DebitsContext,
+    repo: PlanRepository,
+    on_date: date,
+    summary: RunSummary,
+    progress: Callable[[int], None] | None,
+) -> None:
     while True:
         async with conn.transaction():
             page = await repo.claim_due(on_date, ctx.page_size)
             if not page:
-                break
+                return
             ordered = await _order_page(conn, ctx, repo, page, on_date)
         for bank, amount in ordered:  # counted once committed
             total = summary.banks.setdefault(bank, BankTotal())
@@ -80,8 +102,7 @@ async def run_debits(
         if progress is not None:
             progress(len(ordered))
         if len(page) < ctx.page_size:
-            break
-    return summary
+            return
 
 
 async def _order_page(

@@ -67,8 +67,8 @@ WHERE d.next_attempt_on <= :on_date AND p.state = 'ACTIVE';
 -- One page of a run. SKIP LOCKED: two runs (two replicas, or a run and the CLI) take different
 -- debits, and different plans: the plan's row is locked too (NO KEY UPDATE, taken by one run only),
 -- so one run alone decides which of a plan's due debits is ordered. A plan a result is changing
--- (locked FOR UPDATE) is skipped, taken next run. Once ordered, or moved to a later date, a debit no
--- longer matches: the next page is the next rows.
+-- (locked FOR UPDATE) is skipped, and looked at again a moment later (run.py). Once ordered, or
+-- moved to a later date, a debit no longer matches: the next page is the next rows.
 SELECT d.request_id, p.affiliate, p.rib, p.bank_code, p.holder, p.mandate_id, p.mandate_signed_on,
        p.installments_total, a.raison_sociale
 FROM debit d
