@@ -5,6 +5,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from tests.support import eventually, read_topic
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Demo-2024!"
+STABLE_SECONDS = 1.5  # how long debt, simulation and requests must agree on a version before a draft
 
 
 class Employer:
@@ -44,14 +46,21 @@ class Employer:
     async def eligible(self) -> None:
         """The demo debt arrives by Kafka after start, in several versions while the ledger flows in:
         wait until debt, simulation and requests agree on the latest one (a quote on an older
-        version than requests knows is refused, rightly)."""
+        version than requests knows is refused, rightly). The agreement must hold for a moment: on a
+        loaded machine the three once agreed on version 1 while version 2 was on its way."""
+        agreed: dict[str, Any] = {}
 
         async def check() -> bool:
             debt = await self.call("GET", f"{self.stack.debt}/v1/affiliates/{self.affiliate}/debt")
             answer = await self.call("GET", f"{self.stack.requests}/v1/affiliates/{self.affiliate}/eligibility")
             probe = await self.simulate("FULL")
             versions = {debt.json()["version"], answer.json()["debt_version"], probe.json().get("debt_version")}
-            return bool(answer.json()["eligible"]) and len(versions) == 1
+            if not (answer.json()["eligible"] and len(versions) == 1):
+                agreed.clear()
+                return False
+            if agreed.get("version") != versions:
+                agreed.update(version=versions, since=time.monotonic())
+            return bool(time.monotonic() - agreed["since"] >= STABLE_SECONDS)
 
         await eventually(check, timeout=90, interval=0.5)
 

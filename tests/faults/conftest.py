@@ -12,7 +12,7 @@ from tests.e2e.conftest import RunningStack, launch, stop_stack
 from tests.e2e.otlp_receiver import OtlpReceiver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def faults_otlp() -> Iterator[OtlpReceiver]:
     receiver = OtlpReceiver()
     receiver.start()
@@ -20,7 +20,9 @@ def faults_otlp() -> Iterator[OtlpReceiver]:
     receiver.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops when the last test of this folder is done, so its eight processes
+# do not share the machine with the tests that come after (on two cores they slowed them to failing).
+@pytest.fixture(scope="package")
 def faults_stack(tmp_path_factory: pytest.TempPathFactory, faults_otlp: OtlpReceiver) -> Iterator[RunningStack]:
     running = launch(tmp_path_factory.mktemp("faults-stack"), faults_otlp)
     yield running

@@ -95,7 +95,7 @@ async def test_a_sealed_quote_validates_at_once_though_its_event_has_not_come(sv
     assert body["state"] == "VALIDATED"
     assert body["quote"]["quote_id"] == str(issued.payload.quote_id)
     assert body["quote"]["to_pay"] == "10120.00"
-    assert took < 2, f"the seal spares the wait for the event ({svc.quote_wait}s): {took:.2f}s"
+    assert took < 4, f"the seal spares the wait for the event ({svc.quote_wait}s): {took:.2f}s"
     # The event, when it comes, finds the quote already there: one row, nothing else changes.
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
     assert await quotes_known(svc.database, issued.payload.quote_id) == 1

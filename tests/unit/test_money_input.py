@@ -33,7 +33,7 @@ def test_an_amount_not_written_with_ascii_digits_and_a_point_is_refused_naming_t
     started = time.perf_counter()
     with pytest.raises(ValidationError) as refused:
         Form(advance=typed)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # an expanded exponent takes minutes; a loaded CI, a blink
     assert refused.value.errors()[0]["loc"] == ("advance",)
     assert "illisible" in refused.value.errors()[0]["msg"]
 
@@ -51,7 +51,7 @@ def test_the_portal_takes_no_typed_amount_the_services_would_refuse_and_expands_
 
     started = time.perf_counter()
     assert _decimal(typed) is None
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # an expanded exponent takes minutes; a loaded CI, a blink
 
 
 @pytest.mark.parametrize(("typed", "amount"), [("12 345,60", "12345.60"), ("1\u00a0000", "1000.00"), ("", "0.00")])
