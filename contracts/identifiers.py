@@ -7,6 +7,10 @@ from pydantic import AfterValidator, Field
 
 _PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""No control character: a text a caller types or a partner sends is shown, stored and copied as it
+is (Postgres refuses NUL in text)."""
+
 
 def _check_period(value: str) -> str:
     match = _PERIOD.match(value)

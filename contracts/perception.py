@@ -14,11 +14,8 @@ from pydantic import Field
 
 from contracts.dates import BoundedDatetime
 from contracts.envelope import Contract, Envelope
-from contracts.identifiers import AffiliateNumber
+from contracts.identifiers import PRINTABLE, AffiliateNumber
 from contracts.requests import GuaranteeType
-
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""No control character: a reference is shown, stored and copied as it is (Postgres refuses NUL)."""
 
 
 class GuaranteeDepositedPayload(Contract):

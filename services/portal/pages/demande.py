@@ -2,6 +2,7 @@
 prise en charge. Each step reads the request back from requests: the portal keeps no state of it."""
 
 import asyncio
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -89,6 +90,11 @@ REFUS_PAR_CHAMP = {
     "echeance-sous-minimum": "echeances",
 }
 """Simulation's refusals that concern one field: said next to it, not above the form."""
+
+
+# An installment count as typed: ASCII digits only. str.isdigit() took "²" (then int() raised: a 500)
+# and "١٢" (read as 12).
+_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -196,7 +202,7 @@ async def simulate(
     modality = found["modality"]
     erreurs: dict[str, str] = {}
     advance = _decimal(avance)
-    count = int(echeances) if echeances.strip().isdigit() else None
+    count = int(echeances) if _COUNT.fullmatch(echeances.strip()) else None
     if modality == "INSTALLMENTS":
         if advance is None or advance < 0:
             erreurs["avance"] = "simulation.avance-invalide"

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from contracts.identifiers import PRINTABLE
 from contracts.programme import Modality
 from contracts.requests import Actor
 from contracts.simulation import Quote
@@ -36,16 +37,17 @@ class ModalityChoice(BaseModel):
 
 
 class BankAccountChoice(BaseModel):
-    bank_account_id: str = Field(min_length=1, max_length=64)
+    bank_account_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
 
 
 class Validation(BaseModel):
     quote_id: UUID
-    cg_version: str = Field(min_length=1, max_length=32)
+    cg_version: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
     cg_accepted: bool
     quote_seal: str | None = Field(
         default=None,
         max_length=65_536,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",  # a compact JWS
         description="le sceau du devis tel que simulation l'a rendu (champ « seal ») : la validation n'attend pas "
         "que le devis lui parvienne",
     )
