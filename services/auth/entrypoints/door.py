@@ -2,7 +2,7 @@
 
 A flood's refused attempts must cost as little as possible: measured on two cores, 3,000 refusals
 answered from the handler (body read, validation, dependencies) took 22 s of auth's one event loop
-and kept the owner's own login over a second. Here they are a dictionary lookup and a canned answer.
+and kept the owner's own login over a second. Here they are a dictionary lookup and a small answer.
 
 And they come slowly: a refusal is held ``TARPIT_SECONDS`` before it is sent. A flooder waits for
 its answers (a closed loop: scripts, wrk, browsers), so 60 connections then make at most 120
@@ -12,36 +12,28 @@ bytes; past ``TARPIT_MAX`` of them at once, refusals are sent at once (the socke
 """
 
 import asyncio
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.auth.service.gate import LoginGate, TooManyAttempts
 from services.runtime.client_address import Network, client_address
-from services.runtime.problems import PROBLEM_JSON
+from services.runtime.problems import Problem
 
 LOGIN_PATH = "/v1/sessions"
 TARPIT_SECONDS = 0.5
 TARPIT_MAX = 256
 
 
-def _too_many(retry_after: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    body = {
-        "type": "https://recouvrement.cnss.ma/problemes/trop-de-tentatives",
-        "status": 429,
-        "code": "trop-de-tentatives",
-        "title": "Trop de tentatives de connexion en peu de temps.",
-        "detail": f"Réessayez dans {retry_after} s.",
-        "instance": LOGIN_PATH,
-        "retry_after": retry_after,
-    }
-    encoded = json.dumps(body, ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(encoded)).encode()),
-        (b"retry-after", str(retry_after).encode()),
-    ]
-    return headers, encoded
+def too_many_attempts(busy: TooManyAttempts) -> Problem:
+    """The one 429 of auth: said by the door (an address) and by the handler (a login)."""
+    return Problem(
+        429,
+        "trop-de-tentatives",
+        "Trop de tentatives de connexion en peu de temps.",
+        f"Réessayez dans {busy.retry_after} s.",
+        headers={"Retry-After": str(busy.retry_after)},
+        retry_after=busy.retry_after,
+    )
 
 
 class LoginDoor:
@@ -69,6 +61,4 @@ class LoginDoor:
                     await asyncio.sleep(TARPIT_SECONDS)
                 finally:
                     self.held -= 1
-            headers, body = _too_many(busy.retry_after)
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await too_many_attempts(busy).response(LOGIN_PATH)(scope, receive, send)

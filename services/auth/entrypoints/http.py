@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
+from services.auth.entrypoints.door import too_many_attempts
 from services.auth.service.gate import TooManyAttempts
 from services.auth.service.login import InvalidCredentials, LoginDependencies, LoginIsLocked, login
 from services.runtime.clock import BUSINESS_TZ
@@ -100,14 +101,7 @@ async def open_session(
     try:
         session = await login(platform.pool, deps, credentials.login, credentials.password, address)
     except TooManyAttempts as busy:
-        raise Problem(
-            429,
-            "trop-de-tentatives",
-            "Trop de tentatives de connexion en peu de temps.",
-            f"Réessayez dans {busy.retry_after} s.",
-            headers={"Retry-After": str(busy.retry_after)},
-            retry_after=busy.retry_after,
-        ) from None
+        raise too_many_attempts(busy) from None
     except InvalidCredentials:
         raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
     except LoginIsLocked as locked:
