@@ -149,6 +149,7 @@ def create_app(settings: BankSettings | None = None, clock: Clock | None = None)
             ok = bool(await broker.ping(timeout=2))
         except Exception:
             ok = False
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

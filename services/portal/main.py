@@ -131,7 +131,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         portal = getattr(request.app.state, "portal", None)
         checks = {"database": await database_ready(portal.pool if portal else None)}
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     FastAPIInstrumentor.instrument_app(
         app,

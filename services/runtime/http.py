@@ -131,7 +131,12 @@ def create_http_app(
         checks = {"database": await platform.database_ready()}
         dependencies = await platform.dependencies()
         ok = all(checks.values())
-        body = {"status": "ok" if ok else "unavailable", "checks": checks, "dependencies": dependencies}
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "service": platform.settings.service_name,  # the launcher checks who answers on the port
+            "checks": checks,
+            "dependencies": dependencies,
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/health/details", tags=["santé"], summary="Base de données, broker et relais : pour les alertes")

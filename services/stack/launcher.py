@@ -56,6 +56,20 @@ class StackConfig:
             otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
         )
 
+    def __post_init__(self) -> None:
+        """Two processes told the same port: the second dies on bind while the first answers its
+        health checks, and the stack looks ready without it. Refused before anything starts."""
+        owners = dict(self.ports)
+        if self.external_database_url is None:
+            owners["postgres"] = self.pg_port
+        if self.external_kafka is None:
+            owners["kafka"] = self.kafka_port
+        seen: dict[int, str] = {}
+        for name, port in owners.items():
+            if port in seen:
+                raise ValueError(f"le port {port} est donné à la fois à {seen[port]} et à {name}")
+            seen[port] = name
+
     @property
     def private_key(self) -> Path:
         return self.data_dir / "keys" / "token-signing.pem"
@@ -170,10 +184,14 @@ class Stack:
                             f"le service {name} s'est arrêté ; voir {self.config.data_dir}/logs/{name}.log"
                         )
                     try:
-                        if client.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
-                            del pending[name]
+                        response = client.get(f"http://127.0.0.1:{port}/health/ready")
                     except httpx.HTTPError:
-                        pass
+                        continue
+                    if response.status_code == 200:
+                        answered = response.json().get("service")
+                        if answered != name:  # our process could not bind: another one holds its port
+                            raise RuntimeError(f"le port {port} de {name} est tenu par un autre processus ({answered})")
+                        del pending[name]
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"services pas prêts après {timeout} s : {sorted(pending)}")
                 time.sleep(0.1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.stack.embedded import free_port
+from services.stack.embedded import free_ports
 from tests.e2e.otlp_receiver import OtlpReceiver
 
 # Demo affiliates (20 generated, seed 2024) with penalties to remit, and the perception's rule for each.
@@ -38,6 +38,15 @@ class RunningStack:
     output: list[str]
     urls: dict[str, str]
     """every process the launcher serves, partners included"""
+
+    def last_words(self, lines: int = 40) -> str:
+        """What a failed test needs when the stack is gone: the launcher's end and each log's errors."""
+        said = "".join(self.output[-lines:])
+        errors = []
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            bad = [line for line in log.read_text(errors="replace").splitlines() if '"level": "ERROR"' in line]
+            errors += [f"{log.name}: {line}" for line in bad[-5:]]
+        return said + "\n".join(errors)
 
 
 def start_stack(env: dict[str, str], timeout: float = 300) -> tuple[subprocess.Popen[str], list[str]]:
@@ -92,7 +101,8 @@ STACK_NAMES = ("auth", "debt", "simulation", "requests", "debits", "portal", "pe
 
 def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = None) -> RunningStack:
     """``recouvrement run`` on free ports in ``data_dir``; ``rules`` set the partners' answers."""
-    ports = {name: free_port() for name in (*STACK_NAMES, "pg", "kafka")}
+    names = (*STACK_NAMES, "pg", "kafka")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env |= {
         "RECOUVREMENT_DATA_DIR": str(data_dir),
@@ -120,6 +130,17 @@ def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = No
         bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports['kafka']}"),
         output=output,
     )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that fails on a stack that has stopped says why the stack stopped."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, RunningStack) and value.process.poll() is not None:
+                report.sections.append(("the stack had stopped", value.last_words()))
 
 
 # Package scope: the stack stops when the last test of this folder is done, so its eight processes

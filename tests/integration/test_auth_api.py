@@ -233,6 +233,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")
     assert ready.status_code == 200
+    assert ready.json()["service"] == "auth"  # the launcher checks who answers on a port
     assert ready.json()["checks"] == {"database": True}
     assert ready.json()["dependencies"] == {"broker": True, "outbox_relay": True}
     assert (await client.get("/health/details")).json() == {"database": True, "broker": True, "outbox_relay": True}

@@ -1,0 +1,68 @@
+"""The launcher refuses what would make a stack look ready without one of its services."""
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from services.stack.embedded import free_ports
+from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Stack, StackConfig
+
+
+def test_two_processes_given_one_port_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    ports = dict(SERVICE_PORTS) | PARTNER_PORTS | {"debt": SERVICE_PORTS["auth"]}
+    with pytest.raises(ValueError, match=f"le port {SERVICE_PORTS['auth']} est donné à la fois à auth et à debt"):
+        StackConfig(data_dir=tmp_path, ports=ports)
+    with pytest.raises(ValueError, match="à la fois à portal et à kafka"):
+        StackConfig(data_dir=tmp_path, kafka_port=SERVICE_PORTS["portal"])
+
+
+def test_an_external_broker_frees_the_embedded_ones_port(tmp_path: Path) -> None:
+    config = StackConfig(data_dir=tmp_path, kafka_port=SERVICE_PORTS["portal"], external_kafka="kafka:9092")
+    assert config.external_kafka == "kafka:9092"
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = free_ports(64)
+    assert len(set(ports)) == 64
+    assert all(1024 <= port <= 65535 for port in ports)
+
+
+class _AnswersAsAuth(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "ok", "service": "auth"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def auth_on_a_port() -> Iterator[int]:
+    server = HTTPServer(("127.0.0.1", 0), _AnswersAsAuth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_health_answer_from_another_service_is_not_taken_for_ready(tmp_path: Path, auth_on_a_port: int) -> None:
+    # What happened in CI: debt was told auth's port, died on bind, and auth's answer made it "ready".
+    stack = Stack(StackConfig(data_dir=tmp_path, ports={"debt": auth_on_a_port}))
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    stack.processes["debt"] = alive
+    try:
+        with pytest.raises(RuntimeError, match=f"le port {auth_on_a_port} de debt est tenu par un autre processus"):
+            stack._wait_ready(timeout=10)
+    finally:
+        alive.kill()
+        alive.wait()
