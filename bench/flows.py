@@ -59,7 +59,7 @@ from services.auth.service.passwords import Passwords
 from services.debits.operations import import_bank_accounts
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
 from services.stack.demo_data import BANQUES, PERCEPTIONS
-from services.stack.embedded import free_port
+from services.stack.embedded import free_ports
 from services.stack.operations import import_export
 
 NAME = "flows"
@@ -209,8 +209,9 @@ class Stack:
     def start(self) -> None:
         for name in SERVICES:
             self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_flows_{name}"))
-        for name in (*SERVICES, "perception"):
-            self.ports[name] = free_port()
+        names = (*SERVICES, "perception")
+        self.ports |= dict(zip(names, free_ports(len(names)), strict=True))
+        for name in names:
             command = service_command(name, f"flows-{name}") if name != "perception" else []
             if not command:
                 command = ["-m", "services.cli", "perception", "serve"]

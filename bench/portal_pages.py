@@ -64,7 +64,7 @@ from services.portal.config import PortalSettings
 from services.portal.sessions import SessionStore
 from services.runtime.tokens import generate_keypair
 from services.stack.demo_data import BankAccount, DemoDataset, LedgerMessage
-from services.stack.embedded import free_port
+from services.stack.embedded import free_ports
 from services.stack.operations import import_export
 from services.stack.seed import publish_ledger
 
@@ -150,8 +150,8 @@ class PortalStack(Stack):
     def start(self) -> None:
         for name in (*SERVICES, "portal"):
             self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_portal_{name}"))
-        for name in (*SERVICES, "perception", "portal"):
-            self.ports[name] = free_port()
+        names = (*SERVICES, "perception", "portal")
+        self.ports |= dict(zip(names, free_ports(len(names)), strict=True))
         for name in (*SERVICES, "perception", "portal"):
             if name == "perception":
                 command = ["-m", "services.cli", "perception", "serve"]
@@ -380,7 +380,7 @@ async def run(stack: PortalStack, numbers: list[str], data: DemoDataset) -> dict
     draft_visitor = Visitor(Services.client_for(settings), base)
     validated_visitor = Visitor(Services.client_for(settings), base)
     try:
-        token = (await api.login(LOGIN, PASSWORD))["access_token"]
+        token = (await api.login(LOGIN, PASSWORD, "127.0.0.1"))["access_token"]
         versions = await settled(api, token, numbers)
         say(f"debt, requests and simulation agree on every affiliate's debt version: {versions}")
         accounts = {b.affiliate: b.id for b in data.bank_accounts}

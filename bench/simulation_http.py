@@ -46,7 +46,7 @@ from bench.common import (
 from bench.debt_http import AFFILIATE, PERIODS, ledger, seed
 from contracts.topics import DEBT_LEDGER, DEBT_POSITIONS
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
-from services.stack.embedded import free_port
+from services.stack.embedded import free_port, free_ports
 
 NAME = "simulation_http"
 PATH = "/v1/simulations"
@@ -164,7 +164,7 @@ def main() -> dict[str, Any]:
         auth = {"authorization": f"Bearer {token}"}
         debt_dsn = asyncio.run(infra.new_database("bench_debt"))
         simulation_dsn = asyncio.run(infra.new_database("bench_simulation"))
-        debt_port, port = free_port(), free_port()
+        debt_port, port = free_ports(2)
         debt_log, service_log = infra.root / "debt.log", infra.root / "simulation.log"
         debt = spawn(
             ["-m", "services.cli", "serve", "debt"],

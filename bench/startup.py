@@ -34,7 +34,7 @@ from bench.common import (
     warm_bytecode,
     write_result,
 )
-from services.stack.embedded import EmbeddedPostgres, free_port
+from services.stack.embedded import EmbeddedPostgres, free_port, free_ports
 
 NAME = "startup"
 WARM_IMPORTS = (
@@ -57,7 +57,8 @@ PHASES = {  # a line of the launcher's output -> the phase it ends
 
 
 def _ports() -> dict[str, int]:
-    return {name: free_port() for name in ("pg", "kafka", "auth", "debt")}
+    names = ("pg", "kafka", "auth", "debt")
+    return dict(zip(names, free_ports(len(names)), strict=True))
 
 
 def _cleanup_orphans(data_dir: Path, ports: dict[str, int]) -> None:
