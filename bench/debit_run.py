@@ -55,7 +55,7 @@ from bench.common import (
 from contracts.banks import BANKS, orders_topic
 from contracts.identifiers import rib_key
 from services.debits.config import DebitsSettings
-from services.debits.operations import MIGRATIONS
+from services.debits.entrypoints.operations import MIGRATIONS
 from services.runtime.clock import SystemClock, business_date
 from services.runtime.db import migrate
 from services.runtime.tokens import generate_keypair

@@ -54,13 +54,13 @@ from bench.common import (
 from contracts.debt import ChargeBooked
 from contracts.identifiers import rib_key
 from contracts.topics import DEBT_LEDGER, REQUESTS_EVENTS
+from services.auth.entrypoints.operations import import_export
 from services.auth.service.import_accounts import AccountRecord, AffiliateRecord, DamancomExport
 from services.auth.service.passwords import Passwords
-from services.debits.operations import import_bank_accounts
+from services.debits.entrypoints.operations import import_bank_accounts
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
 from services.stack.demo_data import BANQUES, PERCEPTIONS
 from services.stack.embedded import free_ports
-from services.stack.operations import import_export
 
 NAME = "flows"
 SERVICES = ("auth", "debt", "simulation", "requests", "debits")

@@ -56,16 +56,16 @@ from bench.debt_http import PERIODS
 from bench.debt_http import ledger as template_ledger
 from bench.flows import _DROPPED, SERVICES, Stack, _uvloop_run, bank_accounts, export, wait_known
 from contracts.topics import DEBT_LEDGER
+from services.auth.entrypoints.operations import import_export
 from services.auth.service.import_accounts import AccountRecord, DamancomExport
 from services.auth.service.passwords import Passwords
-from services.debits.operations import import_bank_accounts
+from services.debits.entrypoints.operations import import_bank_accounts
 from services.portal.api import ApiRefusal, Services
 from services.portal.config import PortalSettings
 from services.portal.sessions import SessionStore
 from services.runtime.tokens import generate_keypair
 from services.stack.demo_data import BankAccount, DemoDataset, LedgerMessage
 from services.stack.embedded import free_ports
-from services.stack.operations import import_export
 from services.stack.seed import publish_ledger
 
 NAME = "portal_pages"

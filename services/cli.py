@@ -1,4 +1,8 @@
-"""``recouvrement``: the operators' command line."""
+"""``recouvrement``: the operators' command line.
+
+Each service's commands live in its ``entrypoints/cli.py``; this file mounts them and keeps what
+belongs to no one service: ``run``, ``serve``, ``topics``, ``keys``, ``demo`` and the repairs.
+"""
 
 import asyncio
 import json
@@ -12,39 +16,32 @@ import typer
 
 from partners.bank import cli as bank_cli
 from partners.perception import cli as perception_cli
-from services.debits import cli as debits_cli
-from services.debits.cli import import_accounts_command as import_bank_accounts_command
-from services.debits.pain import cli as pain_cli
-from services.simulation.cli import simulate_command
+from services.auth.entrypoints import cli as auth_cli
+from services.debits.entrypoints import cli as debits_cli
+from services.debt.entrypoints import cli as debt_cli
+from services.requests.entrypoints import cli as requests_cli
+from services.simulation.entrypoints.cli import simulate_command
 from services.stack import repair_cli
 
 app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics Kafka du catalogue.", no_args_is_help=True)
-auth_app = typer.Typer(help="Comptes Damancom.", no_args_is_help=True)
-debt_app = typer.Typer(help="Créance consolidée.", no_args_is_help=True)
 demo_app = typer.Typer(help="Données de démonstration (développement uniquement).", no_args_is_help=True)
 keys_app = typer.Typer(help="Clés de signature des jetons.", no_args_is_help=True)
-requests_app = typer.Typer(help="Demandes de remise.", no_args_is_help=True)
-debits_app = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)
 perception_app = typer.Typer(help="Perception de référence (partenaire de démonstration).", no_args_is_help=True)
 bank_app = typer.Typer(help="Banque de référence (partenaire de démonstration).", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
-app.add_typer(auth_app, name="auth")
-app.add_typer(debt_app, name="debt")
+app.add_typer(auth_cli.cli, name="auth")
+app.add_typer(debt_cli.cli, name="debt")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
-app.add_typer(requests_app, name="requests")
-app.add_typer(debits_app, name="debits")
+app.add_typer(requests_cli.cli, name="requests")
+app.add_typer(debits_cli.cli, name="debits")
 app.add_typer(perception_app, name="perception")
 app.add_typer(bank_app, name="bank")
 app.add_typer(repair_cli.outbox_app, name="outbox")
 app.add_typer(repair_cli.dlq_app, name="dlq")
 
 app.command("simulate")(simulate_command)
-debits_app.command("import-accounts")(import_bank_accounts_command)
-debits_app.command("run")(debits_cli.run_command)
-debits_app.command("export-pain008")(pain_cli.export_pain008_command)
-debits_app.command("import-pain002")(pain_cli.import_pain002_command)
 perception_app.command("serve")(perception_cli.serve_command)
 perception_app.command("deposit")(perception_cli.deposit_command)
 perception_app.command("refuse")(perception_cli.refuse_command)
@@ -165,36 +162,6 @@ def provision(
         typer.echo(f"{name}: {state}")
 
 
-@auth_app.command("import")
-def import_accounts_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="export Damancom (JSON)")],
-    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = "postgresql://postgres@127.0.0.1:15432/auth",
-) -> None:
-    """Importe des comptes Damancom et leurs affiliés (création ou mise à jour)."""
-    from pydantic import ValidationError
-
-    from services.auth.service.import_accounts import DamancomExport
-    from services.stack.operations import import_export
-
-    try:
-        export = DamancomExport.model_validate_json(file.read_bytes())
-    except ValidationError as exc:
-        typer.echo(f"fichier refusé, rien n'est importé :\n{exc}", err=True)
-        raise typer.Exit(2) from None
-    count = asyncio.run(import_export(database_url, export))
-    typer.echo(f"{count} comptes importés")
-
-
-@debt_app.command("republish")
-def republish(
-    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = "postgresql://postgres@127.0.0.1:15432/debt",
-) -> None:
-    """Ré-annonce toutes les positions (pour reconstruire les projections des autres services)."""
-    from services.stack.operations import republish
-
-    typer.echo(f"{asyncio.run(republish(database_url))} positions mises dans l'outbox (le service debt les publie)")
-
-
 @demo_app.command("seed")
 def seed(
     affiliates: Annotated[int, typer.Option(help="affiliés générés en plus des comptes fixes")] = 20,
@@ -213,30 +180,6 @@ def seed(
         f"{len(dataset.export.accounts)} comptes, {len(dataset.bank_accounts)} comptes bancaires, "
         f"{len(dataset.ledger)} écritures publiées sur debt.ledger.v1"
     )
-
-
-@requests_app.command("sweep")
-def sweep_requests(
-    on: Annotated[
-        str | None,
-        typer.Option("--date", help="AAAA-MM-JJ : balayer comme si l'on était ce jour à 00:00 (Casablanca)"),
-    ] = None,
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL")
-    ] = "postgresql://postgres@127.0.0.1:15432/requests",
-) -> None:
-    """Expire les demandes dont le délai de garanties est passé et annule les brouillons inactifs."""
-    from services.requests.operations import run_sweep
-
-    try:
-        done = asyncio.run(run_sweep(database_url, on))
-    except ValueError as exc:
-        typer.echo(f"date refusée : {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés")
-    if done["failed"]:
-        typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)
-        raise typer.Exit(1)
 
 
 @keys_app.command("generate")

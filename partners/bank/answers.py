@@ -17,7 +17,7 @@ from partners.bank.rules import BankRules, Outcome
 
 PRODUCER = "bank"
 DUPLICATE_COLLECTION = "AM05"
-# The same namespace as debits' pain.002 import (services/debits/pain/pain002.py): a result for one
+# The same namespace as debits' pain.002 import (services/debits/adapters/pain/pain002.py): a result for one
 # end-to-end id has one event id whichever way it arrives (Kafka or a status report file).
 RESULTS_NAMESPACE = uuid.UUID("5b0c7e2a-4f43-4d43-9b7e-2f0d6c1a8e11")
 

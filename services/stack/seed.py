@@ -6,9 +6,9 @@ from dataclasses import asdict
 from aiokafka import AIOKafkaProducer
 
 from contracts.topics import DEBT_LEDGER
-from services.debits.operations import import_bank_accounts
+from services.auth.entrypoints.operations import import_export
+from services.debits.entrypoints.operations import import_bank_accounts
 from services.stack.demo_data import DemoDataset, generate
-from services.stack.operations import import_export
 
 
 async def publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:

@@ -10,11 +10,11 @@ import pytest
 
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
 from services.auth.config import AuthSettings
+from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
 from services.auth.service.import_accounts import DamancomExport
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import TokenVerifier
-from services.stack.operations import import_export
 from tests.conftest import Infra
 from tests.support import read_topic, running
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from contracts.banks import BANKS, orders_topic
 from contracts.identifiers import rib_key
-from services.debits.cli import import_accounts_command
-from services.debits.operations import MIGRATIONS, import_bank_accounts
+from services.debits.entrypoints.cli import import_accounts_command
+from services.debits.entrypoints.operations import MIGRATIONS, import_bank_accounts
 from services.debits.service.accounts import FichierRefuse
 from services.runtime.db import migrate
 from services.stack.provisioning import provision_topics

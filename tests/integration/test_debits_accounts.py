@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from contracts.debits import BankAccountsChanged
 from contracts.topics import DEBITS_ACCOUNTS
-from services.debits.cli import import_accounts_command
 from services.debits.config import DebitsSettings
+from services.debits.entrypoints.cli import import_accounts_command
+from services.debits.entrypoints.operations import import_bank_accounts
 from services.debits.main import create_app
-from services.debits.operations import import_bank_accounts
 from services.debits.service.accounts import FichierRefuse
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer

@@ -23,10 +23,10 @@ from contracts.banks import orders_topic
 from contracts.debits import DebitChanged, DebitExecuted, DebitOrder, DebitRejected, PlanCompleted, PlanDefaulted
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUESTS_EVENTS
-from services.debits.cli import run_command
 from services.debits.config import DebitsSettings
+from services.debits.entrypoints.cli import run_command
+from services.debits.entrypoints.operations import import_bank_accounts, run_debit_run
 from services.debits.main import create_app
-from services.debits.operations import import_bank_accounts, run_debit_run
 from services.debits.service.run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer

@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.auth.config import AuthSettings
+from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.db import PoolExhausted, create_pool
-from services.stack.operations import import_export
 from tests.conftest import Infra
 from tests.integration.test_auth_api import PASSWORD, export
 

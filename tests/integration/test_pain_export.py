@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from contracts.identifiers import rib_key
 from contracts.topics import BANK_RESULTS
+from services.debits.adapters.pain.pain008 import NAMESPACE
 from services.debits.domain.debits import end_to_end_id, mandate_id
-from services.debits.pain.cli import export_pain008_command, import_pain002_command
-from services.debits.pain.pain008 import NAMESPACE
+from services.debits.entrypoints.cli import export_pain008_command, import_pain002_command
 from services.runtime.db import migrate
 from tests.conftest import Infra
 from tests.support import header, read_topic

@@ -4,7 +4,7 @@ Without a validator in the project's dependencies (neither lxml nor xmlschema is
 export is checked against ``PAIN008``, the content model of pain.008.001.02 for every element the
 export writes, read from the official schema: element order, required elements, cardinalities,
 choices, and the simple types (text lengths, dates, amounts, codes). When ``xmlschema`` is installed
-and the official XSD ships in ``services/debits/pain/schemas/``, ``test_the_export_is_valid_against_the_xsd``
+and the official XSD ships in ``services/debits/adapters/pain/schemas/``, ``test_the_export_is_valid_against_the_xsd``
 validates the same file against the schema itself.
 """
 
@@ -21,10 +21,10 @@ from contracts.debits import DebitExecuted, DebitOrderPayload, DebitRejected
 from contracts.identifiers import rib_key
 from contracts.topics import BANK_RESULTS
 from partners.bank.answers import result_id as bank_result_id
-from services.debits.pain import pain008
-from services.debits.pain.pain002 import Pain002Error, parse_pain002, result_id
-from services.debits.pain.pain008 import NAMESPACE, Pain008Error, build_pain008, render_pain008, sequence_type
-from services.debits.pain.publish import result_key
+from services.debits.adapters.pain import pain008
+from services.debits.adapters.pain.pain002 import Pain002Error, parse_pain002, result_id
+from services.debits.adapters.pain.pain008 import NAMESPACE, Pain008Error, build_pain008, render_pain008, sequence_type
+from services.debits.adapters.pain.publish_results import result_key
 
 NS = {"p": NAMESPACE}
 CREATED = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)

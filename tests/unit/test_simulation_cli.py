@@ -7,7 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from services.simulation.cli import simulate_command
+from services.simulation.entrypoints.cli import simulate_command
 
 PROGRAMME_FICTIF = Path(__file__).parents[1] / "data" / "programme-fictif.json"
 

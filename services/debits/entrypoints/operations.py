@@ -1,13 +1,15 @@
 """One-shot actions on debits' own database: what the CLI and the demo seeding run."""
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from contracts.debits import Creditor
+from services.debits.adapters.pain.pain008 import render_pain008
+from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.config import DebitsSettings
 from services.debits.service.accounts import Enregistrement, FichierRefuse, parse_declarations, register_accounts
 from services.debits.service.context import DebitsContext
@@ -15,7 +17,7 @@ from services.debits.service.run import RunSummary, count_due, run_debits
 from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
 
-MIGRATIONS = [("debits", Path(__file__).parent / "migrations")]
+MIGRATIONS = [("debits", Path(__file__).parents[1] / "migrations")]
 
 
 async def import_bank_accounts(
@@ -85,3 +87,17 @@ async def run_debit_run(
             return await run_debits(conn, ctx, on_date, progress=progress)
     finally:
         await pool.close()
+
+
+async def export_pain008(database_url: str, bank: str, on_date: date, clock: Clock | None = None) -> bytes | None:
+    """The pain.008 file of the orders of ``on_date``'s run for ``bank``; ``None`` when it ordered none."""
+    clock = clock or SystemClock()
+    ctx = context_of(DebitsSettings(database_url=database_url), clock)
+    conn = await asyncpg.connect(database_url)
+    try:
+        orders = await run_orders(conn, bank, on_date, ctx.creditor)
+    finally:
+        await conn.close()
+    if not orders:
+        return None
+    return render_pain008(orders, bank=bank, on_date=on_date, created_at=clock.now().astimezone(UTC))

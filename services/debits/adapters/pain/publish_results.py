@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from opentelemetry import propagate, trace
 
 from contracts.topics import BANK_RESULTS
-from services.debits.pain.pain002 import ImportedResult
+from services.debits.adapters.pain.pain002 import ImportedResult
 from services.runtime.kafka import create_producer
 from services.runtime.settings import ServiceSettings
 from services.runtime.telemetry import setup_tracing

@@ -34,8 +34,8 @@ def _reason(exc: Exception) -> str:
 def _read_debt(path: Path) -> list[Any]:
     from pydantic import ValidationError
 
+    from services.simulation.adapters.debt_file import DebtFile
     from services.simulation.domain.creance import Restant
-    from services.simulation.restants import DebtFile
 
     try:
         raw = path.read_bytes()

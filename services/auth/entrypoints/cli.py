@@ -1,0 +1,31 @@
+"""``recouvrement auth ...``: the auth service's operator commands (``services/cli.py`` mounts ``cli``)."""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/auth"
+
+cli = typer.Typer(help="Comptes Damancom.", no_args_is_help=True)
+
+
+@cli.command("import")
+def import_accounts_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="export Damancom (JSON)")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Importe des comptes Damancom et leurs affiliés (création ou mise à jour)."""
+    from pydantic import ValidationError
+
+    from services.auth.entrypoints.operations import import_export
+    from services.auth.service.import_accounts import DamancomExport
+
+    try:
+        export = DamancomExport.model_validate_json(file.read_bytes())
+    except ValidationError as exc:
+        typer.echo(f"fichier refusé, rien n'est importé :\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    count = asyncio.run(import_export(database_url, export))
+    typer.echo(f"{count} comptes importés")

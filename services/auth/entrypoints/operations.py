@@ -1,0 +1,16 @@
+"""One-shot actions on auth's own database: what the CLI and the demo seeding run."""
+
+from services.auth.service.import_accounts import DamancomExport, import_accounts
+from services.auth.service.passwords import Passwords
+from services.runtime.clock import SystemClock
+from services.runtime.db import create_pool
+
+
+async def import_export(database_url: str, export: DamancomExport) -> int:
+    """Creates or updates the export's accounts and affiliates; how many accounts it holds."""
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await import_accounts(conn, export, Passwords(), SystemClock())
+    finally:
+        await pool.close()

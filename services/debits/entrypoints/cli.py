@@ -1,0 +1,136 @@
+"""``recouvrement debits ...``: the debits service's operator commands (``services/cli.py`` mounts ``cli``).
+
+Accounts, the debit run, and the ISO 20022 files for the banks that do not read Kafka: pain.008
+orders out, pain.002 reports in.
+"""
+
+import asyncio
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contracts.banks import BANKS
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/debits"
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
+
+cli = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"date invalide : {text} (AAAA-MM-JJ attendu)", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command("import-accounts")
+def import_accounts_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="comptes bancaires (liste JSON)")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Enregistre des comptes bancaires d'affiliés (tout ou rien) ; chaque affilié changé est annoncé.
+
+    Un compte d'une banque absente du registre (contracts/banks.csv) refuse le fichier entier, en
+    nommant le compte, l'affilié et le code banque.
+    """
+    from services.debits.entrypoints.operations import import_bank_accounts
+    from services.debits.service.accounts import FichierRefuse
+
+    try:
+        outcome = asyncio.run(import_bank_accounts(database_url, file.read_bytes()))
+    except FichierRefuse as exc:
+        typer.echo(f"fichier refusé, rien n'est importé : {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{outcome.accounts} comptes enregistrés, {outcome.affiliates_announced} affiliés annoncés")
+
+
+@cli.command("run")
+def run_command(
+    on: Annotated[
+        str | None, typer.Option("--date", help="date de la tournée AAAA-MM-JJ (défaut : aujourd'hui)")
+    ] = None,
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Ordonne chaque prélèvement échu à cette date, sur le topic de la banque du débiteur."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from services.debits.entrypoints.operations import run_debit_run
+
+    on_date = _date(on) if on else None
+    console = Console()
+    with Progress(TextColumn("ordres"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("ordres", total=None)
+        summary = asyncio.run(
+            run_debit_run(
+                database_url,
+                on_date,
+                started=lambda due: bar.update(task, total=due),
+                progress=lambda ordered: bar.advance(task, ordered),
+            )
+        )
+    table = Table(title=f"Tournée du {summary.on_date.isoformat()}")
+    table.add_column("banque")
+    table.add_column("ordres", justify="right")
+    table.add_column("montant (MAD)", justify="right")
+    for code in sorted(summary.banks):
+        total = summary.banks[code]
+        table.add_row(f"{code} {BANKS.get(code, '')}".strip(), str(total.orders), f"{total.amount:,.2f}")
+    table.add_row("total", str(summary.orders), f"{summary.amount:,.2f}", style="bold")
+    console.print(table)
+
+
+@cli.command("export-pain008")
+def export_pain008_command(
+    bank: Annotated[str, typer.Option("--bank", help="code de la banque (chiffres 1 à 3 du RIB)")],
+    on_date: Annotated[str, typer.Option("--date", help="date de la tournée AAAA-MM-JJ")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="fichier pain.008.001.02 à écrire")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Écrit les ordres d'une tournée pour une banque en fichier ISO 20022 pain.008.001.02."""
+    from services.debits.entrypoints.operations import export_pain008
+
+    if bank not in BANKS:
+        typer.echo(f"banque inconnue : {bank} (attendu : {', '.join(BANKS)})", err=True)
+        raise typer.Exit(2)
+    day = _date(on_date)
+    data = asyncio.run(export_pain008(database_url, bank, day))
+    if data is None:
+        typer.echo(f"aucun ordre pour la banque {bank} dans la tournée du {day.isoformat()} : pas de fichier", err=True)
+        raise typer.Exit(1)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)  # a reader never sees half a file
+    typer.echo(f"{out} écrit ({BANKS[bank]}, tournée du {day.isoformat()})")
+
+
+@cli.command("import-pain002")
+def import_pain002_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="rapport pain.002.001.03 de la banque")],
+    bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="serveurs Kafka")] = (
+        DEFAULT_BOOTSTRAP
+    ),
+    bank: Annotated[str | None, typer.Option("--bank", help="code de la banque (défaut : lu dans le rapport)")] = None,
+) -> None:
+    """Lit le rapport d'état d'une banque et publie ses résultats comme la banque le ferait sur Kafka."""
+    from services.debits.adapters.pain.pain002 import Pain002Error, parse_pain002
+    from services.debits.adapters.pain.publish_results import publish_results
+    from services.runtime.settings import ServiceSettings
+
+    try:
+        report = parse_pain002(file.read_bytes(), bank_code=bank)
+    except Pain002Error as exc:
+        typer.echo(f"rapport refusé, rien n'est publié : {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, service_name="debits-pain002")
+    sent = asyncio.run(publish_results(settings, report.results))
+    executed = sum(1 for r in report.results if r.message.type == "banks.debit_executed")
+    typer.echo(
+        f"rapport {report.message_id} : {sent} résultats publiés ({executed} exécutés, {sent - executed} rejetés),"
+        f" {len(report.pending)} en attente"
+    )
