@@ -288,3 +288,15 @@ class TestAnotherProgramme:
             nombre_max_echeances(DEC, creance_eligible(DEC, [restant("2024-01", p="30000.00", m="1000.00")]), D(0))
             == 10
         )
+
+
+def test_categories_each_under_the_limit_but_a_total_over_it_are_refused_not_a_crash() -> None:
+    # Security review 2026-12-04: 4e13 in each category passed the per-category check, and the quote's
+    # to_pay (about 1.4e14) could not be written: QuoteTerms raised, the API answered 500.
+    huge = "40000000000000.00"
+    creance = one_period(p=huge, m=huge, a=huge, f=huge)
+    with pytest.raises(RefusSimulation) as refused:
+        quote(creance)
+    assert refused.value.code == "montant-hors-limites"
+    just_under = "24999999999999.00"  # four of them: 99,999,999,999,996 < 1e14
+    assert quote(one_period(p=just_under, m=just_under, a=just_under, f=just_under)).to_pay > 0

@@ -81,7 +81,10 @@ def _check_something_to_remit(creance: CreanceEligible) -> None:
             "Aucune majoration, astreinte ni frais de recouvrement ne reste dû sur les périodes éligibles : "
             "il n'y a rien à remettre.",
         )
-    if any(abs(x) >= MAX_AMOUNT for x in (creance.principal, creance.majorations, creance.astreintes, creance.frais)):
+    # the total too: four categories each under the limit can add up past it (the quote's to_pay
+    # could then not be written: a 500 instead of a refusal)
+    amounts = (creance.principal, creance.majorations, creance.astreintes, creance.frais, creance.total)
+    if any(abs(x) >= MAX_AMOUNT for x in amounts):
         raise RefusSimulation("montant-hors-limites", "Le montant de la créance dépasse la capacité du système.")
 
 
