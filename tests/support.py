@@ -1,6 +1,8 @@
 """Helpers shared by integration and e2e tests: run an app's lifespan, publish, read topics."""
 
 import asyncio
+import itertools
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -88,6 +90,16 @@ async def read_to_end(bootstrap: str, topic: str, *, key: str | None = None) -> 
                 return records
     finally:
         await consumer.stop()
+
+
+_AFFILIATES = itertools.count(random.randrange(2_000_000, 8_000_000))
+
+
+def new_affiliate() -> str:
+    """An affiliate number no other test of this session uses: seven digits, counted from a random
+    start (random numbers drawn apart collided: two tests on one affiliate see each other's events),
+    away from the demo affiliates (1000001 and up)."""
+    return str(next(_AFFILIATES))
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -16,16 +16,12 @@ from partners.bank.answers import result_id
 from partners.bank.config import BankSettings
 from partners.bank.main import create_app
 from tests.conftest import Infra
-from tests.support import header, publish, read_topic, running
+from tests.support import header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)
 ORDERS_007 = orders_topic("007")
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def rib(bank: str = "007") -> str:

@@ -22,12 +22,9 @@ from services.debits.service.accounts import FichierRefuse
 from services.runtime.db import migrate
 from services.stack.provisioning import provision_topics
 from tests.conftest import Infra
+from tests.support import new_affiliate
 
 pytestmark = pytest.mark.integration
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def rib(bank: str) -> str:

@@ -37,7 +37,7 @@ from services.runtime.platform import Platform
 from services.runtime.settings import ServiceSettings
 from services.runtime.telemetry import setup_tracing
 from tests.conftest import Infra
-from tests.support import eventually, header, read_topic, running
+from tests.support import eventually, header, new_affiliate, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +47,6 @@ TRACEPARENT = ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920
 BAD_HEADER: list[tuple[str, bytes | None]] = [TRACEPARENT, ("x", b"\xff\xfe")]
 NULL_HEADER: list[tuple[str, bytes | None]] = [("x", None)]
 Raw = tuple[bytes | None, list[tuple[str, bytes | None]]]
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def refusal(affiliate: str, command: str) -> GuaranteeRefused:

@@ -24,7 +24,7 @@ from services.debits.service.accounts import FichierRefuse
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, read_topic, running
+from tests.support import eventually, new_affiliate, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +34,6 @@ RIB_A = "007780000123456789123461"
 RIB_B = "230110000000000000424292"
 RIB_C = "011540000987654321098785"  # banks of the registry (contracts/banks.csv) only
 RIB_BAD_KEY = "007780000123456789123400"
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def record(affiliate: str, rib: str, bank_name: str, **extra: str) -> dict[str, str]:

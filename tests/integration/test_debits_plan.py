@@ -31,7 +31,7 @@ from services.debits.service.run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, header, publish, read_to_end, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_to_end, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -46,10 +46,6 @@ INSTALLMENTS = [  # as requests sends it: dated from V, collections on business 
 ]
 FULL = [(1, "FULL", "2026-12-10", "2026-12-10", "10120.00")]
 EVENTS = DEBITS_EVENTS.adapter()
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 @dataclass

@@ -18,15 +18,11 @@ from services.debt.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, header, publish, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def charge(affiliate: str, period: str, category: str, amount: str, entry_id: str | None = None) -> ChargeBooked:

@@ -20,9 +20,9 @@ from services.debt.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import TokenIssuer
 from tests.conftest import Infra
-from tests.integration.test_debt_ingestion import NOW, Debt, new_affiliate
+from tests.integration.test_debt_ingestion import NOW, Debt
 from tests.integration.test_debt_plans import completed, defaulted, emit, period, seed, settled, state, until, validated
-from tests.support import eventually, header, publish, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from contracts.envelope import Envelope
 from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS, REQUESTS_EVENTS
 from tests.conftest import Infra
-from tests.integration.test_debt_ingestion import NOW, Debt, charge, debt, new_affiliate, send
-from tests.support import eventually, publish, read_topic
+from tests.integration.test_debt_ingestion import NOW, Debt, charge, debt, send
+from tests.support import eventually, new_affiliate, publish, read_topic
 
 pytestmark = pytest.mark.integration
 __all__ = ["debt"]  # the fixture, reused

@@ -36,13 +36,12 @@ from tests.integration.test_requests_lifecycle import (  # the requests service 
     ACCOUNT_ID,
     Requests,
     accounts,
-    new_affiliate,
     position,
     profile,
     quote,
     svc,
 )
-from tests.support import eventually, header, publish, read_topic
+from tests.support import eventually, header, new_affiliate, publish, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -19,16 +19,12 @@ from partners.perception.cli import deposit_command
 from partners.perception.config import PerceptionSettings
 from partners.perception.main import create_app
 from tests.conftest import Infra
-from tests.support import header, publish, read_topic, running
+from tests.support import header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PERCEPTION = {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def required(affiliate: str) -> GuaranteeRequired:

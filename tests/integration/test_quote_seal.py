@@ -25,8 +25,8 @@ from services.runtime.clock import FrozenClock
 from services.runtime.seals import Sealer
 from services.runtime.tokens import TokenIssuer, generate_keypair
 from tests.conftest import Infra
-from tests.integration.test_requests_lifecycle import CG, Requests, new_affiliate, quote
-from tests.support import eventually, running
+from tests.integration.test_requests_lifecycle import CG, Requests, quote
+from tests.support import eventually, new_affiliate, running
 
 pytestmark = pytest.mark.integration
 

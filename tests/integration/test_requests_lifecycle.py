@@ -6,7 +6,6 @@ quotes, perception answers), exactly as they would arrive in production.
 
 import asyncio
 import json
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -42,7 +41,7 @@ from services.requests.service.lifecycle import sweep
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
-from tests.support import eventually, header, publish, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -261,10 +260,6 @@ class Requests:
             f"/v1/requests/{request_id}/validation",
             {"quote_id": str(quote_id), "cg_version": CG, "cg_accepted": True},
         )
-
-
-def new_affiliate() -> str:
-    return str(random.randrange(8_000_000, 9_000_000))
 
 
 @pytest.fixture

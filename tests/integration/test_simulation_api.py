@@ -22,16 +22,12 @@ from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
 from services.simulation.config import SimulationSettings
 from services.simulation.main import create_app
 from tests.conftest import Infra
-from tests.support import eventually, header, publish, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # business date 2026-11-02: first debit due 2026-12-10
 PROGRAMME_FICTIF = Path(__file__).parents[1] / "data" / "programme-fictif.json"
-
-
-def new_affiliate() -> str:
-    return f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"
 
 
 def line(outstanding: str) -> dict[str, str]:
