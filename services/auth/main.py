@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
+from services.auth.entrypoints.dependencies import AuthDependencies
 from services.auth.entrypoints.door import LoginDoor
 from services.auth.entrypoints.http import router
 from services.auth.service.gate import LoginGate
@@ -52,6 +53,21 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
             async with started.pool.acquire() as conn:
                 await republish_affiliates(conn, clock)
 
+    gate = LoginGate.of(
+        per_address=Rate(settings.login_burst_per_address, settings.login_rate_per_address),
+        per_login=Rate(settings.login_burst_per_login, settings.login_rate_per_login),
+        in_flight_per_address=settings.login_in_flight_per_address,
+    )
+    dependencies = AuthDependencies(
+        platform=platform,
+        login=LoginDependencies(
+            passwords=Passwords(),
+            tokens=tokens,
+            clock=clock,
+            policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
+            gate=gate,
+        ),
+    )
     app = create_http_app(
         title="CNSS Espace Recouvrement: auth",
         description="Comptes Damancom, comptes groupe, connexion et jetons d'accès.",
@@ -59,18 +75,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
         migrations=MIGRATIONS,
         routers=[router],
         on_started=on_started,
-    )
-    gate = LoginGate.of(
-        per_address=Rate(settings.login_burst_per_address, settings.login_rate_per_address),
-        per_login=Rate(settings.login_burst_per_login, settings.login_rate_per_login),
-        in_flight_per_address=settings.login_in_flight_per_address,
+        dependencies=dependencies,
     )
     app.add_middleware(LoginDoor, gate=gate, trusted=platform.trusted_proxies)
-    app.state.login_dependencies = LoginDependencies(
-        passwords=Passwords(),
-        tokens=tokens,
-        clock=clock,
-        policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
-        gate=gate,
-    )
     return app

@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.debits.config import DebitsSettings
+from services.debits.entrypoints.dependencies import DebitsDependencies
 from services.debits.entrypoints.http import router
 from services.debits.entrypoints.operations import context_of
 from services.debits.entrypoints.subscribers import register_subscribers
@@ -48,7 +49,7 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
         for runner in runners:
             await runner.stop()
 
-    app = create_http_app(
+    return create_http_app(
         title="CNSS Espace Recouvrement: debits",
         description="Les comptes bancaires des affiliés, les plans de prélèvement, les ordres aux banques.",
         platform=platform,
@@ -56,6 +57,5 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
         routers=[router],
         on_started=on_started,
         on_stopping=on_stopping,
+        dependencies=DebitsDependencies(platform=platform, context=ctx),
     )
-    app.state.debits_context = ctx
-    return app

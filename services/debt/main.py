@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.debt.config import DebtSettings
+from services.debt.entrypoints.dependencies import DebtDependencies
 from services.debt.entrypoints.http import health_router, router
 from services.debt.entrypoints.subscribers import register_subscribers
 from services.debt.service.apply_ledger import refresh_views, republish_positions
@@ -51,7 +52,12 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
         for sweeping in sweepers:
             await sweeping.stop()
 
-    app = create_http_app(
+    dependencies = DebtDependencies(
+        platform=platform,
+        eligibility_cutoff=settings.eligibility_cutoff,
+        plan_event_max_wait_seconds=settings.plan_event_max_wait_seconds,
+    )
+    return create_http_app(
         title="CNSS Espace Recouvrement: debt",
         description="La créance consolidée des affiliés, construite à partir du grand livre.",
         platform=platform,
@@ -59,7 +65,5 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
         routers=[router, health_router],
         on_started=on_started,
         on_stopping=on_stopping,
+        dependencies=dependencies,
     )
-    app.state.eligibility_cutoff = settings.eligibility_cutoff
-    app.state.plan_event_max_wait_seconds = settings.plan_event_max_wait_seconds
-    return app

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from contracts.simulation import QUOTE_SEAL_KIND
 from services.requests.config import RequestsSettings
+from services.requests.entrypoints.dependencies import RequestsDependencies
 from services.requests.entrypoints.http import router
 from services.requests.entrypoints.subscribers import register_subscribers
 from services.requests.service.context import RequestsContext
@@ -47,7 +48,14 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
             await sweeping.stop()
         await arrivals.stop()
 
-    app = create_http_app(
+    dependencies = RequestsDependencies(
+        platform=platform,
+        context=ctx,
+        quote_arrivals=arrivals,
+        quote_wait_seconds=settings.quote_wait_seconds,
+        quote_seals=_quote_seals(settings),
+    )
+    return create_http_app(
         title="CNSS Espace Recouvrement: requests",
         description="Les demandes de remise : création, modalité, compte, validation, garanties, historique.",
         platform=platform,
@@ -55,12 +63,8 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
         routers=[router],
         on_started=on_started,
         on_stopping=on_stopping,
+        dependencies=dependencies,
     )
-    app.state.requests_context = ctx
-    app.state.quote_arrivals = arrivals
-    app.state.quote_wait_seconds = settings.quote_wait_seconds
-    app.state.quote_seals = _quote_seals(settings)
-    return app
 
 
 def _quote_seals(settings: RequestsSettings) -> SealVerifier | None:

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -48,6 +48,23 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+D = TypeVar("D")
+
+
+def dependencies_of(kind: type[D]) -> Callable[[Request], Awaitable[D]]:
+    """The FastAPI dependency that hands a handler its service's dependency object, the one its
+    bootstrap built once and gave ``create_http_app(dependencies=...)``: typed here, once, instead
+    of ``app.state`` attributes read back by every handler."""
+
+    async def provide(request: Request) -> D:  # async: a plain def would hop to the thread pool
+        found = request.app.state.dependencies
+        if not isinstance(found, kind):
+            raise TypeError(f"the app was built with {type(found).__name__}, not {kind.__name__}")
+        return found
+
+    return provide
 
 
 def platform_of(request: Request) -> Platform:
@@ -102,6 +119,7 @@ def create_http_app(
     routers: Sequence[APIRouter],
     on_started: Callable[[Platform], Awaitable[None]] | None = None,
     on_stopping: Callable[[], Awaitable[None]] | None = None,
+    dependencies: object = None,
 ) -> FastAPI:
     """``on_started`` runs before the consumers start; ``on_stopping`` before anything stops (end
     the service's own background work while the database is still there)."""
@@ -116,6 +134,7 @@ def create_http_app(
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     app.state.platform = platform
+    app.state.dependencies = dependencies  # what the handlers get through dependencies_of
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
 

@@ -12,6 +12,7 @@ from services.runtime.platform import Platform
 from services.runtime.seals import Sealer
 from services.runtime.telemetry import setup_logging, setup_tracing
 from services.simulation.config import SimulationSettings
+from services.simulation.entrypoints.dependencies import SimulationDependencies
 from services.simulation.entrypoints.http import router
 from services.simulation.entrypoints.subscribers import register_subscribers
 from services.simulation.service.quotes import Regles
@@ -34,17 +35,20 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
     )
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
     register_subscribers(platform.broker, platform, programme)
-    app = create_http_app(
+    dependencies = SimulationDependencies(
+        platform=platform,
+        regles=Regles(programme, calendar),
+        sealer=_quote_sealer(settings),
+        programme_json=programme.model_dump_json().encode(),
+    )
+    return create_http_app(
         title="CNSS Espace Recouvrement: simulation",
         description="Simulation de la remise et de l'échéancier selon le programme en vigueur.",
         platform=platform,
         migrations=MIGRATIONS,
         routers=[router],
+        dependencies=dependencies,
     )
-    app.state.regles = Regles(programme, calendar)
-    app.state.sealer = _quote_sealer(settings)
-    app.state.programme_json = programme.model_dump_json().encode()
-    return app
 
 
 def _quote_sealer(settings: SimulationSettings) -> Sealer | None:

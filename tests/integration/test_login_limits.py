@@ -72,7 +72,7 @@ async def test_an_address_past_its_burst_is_answered_429_before_any_password_is_
     async with serving(app):
         await import_export(database, export(login))
         hashed = 0
-        deps = app.state.login_dependencies
+        deps = app.state.dependencies.login
         verify = deps.passwords.verify
 
         async def counted(password_hash: str | None, password: str) -> bool:

@@ -56,7 +56,9 @@ async def svc(infra: Infra, database: str, tmp_path: Path, sealer: Sealer) -> As
     )
     app = create_app(settings, FrozenClock(datetime.now(UTC)))
     async with running(app) as client:
-        yield Requests(client, issuer, infra, database, FrozenClock(datetime.now(UTC)), app.state.requests_context, 8)
+        yield Requests(
+            client, issuer, infra, database, FrozenClock(datetime.now(UTC)), app.state.dependencies.context, 8
+        )
 
 
 def sealed(sealer: Sealer, issued: QuoteIssued) -> str:

@@ -281,7 +281,9 @@ async def svc(infra: Infra, database: str) -> AsyncIterator[Requests]:
     )
     app = create_app(settings, clock)
     async with running(app) as client:
-        yield Requests(client, issuer, infra, database, clock, app.state.requests_context, settings.quote_wait_seconds)
+        yield Requests(
+            client, issuer, infra, database, clock, app.state.dependencies.context, settings.quote_wait_seconds
+        )
 
 
 def states(records: list[Any], request_id: str) -> list[str]:

@@ -1,18 +1,18 @@
 """auth over HTTP: open a session, list the caller's affiliates."""
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
+from services.auth.entrypoints.dependencies import Dependencies
 from services.auth.entrypoints.door import too_many_attempts
 from services.auth.service.gate import TooManyAttempts
-from services.auth.service.login import InvalidCredentials, LoginDependencies, LoginIsLocked, login
+from services.auth.service.login import InvalidCredentials, LoginIsLocked, login
 from services.runtime.clock import BUSINESS_TZ
-from services.runtime.http import CallerAddress, CurrentPrincipal, platform_of
+from services.runtime.http import CallerAddress, CurrentPrincipal
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
@@ -75,11 +75,6 @@ class AffiliatesOut(BaseModel):
     affiliates: list[AffiliateOut]
 
 
-async def login_dependencies(request: Request) -> LoginDependencies:
-    deps: LoginDependencies = request.app.state.login_dependencies
-    return deps
-
-
 @router.post(
     "/sessions",
     status_code=201,
@@ -90,23 +85,18 @@ async def login_dependencies(request: Request) -> LoginDependencies:
         429: {"description": "Trop de tentatives depuis cette adresse ou sur cet identifiant (Retry-After)"},
     },
 )
-async def open_session(
-    credentials: Credentials,
-    request: Request,
-    address: CallerAddress,
-    deps: Annotated[LoginDependencies, Depends(login_dependencies)],
-) -> SessionOut:
-    platform = platform_of(request)
+async def open_session(credentials: Credentials, address: CallerAddress, deps: Dependencies) -> SessionOut:
+    platform = deps.platform
     assert platform.pool is not None
     try:
-        session = await login(platform.pool, deps, credentials.login, credentials.password, address)
+        session = await login(platform.pool, deps.login, credentials.login, credentials.password, address)
     except TooManyAttempts as busy:
         raise too_many_attempts(busy) from None
     except InvalidCredentials:
         raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
     except LoginIsLocked as locked:
         until = locked.locked_until.astimezone(BUSINESS_TZ)
-        retry_after = max(1, int((locked.locked_until - deps.clock.now()).total_seconds()))
+        retry_after = max(1, int((locked.locked_until - deps.login.clock.now()).total_seconds()))
         raise Problem(
             423,
             "compte-verrouille",
@@ -117,7 +107,7 @@ async def open_session(
         ) from None
     return SessionOut(
         access_token=session.access_token,
-        expires_in=int((session.expires_at - deps.clock.now()).total_seconds()),
+        expires_in=int((session.expires_at - deps.login.clock.now()).total_seconds()),
         expires_at=session.expires_at,
         login=session.account.login,
         display_name=session.account.display_name,
@@ -126,8 +116,8 @@ async def open_session(
 
 
 @router.get("/me/affiliates", summary="Les affiliés du compte connecté")
-async def my_affiliates(principal: CurrentPrincipal, request: Request) -> AffiliatesOut:
-    pool = platform_of(request).pool
+async def my_affiliates(principal: CurrentPrincipal, deps: Dependencies) -> AffiliatesOut:
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         affiliates = await AccountRepository(conn).affiliates_of(principal.account_id)

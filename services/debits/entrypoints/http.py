@@ -4,14 +4,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import Field
 
 from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
 from contracts.envelope import Contract
 from services.debits.adapters.repository import AccountRepository
+from services.debits.entrypoints.dependencies import Dependencies
 from services.debits.service.views import debits_of_request
-from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
@@ -42,10 +43,10 @@ class DebitOut(DebitView):
     summary="Comptes bancaires enregistrés de l'affilié (RIB masqué sauf les 4 derniers chiffres)",
 )
 async def bank_accounts(
-    affiliate: AffiliatePath, principal: CurrentPrincipal, request: Request
+    affiliate: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies
 ) -> list[dict[str, str]]:
     require_affiliate(principal, affiliate)
-    pool = platform_of(request).pool
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         comptes = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
@@ -59,8 +60,8 @@ async def bank_accounts(
     tags=["prélèvements"],
     summary="Les prélèvements du plan d'une demande validée, avec leur état et leur historique",
 )
-async def request_debits(request_id: UUID, principal: CurrentPrincipal, request: Request) -> list[dict[str, Any]]:
-    pool = platform_of(request).pool
+async def request_debits(request_id: UUID, principal: CurrentPrincipal, deps: Dependencies) -> list[dict[str, Any]]:
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         found = await debits_of_request(conn, request_id)

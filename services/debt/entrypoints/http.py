@@ -4,15 +4,16 @@ of plan events waiting for their request's validation."""
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from contracts.money import Money
 from services.debt.adapters.pending import PendingRepository
 from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
+from services.debt.entrypoints.dependencies import Dependencies
 from services.debt.service.views import debt_view_json
-from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.runtime.http import CurrentPrincipal, require_affiliate
 
 router = APIRouter(prefix="/v1", tags=["créance"])
 
@@ -102,14 +103,14 @@ class DebtOut(BaseModel):
     response_model=DebtOut,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Affilié introuvable pour ce compte"}},
 )
-async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, request: Request) -> Response:
+async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies) -> Response:
     require_affiliate(principal, numero)
-    platform = platform_of(request)
+    platform = deps.platform
     assert platform.pool is not None
     async with platform.pool.acquire() as conn:
         view = await PositionRepository(conn).view_of(numero)
     if view is None:  # held by the account, but nothing booked yet: an empty position
-        view = debt_view_json(Position.of(numero, 0, (), None), request.app.state.eligibility_cutoff)
+        view = debt_view_json(Position.of(numero, 0, (), None), deps.eligibility_cutoff)
     # Served as stored: debt_view_json built it in the transaction that last changed the position.
     return Response(view.encode(), media_type="application/json")
 
@@ -129,10 +130,10 @@ class PendingPlanEventsOut(BaseModel):
     summary="Événements de plan reçus avant la validation de leur demande (exploitation)",
     response_model=PendingPlanEventsOut,
 )
-async def pending_plan_events(request: Request) -> PendingPlanEventsOut:
+async def pending_plan_events(deps: Dependencies) -> PendingPlanEventsOut:
     """How many plan events wait for their request's VALIDATED (``docs/operations.md``): a count, no
     affiliate data, like the other health endpoints."""
-    platform = platform_of(request)
+    platform = deps.platform
     assert platform.pool is not None
     async with platform.pool.acquire() as conn:
         summary = await PendingRepository(conn).summary()
@@ -140,5 +141,5 @@ async def pending_plan_events(request: Request) -> PendingPlanEventsOut:
         waiting=summary.waiting,
         refused=summary.refused,
         oldest_received_at=summary.oldest_received_at,
-        max_wait_seconds=request.app.state.plan_event_max_wait_seconds,
+        max_wait_seconds=deps.plan_event_max_wait_seconds,
     )

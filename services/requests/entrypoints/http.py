@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from contracts.identifiers import PRINTABLE
@@ -13,13 +13,12 @@ from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import RemissionRequest
+from services.requests.entrypoints.dependencies import Dependencies
 from services.requests.entrypoints.views import RequestOut, request_out
 from services.requests.service import lifecycle
-from services.requests.service.context import RequestsContext
-from services.requests.service.quotes import QuoteArrivals, SealRefused, sealed_quote
-from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.requests.service.quotes import SealRefused, sealed_quote
+from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
-from services.runtime.seals import SealVerifier
 from services.runtime.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["demandes"])
@@ -72,11 +71,6 @@ class EligibilityOut(BaseModel):
     debt_version: int | None = Field(description="la version de la créance connue ici (absente : aucune)")
 
 
-def _context(request: Request) -> RequestsContext:
-    ctx: RequestsContext = request.app.state.requests_context
-    return ctx
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(kind="affiliate", id=principal.login)
 
@@ -89,8 +83,8 @@ def _problem(refusal: Refusal) -> Problem:
 _NOT_FOUND = Problem(404, "demande-introuvable", "Demande introuvable pour ce compte.")
 
 
-async def _answer(request: Request, remission: RemissionRequest) -> RequestOut:
-    pool = platform_of(request).pool
+async def _answer(deps: Dependencies, remission: RemissionRequest) -> RequestOut:
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         history = await RequestRepository(conn).history(remission.id)
@@ -99,8 +93,8 @@ async def _answer(request: Request, remission: RemissionRequest) -> RequestOut:
 
 
 @router.get("/conditions", response_model=ConditionsOut, summary="Les conditions générales en vigueur")
-async def conditions(request: Request) -> ConditionsOut:
-    programme = _context(request).programme
+async def conditions(deps: Dependencies) -> ConditionsOut:
+    programme = deps.context.programme
     return ConditionsOut(programme=programme.code, version=programme.conditions.version, text=programme.conditions.text)
 
 
@@ -110,13 +104,13 @@ async def conditions(request: Request) -> ConditionsOut:
     summary="L'affilié peut-il déposer une demande ? Sinon, toutes les raisons",
 )
 async def eligibility(
-    request: Request, principal: CurrentPrincipal, affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")]
+    deps: Dependencies, principal: CurrentPrincipal, affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")]
 ) -> EligibilityOut:
     require_affiliate(principal, affiliate)
-    pool = platform_of(request).pool
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
-        found = await lifecycle.eligibility(conn, _context(request), affiliate)
+        found = await lifecycle.eligibility(conn, deps.context, affiliate)
         position = await ProjectionRepository(conn).position(affiliate)
     return EligibilityOut(
         affiliate=affiliate,
@@ -127,24 +121,24 @@ async def eligibility(
 
 
 @router.post("/requests", status_code=201, response_model=RequestOut, summary="Nouvelle demande de remise")
-async def create(request: Request, body: NewRequest, principal: CurrentPrincipal) -> RequestOut:
+async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincipal) -> RequestOut:
     require_affiliate(principal, body.affiliate)
-    pool = platform_of(request).pool
+    pool = deps.platform.pool
     assert pool is not None
     try:
         async with pool.acquire() as conn:
-            created = await lifecycle.create_request(conn, _context(request), body.affiliate, _actor(principal))
+            created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
     except Refusal as refusal:
         raise _problem(refusal) from None
-    return await _answer(request, created)
+    return await _answer(deps, created)
 
 
 @router.get("/requests", response_model=list[RequestOut], summary="Les demandes d'un affilié, la plus récente d'abord")
 async def list_requests(
-    request: Request, principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")]
+    deps: Dependencies, principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")]
 ) -> list[RequestOut]:
     require_affiliate(principal, affiliate)
-    pool = platform_of(request).pool
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         found = await RequestRepository(conn).of_affiliate(affiliate)
@@ -153,35 +147,35 @@ async def list_requests(
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, summary="Une demande, son devis et son historique")
-async def get_request(request: Request, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
-    pool = platform_of(request).pool
+async def get_request(deps: Dependencies, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
+    pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
         found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
         raise _NOT_FOUND
-    return await _answer(request, found)
+    return await _answer(deps, found)
 
 
-async def _run(request: Request, use_case: Any, *args: Any) -> RequestOut:
-    pool = platform_of(request).pool
+async def _run(deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:
+    pool = deps.platform.pool
     assert pool is not None
     try:
         async with pool.acquire() as conn:
-            changed = await use_case(conn, _context(request), *args)
+            changed = await use_case(conn, deps.context, *args)
     except lifecycle.NotFound:
         raise _NOT_FOUND from None
     except Refusal as refusal:
         raise _problem(refusal) from None
-    return await _answer(request, changed)
+    return await _answer(deps, changed)
 
 
 @router.put("/requests/{request_id}/modality", response_model=RequestOut, summary="Choisir la modalité de paiement")
 async def choose_modality(
-    request: Request, request_id: UUID, body: ModalityChoice, principal: CurrentPrincipal
+    deps: Dependencies, request_id: UUID, body: ModalityChoice, principal: CurrentPrincipal
 ) -> RequestOut:
     return await _run(
-        request,
+        deps,
         lifecycle.choose_modality,
         request_id,
         principal.affiliates,
@@ -193,10 +187,10 @@ async def choose_modality(
 
 @router.put("/requests/{request_id}/bank-account", response_model=RequestOut, summary="Choisir le compte à prélever")
 async def choose_bank_account(
-    request: Request, request_id: UUID, body: BankAccountChoice, principal: CurrentPrincipal
+    deps: Dependencies, request_id: UUID, body: BankAccountChoice, principal: CurrentPrincipal
 ) -> RequestOut:
     return await _run(
-        request,
+        deps,
         lifecycle.choose_bank_account,
         request_id,
         principal.affiliates,
@@ -210,16 +204,16 @@ async def choose_bank_account(
     response_model=RequestOut,
     summary="Accepter les CG et valider avec le devis affiché",
 )
-async def validate(request: Request, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
+async def validate(deps: Dependencies, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
     if not body.cg_accepted:
         raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
-    platform = platform_of(request)
+    platform = deps.platform
     assert platform.pool is not None
     async with platform.pool.acquire() as conn:
         found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
         raise _NOT_FOUND  # before waiting for any quote: nothing to learn about others' requests
-    seals: SealVerifier | None = request.app.state.quote_seals
+    seals = deps.quote_seals
     if body.quote_seal is not None and seals is not None:
         try:
             quote: Quote | None = await sealed_quote(platform.pool, seals, body.quote_id, body.quote_seal)
@@ -227,15 +221,14 @@ async def validate(request: Request, request_id: UUID, body: Validation, princip
             message = "Ce devis n'est pas authentique. Veuillez relancer la simulation."
             raise Problem(422, "sceau-invalide", message) from None
     else:
-        arrivals: QuoteArrivals = request.app.state.quote_arrivals
-        quote = await arrivals.get(platform.pool, body.quote_id, request.app.state.quote_wait_seconds)
+        quote = await deps.quote_arrivals.get(platform.pool, body.quote_id, deps.quote_wait_seconds)
     if quote is None or not principal.holds(quote.affiliate):
         raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
     return await _run(
-        request, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
+        deps, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
     )
 
 
 @router.post("/requests/{request_id}/withdrawal", response_model=RequestOut, summary="Retirer la demande")
-async def withdraw(request: Request, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
-    return await _run(request, lifecycle.withdraw, request_id, principal.affiliates, _actor(principal))
+async def withdraw(deps: Dependencies, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
+    return await _run(deps, lifecycle.withdraw, request_id, principal.affiliates, _actor(principal))

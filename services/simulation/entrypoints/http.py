@@ -3,21 +3,22 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
 from contracts.programme import Modality, Rates
 from contracts.simulation import RemiseAmounts, SealedQuote
-from services.runtime.http import CurrentPrincipal, platform_of, require_affiliate
+from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.seals import Sealer
 from services.simulation.domain.devis import Remise
 from services.simulation.domain.options import OptionPalier, Suggestion
 from services.simulation.domain.refus import RefusSimulation
+from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
-from services.simulation.service.quotes import Demande, PositionInconnue, Regles, issue_quote, read_quote
+from services.simulation.service.quotes import Demande, PositionInconnue, issue_quote, read_quote
 
 router = APIRouter(prefix="/v1", tags=["simulation"])
 
@@ -144,17 +145,11 @@ def _options_out(found: Options) -> OptionsOut:
     )
 
 
-def _sealed(request: Request, quote_json: str) -> str:
+def _sealed(sealer: Sealer | None, quote_json: str) -> str:
     """The quote's JSON with its seal (``SealedQuote``), spliced in: the quote is serialized once."""
-    sealer: Sealer | None = request.app.state.sealer
     if sealer is None:
         return quote_json
     return f'{quote_json[:-1]},"seal":"{sealer.seal(quote_json.encode())}"}}'
-
-
-def _regles(request: Request) -> Regles:
-    regles: Regles = request.app.state.regles
-    return regles
 
 
 def _position_inconnue() -> Problem:
@@ -172,14 +167,14 @@ def _position_inconnue() -> Problem:
         422: {"description": "Paramètres refusés par le programme (code stable et plage permise)"},
     },
 )
-async def simulate(body: SimulationIn, principal: CurrentPrincipal, request: Request) -> Response:
+async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Dependencies) -> Response:
     require_affiliate(principal, body.affiliate)
-    platform = platform_of(request)
+    platform = deps.platform
     assert platform.pool is not None
     demande = Demande(body.affiliate, body.modality, body.advance or ZERO, body.installments or 0)
     try:
         async with platform.pool.acquire() as conn:
-            quote, text = await issue_quote(conn, _regles(request), platform.clock, demande)
+            quote, text = await issue_quote(conn, deps.regles, platform.clock, demande)
     except PositionInconnue:
         raise _position_inconnue() from None
     except RefusSimulation as refus:
@@ -187,7 +182,7 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, request: Req
         problem.extra.update(refus.details)  # the allowed range, for programs
         raise problem from None
     return Response(
-        _sealed(request, text),
+        _sealed(deps.sealer, text),
         status_code=201,
         media_type="application/json",
         headers={"location": f"/v1/simulations/{quote.quote_id}"},
@@ -204,15 +199,15 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, request: Req
         422: {"description": "Créance refusée par le programme (rien à remettre), ou requête invalide"},
     },
 )
-async def options(body: OptionsIn, principal: CurrentPrincipal, request: Request) -> Response:
+async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependencies) -> Response:
     """Lecture seule : aucun devis n'est émis ni annoncé, la dernière simulation de l'affilié reste celle
     qu'il a demandée. Un budget qu'aucun plan ne permet n'est pas une erreur : ``suggestion_refusal``."""
     require_affiliate(principal, body.affiliate)
-    platform = platform_of(request)
+    platform = deps.platform
     assert platform.pool is not None
     try:
         async with platform.pool.acquire() as conn:
-            found = await simulation_options(conn, _regles(request), body.affiliate, body.monthly_budget)
+            found = await simulation_options(conn, deps.regles, body.affiliate, body.monthly_budget)
     except PositionInconnue:
         raise _position_inconnue() from None
     except RefusSimulation as refus:
@@ -228,17 +223,17 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, request: Request
     response_model=SealedQuote,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Devis introuvable pour ce compte"}},
 )
-async def quote(quote_id: UUID, principal: CurrentPrincipal, request: Request) -> Response:
-    platform = platform_of(request)
+async def quote(quote_id: UUID, principal: CurrentPrincipal, deps: Dependencies) -> Response:
+    platform = deps.platform
     assert platform.pool is not None
     async with platform.pool.acquire() as conn:
         found = await read_quote(conn, quote_id)
     # Someone else's quote answers exactly like a missing one: nothing leaks.
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "devis-introuvable", "Devis introuvable pour ce compte.")
-    return Response(_sealed(request, found[1]), media_type="application/json")
+    return Response(_sealed(deps.sealer, found[1]), media_type="application/json")
 
 
 @router.get("/programme", summary="Le programme de remise en vigueur (taux, plafonds, dates)")
-async def programme(request: Request) -> Response:
-    return Response(request.app.state.programme_json, media_type="application/json")
+async def programme(deps: Dependencies) -> Response:
+    return Response(deps.programme_json, media_type="application/json")

@@ -1,0 +1,27 @@
+"""What requests' HTTP handlers need, built once by the bootstrap (``main.py``)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from services.requests.service.context import RequestsContext
+from services.requests.service.quotes import QuoteArrivals
+from services.runtime.http import dependencies_of
+from services.runtime.platform import Platform
+from services.runtime.seals import SealVerifier
+
+
+@dataclass(frozen=True, slots=True)
+class RequestsDependencies:
+    platform: Platform
+    context: RequestsContext
+    """the programme, calendar and clock every use case applies"""
+    quote_arrivals: QuoteArrivals
+    """wakes a validation when the quote it waits for crosses the broker"""
+    quote_wait_seconds: float
+    quote_seals: SealVerifier | None
+    """None: no quote seal key, validations wait for the quote's event"""
+
+
+Dependencies = Annotated[RequestsDependencies, Depends(dependencies_of(RequestsDependencies))]
