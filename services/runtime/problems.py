@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts.refusals import Refusal
 from services.runtime.db import PoolExhausted
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return exc.response(request.url.path)
+
+    @app.exception_handler(Refusal)
+    async def _refused(request: Request, exc: Refusal) -> JSONResponse:
+        """Every service's business refusals, one way: the stable code, the sentence, the figures."""
+        problem = Problem(exc.status, exc.code, exc.message)
+        problem.extra.update(exc.details)
+        return problem.response(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

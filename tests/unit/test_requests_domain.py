@@ -10,11 +10,11 @@ import pytest
 from contracts.calendar import BusinessCalendar
 from contracts.debt import Perception, PeriodPosition
 from contracts.programme import shipped_programme
+from contracts.refusals import Refusal
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
 from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import ArrangementFact, EligibilityFacts, refusals, remissible
-from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 
 PROGRAMME = shipped_programme("DEC-05-2023")

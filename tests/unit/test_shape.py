@@ -21,3 +21,4 @@ def test_operator_commands_live_in_the_entrypoints(service: str) -> None:
     entrypoints = SERVICES / service / "entrypoints"
     assert (entrypoints / "http.py").exists()
     assert (entrypoints / "cli.py").exists()
+    assert (entrypoints / "dependencies.py").exists()  # what the handlers get, built by main.py

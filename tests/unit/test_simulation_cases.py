@@ -8,10 +8,10 @@ import pytest
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import Programme, load_programme, shipped_programme
+from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.creance import CreanceEligible, Restant, creance_eligible
 from services.simulation.domain.devis import nombre_max_echeances, simuler
-from services.simulation.domain.refus import RefusSimulation
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
@@ -40,8 +40,8 @@ def quote(
     return simuler(programme, calendar, creance, modality, v, avance=D(advance), echeances=n)  # type: ignore[arg-type]
 
 
-def refusal(creance: CreanceEligible, modality: str = "INSTALLMENTS", **kwargs: object) -> RefusSimulation:
-    with pytest.raises(RefusSimulation) as caught:
+def refusal(creance: CreanceEligible, modality: str = "INSTALLMENTS", **kwargs: object) -> Refusal:
+    with pytest.raises(Refusal) as caught:
         quote(creance, modality, **kwargs)  # type: ignore[arg-type]
     return caught.value
 
@@ -295,7 +295,7 @@ def test_categories_each_under_the_limit_but_a_total_over_it_are_refused_not_a_c
     # to_pay (about 1.4e14) could not be written: QuoteTerms raised, the API answered 500.
     huge = "40000000000000.00"
     creance = one_period(p=huge, m=huge, a=huge, f=huge)
-    with pytest.raises(RefusSimulation) as refused:
+    with pytest.raises(Refusal) as refused:
         quote(creance)
     assert refused.value.code == "montant-hors-limites"
     just_under = "24999999999999.00"  # four of them: 99,999,999,999,996 < 1e14

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from contracts.calendar import BusinessCalendar
 from contracts.money import CENTIME, ZERO
 from contracts.programme import Modality, Programme
+from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.creance import CreanceEligible, Restant, creance_eligible
 from services.simulation.domain.devis import a_payer, simuler
 from services.simulation.domain.options import OptionPalier, Suggestion, comparer, suggerer
-from services.simulation.domain.refus import RefusSimulation
 from tests.unit.test_simulation_properties import DEC, FICTIF, restants
 
 D = Decimal
@@ -76,7 +76,7 @@ class Plan:
 def quote(programme: Programme, creance: CreanceEligible, modality: Modality, n: int = 0) -> QuoteTerms | None:
     try:
         return simuler(programme, CALENDARS[programme.code], creance, modality, V, echeances=n)
-    except RefusSimulation:
+    except Refusal:
         return None
 
 
@@ -99,7 +99,7 @@ def something_to_remit(creance: CreanceEligible) -> bool:
 def check_suggestion(programme: Programme, creance: CreanceEligible, budget: Decimal, plans: list[Plan]) -> None:
     try:
         suggestion = suggerer(programme, creance, budget)
-    except RefusSimulation as refused:
+    except Refusal as refused:
         event(refused.code)
         if refused.code == "rien-a-payer":
             assert min(a_payer(creance, tier) for tier in programme.tiers) <= ZERO
@@ -119,7 +119,7 @@ def check_suggestion(programme: Programme, creance: CreanceEligible, budget: Dec
         )
         assert minimum == named.last_installment_amount  # the single payment's only debit is to_pay
         if minimum > CENTIME:
-            with pytest.raises(RefusSimulation) as again:
+            with pytest.raises(Refusal) as again:
                 suggerer(programme, creance, minimum - CENTIME)
             assert again.value.code == "budget-insuffisant"
         return
@@ -177,7 +177,7 @@ def check_comparison(programme: Programme, creance: CreanceEligible, options: li
 def test_the_comparison_lists_exactly_the_counts_simuler_accepts(programme: Programme, lines: list[Restant]) -> None:
     creance = creance_eligible(programme, lines)
     if not something_to_remit(creance):
-        with pytest.raises(RefusSimulation) as refused:
+        with pytest.raises(Refusal) as refused:
             comparer(programme, creance)
         assert refused.value.code == "rien-a-remettre"
         return
@@ -207,7 +207,7 @@ def test_the_suggestion_is_the_cheapest_allowed_plan_that_fits_the_budget(
 def test_a_budget_that_is_not_positive_is_refused(programme: Programme, lines: list[Restant], budget: Decimal) -> None:
     creance = creance_eligible(programme, lines)
     assume(something_to_remit(creance))
-    with pytest.raises(RefusSimulation) as refused:
+    with pytest.raises(Refusal) as refused:
         suggerer(programme, creance, budget)
     assert refused.value.code == "parametres-incoherents"
 
@@ -250,8 +250,8 @@ def summary(s: Suggestion) -> tuple[str, str, int, str, str, str, str]:
     )
 
 
-def refusal(programme: Programme, creance: CreanceEligible, budget: str) -> RefusSimulation:
-    with pytest.raises(RefusSimulation) as refused:
+def refusal(programme: Programme, creance: CreanceEligible, budget: str) -> Refusal:
+    with pytest.raises(Refusal) as refused:
         suggerer(programme, creance, D(budget))
     return refused.value
 
@@ -366,7 +366,7 @@ def test_when_the_single_payment_remits_less_the_cheaper_installments_come_first
 
 
 def test_refusals_before_any_budget() -> None:
-    with pytest.raises(RefusSimulation) as nothing:
+    with pytest.raises(Refusal) as nothing:
         comparer(DEC, one_period(DEC, "5000.00"))
     assert nothing.value.code == "rien-a-remettre"
     assert refusal(DEC, one_period(DEC, "5000.00"), "1000.00").code == "rien-a-remettre"

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from contracts.calendar import BusinessCalendar
 from contracts.money import ZERO, round_down, round_half_up
 from contracts.programme import Programme, load_programme, shipped_programme
+from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.creance import CreanceEligible, Restant, creance_eligible
 from services.simulation.domain.devis import a_payer, nombre_max_echeances, simuler
-from services.simulation.domain.refus import RefusSimulation
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
@@ -103,7 +103,7 @@ def test_any_allowed_quote_keeps_every_promise(
             advance = Decimal(data.draw(st.just(0) | st.integers(0, centimes))) / 100
     try:
         terms = simuler(programme, CALENDARS[programme.code], creance, modality, v, avance=advance, echeances=n)  # type: ignore[arg-type]
-    except RefusSimulation as refused:
+    except Refusal as refused:
         event(refused.code)
         if refused.code == "rien-a-remettre":
             assert bases(creance) == (ZERO, ZERO, ZERO)
@@ -134,7 +134,7 @@ def test_the_largest_count_named_is_allowed_and_every_larger_one_is_not(
     def allowed(n: int) -> bool:
         try:
             simuler(programme, calendar, creance, "INSTALLMENTS", v, avance=advance, echeances=n)
-        except RefusSimulation:
+        except Refusal:
             return False
         return True
 

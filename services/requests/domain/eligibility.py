@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from contracts.debt import PeriodPosition
 from contracts.programme import Programme
-from services.requests.domain.refusals import Refusal
+from contracts.refusals import Refusal
 
 
 @dataclass(frozen=True)

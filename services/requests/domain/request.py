@@ -22,9 +22,9 @@ from uuid import UUID
 from contracts.calendar import BusinessCalendar, due_dates
 from contracts.debt import Perception
 from contracts.programme import Modality, Programme
+from contracts.refusals import Refusal
 from contracts.requests import REASON_MAX_LENGTH, TERMINAL_STATES, Actor, Guarantee, Plan, RequestState
 from contracts.simulation import Quote, ScheduledDebit
-from services.requests.domain.refusals import Refusal
 
 Event = Literal[
     "created",

@@ -11,7 +11,6 @@ from contracts.programme import Modality
 from contracts.requests import Actor
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
-from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import Dependencies
 from services.requests.entrypoints.views import RequestOut, request_out
@@ -75,11 +74,6 @@ def _actor(principal: Principal) -> Actor:
     return Actor(kind="affiliate", id=principal.login)
 
 
-def _problem(refusal: Refusal) -> Problem:
-    status = 409 if refusal.kind == "conflict" else 422
-    return Problem(status, refusal.code, refusal.message, **refusal.details)
-
-
 _NOT_FOUND = Problem(404, "demande-introuvable", "Demande introuvable pour ce compte.")
 
 
@@ -125,11 +119,8 @@ async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincip
     require_affiliate(principal, body.affiliate)
     pool = deps.platform.pool
     assert pool is not None
-    try:
-        async with pool.acquire() as conn:
-            created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
-    except Refusal as refusal:
-        raise _problem(refusal) from None
+    async with pool.acquire() as conn:  # a Refusal is answered by the runtime's handler
+        created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
     return await _answer(deps, created)
 
 
@@ -165,8 +156,6 @@ async def _run(deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:
             changed = await use_case(conn, deps.context, *args)
     except lifecycle.NotFound:
         raise _NOT_FOUND from None
-    except Refusal as refusal:
-        raise _problem(refusal) from None
     return await _answer(deps, changed)
 
 

@@ -7,12 +7,12 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from contracts.programme import Modality
+from contracts.refusals import Refusal
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
-from services.requests.domain.refusals import Refusal
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import perception_of, record

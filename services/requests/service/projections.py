@@ -9,11 +9,11 @@ from contracts.auth import AffiliateRegistered
 from contracts.debits import BankAccountsChanged, DebitChanged, PlanCompleted, PlanDefaulted, PlanScheduled
 from contracts.debt import PositionChanged
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.refusals import Refusal
 from contracts.requests import Guarantee
 from contracts.simulation import QuoteIssued
 from services.requests.adapters.repository import Profile, ProjectionRepository, RequestRepository
 from services.requests.domain.eligibility import ArrangementFact, remissible
-from services.requests.domain.refusals import Refusal
 from services.requests.service import lifecycle
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Unapplicable

@@ -11,10 +11,11 @@ from decimal import Decimal
 from contracts.calendar import BusinessCalendar, due_dates
 from contracts.money import CENTIME, MAX_AMOUNT, ZERO, round_down, round_half_up
 from contracts.programme import Modality, Programme, Rates, Tier
+from contracts.refusals import Refusal
 from contracts.simulation import CategoryAmounts, DebitKind, QuoteTerms, RemiseAmounts, ScheduledDebit
 from services.simulation.domain import refus
 from services.simulation.domain.creance import CreanceEligible
-from services.simulation.domain.refus import RefusSimulation
+from services.simulation.domain.refus import refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def _mad(amount: Decimal) -> str:
 
 def _check_something_to_remit(creance: CreanceEligible) -> None:
     if _base(creance.majorations) + _base(creance.astreintes) + _base(creance.frais) == ZERO:
-        raise RefusSimulation(
+        raise refused(
             refus.RIEN_A_REMETTRE,
             "Aucune majoration, astreinte ni frais de recouvrement ne reste dû sur les périodes éligibles : "
             "il n'y a rien à remettre.",
@@ -85,11 +86,11 @@ def _check_something_to_remit(creance: CreanceEligible) -> None:
     # could then not be written: a 500 instead of a refusal)
     amounts = (creance.principal, creance.majorations, creance.astreintes, creance.frais, creance.total)
     if any(abs(x) >= MAX_AMOUNT for x in amounts):
-        raise RefusSimulation("montant-hors-limites", "Le montant de la créance dépasse la capacité du système.")
+        raise refused("montant-hors-limites", "Le montant de la créance dépasse la capacité du système.")
 
 
-def _rien_a_payer(a_payer_: Decimal) -> RefusSimulation:
-    return RefusSimulation(
+def _rien_a_payer(a_payer_: Decimal) -> Refusal:
+    return refused(
         refus.RIEN_A_PAYER,
         "Après remise, il ne reste rien à payer sur les périodes éligibles : aucun prélèvement n'est à prévoir.",
         {"to_pay": f"{a_payer_:f}"},
@@ -99,14 +100,14 @@ def _rien_a_payer(a_payer_: Decimal) -> RefusSimulation:
 def _tier(programme: Programme, modality: Modality, avance: Decimal, echeances: int) -> Tier:
     if modality == "FULL":
         if avance != ZERO or echeances != 0:
-            raise RefusSimulation(
+            raise refused(
                 refus.PARAMETRES_INCOHERENTS,
                 "Le paiement intégral ne comporte ni avance ni échéances.",
                 {"advance": f"{avance:f}", "installments": echeances},
             )
         return programme.tier("FULL")
     if not 1 <= echeances <= programme.max_installments:
-        raise RefusSimulation(
+        raise refused(
             refus.ECHEANCES_HORS_LIMITES,
             f"Le nombre d'échéances doit être compris entre 1 et {programme.max_installments}.",
             {"installments": echeances, "min_installments": 1, "max_installments": programme.max_installments},
@@ -118,7 +119,7 @@ def _check_installments(
     programme: Programme, creance: CreanceEligible, a_payer_: Decimal, avance: Decimal, echeances: int
 ) -> None:
     if not ZERO <= avance < a_payer_:
-        raise RefusSimulation(
+        raise refused(
             refus.AVANCE_HORS_LIMITES,
             f"L'avance doit être comprise entre 0.00 et {_mad(a_payer_ - CENTIME)} "
             f"(inférieure au montant à payer, {_mad(a_payer_)}).",
@@ -144,7 +145,7 @@ def _check_installments(
     largest_advance = a_payer_ - minimum * echeances
     if largest_advance >= ZERO:
         details["advance_max_for_installments"] = f"{largest_advance:f}"
-    raise RefusSimulation(
+    raise refused(
         refus.ECHEANCE_SOUS_MINIMUM,
         f"Chaque échéance doit atteindre {_mad(minimum)} ; avec {echeances} échéances elle serait de "
         f"{_mad(montant)}. {conseil}",
@@ -195,7 +196,7 @@ def simuler(
     avance: Decimal = ZERO,
     echeances: int = 0,
 ) -> QuoteTerms:
-    """The quote for this debt, or ``RefusSimulation`` saying what the programme allows instead."""
+    """The quote for this debt, or ``Refusal`` saying what the programme allows instead."""
     _check_something_to_remit(creance)
     tier = _tier(programme, modality, avance, echeances)
     remises = remise(creance, tier.rates)

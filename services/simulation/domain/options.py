@@ -21,7 +21,7 @@ from services.simulation.domain.devis import (
     montant_echeance,
     remise,
 )
-from services.simulation.domain.refus import RefusSimulation
+from services.simulation.domain.refus import refused
 
 AUCUNE = range(0)
 
@@ -94,7 +94,7 @@ def _option(programme: Programme, creance: CreanceEligible, tier: Tier) -> Optio
 
 
 def comparer(programme: Programme, creance: CreanceEligible) -> list[OptionPalier]:
-    """Every tier of the programme, in the programme's order; ``RefusSimulation`` when nothing is remitted."""
+    """Every tier of the programme, in the programme's order; ``Refusal`` when nothing is remitted."""
     _check_something_to_remit(creance)
     return [_option(programme, creance, tier) for tier in programme.tiers]
 
@@ -140,7 +140,7 @@ def _fr(amount: Decimal) -> str:
 
 
 def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Decimal) -> Suggestion:
-    """The cheapest plan whose every debit is at most ``budget_mensuel``, or ``RefusSimulation``.
+    """The cheapest plan whose every debit is at most ``budget_mensuel``, or ``Refusal``.
 
     Cheapest means the smallest amount to pay (the largest remise). A tier's installments are tried from
     its smallest allowed count up, so the first count that fits has the fewest, largest installments.
@@ -148,7 +148,7 @@ def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Dec
     """
     options = comparer(programme, creance)
     if not budget_mensuel.is_finite() or budget_mensuel <= ZERO or budget_mensuel != budget_mensuel.quantize(CENTIME):
-        raise RefusSimulation(
+        raise refused(
             refus.PARAMETRES_INCOHERENTS,
             "Le budget mensuel doit être un montant positif, au centime près.",
             {"monthly_budget": f"{budget_mensuel:f}"},
@@ -169,7 +169,7 @@ def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Dec
     else:
         s = "s" if named.installments > 1 else ""
         plan = f"il faut au moins {_fr(minimum)} MAD par mois ({named.installments} échéance{s})"
-    raise RefusSimulation(
+    raise refused(
         refus.BUDGET_INSUFFISANT,
         f"Avec {_fr(budget_mensuel)} MAD par mois, aucun plan n'est possible : {plan}.",
         {

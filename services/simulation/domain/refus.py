@@ -2,15 +2,13 @@
 
 from collections.abc import Mapping
 
+from contracts.refusals import Refusal
 
-class RefusSimulation(Exception):
-    """A quote the programme does not allow; ``details`` carry the allowed range (JSON-ready values)."""
 
-    def __init__(self, code: str, message: str, details: Mapping[str, str | int] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details: dict[str, str | int] = dict(details or {})
+def refused(code: str, message: str, details: Mapping[str, str | int] | None = None) -> Refusal:
+    """A quote the programme does not allow: the caller's input (422); ``details`` carry the
+    allowed range (JSON-ready values)."""
+    return Refusal(code, message, kind="invalid", **dict(details or {}))
 
 
 RIEN_A_REMETTRE = "rien-a-remettre"

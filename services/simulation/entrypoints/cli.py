@@ -108,9 +108,9 @@ def simulate_command(
 ) -> None:
     """Simule un devis de remise hors ligne et l'écrit en JSON (mêmes règles que le service)."""
     from contracts.calendar import BusinessCalendar
+    from contracts.refusals import Refusal
     from services.simulation.domain.creance import creance_eligible
     from services.simulation.domain.devis import simuler
-    from services.simulation.domain.refus import RefusSimulation
 
     mode = modality.strip().upper()
     if mode not in ("FULL", "INSTALLMENTS"):
@@ -131,6 +131,6 @@ def simulate_command(
             avance=amount,
             echeances=installments or 0,
         )
-    except RefusSimulation as exc:
+    except Refusal as exc:
         raise _fail(f"Simulation refusée ({exc.code}) : {exc.message}") from None
     typer.echo(json.dumps(terms.model_dump(mode="json"), ensure_ascii=False, indent=2))

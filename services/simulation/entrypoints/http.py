@@ -15,7 +15,6 @@ from services.runtime.problems import Problem
 from services.runtime.seals import Sealer
 from services.simulation.domain.devis import Remise
 from services.simulation.domain.options import OptionPalier, Suggestion
-from services.simulation.domain.refus import RefusSimulation
 from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
 from services.simulation.service.quotes import Demande, PositionInconnue, issue_quote, read_quote
@@ -175,12 +174,8 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Depend
     try:
         async with platform.pool.acquire() as conn:
             quote, text = await issue_quote(conn, deps.regles, platform.clock, demande)
-    except PositionInconnue:
+    except PositionInconnue:  # a Refusal (with the allowed range) is answered by the runtime's handler
         raise _position_inconnue() from None
-    except RefusSimulation as refus:
-        problem = Problem(422, refus.code, refus.message)
-        problem.extra.update(refus.details)  # the allowed range, for programs
-        raise problem from None
     return Response(
         _sealed(deps.sealer, text),
         status_code=201,
@@ -208,12 +203,8 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependenci
     try:
         async with platform.pool.acquire() as conn:
             found = await simulation_options(conn, deps.regles, body.affiliate, body.monthly_budget)
-    except PositionInconnue:
+    except PositionInconnue:  # a Refusal (with the allowed range) is answered by the runtime's handler
         raise _position_inconnue() from None
-    except RefusSimulation as refus:
-        problem = Problem(422, refus.code, refus.message)
-        problem.extra.update(refus.details)
-        raise problem from None
     return Response(_options_out(found).model_dump_json(), media_type="application/json")
 
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import asyncpg
 
+from contracts.refusals import Refusal
 from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.domain.options import OptionPalier, Suggestion, comparer, suggerer
-from services.simulation.domain.refus import RefusSimulation
 from services.simulation.service.quotes import Regles, creance_courante
 
 
@@ -21,7 +21,7 @@ class Options:
     debt_version: int
     options: list[OptionPalier]
     suggestion: Suggestion | None
-    suggestion_refusal: RefusSimulation | None
+    suggestion_refusal: Refusal | None
 
 
 async def simulation_options(
@@ -29,17 +29,17 @@ async def simulation_options(
 ) -> Options:
     """Each tier side by side and, given a monthly budget, the cheapest plan it allows or why none.
 
-    Raises ``PositionInconnue``, or ``RefusSimulation`` when the debt itself is refused (nothing to
+    Raises ``PositionInconnue``, or ``Refusal`` when the debt itself is refused (nothing to
     remit); a budget no plan fits is not an error of the call: it comes back as ``suggestion_refusal``.
     """
     programme = regles.programme
     position, creance = await creance_courante(SimulationRepository(conn), programme, affiliate)
     options = comparer(programme, creance)
     suggestion: Suggestion | None = None
-    refusal: RefusSimulation | None = None
+    refusal: Refusal | None = None
     if budget_mensuel is not None:
         try:
             suggestion = suggerer(programme, creance, budget_mensuel)
-        except RefusSimulation as refused:
+        except Refusal as refused:
             refusal = refused
     return Options(affiliate, position.version, options, suggestion, refusal)

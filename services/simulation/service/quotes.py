@@ -65,7 +65,7 @@ async def creance_courante(
 
 
 async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, demande: Demande) -> tuple[Quote, str]:
-    """The quote and its JSON; raises ``PositionInconnue`` or the domain's ``RefusSimulation``."""
+    """The quote and its JSON; raises ``PositionInconnue`` or a ``Refusal``."""
     repository = SimulationRepository(conn)
     programme = regles.programme
     position, creance = await creance_courante(repository, programme, demande.affiliate)
