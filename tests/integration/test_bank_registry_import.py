@@ -18,7 +18,7 @@ from contracts.banks import BANKS, orders_topic
 from contracts.identifiers import rib_key
 from services.debits.entrypoints.cli import import_accounts_command
 from services.debits.entrypoints.operations import MIGRATIONS, import_bank_accounts
-from services.debits.service.accounts import FichierRefuse
+from services.debits.service.accounts import FileRefused
 from services.runtime.db import migrate
 from services.stack.provisioning import provision_topics
 from tests.conftest import Infra
@@ -71,7 +71,7 @@ async def test_the_use_case_refuses_the_whole_batch_naming_the_account_affiliate
     mine, theirs = new_affiliate(), new_affiliate()
     unknown = rib("050")
     batch = [record(mine, rib("007")), record(theirs, rib("230")), record(theirs, unknown), record(mine, rib("050"))]
-    with pytest.raises(FichierRefuse) as refused:
+    with pytest.raises(FileRefused) as refused:
         await import_bank_accounts(database, batch)
     message = str(refused.value)
     assert message.startswith(

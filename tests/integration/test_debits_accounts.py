@@ -20,7 +20,7 @@ from services.debits.config import DebitsSettings
 from services.debits.entrypoints.cli import import_accounts_command
 from services.debits.entrypoints.operations import import_bank_accounts
 from services.debits.main import create_app
-from services.debits.service.accounts import FichierRefuse
+from services.debits.service.accounts import FileRefused
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra
@@ -146,7 +146,7 @@ async def test_an_invalid_rib_refuses_the_whole_file(
     assert RIB_BAD_KEY not in result.output and RIB_BAD_KEY not in message
     assert (await get_accounts(client, issuer, affiliate)).json() == []
 
-    with pytest.raises(FichierRefuse, match="code banque"):
+    with pytest.raises(FileRefused, match="code banque"):
         await import_bank_accounts(database, [record(affiliate, RIB_A, "X", bank_code="999")])
 
     file.write_text(json.dumps([record(affiliate, RIB_A, "Attijariwafa bank")]))

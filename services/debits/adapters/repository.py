@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
-from services.debits.domain.accounts import CompteBancaire
+from services.debits.domain.accounts import RegisteredAccount
 from services.runtime.db import load_queries, rows
 
 _Q = load_queries(Path(__file__).parent / "sql")
@@ -17,19 +17,19 @@ class AccountRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def upsert(self, comptes: Sequence[CompteBancaire], registered_at: datetime) -> set[str]:
+    async def upsert(self, registered: Sequence[RegisteredAccount], registered_at: datetime) -> set[str]:
         """Store new accounts and changed names; return the affiliates whose accounts changed."""
-        if not comptes:
+        if not registered:
             return set()
         changed = await rows(
             _Q.upsert_accounts(
                 self._conn,
-                ids=[c.id for c in comptes],
-                affiliates=[c.affiliate for c in comptes],
-                ribs=[c.rib for c in comptes],
-                bank_codes=[c.bank_code for c in comptes],
-                bank_names=[c.bank_name for c in comptes],
-                holders=[c.holder for c in comptes],
+                ids=[c.id for c in registered],
+                affiliates=[c.affiliate for c in registered],
+                ribs=[c.rib for c in registered],
+                bank_codes=[c.bank_code for c in registered],
+                bank_names=[c.bank_name for c in registered],
+                holders=[c.holder for c in registered],
                 registered_at=registered_at,
             )
         )
@@ -46,11 +46,11 @@ class AccountRepository:
     async def affiliates_after(self, after: str, page: int) -> list[str]:
         return [row["affiliate"] for row in await rows(_Q.affiliates_after(self._conn, after=after, page=page))]
 
-    async def accounts_of(self, affiliates: Sequence[str]) -> dict[str, list[CompteBancaire]]:
-        found: dict[str, list[CompteBancaire]] = defaultdict(list)
+    async def accounts_of(self, affiliates: Sequence[str]) -> dict[str, list[RegisteredAccount]]:
+        found: dict[str, list[RegisteredAccount]] = defaultdict(list)
         for row in await rows(_Q.accounts_of(self._conn, affiliates=list(affiliates))):
             found[row["affiliate"]].append(
-                CompteBancaire(
+                RegisteredAccount(
                     id=row["id"],
                     affiliate=row["affiliate"],
                     rib=row["rib"],

@@ -38,11 +38,11 @@ def import_accounts_command(
     nommant le compte, l'affilié et le code banque.
     """
     from services.debits.entrypoints.operations import import_bank_accounts
-    from services.debits.service.accounts import FichierRefuse
+    from services.debits.service.accounts import FileRefused
 
     try:
         outcome = asyncio.run(import_bank_accounts(database_url, file.read_bytes()))
-    except FichierRefuse as exc:
+    except FileRefused as exc:
         typer.echo(f"fichier refusé, rien n'est importé : {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{outcome.accounts} comptes enregistrés, {outcome.affiliates_announced} affiliés annoncés")

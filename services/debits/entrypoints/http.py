@@ -49,9 +49,9 @@ async def bank_accounts(
     pool = deps.platform.pool
     assert pool is not None
     async with pool.acquire() as conn:
-        comptes = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
+        registered = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
     # Only the masked view leaves the service: the full RIB is never in an answer.
-    return [c.vue() for c in comptes]
+    return [c.masked() for c in registered]
 
 
 @router.get(

@@ -11,7 +11,7 @@ from contracts.debits import Creditor
 from services.debits.adapters.pain.pain008 import render_pain008
 from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.config import DebitsSettings
-from services.debits.service.accounts import Enregistrement, FichierRefuse, parse_declarations, register_accounts
+from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
 from services.debits.service.context import DebitsContext
 from services.debits.service.run import RunSummary, count_due, run_debits
 from services.runtime.clock import Clock, SystemClock, business_date
@@ -22,9 +22,9 @@ MIGRATIONS = [("debits", Path(__file__).parents[1] / "migrations")]
 
 async def import_bank_accounts(
     database_url: str, records: bytes | Sequence[Mapping[str, Any]], clock: Clock | None = None
-) -> Enregistrement:
+) -> Registration:
     """Registers a batch of accounts (a JSON file's bytes or decoded records) through the use case:
-    all or nothing; raises ``FichierRefuse`` before touching the database when one is invalid.
+    all or nothing; raises ``FileRefused`` before touching the database when one is invalid.
 
     Applies debits' migrations first (idempotent), so an import may run before the service's first start.
     """
@@ -41,7 +41,7 @@ async def import_bank_accounts(
                 return await register_accounts(conn, declarations, clock or SystemClock())
             except asyncpg.UniqueViolationError:
                 # The transaction rolled back: nothing of the batch was registered.
-                raise FichierRefuse("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
+                raise FileRefused("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
     finally:
         await pool.close()
 

@@ -12,14 +12,14 @@ from contracts.debits import BankAccountsChanged
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
 from contracts.topics import DEBITS_ACCOUNTS
 from services.debits.adapters.repository import AccountRepository
-from services.debits.domain.accounts import CompteBancaire, CompteInvalide, consolider, identifiant_par_defaut
+from services.debits.domain.accounts import InvalidAccount, RegisteredAccount, consolidate, default_account_id
 from services.runtime.clock import Clock
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
 PRODUCER = "debits"
 
 
-class CompteDeclare(BaseModel):
+class DeclaredAccount(BaseModel):
     """One account as a bank-account file or the demo seeding declares it."""
 
     # hide_input_in_errors: a refusal message must never repeat a full RIB.
@@ -50,9 +50,9 @@ class CompteDeclare(BaseModel):
             )
         return self
 
-    def compte(self) -> CompteBancaire:
-        return CompteBancaire(
-            id=self.id or identifiant_par_defaut(self.affiliate, self.rib),
+    def to_registered(self) -> RegisteredAccount:
+        return RegisteredAccount(
+            id=self.id or default_account_id(self.affiliate, self.rib),
             affiliate=self.affiliate,
             rib=self.rib,
             bank_code=bank_code(self.rib),
@@ -61,10 +61,10 @@ class CompteDeclare(BaseModel):
         )
 
 
-_DECLARATIONS: TypeAdapter[list[CompteDeclare]] = TypeAdapter(list[CompteDeclare])
+_DECLARATIONS: TypeAdapter[list[DeclaredAccount]] = TypeAdapter(list[DeclaredAccount])
 
 
-class FichierRefuse(ValueError):
+class FileRefused(ValueError):
     """The whole batch is refused: nothing of it is registered. The message is one French line.
 
     All or nothing, an unknown bank included: the operator fixes or removes the line named and imports
@@ -84,7 +84,7 @@ _MESSAGES = {
 }
 
 
-def _motif(exc: ValidationError) -> str:
+def _reason(exc: ValidationError) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
     index, *fields = first["loc"] or ("",)
     where = ""
@@ -97,31 +97,31 @@ def _motif(exc: ValidationError) -> str:
     return f"{where} : {message}{suffix}" if where else f"{message}{suffix}"
 
 
-def parse_declarations(data: bytes | Sequence[Mapping[str, Any]]) -> list[CompteDeclare]:
-    """A JSON list (file bytes) or already-decoded records; raises ``FichierRefuse``."""
+def parse_declarations(data: bytes | Sequence[Mapping[str, Any]]) -> list[DeclaredAccount]:
+    """A JSON list (file bytes) or already-decoded records; raises ``FileRefused``."""
     try:
         if isinstance(data, bytes):
             declarations = _DECLARATIONS.validate_json(data)
         else:
             declarations = _DECLARATIONS.validate_python(list(data))
-        consolider(d.compte() for d in declarations)
+        consolidate(d.to_registered() for d in declarations)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False, include_input=False)):
-            raise FichierRefuse("le fichier n'est pas un JSON valide") from None
-        raise FichierRefuse(_motif(exc)) from None
-    except CompteInvalide as exc:
-        raise FichierRefuse(str(exc)) from None
+            raise FileRefused("le fichier n'est pas un JSON valide") from None
+        raise FileRefused(_reason(exc)) from None
+    except InvalidAccount as exc:
+        raise FileRefused(str(exc)) from None
     return declarations
 
 
 @dataclass(frozen=True)
-class Enregistrement:
+class Registration:
     accounts: int
     affiliates_announced: int
 
 
-def _annonces(
-    comptes: Mapping[str, Sequence[CompteBancaire]], versions: Mapping[str, int], clock: Clock
+def _announcements(
+    registered: Mapping[str, Sequence[RegisteredAccount]], versions: Mapping[str, int], clock: Clock
 ) -> list[OutgoingMessage]:
     occurred_at = clock.now()
     messages = []
@@ -130,7 +130,7 @@ def _annonces(
             {
                 "affiliate": affiliate,
                 "version": versions[affiliate],
-                "accounts": [c.vue() for c in comptes.get(affiliate, ())],
+                "accounts": [c.masked() for c in registered.get(affiliate, ())],
             },
             producer=PRODUCER,
             occurred_at=occurred_at,
@@ -140,19 +140,19 @@ def _annonces(
 
 
 async def register_accounts(
-    conn: asyncpg.Connection, accounts: Sequence[CompteDeclare], clock: Clock
-) -> Enregistrement:
+    conn: asyncpg.Connection, accounts: Sequence[DeclaredAccount], clock: Clock
+) -> Registration:
     """In one transaction: upsert the accounts, bump once the version of every affiliate whose accounts
     changed, and write its whole masked list to the outbox. Re-registering the same accounts changes
     nothing and announces nothing."""
-    comptes = consolider(d.compte() for d in accounts)
+    registered = consolidate(d.to_registered() for d in accounts)
     repo = AccountRepository(conn)
     async with conn.transaction():
-        changed = sorted(await repo.upsert(comptes, clock.now()))
+        changed = sorted(await repo.upsert(registered, clock.now()))
         if changed:
             versions = await repo.bump_versions(changed)  # also locks them until commit
-            await enqueue_many(conn, _annonces(await repo.accounts_of(changed), versions, clock))
-    return Enregistrement(len(comptes), len(changed))
+            await enqueue_many(conn, _announcements(await repo.accounts_of(changed), versions, clock))
+    return Registration(len(registered), len(changed))
 
 
 async def republish_accounts(conn: asyncpg.Connection, clock: Clock, page: int = 500) -> int:
@@ -162,7 +162,7 @@ async def republish_accounts(conn: asyncpg.Connection, clock: Clock, page: int =
     while affiliates := await repo.affiliates_after(after, page):
         async with conn.transaction():
             versions = await repo.lock_versions(affiliates)  # an older list never follows a newer one
-            await enqueue_many(conn, _annonces(await repo.accounts_of(affiliates), versions, clock))
+            await enqueue_many(conn, _announcements(await repo.accounts_of(affiliates), versions, clock))
         count += len(affiliates)
         after = affiliates[-1]
     return count
