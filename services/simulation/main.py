@@ -15,7 +15,7 @@ from services.simulation.config import SimulationSettings
 from services.simulation.entrypoints.dependencies import SimulationDependencies
 from services.simulation.entrypoints.http import router
 from services.simulation.entrypoints.subscribers import register_subscribers
-from services.simulation.service.quotes import Regles
+from services.simulation.service.quotes import Rules
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
     register_subscribers(platform.broker, platform, programme)
     dependencies = SimulationDependencies(
         platform=platform,
-        regles=Regles(programme, calendar),
+        rules=Rules(programme, calendar),
         sealer=_quote_sealer(settings),
         programme_json=programme.model_dump_json().encode(),
     )

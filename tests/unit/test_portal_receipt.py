@@ -20,8 +20,8 @@ from contracts.simulation import DebitKind, Quote
 from services.portal.formatting import NBSP, jour, montant
 from services.portal.receipt import ETATS, MODALITES, TYPES_PRELEVEMENT, recepisse_pdf, texte_pdf
 from services.requests.entrypoints.views import RequestOut
-from services.simulation.domain.creance import Restant, creance_eligible
-from services.simulation.domain.devis import simuler
+from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
+from services.simulation.domain.quote_terms import quote_terms
 
 REQUEST_ID = UUID("3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f")
 AFFILIATE = "1234567"
@@ -43,22 +43,22 @@ AFFILIE: dict[str, Any] = {
     "perception": {"code": "CAS-AS", "name": "Perception Casablanca Aïn Sebaâ"},
 }
 RESTANTS = [
-    Restant("2022-03", Decimal("182450.00"), Decimal("14596.00"), Decimal("9122.50"), Decimal("1250.00")),
-    Restant("2023-05", Decimal("96300.40"), Decimal("5778.02"), Decimal("2889.01"), Decimal("450.00")),
+    Outstanding("2022-03", Decimal("182450.00"), Decimal("14596.00"), Decimal("9122.50"), Decimal("1250.00")),
+    Outstanding("2023-05", Decimal("96300.40"), Decimal("5778.02"), Decimal("2889.01"), Decimal("450.00")),
 ]
 
 
-def quote(modality: Modality, *, avance: str = "0.00", echeances: int = 0) -> Quote:
+def quote(modality: Modality, *, advance: str = "0.00", installments: int = 0) -> Quote:
     """A real quote, computed by simulation's own rules on the shipped programme."""
     programme = shipped_programme(CURRENT_PROGRAMME)
-    terms = simuler(
+    terms = quote_terms(
         programme,
         BusinessCalendar(programme.extra_holidays),
-        creance_eligible(programme, RESTANTS),
+        eligible_debt(programme, RESTANTS),
         modality,
         V,
-        avance=Decimal(avance),
-        echeances=echeances,
+        advance=Decimal(advance),
+        installments=installments,
     )
     issued = datetime(2026, 12, 14, 9, 12, tzinfo=UTC)
     return Quote(
@@ -192,7 +192,7 @@ def test_full_payment_receipt() -> None:
 
 
 def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
-    plan = quote("INSTALLMENTS", avance="30000.00", echeances=60)
+    plan = quote("INSTALLMENTS", advance="30000.00", installments=60)
     assert len(plan.schedule) == 61  # the advance, then 60 installments
     reader, pages = read(recepisse_pdf(demande("IN_PROGRESS", "INSTALLMENTS", plan), AFFILIE, GENERE_LE))
     text = "\n".join(pages)
@@ -234,7 +234,7 @@ def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
 
 
 def test_awaiting_guarantee_shows_the_quote_schedule_as_indicative() -> None:
-    plan = quote("INSTALLMENTS", avance="30000.00", echeances=12)
+    plan = quote("INSTALLMENTS", advance="30000.00", installments=12)
     _, pages = read(
         recepisse_pdf(demande("AWAITING_GUARANTEE", "INSTALLMENTS", plan, scheduled=False), AFFILIE, GENERE_LE)
     )
@@ -277,7 +277,7 @@ def test_every_state_renders_in_french(state: str) -> None:
 def test_odd_characters_never_crash_the_receipt() -> None:
     odd = "Société « Ñandú » – 𝔘nicode ✓ l’atelier\u202f»\u200b 🚀 مؤسسة"
     affilie = {**AFFILIE, "raison_sociale": odd, "perception": {"code": "X", "name": "Perception “Hay Hassani” ✓"}}
-    data = demande("AWAITING_GUARANTEE", "INSTALLMENTS", quote("INSTALLMENTS", avance="30000.00", echeances=12))
+    data = demande("AWAITING_GUARANTEE", "INSTALLMENTS", quote("INSTALLMENTS", advance="30000.00", installments=12))
     data["bank_account"]["bank_name"] = "Banque ✓ Populaire — Crédit"
     data["cg_version"] = "CG–2023–11 ✓"
     _, pages = read(recepisse_pdf(data, affilie, GENERE_LE))

@@ -10,8 +10,8 @@ from contracts.calendar import BusinessCalendar
 from contracts.programme import Programme, load_programme, shipped_programme
 from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
-from services.simulation.domain.creance import CreanceEligible, Restant, creance_eligible
-from services.simulation.domain.devis import nombre_max_echeances, simuler
+from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding, eligible_debt
+from services.simulation.domain.quote_terms import max_installments_for, quote_terms
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
@@ -19,16 +19,16 @@ CALENDAR = BusinessCalendar()
 D = Decimal
 
 
-def restant(period: str, p: str = "0", m: str = "0", a: str = "0", f: str = "0") -> Restant:
-    return Restant(period, D(p), D(m), D(a), D(f))
+def line(period: str, p: str = "0", m: str = "0", a: str = "0", f: str = "0") -> Outstanding:
+    return Outstanding(period, D(p), D(m), D(a), D(f))
 
 
-def one_period(p: str = "0", m: str = "0", a: str = "0", f: str = "0", period: str = "2022-01") -> CreanceEligible:
-    return creance_eligible(DEC, [restant(period, p, m, a, f)])
+def one_period(p: str = "0", m: str = "0", a: str = "0", f: str = "0", period: str = "2022-01") -> EligibleDebt:
+    return eligible_debt(DEC, [line(period, p, m, a, f)])
 
 
 def quote(
-    creance: CreanceEligible,
+    debt: EligibleDebt,
     modality: str = "FULL",
     *,
     advance: str = "0.00",
@@ -37,12 +37,12 @@ def quote(
     programme: Programme = DEC,
 ) -> QuoteTerms:
     calendar = BusinessCalendar(programme.extra_holidays)
-    return simuler(programme, calendar, creance, modality, v, avance=D(advance), echeances=n)  # type: ignore[arg-type]
+    return quote_terms(programme, calendar, debt, modality, v, advance=D(advance), installments=n)  # type: ignore[arg-type]
 
 
-def refusal(creance: CreanceEligible, modality: str = "INSTALLMENTS", **kwargs: object) -> Refusal:
+def refusal(debt: EligibleDebt, modality: str = "INSTALLMENTS", **kwargs: object) -> Refusal:
     with pytest.raises(Refusal) as caught:
-        quote(creance, modality, **kwargs)  # type: ignore[arg-type]
+        quote(debt, modality, **kwargs)  # type: ignore[arg-type]
     return caught.value
 
 
@@ -51,16 +51,16 @@ def schedule(terms: QuoteTerms) -> list[tuple[int, str, str, str, str]]:
 
 
 def test_full_payment_rounds_half_up_on_category_totals_and_skips_periods_after_the_cutoff() -> None:
-    creance = creance_eligible(
+    debt = eligible_debt(
         DEC,
         [
-            restant("2023-05", p="10000.00", m="300.00", a="500.00", f="150.55"),
-            restant("2024-12", p="2000.00", m="33.33"),
-            restant("2025-01", p="2500.00", m="75.00"),  # after 2024-12: ordinary debt, not in the plan
+            line("2023-05", p="10000.00", m="300.00", a="500.00", f="150.55"),
+            line("2024-12", p="2000.00", m="33.33"),
+            line("2025-01", p="2500.00", m="75.00"),  # after 2024-12: ordinary debt, not in the plan
         ],
     )
     # V = 2026-12-15: due 2027-01-10, a Sunday; the 11th is Independence Manifesto day -> Tuesday the 12th.
-    terms = quote(creance, "FULL", v=date(2026, 12, 15))
+    terms = quote(debt, "FULL", v=date(2026, 12, 15))
     assert terms.eligible_periods == ["2023-05", "2024-12"]
     # P = 10000 + 2000 = 12000.00 ; M = 300 + 33.33 = 333.33 ; A = 500.00 ; F = 150.55
     assert (terms.eligible.principal, terms.eligible.majorations) == (D("12000.00"), D("333.33"))
@@ -78,8 +78,8 @@ def test_full_payment_rounds_half_up_on_category_totals_and_skips_periods_after_
 
 
 def test_installments_with_an_advance_last_installment_takes_the_remainder() -> None:
-    creance = one_period(p="40000.00", m="8000.25", f="1000.00", a="3000.00")
-    terms = quote(creance, "INSTALLMENTS", advance="5000.00", n=12, v=date(2025, 3, 20))
+    debt = one_period(p="40000.00", m="8000.25", f="1000.00", a="3000.00")
+    terms = quote(debt, "INSTALLMENTS", advance="5000.00", n=12, v=date(2025, 3, 20))
     assert terms.tier == "INSTALLMENTS_1_24"
     # rM = 8000.25 x 0.50 = 4000.125 -> 4000.13 (half up) ; rF = 1000 x 0.50 = 500.00 ; rA = 3000 x 0.80 = 2400.00
     assert (terms.remise.majorations, terms.remise.frais, terms.remise.astreintes) == (
@@ -120,7 +120,7 @@ def test_without_advance_installment_one_is_on_the_first_date_and_centimes_go_la
 
 def test_extra_holidays_of_the_programme_move_the_collection_date() -> None:
     calendar = BusinessCalendar([date(2025, 4, 10)])
-    terms = simuler(DEC, calendar, one_period(p="100.00", m="10.00"), "FULL", date(2025, 3, 1))
+    terms = quote_terms(DEC, calendar, one_period(p="100.00", m="10.00"), "FULL", date(2025, 3, 1))
     assert schedule(terms) == [(1, "FULL", "2025-04-10", "2025-04-11", "104.00")]  # 100 + 10 - 6.00
 
 
@@ -145,29 +145,29 @@ def test_the_tier_changes_between_24_and_25_installments(
 
 
 def test_an_overpaid_category_is_a_credit_with_nothing_to_remit() -> None:
-    creance = creance_eligible(
+    debt = eligible_debt(
         DEC,
-        [restant("2022-01", p="3000.00", m="-50.00", f="100.00"), restant("2022-02", p="2000.00", m="30.00")],
+        [line("2022-01", p="3000.00", m="-50.00", f="100.00"), line("2022-02", p="2000.00", m="30.00")],
     )
     # M = -50 + 30 = -20.00 (overpaid): remise base 0 ; rF = 100 x 0.60 = 60.00
     # to_pay = 5000 + (-20 - 0) + (100 - 60) = 5020.00 ; to_pay + remise = 5080.00 = eligible total
-    terms = quote(creance, "FULL")
+    terms = quote(debt, "FULL")
     assert terms.eligible.majorations == D("-20.00")
     assert (terms.remise.majorations, terms.remise.frais, terms.to_pay) == (D("0.00"), D("60.00"), D("5020.00"))
 
 
 @pytest.mark.parametrize(
-    "creance",
+    "debt",
     [
         one_period(p="5000.00"),
-        creance_eligible(DEC, [restant("2024-12", p="100.00"), restant("2025-01", m="75.00", a="10.00")]),
+        eligible_debt(DEC, [line("2024-12", p="100.00"), line("2025-01", m="75.00", a="10.00")]),
         one_period(p="100.00", m="-10.00"),
-        creance_eligible(DEC, []),
+        eligible_debt(DEC, []),
     ],
     ids=["principal-only", "penalties-after-cutoff", "credit-only", "no-period"],
 )
-def test_nothing_to_remit_is_refused(creance: CreanceEligible) -> None:
-    refused = refusal(creance, "FULL")
+def test_nothing_to_remit_is_refused(debt: EligibleDebt) -> None:
+    refused = refusal(debt, "FULL")
     assert refused.code == "rien-a-remettre"
     assert "rien à remettre" in refused.message
 
@@ -235,10 +235,10 @@ def test_when_no_count_works_the_refusal_says_so() -> None:
 def test_the_largest_count_can_lie_in_the_higher_tier() -> None:
     # M = 130000 only. 1..24: to_pay = 65000 (rM 65000) ; 25+: to_pay = 78000 (rM 52000).
     # 24 -> 2708.33 < 3000 refused ; 25 -> 3120 ok ; 26 -> 3000 ok ; 27 -> 2888.88 refused.
-    creance = one_period(m="130000.00")
-    assert nombre_max_echeances(DEC, creance, D("0")) == 26
-    assert refusal(creance, n=24).details["max_installments_allowed"] == 26
-    assert quote(creance, "INSTALLMENTS", n=26).to_pay == D("78000.00")
+    debt = one_period(m="130000.00")
+    assert max_installments_for(DEC, debt, D("0")) == 26
+    assert refusal(debt, n=24).details["max_installments_allowed"] == 26
+    assert quote(debt, "INSTALLMENTS", n=26).to_pay == D("78000.00")
 
 
 def test_full_payment_takes_neither_advance_nor_installments() -> None:
@@ -249,29 +249,29 @@ def test_full_payment_takes_neither_advance_nor_installments() -> None:
 class TestAnotherProgramme:
     """The fictitious FICTIF-TEST-2099 (tests/data): other cut-off, rates, caps, minimum and debit day."""
 
-    creance = creance_eligible(FICTIF, [restant("2025-03", p="100000.00", m="10000.00", f="2000.00", a="4000.00")])
+    debt = eligible_debt(FICTIF, [line("2025-03", p="100000.00", m="10000.00", f="2000.00", a="4000.00")])
 
     def test_the_same_debt_is_not_eligible_under_dec_05_2023(self) -> None:
-        under_dec = creance_eligible(DEC, [restant("2025-03", p="100000.00", m="10000.00", f="2000.00", a="4000.00")])
+        under_dec = eligible_debt(DEC, [line("2025-03", p="100000.00", m="10000.00", f="2000.00", a="4000.00")])
         assert refusal(under_dec, "FULL").code == "rien-a-remettre"
 
     def test_full_payment_with_its_own_rates_and_debit_day(self) -> None:
-        terms = quote(self.creance, "FULL", programme=FICTIF)
+        terms = quote(self.debt, "FULL", programme=FICTIF)
         # rM = 10000 x 0.75 = 7500 ; rF = 2000 x 0.70 = 1400 ; rA = 4000 x 0.95 = 3800 -> 12700
         # to_pay = 116000 - 12700 = 103300.00 ; due on the 5th: 2025-04-05 is a Saturday -> Monday 7th
         assert (terms.programme, terms.tier, f"{terms.remise.total}") == ("FICTIF-TEST-2099", "FULL", "12700.00")
         assert schedule(terms) == [(1, "FULL", "2025-04-05", "2025-04-07", "103300.00")]
 
     def test_its_upper_tier_and_cap(self) -> None:
-        terms = quote(self.creance, "INSTALLMENTS", n=36, programme=FICTIF)
+        terms = quote(self.debt, "INSTALLMENTS", n=36, programme=FICTIF)
         # rM = 3000 ; rF = 500 ; rA = 2400 -> 5900 ; to_pay = 110100.00
         # / 36 = 3058.333 -> 3058.33 ; last = 110100 - 35 x 3058.33 = 110100 - 107041.55 = 3058.45
         assert (terms.tier, f"{terms.to_pay}") == ("ACOMPTES_13_36", "110100.00")
         assert [f"{d.amount}" for d in terms.schedule] == ["3058.33"] * 35 + ["3058.45"]
-        assert refusal(self.creance, n=37, programme=FICTIF).details["max_installments"] == 36
+        assert refusal(self.debt, n=37, programme=FICTIF).details["max_installments"] == 36
 
     def test_its_extra_holiday(self) -> None:
-        terms = quote(self.creance, "INSTALLMENTS", n=2, programme=FICTIF)
+        terms = quote(self.debt, "INSTALLMENTS", n=2, programme=FICTIF)
         # rM = 5500 ; rF = 1000 ; rA = 3400 -> 9900 ; to_pay = 106100.00 ; / 2 = 53050.00
         # 2025-05-05 is a holiday of this programme only -> Tuesday the 6th
         assert schedule(terms) == [
@@ -282,21 +282,18 @@ class TestAnotherProgramme:
     def test_its_lower_minimum(self) -> None:
         # P 30000 + M 1000 -> 1..12: rM 550 -> to_pay 30450 ; 13..36: rM 300 -> 30700
         # DEC-05-2023 (min 3000) would allow 10 ; FICTIF (min 1000): 30700 / 30 = 1023.33 ok, / 31 = 990.32 no
-        creance = creance_eligible(FICTIF, [restant("2024-01", p="30000.00", m="1000.00")])
-        assert nombre_max_echeances(FICTIF, creance, D("0")) == 30
-        assert (
-            nombre_max_echeances(DEC, creance_eligible(DEC, [restant("2024-01", p="30000.00", m="1000.00")]), D(0))
-            == 10
-        )
+        debt = eligible_debt(FICTIF, [line("2024-01", p="30000.00", m="1000.00")])
+        assert max_installments_for(FICTIF, debt, D("0")) == 30
+        assert max_installments_for(DEC, eligible_debt(DEC, [line("2024-01", p="30000.00", m="1000.00")]), D(0)) == 10
 
 
 def test_categories_each_under_the_limit_but_a_total_over_it_are_refused_not_a_crash() -> None:
     # Security review 2026-12-04: 4e13 in each category passed the per-category check, and the quote's
     # to_pay (about 1.4e14) could not be written: QuoteTerms raised, the API answered 500.
     huge = "40000000000000.00"
-    creance = one_period(p=huge, m=huge, a=huge, f=huge)
+    debt = one_period(p=huge, m=huge, a=huge, f=huge)
     with pytest.raises(Refusal) as refused:
-        quote(creance)
+        quote(debt)
     assert refused.value.code == "montant-hors-limites"
     just_under = "24999999999999.00"  # four of them: 99,999,999,999,996 < 1e14
     assert quote(one_period(p=just_under, m=just_under, a=just_under, f=just_under)).to_pay > 0

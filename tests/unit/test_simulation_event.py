@@ -10,8 +10,8 @@ import pytest
 from contracts.calendar import BusinessCalendar
 from contracts.programme import shipped_programme
 from contracts.simulation import Quote, QuoteIssued
-from services.simulation.domain.creance import Restant, creance_eligible
-from services.simulation.domain.devis import simuler
+from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
+from services.simulation.domain.quote_terms import quote_terms
 from services.simulation.service.quotes import PRODUCER, quote_issued_json
 
 DEC = shipped_programme("DEC-05-2023")
@@ -19,18 +19,18 @@ D = Decimal
 
 
 def a_quote(issued_at: datetime) -> Quote:
-    creance = creance_eligible(
+    debt = eligible_debt(
         DEC,
-        [Restant(f"2020-{m:02d}", D("10000.00"), D("1234.56"), D("78.90"), D("12.34")) for m in range(1, 13)],
+        [Outstanding(f"2020-{m:02d}", D("10000.00"), D("1234.56"), D("78.90"), D("12.34")) for m in range(1, 13)],
     )
-    terms = simuler(
+    terms = quote_terms(
         DEC,
         BusinessCalendar(DEC.extra_holidays),
-        creance,
+        debt,
         "INSTALLMENTS",
         date(2025, 3, 20),
-        avance=D("500.00"),
-        echeances=24,
+        advance=D("500.00"),
+        installments=24,
     )
     return Quote.model_construct(
         **dict(terms),

@@ -12,8 +12,8 @@ from contracts.money import ZERO, round_down, round_half_up
 from contracts.programme import Programme, load_programme, shipped_programme
 from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
-from services.simulation.domain.creance import CreanceEligible, Restant, creance_eligible
-from services.simulation.domain.devis import a_payer, nombre_max_echeances, simuler
+from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding, eligible_debt
+from services.simulation.domain.quote_terms import max_installments_for, quote_terms, to_pay_of
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
@@ -26,8 +26,8 @@ amounts = st.one_of(
     st.decimals(min_value=Decimal("-500.00"), max_value=Decimal("-0.01"), places=2),  # overpaid period
 )
 periods = st.builds(lambda y, m: f"{y}-{m:02d}", st.integers(2015, 2026), st.integers(1, 12))
-restants = st.lists(
-    st.builds(Restant, period=periods, principal=amounts, majorations=amounts, astreintes=amounts, frais=amounts),
+outstanding = st.lists(
+    st.builds(Outstanding, period=periods, principal=amounts, majorations=amounts, astreintes=amounts, frais=amounts),
     max_size=24,
     unique_by=lambda r: r.period,
 )
@@ -35,15 +35,15 @@ programmes = st.sampled_from([DEC, FICTIF])
 validation_dates = st.dates(date(2024, 1, 1), date(2031, 12, 31))
 
 
-def bases(creance: CreanceEligible) -> tuple[Decimal, Decimal, Decimal]:
-    return max(creance.majorations, ZERO), max(creance.frais, ZERO), max(creance.astreintes, ZERO)
+def bases(debt: EligibleDebt) -> tuple[Decimal, Decimal, Decimal]:
+    return max(debt.majorations, ZERO), max(debt.frais, ZERO), max(debt.astreintes, ZERO)
 
 
-def check_terms(programme: Programme, creance: CreanceEligible, terms: QuoteTerms, v: date) -> None:
+def check_terms(programme: Programme, debt: EligibleDebt, terms: QuoteTerms, v: date) -> None:
     # What the service stores and sends reads back as the same quote.
     assert QuoteTerms.model_validate_json(terms.model_dump_json()) == terms
     rates = terms.rates
-    m, f, a = bases(creance)
+    m, f, a = bases(debt)
     # remise per category = round_half_up(rate x amount), on the category totals; principal never
     assert terms.remise.majorations == round_half_up(m * rates.majorations)
     assert terms.remise.frais == round_half_up(f * rates.frais)
@@ -87,53 +87,53 @@ def check_terms(programme: Programme, creance: CreanceEligible, terms: QuoteTerm
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programme=programmes, lines=restants, v=validation_dates, data=st.data())
+@given(programme=programmes, lines=outstanding, v=validation_dates, data=st.data())
 def test_any_allowed_quote_keeps_every_promise(
-    programme: Programme, lines: list[Restant], v: date, data: st.DataObject
+    programme: Programme, lines: list[Outstanding], v: date, data: st.DataObject
 ) -> None:
-    creance = creance_eligible(programme, lines)
-    assert creance.periods == tuple(sorted(r.period for r in lines if programme.covers_period(r.period)))
+    debt = eligible_debt(programme, lines)
+    assert debt.periods == tuple(sorted(r.period for r in lines if programme.covers_period(r.period)))
     modality = data.draw(st.sampled_from(["FULL", "INSTALLMENTS"]))
     n, advance = 0, ZERO
     if modality == "INSTALLMENTS":
         n = data.draw(st.integers(1, programme.max_installments))
-        to_pay = a_payer(creance, programme.tier("INSTALLMENTS", n))
+        to_pay = to_pay_of(debt, programme.tier("INSTALLMENTS", n))
         if to_pay > ZERO:
             centimes = int(to_pay * 100) - 1
             advance = Decimal(data.draw(st.just(0) | st.integers(0, centimes))) / 100
     try:
-        terms = simuler(programme, CALENDARS[programme.code], creance, modality, v, avance=advance, echeances=n)  # type: ignore[arg-type]
+        terms = quote_terms(programme, CALENDARS[programme.code], debt, modality, v, advance=advance, installments=n)  # type: ignore[arg-type]
     except Refusal as refused:
         event(refused.code)
         if refused.code == "rien-a-remettre":
-            assert bases(creance) == (ZERO, ZERO, ZERO)
+            assert bases(debt) == (ZERO, ZERO, ZERO)
         elif refused.code == "rien-a-payer":
             assert Decimal(str(refused.details["to_pay"])) <= ZERO
         else:
             assert refused.code == "echeance-sous-minimum", refused.code
-            rest = a_payer(creance, programme.tier("INSTALLMENTS", n)) - advance
+            rest = to_pay_of(debt, programme.tier("INSTALLMENTS", n)) - advance
             assert round_down(rest / n) < programme.minimum_installment
         return
     event(f"quoted {modality}")
-    check_terms(programme, creance, terms, v)
+    check_terms(programme, debt, terms, v)
 
 
 @settings(max_examples=150, deadline=None)
-@given(programme=programmes, lines=restants, data=st.data())
+@given(programme=programmes, lines=outstanding, data=st.data())
 def test_the_largest_count_named_is_allowed_and_every_larger_one_is_not(
-    programme: Programme, lines: list[Restant], data: st.DataObject
+    programme: Programme, lines: list[Outstanding], data: st.DataObject
 ) -> None:
-    creance = creance_eligible(programme, lines)
+    debt = eligible_debt(programme, lines)
     # The largest count answers "echeance-sous-minimum", which comes after "rien-a-remettre".
-    assume(any(amount > ZERO for amount in (creance.majorations, creance.astreintes, creance.frais)))
+    assume(any(amount > ZERO for amount in (debt.majorations, debt.astreintes, debt.frais)))
     advance = Decimal(data.draw(st.integers(0, 5_000_000))) / 100
-    largest = nombre_max_echeances(programme, creance, advance)
+    largest = max_installments_for(programme, debt, advance)
     v = date(2025, 6, 1)
     calendar = CALENDARS[programme.code]
 
     def allowed(n: int) -> bool:
         try:
-            simuler(programme, calendar, creance, "INSTALLMENTS", v, avance=advance, echeances=n)
+            quote_terms(programme, calendar, debt, "INSTALLMENTS", v, advance=advance, installments=n)
         except Refusal:
             return False
         return True
@@ -144,12 +144,12 @@ def test_the_largest_count_named_is_allowed_and_every_larger_one_is_not(
 
 
 @settings(max_examples=100, deadline=None)
-@given(lines=restants)
-def test_more_than_24_installments_remit_less(lines: list[Restant]) -> None:
-    creance = creance_eligible(DEC, lines)
+@given(lines=outstanding)
+def test_more_than_24_installments_remit_less(lines: list[Outstanding]) -> None:
+    debt = eligible_debt(DEC, lines)
     low, high = DEC.tier("INSTALLMENTS", 24), DEC.tier("INSTALLMENTS", 25)
     assert (low.code, high.code) == ("INSTALLMENTS_1_24", "INSTALLMENTS_25_PLUS")
     assert DEC.tier("INSTALLMENTS", 1).code == low.code
     assert DEC.tier("INSTALLMENTS", 60).code == high.code
-    assert a_payer(creance, low) <= a_payer(creance, high) <= a_payer(creance, low) + sum(bases(creance), ZERO)
-    assert a_payer(creance, DEC.tier("FULL")) <= a_payer(creance, low)
+    assert to_pay_of(debt, low) <= to_pay_of(debt, high) <= to_pay_of(debt, low) + sum(bases(debt), ZERO)
+    assert to_pay_of(debt, DEC.tier("FULL")) <= to_pay_of(debt, low)

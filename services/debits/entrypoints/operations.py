@@ -1,6 +1,7 @@
 """One-shot actions on debits' own database: what the CLI and the demo seeding run."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,10 @@ from services.runtime.db import create_pool, migrate
 MIGRATIONS = [("debits", Path(__file__).parents[1] / "migrations")]
 
 
-async def import_bank_accounts(
-    database_url: str, records: bytes | Sequence[Mapping[str, Any]], clock: Clock | None = None
-) -> Registration:
-    """Registers a batch of accounts (a JSON file's bytes or decoded records) through the use case:
-    all or nothing; raises ``FileRefused`` before touching the database when one is invalid.
-
-    Applies debits' migrations first (idempotent), so an import may run before the service's first start.
-    """
-    declarations = parse_declarations(records)
+@asynccontextmanager
+async def _migrated(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection to debits' database, its migrations applied first (idempotent): a one-shot
+    run may come before the service's first start."""
     migrator = await asyncpg.connect(database_url)
     try:
         await migrate(migrator, MIGRATIONS)
@@ -37,13 +33,26 @@ async def import_bank_accounts(
     pool = await create_pool(database_url, size=1)
     try:
         async with pool.acquire() as conn:
-            try:
-                return await register_accounts(conn, declarations, clock or SystemClock())
-            except asyncpg.UniqueViolationError:
-                # The transaction rolled back: nothing of the batch was registered.
-                raise FileRefused("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
+            yield conn
     finally:
         await pool.close()
+
+
+async def import_bank_accounts(
+    database_url: str, records: bytes | Sequence[Mapping[str, Any]], clock: Clock | None = None
+) -> Registration:
+    """Registers a batch of accounts (a JSON file's bytes or decoded records) through the use case:
+    all or nothing; raises ``FileRefused`` before touching the database when one is invalid.
+
+    Applies debits' migrations first, so an import may run before the service's first start.
+    """
+    declarations = parse_declarations(records)
+    async with _migrated(database_url) as conn:
+        try:
+            return await register_accounts(conn, declarations, clock or SystemClock())
+        except asyncpg.UniqueViolationError:
+            # The transaction rolled back: nothing of the batch was registered.
+            raise FileRefused("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
 
 
 def context_of(settings: DebitsSettings, clock: Clock) -> DebitsContext:
@@ -74,19 +83,10 @@ async def run_debit_run(
         settings = settings.model_copy(update={"debit_run_page_size": page_size})
     ctx = context_of(settings, clock)
     on_date = on or business_date(clock)
-    migrator = await asyncpg.connect(database_url)
-    try:
-        await migrate(migrator, MIGRATIONS)
-    finally:
-        await migrator.close()
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            if started is not None:
-                started(await count_due(conn, on_date))
-            return await run_debits(conn, ctx, on_date, progress=progress)
-    finally:
-        await pool.close()
+    async with _migrated(database_url) as conn:
+        if started is not None:
+            started(await count_due(conn, on_date))
+        return await run_debits(conn, ctx, on_date, progress=progress)
 
 
 async def export_pain008(database_url: str, bank: str, on_date: date, clock: Clock | None = None) -> bytes | None:

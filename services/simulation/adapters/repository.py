@@ -12,16 +12,16 @@ import asyncpg
 from contracts.simulation import Quote
 from services.runtime.db import load_queries
 from services.runtime.outbox import OutgoingMessage, outbox_row
-from services.simulation.domain.creance import CreanceEligible, Restant
+from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding
 
 _Q = load_queries(Path(__file__).parent / "sql")
 
 
 @dataclass(frozen=True, slots=True)
-class PositionProjetee:
+class ProjectedPosition:
     version: int
     eligible_until: str
-    creance: CreanceEligible
+    debt: EligibleDebt
     has_arrangement: bool
 
 
@@ -33,43 +33,45 @@ class SimulationRepository:
         self,
         affiliate: str,
         version: int,
-        restants: Sequence[Restant],
+        outstanding: Sequence[Outstanding],
         eligible_until: str,
-        creance: CreanceEligible,
+        debt: EligibleDebt,
         *,
         has_arrangement: bool,
     ) -> None:
         """Upsert, unless a newer version of this affiliate's position is already stored."""
-        periods = [[r.period, f"{r.principal}", f"{r.majorations}", f"{r.astreintes}", f"{r.frais}"] for r in restants]
+        periods = [
+            [r.period, f"{r.principal}", f"{r.majorations}", f"{r.astreintes}", f"{r.frais}"] for r in outstanding
+        ]
         await _Q.upsert_position(
             self._conn,
             affiliate=affiliate,
             version=version,
             periods=json.dumps(periods, separators=(",", ":")),
             eligible_until=eligible_until,
-            eligible_periods=list(creance.periods),
-            principal=creance.principal,
-            majorations=creance.majorations,
-            astreintes=creance.astreintes,
-            frais=creance.frais,
+            eligible_periods=list(debt.periods),
+            principal=debt.principal,
+            majorations=debt.majorations,
+            astreintes=debt.astreintes,
+            frais=debt.frais,
             has_arrangement=has_arrangement,
         )
 
-    async def position_of(self, affiliate: str) -> PositionProjetee | None:
+    async def position_of(self, affiliate: str) -> ProjectedPosition | None:
         row = await _Q.eligible_of(self._conn, affiliate=affiliate)
         if row is None:
             return None
-        creance = CreanceEligible(
+        debt = EligibleDebt(
             tuple(row["eligible_periods"]), row["principal"], row["majorations"], row["astreintes"], row["frais"]
         )
-        return PositionProjetee(row["version"], row["eligible_until"], creance, row["has_arrangement"])
+        return ProjectedPosition(row["version"], row["eligible_until"], debt, row["has_arrangement"])
 
-    async def restants_of(self, affiliate: str) -> list[Restant]:
+    async def outstanding_of(self, affiliate: str) -> list[Outstanding]:
         """Every period's outstanding amounts, to recompute the totals under another cut-off."""
         text: str | None = await _Q.periods_of(self._conn, affiliate=affiliate)
         if text is None:
             return []
-        return [Restant(p, Decimal(pr), Decimal(m), Decimal(a), Decimal(f)) for p, pr, m, a, f in json.loads(text)]
+        return [Outstanding(p, Decimal(pr), Decimal(m), Decimal(a), Decimal(f)) for p, pr, m, a, f in json.loads(text)]
 
     async def save_quote(self, quote: Quote, body: str, announcement: OutgoingMessage) -> None:
         """The quote and its event in one statement: they commit together, even outside a transaction."""

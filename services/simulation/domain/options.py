@@ -1,8 +1,8 @@
 """What the programme offers this debt, pure: each tier side by side, and the cheapest plan a monthly budget allows.
 
 Nothing here is a quote: no advance, no dates, nothing stored. Every number still comes from the
-programme (tiers, caps, minimum installment) and from the same rules as ``devis.simuler``, so a count
-shown as allowed here is a count ``simuler`` accepts with no advance, and a suggestion simulated with
+programme (tiers, caps, minimum installment) and from the same rules as ``quote_terms.quote_terms``, so a count
+shown as allowed here is a count ``quote_terms`` accepts with no advance, and a suggestion simulated with
 its parameters gives the same amounts.
 """
 
@@ -11,23 +11,23 @@ from decimal import Decimal
 
 from contracts.money import CENTIME, ZERO
 from contracts.programme import Modality, Programme, Rates, Tier
-from services.simulation.domain import refus
-from services.simulation.domain.creance import CreanceEligible
-from services.simulation.domain.devis import (
-    Remise,
+from services.simulation.domain import refusals
+from services.simulation.domain.eligible_debt import EligibleDebt
+from services.simulation.domain.quote_terms import (
+    Remission,
     _check_something_to_remit,
-    _rien_a_payer,
-    a_payer,
-    montant_echeance,
-    remise,
+    _nothing_to_pay,
+    installment_amount,
+    remission_of,
+    to_pay_of,
 )
-from services.simulation.domain.refus import refused
+from services.simulation.domain.refusals import refused
 
 AUCUNE = range(0)
 
 
 @dataclass(frozen=True, slots=True)
-class OptionPalier:
+class TierOption:
     """One tier of the programme applied to this debt.
 
     ``installments``: the counts allowed in this tier with no advance (empty for ``FULL`` and for a tier
@@ -38,7 +38,7 @@ class OptionPalier:
     tier: str
     modality: Modality
     rates: Rates
-    remise: Remise
+    remise: Remission
     to_pay: Decimal
     available: bool
     installments: range
@@ -57,49 +57,49 @@ class Suggestion:
     tier: str
     installments: int
     to_pay: Decimal
-    remise: Remise
+    remise: Remission
     installment_amount: Decimal
     last_installment_amount: Decimal
 
 
-def derniere_echeance(reste: Decimal, echeances: int) -> Decimal:
+def last_installment(remaining: Decimal, installments: int) -> Decimal:
     """The last installment takes the centimes the others rounded down: never smaller than them."""
-    return reste - (echeances - 1) * montant_echeance(reste, echeances)
+    return remaining - (installments - 1) * installment_amount(remaining, installments)
 
 
-def _echeances_permises(programme: Programme, tier: Tier, a_payer_: Decimal) -> range:
-    if tier.modality != "INSTALLMENTS" or a_payer_ <= ZERO:
+def _allowed_installments(programme: Programme, tier: Tier, to_pay: Decimal) -> range:
+    if tier.modality != "INSTALLMENTS" or to_pay <= ZERO:
         return AUCUNE
     low = tier.min_installments or 1
     high = min(tier.max_installments or programme.max_installments, programme.max_installments)
-    allowed = [n for n in range(low, high + 1) if montant_echeance(a_payer_, n) >= programme.minimum_installment]
+    allowed = [n for n in range(low, high + 1) if installment_amount(to_pay, n) >= programme.minimum_installment]
     # ``rest // n`` never grows with n: the allowed counts are the first ones of the tier, without a gap.
     return range(allowed[0], allowed[-1] + 1) if allowed else AUCUNE
 
 
-def _option(programme: Programme, creance: CreanceEligible, tier: Tier) -> OptionPalier:
-    to_pay = a_payer(creance, tier)
-    counts = _echeances_permises(programme, tier, to_pay)
-    return OptionPalier(
+def _option(programme: Programme, debt: EligibleDebt, tier: Tier) -> TierOption:
+    to_pay = to_pay_of(debt, tier)
+    counts = _allowed_installments(programme, tier, to_pay)
+    return TierOption(
         tier=tier.code,
         modality=tier.modality,
         rates=tier.rates,
-        remise=remise(creance, tier.rates),
+        remise=remission_of(debt, tier.rates),
         to_pay=to_pay,
         available=to_pay > ZERO and (tier.modality == "FULL" or len(counts) > 0),
         installments=counts,
-        installment_at_min=montant_echeance(to_pay, counts[0]) if counts else None,
-        installment_at_max=montant_echeance(to_pay, counts[-1]) if counts else None,
+        installment_at_min=installment_amount(to_pay, counts[0]) if counts else None,
+        installment_at_max=installment_amount(to_pay, counts[-1]) if counts else None,
     )
 
 
-def comparer(programme: Programme, creance: CreanceEligible) -> list[OptionPalier]:
+def compare_tiers(programme: Programme, debt: EligibleDebt) -> list[TierOption]:
     """Every tier of the programme, in the programme's order; ``Refusal`` when nothing is remitted."""
-    _check_something_to_remit(creance)
-    return [_option(programme, creance, tier) for tier in programme.tiers]
+    _check_something_to_remit(debt)
+    return [_option(programme, debt, tier) for tier in programme.tiers]
 
 
-def _plans_par_cout(options: list[OptionPalier]) -> list[OptionPalier]:
+def _plans_by_cost(options: list[TierOption]) -> list[TierOption]:
     """Cheapest first; at equal cost the single payment first, then the programme's order."""
     order = {option.tier: i for i, option in enumerate(options)}
     return sorted(
@@ -108,7 +108,7 @@ def _plans_par_cout(options: list[OptionPalier]) -> list[OptionPalier]:
     )
 
 
-def _choisir(plans: list[OptionPalier], budget: Decimal) -> Suggestion | None:
+def _choose(plans: list[TierOption], budget: Decimal) -> Suggestion | None:
     for option in plans:
         if option.modality == "FULL":
             if option.to_pay <= budget:
@@ -116,19 +116,19 @@ def _choisir(plans: list[OptionPalier], budget: Decimal) -> Suggestion | None:
             continue
         for n in option.installments:
             # Every installment but the last is ``rest // n``, the last one is the largest.
-            last = derniere_echeance(option.to_pay, n)
+            last = last_installment(option.to_pay, n)
             if last <= budget:
-                montant = montant_echeance(option.to_pay, n)
-                return Suggestion("INSTALLMENTS", option.tier, n, option.to_pay, option.remise, montant, last)
+                installment = installment_amount(option.to_pay, n)
+                return Suggestion("INSTALLMENTS", option.tier, n, option.to_pay, option.remise, installment, last)
     return None
 
 
-def _plus_gros_prelevement_minimal(plans: list[OptionPalier]) -> Decimal:
+def _smallest_largest_debit(plans: list[TierOption]) -> Decimal:
     """The smallest budget some plan fits: over every plan, its largest debit, at its best count."""
     amounts = [
         option.to_pay
         if option.modality == "FULL"
-        else min(derniere_echeance(option.to_pay, n) for n in option.installments)
+        else min(last_installment(option.to_pay, n) for n in option.installments)
         for option in plans
     ]
     return min(amounts)
@@ -139,30 +139,30 @@ def _fr(amount: Decimal) -> str:
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
 
 
-def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Decimal) -> Suggestion:
-    """The cheapest plan whose every debit is at most ``budget_mensuel``, or ``Refusal``.
+def suggest_plan(programme: Programme, debt: EligibleDebt, monthly_budget: Decimal) -> Suggestion:
+    """The cheapest plan whose every debit is at most ``monthly_budget``, or ``Refusal``.
 
     Cheapest means the smallest amount to pay (the largest remise). A tier's installments are tried from
     its smallest allowed count up, so the first count that fits has the fewest, largest installments.
     ``budget-insuffisant`` names the smallest monthly amount that would work, and the plan it gives.
     """
-    options = comparer(programme, creance)
-    if not budget_mensuel.is_finite() or budget_mensuel <= ZERO or budget_mensuel != budget_mensuel.quantize(CENTIME):
+    options = compare_tiers(programme, debt)
+    if not monthly_budget.is_finite() or monthly_budget <= ZERO or monthly_budget != monthly_budget.quantize(CENTIME):
         raise refused(
-            refus.PARAMETRES_INCOHERENTS,
+            refusals.PARAMETRES_INCOHERENTS,
             "Le budget mensuel doit être un montant positif, au centime près.",
-            {"monthly_budget": f"{budget_mensuel:f}"},
+            {"monthly_budget": f"{monthly_budget:f}"},
         )
     cheapest = min(option.to_pay for option in options)
     if cheapest <= ZERO:
-        raise _rien_a_payer(cheapest)
+        raise _nothing_to_pay(cheapest)
     # Every tier leaves something to pay: the single payment is available, so some plan exists.
-    plans = _plans_par_cout(options)
-    choix = _choisir(plans, budget_mensuel)
+    plans = _plans_by_cost(options)
+    choix = _choose(plans, monthly_budget)
     if choix is not None:
         return choix
-    minimum = _plus_gros_prelevement_minimal(plans)
-    named = _choisir(plans, minimum)
+    minimum = _smallest_largest_debit(plans)
+    named = _choose(plans, minimum)
     assert named is not None  # the plan whose largest debit is the minimum fits it
     if named.modality == "FULL":
         plan = f"il faut au moins {_fr(minimum)} MAD (paiement intégral en une fois)"
@@ -170,10 +170,10 @@ def suggerer(programme: Programme, creance: CreanceEligible, budget_mensuel: Dec
         s = "s" if named.installments > 1 else ""
         plan = f"il faut au moins {_fr(minimum)} MAD par mois ({named.installments} échéance{s})"
     raise refused(
-        refus.BUDGET_INSUFFISANT,
-        f"Avec {_fr(budget_mensuel)} MAD par mois, aucun plan n'est possible : {plan}.",
+        refusals.BUDGET_INSUFFISANT,
+        f"Avec {_fr(monthly_budget)} MAD par mois, aucun plan n'est possible : {plan}.",
         {
-            "monthly_budget": f"{budget_mensuel:.2f}",
+            "monthly_budget": f"{monthly_budget:.2f}",
             "minimum_monthly_budget": f"{minimum:f}",
             "modality": named.modality,
             "tier": named.tier,

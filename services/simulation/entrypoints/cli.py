@@ -35,7 +35,7 @@ def _read_debt(path: Path) -> list[Any]:
     from pydantic import ValidationError
 
     from services.simulation.adapters.debt_file import DebtFile
-    from services.simulation.domain.creance import Restant
+    from services.simulation.domain.eligible_debt import Outstanding
 
     try:
         raw = path.read_bytes()
@@ -47,7 +47,7 @@ def _read_debt(path: Path) -> list[Any]:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise _fail(f"Fichier de créance : JSON invalide ({path}).") from None
         raise _fail(f"Fichier de créance invalide : {_reason(exc)}.") from None
-    return [Restant(p.period, p.principal, p.majorations, p.astreintes, p.frais) for p in debt.periods]
+    return [Outstanding(p.period, p.principal, p.majorations, p.astreintes, p.frais) for p in debt.periods]
 
 
 def _load_programme(programme: str | None) -> Any:
@@ -109,27 +109,27 @@ def simulate_command(
     """Simule un devis de remise hors ligne et l'écrit en JSON (mêmes règles que le service)."""
     from contracts.calendar import BusinessCalendar
     from contracts.refusals import Refusal
-    from services.simulation.domain.creance import creance_eligible
-    from services.simulation.domain.devis import simuler
+    from services.simulation.domain.eligible_debt import eligible_debt
+    from services.simulation.domain.quote_terms import quote_terms
 
     mode = modality.strip().upper()
     if mode not in ("FULL", "INSTALLMENTS"):
         raise _fail(f"Modalité inconnue : {modality!r} (FULL ou INSTALLMENTS).")
     if installments is not None and installments < 0:
         raise _fail(f"Nombre d'échéances invalide : {installments}.")
-    restants = _read_debt(debt)
+    outstanding = _read_debt(debt)
     chosen = _load_programme(programme)
     amount = _parse_advance(advance)
     when = _parse_date(validation_date)
     try:
-        terms = simuler(
+        terms = quote_terms(
             chosen,
             BusinessCalendar(chosen.extra_holidays),
-            creance_eligible(chosen, restants),
+            eligible_debt(chosen, outstanding),
             mode,  # type: ignore[arg-type]  # checked just above
             when,
-            avance=amount,
-            echeances=installments or 0,
+            advance=amount,
+            installments=installments or 0,
         )
     except Refusal as exc:
         raise _fail(f"Simulation refusée ({exc.code}) : {exc.message}") from None

@@ -8,13 +8,13 @@ from fastapi import Depends
 from services.runtime.http import dependencies_of
 from services.runtime.platform import Platform
 from services.runtime.seals import Sealer
-from services.simulation.service.quotes import Regles
+from services.simulation.service.quotes import Rules
 
 
 @dataclass(frozen=True, slots=True)
 class SimulationDependencies:
     platform: Platform
-    regles: Regles
+    rules: Rules
     """the programme and calendar every quote of this process applies"""
     sealer: Sealer | None
     """None: quotes are not sealed (no key configured)"""

@@ -13,11 +13,11 @@ from contracts.simulation import RemiseAmounts, SealedQuote
 from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.seals import Sealer
-from services.simulation.domain.devis import Remise
-from services.simulation.domain.options import OptionPalier, Suggestion
+from services.simulation.domain.options import Suggestion, TierOption
+from services.simulation.domain.quote_terms import Remission
 from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
-from services.simulation.service.quotes import Demande, PositionInconnue, issue_quote, read_quote
+from services.simulation.service.quotes import QuoteRequest, UnknownPosition, issue_quote, read_quote
 
 router = APIRouter(prefix="/v1", tags=["simulation"])
 
@@ -93,23 +93,23 @@ class OptionsOut(BaseModel):
     suggestion_refusal: RefusalOut | None = Field(description="pourquoi aucun plan n'est suggéré pour ce budget")
 
 
-def _remise_out(remise: Remise) -> RemiseAmounts:
+def _remission_out(remission: Remission) -> RemiseAmounts:
     return RemiseAmounts(
         principal=ZERO,
-        majorations=remise.majorations,
-        frais=remise.frais,
-        astreintes=remise.astreintes,
-        total=remise.total,
+        majorations=remission.majorations,
+        frais=remission.frais,
+        astreintes=remission.astreintes,
+        total=remission.total,
     )
 
 
-def _option_out(option: OptionPalier) -> OptionOut:
+def _option_out(option: TierOption) -> OptionOut:
     counts = option.installments
     return OptionOut(
         tier=option.tier,
         modality=option.modality,
         rates=option.rates,
-        remise=_remise_out(option.remise),
+        remise=_remission_out(option.remise),
         to_pay=option.to_pay,
         available=option.available,
         min_installments=counts[0] if counts else None,
@@ -125,7 +125,7 @@ def _suggestion_out(suggestion: Suggestion) -> SuggestionOut:
         tier=suggestion.tier,
         installments=suggestion.installments,
         to_pay=suggestion.to_pay,
-        remise=_remise_out(suggestion.remise),
+        remise=_remission_out(suggestion.remise),
         installment_amount=suggestion.installment_amount,
         last_installment_amount=suggestion.last_installment_amount,
     )
@@ -151,7 +151,7 @@ def _sealed(sealer: Sealer | None, quote_json: str) -> str:
     return f'{quote_json[:-1]},"seal":"{sealer.seal(quote_json.encode())}"}}'
 
 
-def _position_inconnue() -> Problem:
+def _unknown_position() -> Problem:
     return Problem(404, "creance-introuvable", "Aucune créance connue pour cet affilié.")
 
 
@@ -170,12 +170,12 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Depend
     require_affiliate(principal, body.affiliate)
     platform = deps.platform
     assert platform.pool is not None
-    demande = Demande(body.affiliate, body.modality, body.advance or ZERO, body.installments or 0)
+    quote_request = QuoteRequest(body.affiliate, body.modality, body.advance or ZERO, body.installments or 0)
     try:
         async with platform.pool.acquire() as conn:
-            quote, text = await issue_quote(conn, deps.regles, platform.clock, demande)
-    except PositionInconnue:  # a Refusal (with the allowed range) is answered by the runtime's handler
-        raise _position_inconnue() from None
+            quote, text = await issue_quote(conn, deps.rules, platform.clock, quote_request)
+    except UnknownPosition:  # a Refusal (with the allowed range) is answered by the runtime's handler
+        raise _unknown_position() from None
     return Response(
         _sealed(deps.sealer, text),
         status_code=201,
@@ -202,9 +202,9 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependenci
     assert platform.pool is not None
     try:
         async with platform.pool.acquire() as conn:
-            found = await simulation_options(conn, deps.regles, body.affiliate, body.monthly_budget)
-    except PositionInconnue:  # a Refusal (with the allowed range) is answered by the runtime's handler
-        raise _position_inconnue() from None
+            found = await simulation_options(conn, deps.rules, body.affiliate, body.monthly_budget)
+    except UnknownPosition:  # a Refusal (with the allowed range) is answered by the runtime's handler
+        raise _unknown_position() from None
     return Response(_options_out(found).model_dump_json(), media_type="application/json")
 
 

@@ -11,35 +11,35 @@ import asyncpg
 
 from contracts.refusals import Refusal
 from services.simulation.adapters.repository import SimulationRepository
-from services.simulation.domain.options import OptionPalier, Suggestion, comparer, suggerer
-from services.simulation.service.quotes import Regles, creance_courante
+from services.simulation.domain.options import Suggestion, TierOption, compare_tiers, suggest_plan
+from services.simulation.service.quotes import Rules, current_debt
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
     affiliate: str
     debt_version: int
-    options: list[OptionPalier]
+    options: list[TierOption]
     suggestion: Suggestion | None
     suggestion_refusal: Refusal | None
 
 
 async def simulation_options(
-    conn: asyncpg.Connection, regles: Regles, affiliate: str, budget_mensuel: Decimal | None
+    conn: asyncpg.Connection, rules: Rules, affiliate: str, monthly_budget: Decimal | None
 ) -> Options:
     """Each tier side by side and, given a monthly budget, the cheapest plan it allows or why none.
 
-    Raises ``PositionInconnue``, or ``Refusal`` when the debt itself is refused (nothing to
+    Raises ``UnknownPosition``, or ``Refusal`` when the debt itself is refused (nothing to
     remit); a budget no plan fits is not an error of the call: it comes back as ``suggestion_refusal``.
     """
-    programme = regles.programme
-    position, creance = await creance_courante(SimulationRepository(conn), programme, affiliate)
-    options = comparer(programme, creance)
+    programme = rules.programme
+    position, debt = await current_debt(SimulationRepository(conn), programme, affiliate)
+    options = compare_tiers(programme, debt)
     suggestion: Suggestion | None = None
     refusal: Refusal | None = None
-    if budget_mensuel is not None:
+    if monthly_budget is not None:
         try:
-            suggestion = suggerer(programme, creance, budget_mensuel)
+            suggestion = suggest_plan(programme, debt, monthly_budget)
         except Refusal as refused:
             refusal = refused
     return Options(affiliate, position.version, options, suggestion, refusal)

@@ -5,13 +5,13 @@ import asyncpg
 from contracts.debt import PositionChanged
 from contracts.programme import Programme
 from services.simulation.adapters.repository import SimulationRepository
-from services.simulation.domain.creance import Restant, creance_eligible
+from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
 
 
 async def apply_position(conn: asyncpg.Connection, programme: Programme, event: PositionChanged) -> None:
     position = event.payload
-    restants = [
-        Restant(
+    outstanding = [
+        Outstanding(
             p.period,
             p.principal.outstanding,
             p.majorations.outstanding,
@@ -23,8 +23,8 @@ async def apply_position(conn: asyncpg.Connection, programme: Programme, event: 
     await SimulationRepository(conn).save_position(
         position.affiliate,
         position.version,
-        restants,
+        outstanding,
         programme.eligible_until,
-        creance_eligible(programme, restants),
+        eligible_debt(programme, outstanding),
         has_arrangement=position.arrangement is not None,
     )

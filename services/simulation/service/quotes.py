@@ -14,19 +14,19 @@ from contracts.simulation import Quote, QuoteIssued
 from contracts.topics import SIMULATION_QUOTES
 from services.runtime.clock import Clock, business_date
 from services.runtime.outbox import OutgoingMessage
-from services.simulation.adapters.repository import PositionProjetee, SimulationRepository
-from services.simulation.domain.creance import CreanceEligible, creance_eligible
-from services.simulation.domain.devis import simuler
+from services.simulation.adapters.repository import ProjectedPosition, SimulationRepository
+from services.simulation.domain.eligible_debt import EligibleDebt, eligible_debt
+from services.simulation.domain.quote_terms import quote_terms
 
 PRODUCER = "simulation"
 
 
-class PositionInconnue(Exception):
+class UnknownPosition(Exception):
     """No position of this affiliate reached simulation (nothing booked, or not announced yet)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Demande:
+class QuoteRequest:
     affiliate: str
     modality: Modality
     advance: Decimal
@@ -34,7 +34,7 @@ class Demande:
 
 
 @dataclass(frozen=True, slots=True)
-class Regles:
+class Rules:
     """What the programme in force fixes for the whole life of the process."""
 
     programme: Programme
@@ -51,39 +51,41 @@ def quote_issued_json(event_id: UUID, occurred_at: datetime, quote_json: str) ->
     return f'{envelope[:-1]},"payload":{quote_json}}}'.encode()
 
 
-async def creance_courante(
+async def current_debt(
     repository: SimulationRepository, programme: Programme, affiliate: str
-) -> tuple[PositionProjetee, CreanceEligible]:
-    """The affiliate's projected position and its eligible part under ``programme``; ``PositionInconnue``."""
+) -> tuple[ProjectedPosition, EligibleDebt]:
+    """The affiliate's projected position and its eligible part under ``programme``; ``UnknownPosition``."""
     position = await repository.position_of(affiliate)
     if position is None:
-        raise PositionInconnue(affiliate)
+        raise UnknownPosition(affiliate)
     if position.eligible_until == programme.eligible_until:
-        return position, position.creance
+        return position, position.debt
     # Projected under another programme's cut-off (the service restarted with a new one).
-    return position, creance_eligible(programme, await repository.restants_of(affiliate))
+    return position, eligible_debt(programme, await repository.outstanding_of(affiliate))
 
 
-async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, demande: Demande) -> tuple[Quote, str]:
-    """The quote and its JSON; raises ``PositionInconnue`` or a ``Refusal``."""
+async def issue_quote(
+    conn: asyncpg.Connection, rules: Rules, clock: Clock, quote_request: QuoteRequest
+) -> tuple[Quote, str]:
+    """The quote and its JSON; raises ``UnknownPosition`` or a ``Refusal``."""
     repository = SimulationRepository(conn)
-    programme = regles.programme
-    position, creance = await creance_courante(repository, programme, demande.affiliate)
+    programme = rules.programme
+    position, debt = await current_debt(repository, programme, quote_request.affiliate)
     now = clock.now()
-    terms = simuler(
+    terms = quote_terms(
         programme,
-        regles.calendar,
-        creance,
-        demande.modality,
+        rules.calendar,
+        debt,
+        quote_request.modality,
         business_date(clock),
-        avance=demande.advance,
-        echeances=demande.installments,
+        advance=quote_request.advance,
+        installments=quote_request.installments,
     )
     # Every field is already validated (terms by the domain, the rest built here): no second pass.
     quote = Quote.model_construct(
         **dict(terms),
         quote_id=uuid4(),
-        affiliate=demande.affiliate,
+        affiliate=quote_request.affiliate,
         debt_version=position.version,
         issued_at=now,
         expires_at=now + timedelta(minutes=programme.quote_validity_minutes),
@@ -91,7 +93,11 @@ async def issue_quote(conn: asyncpg.Connection, regles: Regles, clock: Clock, de
     body = quote.model_dump_json()
     event_id = uuid4()
     announcement = OutgoingMessage(
-        SIMULATION_QUOTES.name, demande.affiliate, event_id, QuoteIssued.TYPE, quote_issued_json(event_id, now, body)
+        SIMULATION_QUOTES.name,
+        quote_request.affiliate,
+        event_id,
+        QuoteIssued.TYPE,
+        quote_issued_json(event_id, now, body),
     )
     await repository.save_quote(quote, body, announcement)
     return quote, body

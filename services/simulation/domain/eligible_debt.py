@@ -9,7 +9,7 @@ from contracts.programme import Programme
 
 
 @dataclass(frozen=True, slots=True)
-class Restant:
+class Outstanding:
     """What remains due on one period (``due − paid``, negative when the period was overpaid)."""
 
     period: str
@@ -20,7 +20,7 @@ class Restant:
 
 
 @dataclass(frozen=True, slots=True)
-class CreanceEligible:
+class EligibleDebt:
     """Signed totals over the eligible periods: an overpaid period lowers its category's total."""
 
     periods: tuple[str, ...]
@@ -34,16 +34,16 @@ class CreanceEligible:
         return self.principal + self.majorations + self.astreintes + self.frais
 
 
-def creance_eligible(programme: Programme, restants: Iterable[Restant]) -> CreanceEligible:
+def eligible_debt(programme: Programme, outstanding: Iterable[Outstanding]) -> EligibleDebt:
     """Periods after the programme's cut-off stay ordinary debt: they are left out here."""
     periods: list[str] = []
     principal = majorations = astreintes = frais = ZERO
-    for restant in restants:
-        if not programme.covers_period(restant.period):
+    for line in outstanding:
+        if not programme.covers_period(line.period):
             continue
-        periods.append(restant.period)
-        principal += restant.principal
-        majorations += restant.majorations
-        astreintes += restant.astreintes
-        frais += restant.frais
-    return CreanceEligible(tuple(sorted(periods)), principal, majorations, astreintes, frais)
+        periods.append(line.period)
+        principal += line.principal
+        majorations += line.majorations
+        astreintes += line.astreintes
+        frais += line.frais
+    return EligibleDebt(tuple(sorted(periods)), principal, majorations, astreintes, frais)

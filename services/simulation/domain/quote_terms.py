@@ -13,13 +13,13 @@ from contracts.money import CENTIME, MAX_AMOUNT, ZERO, round_down, round_half_up
 from contracts.programme import Modality, Programme, Rates, Tier
 from contracts.refusals import Refusal
 from contracts.simulation import CategoryAmounts, DebitKind, QuoteTerms, RemiseAmounts, ScheduledDebit
-from services.simulation.domain import refus
-from services.simulation.domain.creance import CreanceEligible
-from services.simulation.domain.refus import refused
+from services.simulation.domain import refusals
+from services.simulation.domain.eligible_debt import EligibleDebt
+from services.simulation.domain.refusals import refused
 
 
 @dataclass(frozen=True, slots=True)
-class Remise:
+class Remission:
     majorations: Decimal
     astreintes: Decimal
     frais: Decimal
@@ -34,26 +34,26 @@ def _base(amount: Decimal) -> Decimal:
     return max(amount, ZERO)
 
 
-def remise(creance: CreanceEligible, rates: Rates) -> Remise:
+def remission_of(debt: EligibleDebt, rates: Rates) -> Remission:
     """Rounded half-up on the category totals, not period by period (the decision's rule)."""
-    return Remise(
-        majorations=round_half_up(_base(creance.majorations) * rates.majorations),
-        astreintes=round_half_up(_base(creance.astreintes) * rates.astreintes),
-        frais=round_half_up(_base(creance.frais) * rates.frais),
+    return Remission(
+        majorations=round_half_up(_base(debt.majorations) * rates.majorations),
+        astreintes=round_half_up(_base(debt.astreintes) * rates.astreintes),
+        frais=round_half_up(_base(debt.frais) * rates.frais),
     )
 
 
-def a_payer(creance: CreanceEligible, tier: Tier) -> Decimal:
+def to_pay_of(debt: EligibleDebt, tier: Tier) -> Decimal:
     """``P + (M − rM) + (F − rF) + (A − rA)``: the signed totals, so an overpayment is a credit."""
-    return creance.total - remise(creance, tier.rates).total
+    return debt.total - remission_of(debt, tier.rates).total
 
 
-def montant_echeance(reste: Decimal, echeances: int) -> Decimal:
+def installment_amount(remaining: Decimal, installments: int) -> Decimal:
     """Each installment but the last; the last takes the remainder, which is never smaller."""
-    return round_down(reste / echeances)
+    return round_down(remaining / installments)
 
 
-def nombre_max_echeances(programme: Programme, creance: CreanceEligible, avance: Decimal) -> int:
+def max_installments_for(programme: Programme, debt: EligibleDebt, advance: Decimal) -> int:
     """The largest count whose installments all reach the minimum with this advance (0: none does).
 
     The tier, hence the amount to pay, depends on the count, so each count is tried with its own
@@ -64,9 +64,9 @@ def nombre_max_echeances(programme: Programme, creance: CreanceEligible, avance:
     for n in range(programme.max_installments, 0, -1):
         tier = programme.tier("INSTALLMENTS", n)
         if tier.code not in by_tier:
-            by_tier[tier.code] = a_payer(creance, tier)
-        reste = by_tier[tier.code] - avance
-        if reste > ZERO and montant_echeance(reste, n) >= programme.minimum_installment:
+            by_tier[tier.code] = to_pay_of(debt, tier)
+        remaining = by_tier[tier.code] - advance
+        if remaining > ZERO and installment_amount(remaining, n) >= programme.minimum_installment:
             return n
     return 0
 
@@ -75,80 +75,78 @@ def _mad(amount: Decimal) -> str:
     return f"{amount:f} MAD"
 
 
-def _check_something_to_remit(creance: CreanceEligible) -> None:
-    if _base(creance.majorations) + _base(creance.astreintes) + _base(creance.frais) == ZERO:
+def _check_something_to_remit(debt: EligibleDebt) -> None:
+    if _base(debt.majorations) + _base(debt.astreintes) + _base(debt.frais) == ZERO:
         raise refused(
-            refus.RIEN_A_REMETTRE,
+            refusals.RIEN_A_REMETTRE,
             "Aucune majoration, astreinte ni frais de recouvrement ne reste dû sur les périodes éligibles : "
             "il n'y a rien à remettre.",
         )
     # the total too: four categories each under the limit can add up past it (the quote's to_pay
     # could then not be written: a 500 instead of a refusal)
-    amounts = (creance.principal, creance.majorations, creance.astreintes, creance.frais, creance.total)
+    amounts = (debt.principal, debt.majorations, debt.astreintes, debt.frais, debt.total)
     if any(abs(x) >= MAX_AMOUNT for x in amounts):
         raise refused("montant-hors-limites", "Le montant de la créance dépasse la capacité du système.")
 
 
-def _rien_a_payer(a_payer_: Decimal) -> Refusal:
+def _nothing_to_pay(to_pay: Decimal) -> Refusal:
     return refused(
-        refus.RIEN_A_PAYER,
+        refusals.RIEN_A_PAYER,
         "Après remise, il ne reste rien à payer sur les périodes éligibles : aucun prélèvement n'est à prévoir.",
-        {"to_pay": f"{a_payer_:f}"},
+        {"to_pay": f"{to_pay:f}"},
     )
 
 
-def _tier(programme: Programme, modality: Modality, avance: Decimal, echeances: int) -> Tier:
+def _tier(programme: Programme, modality: Modality, advance: Decimal, installments: int) -> Tier:
     if modality == "FULL":
-        if avance != ZERO or echeances != 0:
+        if advance != ZERO or installments != 0:
             raise refused(
-                refus.PARAMETRES_INCOHERENTS,
+                refusals.PARAMETRES_INCOHERENTS,
                 "Le paiement intégral ne comporte ni avance ni échéances.",
-                {"advance": f"{avance:f}", "installments": echeances},
+                {"advance": f"{advance:f}", "installments": installments},
             )
         return programme.tier("FULL")
-    if not 1 <= echeances <= programme.max_installments:
+    if not 1 <= installments <= programme.max_installments:
         raise refused(
-            refus.ECHEANCES_HORS_LIMITES,
+            refusals.ECHEANCES_HORS_LIMITES,
             f"Le nombre d'échéances doit être compris entre 1 et {programme.max_installments}.",
-            {"installments": echeances, "min_installments": 1, "max_installments": programme.max_installments},
+            {"installments": installments, "min_installments": 1, "max_installments": programme.max_installments},
         )
-    return programme.tier("INSTALLMENTS", echeances)
+    return programme.tier("INSTALLMENTS", installments)
 
 
 def _check_installments(
-    programme: Programme, creance: CreanceEligible, a_payer_: Decimal, avance: Decimal, echeances: int
+    programme: Programme, debt: EligibleDebt, to_pay: Decimal, advance: Decimal, installments: int
 ) -> None:
-    if not ZERO <= avance < a_payer_:
+    if not ZERO <= advance < to_pay:
         raise refused(
-            refus.AVANCE_HORS_LIMITES,
-            f"L'avance doit être comprise entre 0.00 et {_mad(a_payer_ - CENTIME)} "
-            f"(inférieure au montant à payer, {_mad(a_payer_)}).",
-            {"advance": f"{avance:f}", "advance_min": "0.00", "advance_max": f"{a_payer_ - CENTIME:f}"},
+            refusals.AVANCE_HORS_LIMITES,
+            f"L'avance doit être comprise entre 0.00 et {_mad(to_pay - CENTIME)} "
+            f"(inférieure au montant à payer, {_mad(to_pay)}).",
+            {"advance": f"{advance:f}", "advance_min": "0.00", "advance_max": f"{to_pay - CENTIME:f}"},
         )
     minimum = programme.minimum_installment
-    montant = montant_echeance(a_payer_ - avance, echeances)
-    if montant >= minimum:
+    installment = installment_amount(to_pay - advance, installments)
+    if installment >= minimum:
         return
-    largest = nombre_max_echeances(programme, creance, avance)
+    largest = max_installments_for(programme, debt, advance)
     details: dict[str, str | int] = {
-        "installments": echeances,
-        "installment_amount": f"{montant:f}",
+        "installments": installments,
+        "installment_amount": f"{installment:f}",
         "minimum_installment": f"{minimum:f}",
         "max_installments_allowed": largest,
     }
     if largest:
-        conseil = f"Avec cette avance, choisissez au plus {largest} échéance{'s' if largest > 1 else ''}."
+        advice = f"Avec cette avance, choisissez au plus {largest} échéance{'s' if largest > 1 else ''}."
     else:
-        conseil = (
-            "Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement."
-        )
-    largest_advance = a_payer_ - minimum * echeances
+        advice = "Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement."
+    largest_advance = to_pay - minimum * installments
     if largest_advance >= ZERO:
         details["advance_max_for_installments"] = f"{largest_advance:f}"
     raise refused(
-        refus.ECHEANCE_SOUS_MINIMUM,
-        f"Chaque échéance doit atteindre {_mad(minimum)} ; avec {echeances} échéances elle serait de "
-        f"{_mad(montant)}. {conseil}",
+        refusals.ECHEANCE_SOUS_MINIMUM,
+        f"Chaque échéance doit atteindre {_mad(minimum)} ; avec {installments} échéances elle serait de "
+        f"{_mad(installment)}. {advice}",
         details,
     )
 
@@ -159,20 +157,20 @@ def _schedule(
     validation_date: date,
     *,
     modality: Modality,
-    a_payer_: Decimal,
-    avance: Decimal,
-    echeances: int,
+    to_pay: Decimal,
+    advance: Decimal,
+    installments: int,
 ) -> list[ScheduledDebit]:
     amounts: list[tuple[DebitKind, Decimal]]
     if modality == "FULL":
-        amounts = [("FULL", a_payer_)]
+        amounts = [("FULL", to_pay)]
     else:
-        reste = a_payer_ - avance
-        montant = montant_echeance(reste, echeances)
+        remaining = to_pay - advance
+        installment = installment_amount(remaining, installments)
         # The last installment takes the centimes rounding down left over, so the plan sums exactly.
-        amounts = [("ADVANCE", avance)] if avance > ZERO else []
-        amounts += [("INSTALLMENT", montant)] * (echeances - 1)
-        amounts.append(("INSTALLMENT", reste - montant * (echeances - 1)))
+        amounts = [("ADVANCE", advance)] if advance > ZERO else []
+        amounts += [("INSTALLMENT", installment)] * (installments - 1)
+        amounts.append(("INSTALLMENT", remaining - installment * (installments - 1)))
     dates = due_dates(validation_date, len(amounts), programme.debit_day)
     return [
         ScheduledDebit(
@@ -186,55 +184,55 @@ def _schedule(
     ]
 
 
-def simuler(
+def quote_terms(
     programme: Programme,
     calendar: BusinessCalendar,
-    creance: CreanceEligible,
+    debt: EligibleDebt,
     modality: Modality,
     validation_date: date,
     *,
-    avance: Decimal = ZERO,
-    echeances: int = 0,
+    advance: Decimal = ZERO,
+    installments: int = 0,
 ) -> QuoteTerms:
     """The quote for this debt, or ``Refusal`` saying what the programme allows instead."""
-    _check_something_to_remit(creance)
-    tier = _tier(programme, modality, avance, echeances)
-    remises = remise(creance, tier.rates)
-    a_payer_ = creance.total - remises.total
-    if a_payer_ <= ZERO:
-        raise _rien_a_payer(a_payer_)
+    _check_something_to_remit(debt)
+    tier = _tier(programme, modality, advance, installments)
+    remission = remission_of(debt, tier.rates)
+    to_pay = debt.total - remission.total
+    if to_pay <= ZERO:
+        raise _nothing_to_pay(to_pay)
     if modality == "INSTALLMENTS":
-        _check_installments(programme, creance, a_payer_, avance, echeances)
+        _check_installments(programme, debt, to_pay, advance, installments)
     return QuoteTerms(
         programme=programme.code,
         modality=modality,
         tier=tier.code,
         rates=tier.rates,
-        advance=avance,
-        installments=echeances,
-        eligible_periods=list(creance.periods),
+        advance=advance,
+        installments=installments,
+        eligible_periods=list(debt.periods),
         eligible=CategoryAmounts(
-            principal=creance.principal,
-            majorations=creance.majorations,
-            frais=creance.frais,
-            astreintes=creance.astreintes,
+            principal=debt.principal,
+            majorations=debt.majorations,
+            frais=debt.frais,
+            astreintes=debt.astreintes,
         ),
         remise=RemiseAmounts(
             principal=ZERO,
-            majorations=remises.majorations,
-            frais=remises.frais,
-            astreintes=remises.astreintes,
-            total=remises.total,
+            majorations=remission.majorations,
+            frais=remission.frais,
+            astreintes=remission.astreintes,
+            total=remission.total,
         ),
-        to_pay=a_payer_,
+        to_pay=to_pay,
         validation_date=validation_date,
         schedule=_schedule(
             programme,
             calendar,
             validation_date,
             modality=modality,
-            a_payer_=a_payer_,
-            avance=avance,
-            echeances=echeances,
+            to_pay=to_pay,
+            advance=advance,
+            installments=installments,
         ),
     )
