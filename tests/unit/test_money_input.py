@@ -47,7 +47,7 @@ def test_ordinary_amounts_still_read(typed: object, amount: str) -> None:
 
 @pytest.mark.parametrize("typed", ["1e999999999", "1E+50000000", "١٢٣", "12,345", "1.234"])
 def test_the_portal_takes_no_typed_amount_the_services_would_refuse_and_expands_no_exponent(typed: str) -> None:
-    from services.portal.pages.demande import _decimal
+    from services.portal.pages.demande.simulation import _decimal
 
     started = time.perf_counter()
     assert _decimal(typed) is None
@@ -56,6 +56,6 @@ def test_the_portal_takes_no_typed_amount_the_services_would_refuse_and_expands_
 
 @pytest.mark.parametrize(("typed", "amount"), [("12 345,60", "12345.60"), ("1\u00a0000", "1000.00"), ("", "0.00")])
 def test_the_portal_reads_amounts_as_people_type_them(typed: str, amount: str) -> None:
-    from services.portal.pages.demande import _decimal
+    from services.portal.pages.demande.simulation import _decimal
 
     assert f"{_decimal(typed)}" == amount

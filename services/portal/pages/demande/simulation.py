@@ -1,5 +1,4 @@
-"""Nouvelle demande: modality and bank account, simulation, conditions générales, validation,
-prise en charge. Each step reads the request back from requests: the portal keeps no state of it."""
+"""Step 2: the simulation, the tiers side by side and the budget suggestion; amounts as typed."""
 
 import asyncio
 import re
@@ -13,75 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from contracts.money import parse_amount
 from services.portal.api import ApiRefusal
+from services.portal.pages.demande.draft import in_draft
 from services.portal.sessions import Session
 from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
 
 router = APIRouter(prefix="/demandes/{request_id}")
-
-
-def _in_draft(found: dict[str, Any]) -> RedirectResponse | None:
-    """A request past its draft has nothing to choose any more: show where it stands."""
-    return None if found["state"] == "DRAFT" else redirect(f"/demandes/{found['id']}")
-
-
-@router.get("/modalite", response_class=HTMLResponse, response_model=None)
-async def modality_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
-    session, found = await request_of_affiliate(request, request_id)
-    if (done := _in_draft(found)) is not None:
-        return done
-    services = portal_of(request).services
-    accounts, programme = await asyncio.gather(
-        services.bank_accounts(session.access_token, found["affiliate"]), services.programme()
-    )
-    return render(
-        request, "modalite.html", session=session, demande=found, comptes=accounts, programme=programme, erreurs={}
-    )
-
-
-@router.post("/modalite", response_class=HTMLResponse, response_model=None)
-async def choose_modality(
-    request: Request,
-    request_id: UUID,
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    modalite: Annotated[str, Form(max_length=16)] = "",
-    garanties: Annotated[str, Form(max_length=8)] = "",
-    compte: Annotated[str, Form(max_length=64)] = "",
-) -> HTMLResponse | RedirectResponse:
-    session, found = await request_of_affiliate(request, request_id)
-    check_csrf(session.csrf_token, csrf)
-    services = portal_of(request).services
-    erreurs: dict[str, str] = {}
-    if modalite not in ("FULL", "INSTALLMENTS"):
-        erreurs["modalite"] = "modalite.choisir"
-    elif modalite == "INSTALLMENTS" and garanties != "oui":
-        erreurs["garanties"] = "modalite.garanties-requises"
-    if not compte:
-        erreurs["compte"] = "modalite.compte-requis"
-    refusal: ApiRefusal | None = None
-    if not erreurs:
-        try:
-            await services.choose_modality(session.access_token, request_id, modalite, garanties == "oui")
-            await services.choose_bank_account(session.access_token, request_id, compte)
-        except ApiRefusal as refused:
-            refusal = refused
-    if erreurs or refusal:
-        accounts, programme = await asyncio.gather(
-            services.bank_accounts(session.access_token, found["affiliate"]), services.programme()
-        )
-        choix = {"modalite": modalite, "garanties": garanties == "oui", "compte": compte}
-        return render(
-            request,
-            "modalite.html",
-            422,
-            session=session,
-            demande=found,
-            comptes=accounts,
-            programme=programme,
-            erreurs=erreurs,
-            erreur=refusal,
-            choix=choix,
-        )
-    return redirect(f"/demandes/{request_id}/simulation")
 
 
 REFUS_PAR_CHAMP = {
@@ -167,7 +102,7 @@ async def _options(
 @router.get("/simulation", response_class=HTMLResponse, response_model=None)
 async def simulation_form(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
     session, found = await request_of_affiliate(request, request_id)
-    if (done := _in_draft(found)) is not None:
+    if (done := in_draft(found)) is not None:
         return done
     if not found["modality"]:
         return redirect(f"/demandes/{request_id}/modalite")
@@ -194,7 +129,7 @@ async def simulate(
 ) -> HTMLResponse | RedirectResponse:
     session, found = await request_of_affiliate(request, request_id)
     check_csrf(session.csrf_token, csrf)
-    if (done := _in_draft(found)) is not None:
+    if (done := in_draft(found)) is not None:
         return done
     if action == "budget":  # the quote on screen stays on screen beside the suggestion
         query = {"budget": budget} | ({"devis": devis} if devis else {})
@@ -225,57 +160,3 @@ async def simulate(
         saisie = {"avance": avance, "echeances": count}  # as typed: the user corrects it, not retypes it
         return await _simulation_page(request, session, found, status_code=422, erreur=refusal, saisie=saisie)
     return redirect(f"/demandes/{request_id}/simulation?devis={quote['quote_id']}")
-
-
-@router.get("/conditions", response_class=HTMLResponse, response_model=None)
-async def conditions(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
-    session, found = await request_of_affiliate(request, request_id)
-    if (done := _in_draft(found)) is not None:
-        return done
-    try:
-        quote_id = UUID(request.query_params.get("devis", ""))
-    except ValueError:
-        return redirect(f"/demandes/{request_id}/simulation")
-    services = portal_of(request).services
-    try:
-        devis, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
-    except ApiRefusal:
-        return redirect(f"/demandes/{request_id}/simulation")
-    return render(request, "conditions.html", session=session, demande=found, devis=devis, cg=cg)
-
-
-@router.post("/validation", response_class=HTMLResponse, response_model=None)
-async def validate(
-    request: Request,
-    request_id: UUID,
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    devis: Annotated[str, Form(max_length=64)] = "",
-    sceau: Annotated[str, Form(max_length=65_536)] = "",
-    version: Annotated[str, Form(max_length=32)] = "",
-    acceptation: Annotated[str, Form(max_length=8)] = "",
-) -> HTMLResponse | RedirectResponse:
-    session, found = await request_of_affiliate(request, request_id)
-    check_csrf(session.csrf_token, csrf)
-    services = portal_of(request).services
-    try:
-        quote_id = UUID(devis)
-    except ValueError:
-        return redirect(f"/demandes/{request_id}/simulation")
-    if acceptation != "oui":
-        devis_, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
-        erreurs = {"acceptation": "conditions.acceptation-requise"}
-        return render(
-            request, "conditions.html", 422, session=session, demande=found, devis=devis_, cg=cg, erreurs=erreurs
-        )
-    try:
-        # The quote's seal, as simulation gave it: requests need not wait for the quote's event.
-        await services.validate(session.access_token, request_id, quote_id, version, sceau or None)
-    except ApiRefusal as refusal:
-        return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
-    return redirect(f"/demandes/{request_id}/prise-en-charge")
-
-
-@router.get("/prise-en-charge", response_class=HTMLResponse, response_model=None)
-async def taken_in_charge(request: Request, request_id: UUID) -> HTMLResponse:
-    session, found = await request_of_affiliate(request, request_id)
-    return render(request, "prise_en_charge.html", session=session, demande=found)

@@ -1,0 +1,62 @@
+"""Step 3: the conditions générales, accepted with the quote on screen, and the validation."""
+
+import asyncio
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.portal.api import ApiRefusal
+from services.portal.pages.demande.draft import in_draft
+from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
+
+router = APIRouter(prefix="/demandes/{request_id}")
+
+
+@router.get("/conditions", response_class=HTMLResponse, response_model=None)
+async def conditions(request: Request, request_id: UUID) -> HTMLResponse | RedirectResponse:
+    session, found = await request_of_affiliate(request, request_id)
+    if (done := in_draft(found)) is not None:
+        return done
+    try:
+        quote_id = UUID(request.query_params.get("devis", ""))
+    except ValueError:
+        return redirect(f"/demandes/{request_id}/simulation")
+    services = portal_of(request).services
+    try:
+        devis, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
+    except ApiRefusal:
+        return redirect(f"/demandes/{request_id}/simulation")
+    return render(request, "conditions.html", session=session, demande=found, devis=devis, cg=cg)
+
+
+@router.post("/validation", response_class=HTMLResponse, response_model=None)
+async def validate(
+    request: Request,
+    request_id: UUID,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    devis: Annotated[str, Form(max_length=64)] = "",
+    sceau: Annotated[str, Form(max_length=65_536)] = "",
+    version: Annotated[str, Form(max_length=32)] = "",
+    acceptation: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse | RedirectResponse:
+    session, found = await request_of_affiliate(request, request_id)
+    check_csrf(session.csrf_token, csrf)
+    services = portal_of(request).services
+    try:
+        quote_id = UUID(devis)
+    except ValueError:
+        return redirect(f"/demandes/{request_id}/simulation")
+    if acceptation != "oui":
+        devis_, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
+        erreurs = {"acceptation": "conditions.acceptation-requise"}
+        return render(
+            request, "conditions.html", 422, session=session, demande=found, devis=devis_, cg=cg, erreurs=erreurs
+        )
+    try:
+        # The quote's seal, as simulation gave it: requests need not wait for the quote's event.
+        await services.validate(session.access_token, request_id, quote_id, version, sceau or None)
+    except ApiRefusal as refusal:
+        return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
+    return redirect(f"/demandes/{request_id}/prise-en-charge")
