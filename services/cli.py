@@ -107,22 +107,14 @@ def serve(
     service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")],
 ) -> None:
     """Sert un service (HTTP, et ses consommateurs Kafka) ; configuration par variables d'environnement."""
-    import uvicorn
-
+    from services.runtime.serving import serve
     from services.stack.launcher import SERVICE_PORTS
 
     if service not in SERVICE_PORTS:
         raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICE_PORTS)})")
     host = os.environ.get("HTTP_HOST", "127.0.0.1")
     port = int(os.environ.get("HTTP_PORT", SERVICE_PORTS[service]))
-    uvicorn.run(
-        f"services.{service}.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve(f"services.{service}.main:create_app", host, port)
 
 
 @topics_app.command("provision")

@@ -3,16 +3,8 @@
 
 def serve_command() -> None:
     """Sert la banque de référence (BANK_CODES, BANK_RULES, BANK_DELAY_MS, BANK_HTTP_PORT)."""
-    import uvicorn
-
     from partners.bank.config import BankSettings
+    from services.runtime.serving import serve
 
     settings = BankSettings()
-    uvicorn.run(
-        "partners.bank.main:create_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve("partners.bank.main:create_app", settings.http_host, settings.http_port)

@@ -13,13 +13,10 @@ presented again in another record is a duplicate: answered AM05, never collected
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
@@ -33,10 +30,11 @@ from partners.bank.answers import answer, duplicate
 from partners.bank.config import BankSettings
 from partners.bank.ledger import Ledger
 from partners.bank.rules import BankRules
+from services.runtime.broker_app import create_broker_app
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import undecoded, validation_reason
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import consumer_options, create_broker, create_producer
+from services.runtime.kafka import consumer_options, create_broker
 from services.runtime.poison import Retries, tolerant_parser
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -120,36 +118,11 @@ def create_app(settings: BankSettings | None = None, clock: Clock | None = None)
     for code in settings.codes():
         register_subscriber(broker, settings, code, rules, clock, dead_letters, ledger)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        producer = create_producer(settings)
-        await producer.start()
-        dead_letters.append(DeadLetters(producer, settings.service_name))
-        await broker.start()
-        log.info("bank ready", extra={"banks": settings.codes(), "rules": settings.rules})
-        try:
-            yield
-        finally:
-            for name, stop in (("broker", broker.stop), ("producer", producer.stop)):
-                try:
-                    await asyncio.wait_for(stop(), 5.0)
-                except Exception:
-                    log.warning("stop step cut short", extra={"step": name}, exc_info=True)
-            tracer_provider.force_flush(timeout_millis=2000)
-
-    app = FastAPI(title="Banque de référence", version="1", lifespan=lifespan)
-
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/health/ready")
-    async def ready() -> JSONResponse:
-        try:
-            ok = bool(await broker.ping(timeout=2))
-        except Exception:
-            ok = False
-        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    return app
+    return create_broker_app(
+        title="Banque de référence",
+        settings=settings,
+        broker=broker,
+        tracer_provider=tracer_provider,
+        dead_letters=dead_letters,
+        on_started=lambda: log.info("bank ready", extra={"banks": settings.codes(), "rules": settings.rules}),
+    )

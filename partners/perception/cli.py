@@ -21,19 +21,11 @@ PerceptionCode = Annotated[str, typer.Option("--perception", help="code de la pe
 
 def serve_command() -> None:
     """Sert la perception de référence (PERCEPTION_DEFAULT, PERCEPTION_RULES, PERCEPTION_DELAY_MS)."""
-    import uvicorn
-
     from partners.perception.config import PerceptionSettings
+    from services.runtime.serving import serve
 
     settings = PerceptionSettings()
-    uvicorn.run(
-        "partners.perception.main:create_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve("partners.perception.main:create_app", settings.http_host, settings.http_port)
 
 
 async def _publish(bootstrap: str, message: "GuaranteeDeposited | GuaranteeRefused") -> None:

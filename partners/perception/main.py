@@ -8,13 +8,10 @@ and sends the same answer again, with the same event id, which the requests serv
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
@@ -23,10 +20,11 @@ from contracts.requests import GuaranteeRequired
 from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
 from partners.perception.answers import answer
 from partners.perception.config import PerceptionSettings
+from services.runtime.broker_app import create_broker_app
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import undecoded
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import consumer_options, create_broker, create_producer
+from services.runtime.kafka import consumer_options, create_broker
 from services.runtime.poison import Retries, tolerant_parser
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -107,36 +105,13 @@ def create_app(settings: PerceptionSettings | None = None, clock: Clock | None =
     dead_letters: list[DeadLetters] = []
     register_subscriber(broker, settings, clock, dead_letters)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        producer = create_producer(settings)
-        await producer.start()
-        dead_letters.append(DeadLetters(producer, settings.service_name))
-        await broker.start()
-        log.info("perception ready", extra={"default": settings.default_outcome, "rules": settings.rules})
-        try:
-            yield
-        finally:
-            for name, stop in (("broker", broker.stop), ("producer", producer.stop)):
-                try:
-                    await asyncio.wait_for(stop(), 5.0)
-                except Exception:
-                    log.warning("stop step cut short", extra={"step": name}, exc_info=True)
-            tracer_provider.force_flush(timeout_millis=2000)
-
-    app = FastAPI(title="Perception de référence", version="1", lifespan=lifespan)
-
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/health/ready")
-    async def ready() -> JSONResponse:
-        try:
-            ok = bool(await broker.ping(timeout=2))
-        except Exception:
-            ok = False
-        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    return app
+    return create_broker_app(
+        title="Perception de référence",
+        settings=settings,
+        broker=broker,
+        tracer_provider=tracer_provider,
+        dead_letters=dead_letters,
+        on_started=lambda: log.info(
+            "perception ready", extra={"default": settings.default_outcome, "rules": settings.rules}
+        ),
+    )
