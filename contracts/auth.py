@@ -58,8 +58,9 @@ class AccountImported(Envelope):
     payload: AccountImportedPayload
 
 
+AuthMessage = LoginSucceeded | LoginFailed | LoginLocked | AccountImported
 AuthEvent = Annotated[
-    LoginSucceeded | LoginFailed | LoginLocked | AccountImported,
+    AuthMessage,
     Field(discriminator="type"),
 ]
 

@@ -117,7 +117,8 @@ class DebitRejected(Envelope):
     payload: DebitRejectedPayload
 
 
-DebitResult = Annotated[DebitExecuted | DebitRejected, Field(discriminator="type")]
+DebitResultMessage = DebitExecuted | DebitRejected
+DebitResult = Annotated[DebitResultMessage, Field(discriminator="type")]
 
 
 # --- debits.events.v1 ---------------------------------------------------------------------------
@@ -199,4 +200,5 @@ class PlanDefaulted(Envelope):
     payload: PlanDefaultedPayload
 
 
-DebitsEvent = Annotated[PlanScheduled | DebitChanged | PlanCompleted | PlanDefaulted, Field(discriminator="type")]
+DebitsMessage = PlanScheduled | DebitChanged | PlanCompleted | PlanDefaulted
+DebitsEvent = Annotated[DebitsMessage, Field(discriminator="type")]

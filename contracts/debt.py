@@ -91,8 +91,9 @@ class ArrangementClosed(Envelope):
     payload: ArrangementClosedPayload
 
 
+LedgerMessage = ChargeBooked | PaymentReceived | ArrangementOpened | ArrangementClosed
 LedgerEntry = Annotated[
-    ChargeBooked | PaymentReceived | ArrangementOpened | ArrangementClosed,
+    LedgerMessage,
     Field(discriminator="type"),
 ]
 

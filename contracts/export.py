@@ -61,12 +61,12 @@ def dump(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def topic_schema(topic: Topic, *, ref_template: str = DEFAULT_REF_TEMPLATE) -> dict[str, Any]:
+def topic_schema(topic: Topic[Any], *, ref_template: str = DEFAULT_REF_TEMPLATE) -> dict[str, Any]:
     """The JSON Schema of everything that may travel on ``topic`` (the union of its message types)."""
     return topic.adapter().json_schema(mode=SCHEMA_MODE, ref_template=ref_template)
 
 
-def schema_document(topic: Topic) -> dict[str, Any]:
+def schema_document(topic: Topic[Any]) -> dict[str, Any]:
     """The committed, self-contained schema file of one topic."""
     schema = topic_schema(topic)
     return {
@@ -114,7 +114,7 @@ def _add_schema(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> N
     schemas[name] = schema
 
 
-def _key_schema(topic: Topic) -> dict[str, Any]:
+def _key_schema(topic: Topic[Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string"}
     what = topic.key
     if topic.key in _KEY_TYPES:
@@ -138,7 +138,7 @@ def _operation(channel_id: str, action: str, applications: Sequence[str], messag
     }
 
 
-def _dead_letter_channel(topic: Topic) -> dict[str, Any]:
+def _dead_letter_channel(topic: Topic[Any]) -> dict[str, Any]:
     return {
         "address": topic.dlq,
         "title": topic.dlq,

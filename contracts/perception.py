@@ -47,4 +47,5 @@ class GuaranteeRefused(Envelope):
     payload: GuaranteeRefusedPayload
 
 
-PerceptionEvent = Annotated[GuaranteeDeposited | GuaranteeRefused, Field(discriminator="type")]
+PerceptionMessage = GuaranteeDeposited | GuaranteeRefused
+PerceptionEvent = Annotated[PerceptionMessage, Field(discriminator="type")]

@@ -130,6 +130,5 @@ class GuaranteeWithdrawn(Envelope):
     payload: GuaranteeClosedPayload
 
 
-GuaranteeRequestEvent = Annotated[
-    GuaranteeRequired | GuaranteeDeadlinePassed | GuaranteeWithdrawn, Field(discriminator="type")
-]
+GuaranteeRequestMessage = GuaranteeRequired | GuaranteeDeadlinePassed | GuaranteeWithdrawn
+GuaranteeRequestEvent = Annotated[GuaranteeRequestMessage, Field(discriminator="type")]

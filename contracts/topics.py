@@ -5,23 +5,37 @@ are all generated from this one list, so a topic cannot exist in one place and n
 """
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import TypeAdapter
 
-from contracts.auth import AffiliateEvent, AuthEvent
+from contracts.auth import AffiliateEvent, AffiliateRegistered, AuthEvent, AuthMessage
 from contracts.banks import BANKS, orders_topic
-from contracts.debits import BankAccountsEvent, DebitOrderEvent, DebitResult, DebitsEvent
-from contracts.debt import LedgerEntry, PositionEvent
-from contracts.perception import PerceptionEvent
-from contracts.requests import GuaranteeRequestEvent, RequestEvent
-from contracts.simulation import QuoteEvent
+from contracts.debits import (
+    BankAccountsChanged,
+    BankAccountsEvent,
+    DebitOrder,
+    DebitOrderEvent,
+    DebitResult,
+    DebitResultMessage,
+    DebitsEvent,
+    DebitsMessage,
+)
+from contracts.debt import LedgerEntry, LedgerMessage, PositionChanged, PositionEvent
+from contracts.perception import PerceptionEvent, PerceptionMessage
+from contracts.requests import GuaranteeRequestEvent, GuaranteeRequestMessage, RequestEvent, RequestStateChanged
+from contracts.simulation import QuoteEvent, QuoteIssued
 
 DLQ_SUFFIX = ".dlq"
 
 
+M = TypeVar("M")
+"""What a topic carries: the union of its message models (``message`` is the same union, annotated
+with its discriminator, which is what validates a record)."""
+
+
 @dataclass(frozen=True)
-class Topic:
+class Topic(Generic[M]):
     name: str
     key: str
     producers: tuple[str, ...]
@@ -35,11 +49,13 @@ class Topic:
     def dlq(self) -> str:
         return self.name + DLQ_SUFFIX
 
-    def adapter(self) -> TypeAdapter[Any]:
-        return TypeAdapter(self.message)
+    def adapter(self) -> TypeAdapter[M]:
+        """Validates a record's bytes into one of the topic's models."""
+        adapter: TypeAdapter[M] = TypeAdapter(self.message)
+        return adapter
 
 
-AUTH_EVENTS = Topic(
+AUTH_EVENTS: Topic[AuthMessage] = Topic(
     name="auth.events.v1",
     key="account (login)",
     producers=("auth",),
@@ -47,7 +63,7 @@ AUTH_EVENTS = Topic(
     message=AuthEvent,
     description="Connexions, échecs, verrouillages et imports de comptes Damancom.",
 )
-DEBT_LEDGER = Topic(
+DEBT_LEDGER: Topic[LedgerMessage] = Topic(
     name="debt.ledger.v1",
     key="affiliate",
     producers=("cnss-core", "seeder"),
@@ -55,7 +71,7 @@ DEBT_LEDGER = Topic(
     message=LedgerEntry,
     description="Écritures des systèmes centraux : cotisations dues, pénalités, paiements, arrangements.",
 )
-DEBT_POSITIONS = Topic(
+DEBT_POSITIONS: Topic[PositionChanged] = Topic(
     name="debt.positions.v1",
     key="affiliate",
     producers=("debt",),
@@ -65,7 +81,7 @@ DEBT_POSITIONS = Topic(
     cleanup_policy="compact",
 )
 
-AUTH_AFFILIATES = Topic(
+AUTH_AFFILIATES: Topic[AffiliateRegistered] = Topic(
     name="auth.affiliates.v1",
     key="affiliate",
     producers=("auth",),
@@ -74,7 +90,7 @@ AUTH_AFFILIATES = Topic(
     description="Qui est chaque affilié : raison sociale, ICE, perception qui le gère (dernier état).",
     cleanup_policy="compact",
 )
-SIMULATION_QUOTES = Topic(
+SIMULATION_QUOTES: Topic[QuoteIssued] = Topic(
     name="simulation.quotes.v1",
     key="affiliate",
     producers=("simulation",),
@@ -82,7 +98,7 @@ SIMULATION_QUOTES = Topic(
     message=QuoteEvent,
     description="Chaque devis de remise émis, que la validation d'une demande lie.",
 )
-REQUESTS_EVENTS = Topic(
+REQUESTS_EVENTS: Topic[RequestStateChanged] = Topic(
     name="requests.events.v1",
     key="affiliate",
     producers=("requests",),
@@ -90,7 +106,7 @@ REQUESTS_EVENTS = Topic(
     message=RequestEvent,
     description="Chaque transition du cycle de vie d'une demande de remise, avec qui, quand et pourquoi.",
 )
-REQUESTS_GUARANTEES = Topic(
+REQUESTS_GUARANTEES: Topic[GuaranteeRequestMessage] = Topic(
     name="requests.guarantees.v1",
     key="affiliate",
     producers=("requests",),
@@ -98,7 +114,7 @@ REQUESTS_GUARANTEES = Topic(
     message=GuaranteeRequestEvent,
     description="Garanties à déposer pour un plan par acomptes : exigées, délai dépassé, demande retirée.",
 )
-PERCEPTION_GUARANTEES = Topic(
+PERCEPTION_GUARANTEES: Topic[PerceptionMessage] = Topic(
     name="perception.guarantees.v1",
     key="affiliate",
     producers=("perception",),
@@ -106,7 +122,7 @@ PERCEPTION_GUARANTEES = Topic(
     message=PerceptionEvent,
     description="Réponse de la perception : garanties déposées (référence, type) ou refusées.",
 )
-DEBITS_ACCOUNTS = Topic(
+DEBITS_ACCOUNTS: Topic[BankAccountsChanged] = Topic(
     name="debits.accounts.v1",
     key="affiliate",
     producers=("debits",),
@@ -116,7 +132,7 @@ DEBITS_ACCOUNTS = Topic(
     cleanup_policy="compact",
 )
 
-DEBITS_EVENTS = Topic(
+DEBITS_EVENTS: Topic[DebitsMessage] = Topic(
     name="debits.events.v1",
     key="affiliate",
     producers=("debits",),
@@ -124,7 +140,7 @@ DEBITS_EVENTS = Topic(
     message=DebitsEvent,
     description="Échéancier d'un plan, chaque prélèvement ordonné, payé, rejeté ou annulé ; plan soldé ou déchu.",
 )
-BANK_RESULTS = Topic(
+BANK_RESULTS: Topic[DebitResultMessage] = Topic(
     name="banks.debit-results.v1",
     key="affiliate",
     producers=("banks",),
@@ -132,7 +148,7 @@ BANK_RESULTS = Topic(
     message=DebitResult,
     description="Réponse des banques : prélèvement exécuté, ou rejeté avec un code motif ISO 20022.",
 )
-BANK_ORDERS: tuple[Topic, ...] = tuple(
+BANK_ORDERS: tuple[Topic[DebitOrder], ...] = tuple(
     Topic(
         name=orders_topic(code),
         key="affiliate",
@@ -144,7 +160,7 @@ BANK_ORDERS: tuple[Topic, ...] = tuple(
     for code, name in BANKS.items()
 )
 
-CATALOGUE: tuple[Topic, ...] = (
+CATALOGUE: tuple[Topic[Any], ...] = (
     AUTH_EVENTS,
     AUTH_AFFILIATES,
     DEBT_LEDGER,

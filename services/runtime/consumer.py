@@ -34,9 +34,9 @@ a ``poison message`` error with the last frames of its traceback.
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -72,6 +72,7 @@ __all__ = [
     "DATA_ERRORS",
     "Bulk",
     "Handler",
+    "Route",
     "Unapplicable",
     "subscribe",
     "subscribe_all",
@@ -83,8 +84,10 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 BATCH_SIZE = 500
 
-Handler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
-"""Applies one validated message inside the caller's transaction."""
+M = TypeVar("M")
+
+Handler = Callable[[asyncpg.Connection, M], Awaitable[None]]
+"""Applies one validated message (one of its topic's models) inside the caller's transaction."""
 
 Record: TypeAlias = ConsumerRecord[Any, Any]
 
@@ -95,7 +98,7 @@ async def undecoded(message: StreamMessage[Any]) -> Any:
 
 
 @dataclass(frozen=True)
-class Bulk:
+class Bulk(Generic[M]):
     """A handler that applies every new message of its topic in a batch at once.
 
     For projections on a hot path: a few statements per batch instead of a few per message. Each
@@ -108,31 +111,36 @@ class Bulk:
     record applies them one message at a time, in order.
     """
 
-    apply: Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
+    apply: Callable[[asyncpg.Connection, list[M]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route(Generic[M]):
+    """A topic and what applies its messages, typed with the topic's models: a handler that expects
+    another topic's messages does not type-check."""
+
+    topic: Topic[M]
+    handler: Handler[M] | Bulk[M]
 
 
 @dataclass(frozen=True)
 class _Route:
     adapter: TypeAdapter[Any]
-    handler: Handler | Bulk
+    handler: Handler[Any] | Bulk[Any]
 
 
-def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic, handler: Handler, *, consumer: str) -> None:
+def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic[M], handler: Handler[M], *, consumer: str) -> None:
     """Register ``handler`` for every message of ``topic``; ``consumer`` names it in the inbox."""
-    subscribe_all(broker, platform, {topic: handler}, consumer=consumer)
+    subscribe_all(broker, platform, [Route(topic, handler)], consumer=consumer)
 
 
-def subscribe_all(
-    broker: KafkaBroker, platform: Platform, handlers: Mapping[Topic, Handler | Bulk], *, consumer: str
-) -> None:
+def subscribe_all(broker: KafkaBroker, platform: Platform, routes: Sequence[Route[Any]], *, consumer: str) -> None:
     """One Kafka consumer for several topics, each message to its topic's handler.
 
     One consumer, not one per topic: each member of a consumer group joining costs a rebalance of
     the whole group, and a service's projections need no parallelism of their own.
     """
-    applier = _BatchApplier(
-        platform, {topic.name: _Route(topic.adapter(), h) for topic, h in handlers.items()}, consumer
-    )
+    applier = _BatchApplier(platform, {r.topic.name: _Route(r.topic.adapter(), r.handler) for r in routes}, consumer)
 
     @broker.subscriber(  # type: ignore[untyped-decorator]
         *applier.routes,

@@ -32,7 +32,7 @@ from services.debt.main import create_app as create_debt
 from services.debt.service.apply_ledger import apply_ledger_batch
 from services.runtime import consumer
 from services.runtime.clock import FrozenClock
-from services.runtime.consumer import Bulk, Unapplicable, subscribe_all
+from services.runtime.consumer import Bulk, Route, Unapplicable, subscribe_all
 from services.runtime.platform import Platform
 from services.runtime.settings import ServiceSettings
 from services.runtime.telemetry import setup_tracing
@@ -218,7 +218,8 @@ async def start_harness(infra: Infra, database: str, bulk: bool) -> AsyncIterato
     async def handle_bulk(conn: asyncpg.Connection, events: list[Any]) -> None:
         await harness.handle_bulk(conn, events)
 
-    subscribe_all(platform.broker, platform, {topic: Bulk(handle_bulk) if bulk else handle}, consumer="poison-test")
+    route = Route(topic, Bulk(handle_bulk) if bulk else handle)
+    subscribe_all(platform.broker, platform, [route], consumer="poison-test")
     await platform.start([])
     try:
         yield harness

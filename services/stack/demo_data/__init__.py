@@ -12,6 +12,7 @@ held by an active arrangement, one with nothing to remit). The other affiliates 
 import random
 from datetime import date
 
+from contracts.debt import LedgerMessage
 from services.auth.service.import_accounts import DamancomExport
 from services.stack.demo_data.accounts import _comptes, _comptes_bancaires, _identifiants
 from services.stack.demo_data.employers import _employeurs_aleatoires, _employeurs_scriptes
@@ -23,7 +24,6 @@ from services.stack.demo_data.model import (
     PERCEPTIONS,
     BankAccount,
     DemoDataset,
-    LedgerMessage,
     majoration,
     mois_de_retard,
 )

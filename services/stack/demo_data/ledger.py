@@ -13,6 +13,7 @@ from contracts.debt import (
     ArrangementOpened,
     Category,
     ChargeBooked,
+    LedgerMessage,
     PaymentReceived,
     Perception,
 )
@@ -25,7 +26,6 @@ from services.stack.demo_data.model import (
     MONTANTS_ASTREINTE,
     PRODUCER,
     TAUX_FRAIS,
-    LedgerMessage,
     majoration,
     mois_de_retard,
 )

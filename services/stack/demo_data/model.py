@@ -5,17 +5,11 @@ from datetime import UTC, date, time
 from decimal import Decimal
 
 from contracts.debt import (
-    ArrangementClosed,
-    ArrangementOpened,
-    ChargeBooked,
-    PaymentReceived,
+    LedgerMessage,
     Perception,
 )
 from contracts.money import ZERO, round_half_up
 from services.auth.service.import_accounts import DamancomExport
-
-LedgerMessage = ChargeBooked | PaymentReceived | ArrangementOpened | ArrangementClosed
-"""What ``debt.ledger.v1`` carries (``contracts.debt.LedgerEntry`` without the discriminator annotation)."""
 
 PRODUCER = "seeder"
 PASSWORD = "Demo-2024!"  # noqa: S105 - the demo password is published in the README on purpose
