@@ -6,9 +6,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.debits.config import DebitsSettings
-from services.debits.entrypoints.dependencies import DebitsDependencies
+from services.debits.entrypoints.dependencies import DebitsDependencies, context_of
 from services.debits.entrypoints.http import router
-from services.debits.entrypoints.operations import context_of
 from services.debits.entrypoints.subscribers import register_subscribers
 from services.debits.service.accounts import republish_accounts
 from services.debits.service.runner import debit_runner

@@ -7,10 +7,9 @@ from fastapi import FastAPI
 
 from contracts.simulation import QUOTE_SEAL_KIND
 from services.requests.config import RequestsSettings
-from services.requests.entrypoints.dependencies import RequestsDependencies
+from services.requests.entrypoints.dependencies import RequestsDependencies, context_of
 from services.requests.entrypoints.http import router
 from services.requests.entrypoints.subscribers import register_subscribers
-from services.requests.service.context import RequestsContext
 from services.requests.service.quotes import QuoteArrivals
 from services.requests.service.sweeper import sweeper
 from services.runtime.clock import Clock, SystemClock
@@ -28,8 +27,8 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     settings = settings or RequestsSettings()
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
-    programme = settings.load_programme()
-    ctx = RequestsContext(programme, settings.business_calendar(programme), clock)
+    ctx = context_of(settings, clock)
+    programme = ctx.programme
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
     register_subscribers(platform.broker, platform, ctx)
     arrivals = QuoteArrivals(settings.database_url)

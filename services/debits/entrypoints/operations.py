@@ -8,12 +8,11 @@ from typing import Any
 
 import asyncpg
 
-from contracts.debits import Creditor
 from services.debits.adapters.pain.pain008 import render_pain008
 from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.config import DebitsSettings
+from services.debits.entrypoints.dependencies import context_of
 from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
-from services.debits.service.context import DebitsContext
 from services.debits.service.run import RunSummary, count_due, run_debits
 from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
@@ -53,16 +52,6 @@ async def import_bank_accounts(
         except asyncpg.UniqueViolationError:
             # The transaction rolled back: nothing of the batch was registered.
             raise FileRefused("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
-
-
-def context_of(settings: DebitsSettings, clock: Clock) -> DebitsContext:
-    programme = settings.load_programme()
-    creditor = Creditor(
-        name=settings.creditor_name, scheme_id=settings.creditor_scheme_id, account=settings.creditor_account
-    )
-    return DebitsContext(
-        programme, settings.business_calendar(programme), clock, creditor, settings.debit_run_page_size
-    )
 
 
 async def run_debit_run(

@@ -1,12 +1,15 @@
-"""What requests' HTTP handlers need, built once by the bootstrap (``main.py``)."""
+"""What requests' HTTP handlers need, built once by the bootstrap (``main.py``), and the one function
+that builds the use cases' context from settings, for the bootstrap and the one-shot runs alike."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 
+from services.requests.config import RequestsSettings
 from services.requests.service.context import RequestsContext
 from services.requests.service.quotes import QuoteArrivals
+from services.runtime.clock import Clock
 from services.runtime.http import dependencies_of
 from services.runtime.platform import Platform
 from services.runtime.seals import SealVerifier
@@ -25,3 +28,10 @@ class RequestsDependencies:
 
 
 Dependencies = Annotated[RequestsDependencies, Depends(dependencies_of(RequestsDependencies))]
+
+
+def context_of(settings: RequestsSettings, clock: Clock) -> RequestsContext:
+    """The programme, calendar and clock every use case applies: the service and the command line
+    build it here, so a sweep run by hand applies exactly what the service's own sweep would."""
+    programme = settings.load_programme()
+    return RequestsContext(programme, settings.business_calendar(programme), clock)

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from services.requests.config import RequestsSettings
-from services.requests.service.context import RequestsContext
+from services.requests.entrypoints.dependencies import context_of
 from services.requests.service.lifecycle import sweep
 from services.runtime.clock import BUSINESS_TZ, SystemClock
 from services.runtime.db import create_pool
@@ -13,9 +13,7 @@ async def run_sweep(database_url: str, on: str | None = None) -> dict[str, int]:
     """Sweep as of now, or as of 00:00 in Casablanca on the day ``on`` (AAAA-MM-JJ): tests and
     operators move time instead of waiting. The events go to the outbox; the service sends them."""
     at = datetime.combine(date.fromisoformat(on), datetime.min.time(), BUSINESS_TZ) if on else SystemClock().now()
-    settings = RequestsSettings(database_url=database_url)
-    programme = settings.load_programme()
-    ctx = RequestsContext(programme, settings.business_calendar(programme), SystemClock())
+    ctx = context_of(RequestsSettings(database_url=database_url), SystemClock())
     pool = await create_pool(database_url, size=1)
     try:
         async with pool.acquire() as conn:
