@@ -79,6 +79,15 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+def problem_of(refusal: Refusal) -> Problem:
+    """Every service's business refusals, one way: the stable code, the sentence, the figures
+    (and ``Retry-After`` when the refusal says how long to wait). Middlewares, which answer before
+    the exception handlers, use it too."""
+    retry_after = refusal.details.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Problem(refusal.status, refusal.code, refusal.message, headers=headers, **refusal.details)
+
+
 _STATUS_PROBLEMS = {
     401: ("non-authentifie", "Authentification requise."),
     403: ("acces-refuse", "Accès refusé."),
@@ -95,10 +104,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     async def _refused(request: Request, exc: Refusal) -> JSONResponse:
-        """Every service's business refusals, one way: the stable code, the sentence, the figures."""
-        problem = Problem(exc.status, exc.code, exc.message)
-        problem.extra.update(exc.details)
-        return problem.response(request.url.path)
+        return problem_of(exc).response(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

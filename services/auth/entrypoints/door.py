@@ -17,23 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.auth.service.gate import LoginGate, TooManyAttempts
 from services.runtime.client_address import Network, client_address
-from services.runtime.problems import Problem
+from services.runtime.problems import problem_of
 
 LOGIN_PATH = "/v1/sessions"
 TARPIT_SECONDS = 0.5
 TARPIT_MAX = 256
-
-
-def too_many_attempts(busy: TooManyAttempts) -> Problem:
-    """The one 429 of auth: said by the door (an address) and by the handler (a login)."""
-    return Problem(
-        429,
-        "trop-de-tentatives",
-        "Trop de tentatives de connexion en peu de temps.",
-        f"Réessayez dans {busy.retry_after} s.",
-        headers={"Retry-After": str(busy.retry_after)},
-        retry_after=busy.retry_after,
-    )
 
 
 class LoginDoor:
@@ -61,4 +49,4 @@ class LoginDoor:
                     await asyncio.sleep(TARPIT_SECONDS)
                 finally:
                     self.held -= 1
-            await too_many_attempts(busy).response(LOGIN_PATH)(scope, receive, send)
+            await problem_of(busy).response(LOGIN_PATH)(scope, receive, send)

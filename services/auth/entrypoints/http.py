@@ -8,12 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
 from services.auth.entrypoints.dependencies import Dependencies
-from services.auth.entrypoints.door import too_many_attempts
-from services.auth.service.gate import TooManyAttempts
-from services.auth.service.login import InvalidCredentials, LoginIsLocked, login
-from services.runtime.clock import BUSINESS_TZ
+from services.auth.service.login import login
 from services.runtime.http import CallerAddress, CurrentPrincipal
-from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
 
@@ -88,23 +84,9 @@ class AffiliatesOut(BaseModel):
 async def open_session(credentials: Credentials, address: CallerAddress, deps: Dependencies) -> SessionOut:
     platform = deps.platform
     assert platform.pool is not None
-    try:
-        session = await login(platform.pool, deps.login, credentials.login, credentials.password, address)
-    except TooManyAttempts as busy:
-        raise too_many_attempts(busy) from None
-    except InvalidCredentials:
-        raise Problem(401, "identifiants-invalides", "Identifiant ou mot de passe incorrect.") from None
-    except LoginIsLocked as locked:
-        until = locked.locked_until.astimezone(BUSINESS_TZ)
-        retry_after = max(1, int((locked.locked_until - deps.login.clock.now()).total_seconds()))
-        raise Problem(
-            423,
-            "compte-verrouille",
-            "Trop de tentatives échouées : l'accès est temporairement verrouillé.",
-            f"Réessayez après {until:%H:%M} (heure de Casablanca), le {until:%d/%m/%Y}.",
-            headers={"Retry-After": str(retry_after)},
-            locked_until=locked.locked_until.isoformat(),
-        ) from None
+    # Refused (401 identifiants-invalides, 423 compte-verrouille, 429 trop-de-tentatives): the
+    # runtime's one refusal handler answers, with Retry-After when the refusal says how long to wait.
+    session = await login(platform.pool, deps.login, credentials.login, credentials.password, address)
     return SessionOut(
         access_token=session.access_token,
         expires_in=int((session.expires_at - deps.login.clock.now()).total_seconds()),

@@ -15,13 +15,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from contracts.refusals import Refusal
 from services.auth.domain.accounts import normalize_login
 from services.runtime.rate_limit import Rate, RateLimiter
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(Refusal):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
+        super().__init__(
+            "trop-de-tentatives",
+            "Trop de tentatives de connexion en peu de temps.",
+            kind="throttled",
+            retry_after=retry_after,
+        )
         self.retry_after = retry_after
 
 

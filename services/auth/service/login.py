@@ -7,6 +7,7 @@ import asyncpg
 
 from contracts.auth import LoginFailed, LoginLocked, LoginSucceeded
 from contracts.envelope import Envelope
+from contracts.refusals import Refusal
 from contracts.topics import AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Account, Affiliate, normalize_login
@@ -20,13 +21,22 @@ from services.runtime.tokens import Principal, TokenIssuer
 PRODUCER = "auth"
 
 
-class InvalidCredentials(Exception):
+class InvalidCredentials(Refusal):
     """Wrong password or unknown login: deliberately indistinguishable."""
 
+    def __init__(self) -> None:
+        super().__init__("identifiants-invalides", "Identifiant ou mot de passe incorrect.", kind="unauthenticated")
 
-class LoginIsLocked(Exception):
-    def __init__(self, locked_until: datetime) -> None:
-        super().__init__(locked_until.isoformat())
+
+class LoginIsLocked(Refusal):
+    def __init__(self, locked_until: datetime, now: datetime) -> None:
+        super().__init__(
+            "compte-verrouille",
+            "Trop de tentatives échouées : l'accès est temporairement verrouillé.",
+            kind="locked",
+            locked_until=locked_until.isoformat(),
+            retry_after=max(1, int((locked_until - now).total_seconds())),
+        )
         self.locked_until = locked_until
 
 
@@ -94,7 +104,7 @@ async def _record(
     if before.is_locked(now):  # locked before, or by a parallel guess while this one was hashed
         assert before.locked_until is not None
         await announce(LoginFailed, consecutive_failures=before.consecutive_failures, reason="locked")
-        return LoginIsLocked(before.locked_until)
+        return LoginIsLocked(before.locked_until, now)
 
     if account is not None and valid:
         await repo.save_attempts(name, address, before.after_success())
@@ -110,5 +120,5 @@ async def _record(
     if after.just_locked(before, now):
         assert after.locked_until is not None
         await announce(LoginLocked, locked_until=after.locked_until)
-        return LoginIsLocked(after.locked_until)
+        return LoginIsLocked(after.locked_until, now)
     return InvalidCredentials()

@@ -5,14 +5,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from contracts.identifiers import mask_rib
+from contracts.refusals import Refusal
 
 # Accounts that arrive without an id get one derived from (affiliate, RIB): importing the same file
 # twice names each account the same way.
 _ACCOUNT_IDS = uuid.UUID("5f0c3c1e-5d2b-4a53-9a41-6b1f0d6e2c11")
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(Refusal):
     """A batch of accounts that cannot be registered as a whole."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("compte-invalide", message, kind="invalid")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from uuid import UUID
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import Representation
+from contracts.refusals import Refusal
 from contracts.simulation import DebitKind
 
 DebitState = Literal["SCHEDULED", "ORDERED", "SETTLED", "FAILED", "CANCELLED"]
@@ -44,8 +45,11 @@ _ID_WIDTH = 25
 """36**25 > 2**128: any UUID fits in 25 base-36 characters."""
 
 
-class TransitionRefused(ValueError):
+class TransitionRefused(Refusal):
     """A change the state machine does not allow (a result for a debit that is not waiting for one)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("transition-refusee", message)
 
 
 @dataclass(frozen=True)

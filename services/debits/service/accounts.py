@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from contracts.banks import BANKS, REGISTRY_FILE
 from contracts.debits import BankAccountsChanged
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
+from contracts.refusals import Refusal
 from contracts.topics import DEBITS_ACCOUNTS
 from services.debits.adapters.repository import AccountRepository
 from services.debits.domain.accounts import InvalidAccount, RegisteredAccount, consolidate, default_account_id
@@ -64,12 +65,15 @@ class DeclaredAccount(BaseModel):
 _DECLARATIONS: TypeAdapter[list[DeclaredAccount]] = TypeAdapter(list[DeclaredAccount])
 
 
-class FileRefused(ValueError):
+class FileRefused(Refusal):
     """The whole batch is refused: nothing of it is registered. The message is one French line.
 
     All or nothing, an unknown bank included: the operator fixes or removes the line named and imports
     the same file again (re-importing what is registered already changes nothing), instead of working
     out which half of a file went in."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("fichier-refuse", message, kind="invalid")
 
 
 _MESSAGES = {

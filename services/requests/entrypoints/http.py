@@ -15,7 +15,7 @@ from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import Dependencies
 from services.requests.entrypoints.views import RequestOut, request_out
 from services.requests.service import lifecycle
-from services.requests.service.quotes import SealRefused, sealed_quote
+from services.requests.service.quotes import sealed_quote
 from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
@@ -72,9 +72,6 @@ class EligibilityOut(BaseModel):
 
 def _actor(principal: Principal) -> Actor:
     return Actor(kind="affiliate", id=principal.login)
-
-
-_NOT_FOUND = Problem(404, "demande-introuvable", "Demande introuvable pour ce compte.")
 
 
 async def _answer(deps: Dependencies, remission: RemissionRequest) -> RequestOut:
@@ -144,18 +141,15 @@ async def get_request(deps: Dependencies, request_id: UUID, principal: CurrentPr
     async with pool.acquire() as conn:
         found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
-        raise _NOT_FOUND
+        raise lifecycle.NotFound()
     return await _answer(deps, found)
 
 
 async def _run(deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:
     pool = deps.platform.pool
     assert pool is not None
-    try:
-        async with pool.acquire() as conn:
-            changed = await use_case(conn, deps.context, *args)
-    except lifecycle.NotFound:
-        raise _NOT_FOUND from None
+    async with pool.acquire() as conn:
+        changed = await use_case(conn, deps.context, *args)
     return await _answer(deps, changed)
 
 
@@ -201,14 +195,10 @@ async def validate(deps: Dependencies, request_id: UUID, body: Validation, princ
     async with platform.pool.acquire() as conn:
         found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
-        raise _NOT_FOUND  # before waiting for any quote: nothing to learn about others' requests
+        raise lifecycle.NotFound()  # before waiting for any quote: nothing to learn about others' requests
     seals = deps.quote_seals
     if body.quote_seal is not None and seals is not None:
-        try:
-            quote: Quote | None = await sealed_quote(platform.pool, seals, body.quote_id, body.quote_seal)
-        except SealRefused:
-            message = "Ce devis n'est pas authentique. Veuillez relancer la simulation."
-            raise Problem(422, "sceau-invalide", message) from None
+        quote: Quote | None = await sealed_quote(platform.pool, seals, body.quote_id, body.quote_seal)
     else:
         quote = await deps.quote_arrivals.get(platform.pool, body.quote_id, deps.quote_wait_seconds)
     if quote is None or not principal.holds(quote.affiliate):

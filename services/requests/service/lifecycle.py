@@ -21,8 +21,11 @@ from services.runtime.clock import BUSINESS_TZ, business_date
 log = logging.getLogger(__name__)
 
 
-class NotFound(Exception):
+class NotFound(Refusal):
     """No such request, or not one of the caller's affiliates: the same answer either way."""
+
+    def __init__(self) -> None:
+        super().__init__("demande-introuvable", "Demande introuvable pour ce compte.", kind="not-found")
 
 
 async def eligibility(conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str) -> list[Refusal]:
@@ -62,7 +65,7 @@ async def create_request(
 async def _locked(conn: asyncpg.Connection, request_id: UUID, affiliates: frozenset[str] | None) -> RemissionRequest:
     request = await RequestRepository(conn).get(request_id, for_update=True)
     if request is None or (affiliates is not None and request.affiliate not in affiliates):
-        raise NotFound
+        raise NotFound()
     return request
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.refusals import Refusal
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository
 from services.runtime.seals import InvalidSeal, SealVerifier
@@ -89,8 +90,13 @@ class QuoteArrivals:
                     del self._waiters[quote_id]
 
 
-class SealRefused(Exception):
-    """A seal that is not simulation's, or not of the quote named."""
+class SealRefused(Refusal):
+    """A seal that is not simulation's, or not of the quote named. The caller is told only that;
+    the log says why."""
+
+    def __init__(self) -> None:
+        message = "Ce devis n'est pas authentique. Veuillez relancer la simulation."
+        super().__init__("sceau-invalide", message, kind="invalid")
 
 
 async def sealed_quote(pool: asyncpg.Pool, verifier: SealVerifier, quote_id: UUID, seal: str) -> Quote:
@@ -100,9 +106,10 @@ async def sealed_quote(pool: asyncpg.Pool, verifier: SealVerifier, quote_id: UUI
         quote = Quote.model_validate_json(verifier.open(seal))
     except (InvalidSeal, ValueError) as exc:
         log.warning("quote seal refused", extra={"quote_id": str(quote_id), "why": str(exc)[:200]})
-        raise SealRefused(str(exc)) from None
+        raise SealRefused() from None
     if quote.quote_id != quote_id:
-        raise SealRefused(f"le sceau est celui du devis {quote.quote_id}")
+        log.warning("quote seal refused", extra={"quote_id": str(quote_id), "why": f"seal of {quote.quote_id}"})
+        raise SealRefused()
     async with pool.acquire() as conn:
         repository = ProjectionRepository(conn)
         known = await repository.quote(quote_id)

@@ -17,7 +17,7 @@ from services.simulation.domain.options import Suggestion, TierOption
 from services.simulation.domain.quote_terms import Remission
 from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
-from services.simulation.service.quotes import QuoteRequest, UnknownPosition, issue_quote, read_quote
+from services.simulation.service.quotes import QuoteRequest, issue_quote, read_quote
 
 router = APIRouter(prefix="/v1", tags=["simulation"])
 
@@ -151,10 +151,6 @@ def _sealed(sealer: Sealer | None, quote_json: str) -> str:
     return f'{quote_json[:-1]},"seal":"{sealer.seal(quote_json.encode())}"}}'
 
 
-def _unknown_position() -> Problem:
-    return Problem(404, "creance-introuvable", "Aucune créance connue pour cet affilié.")
-
-
 @router.post(
     "/simulations",
     summary="Simuler la remise et l'échéancier (devis)",
@@ -171,11 +167,9 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Depend
     platform = deps.platform
     assert platform.pool is not None
     quote_request = QuoteRequest(body.affiliate, body.modality, body.advance or ZERO, body.installments or 0)
-    try:
-        async with platform.pool.acquire() as conn:
-            quote, text = await issue_quote(conn, deps.rules, platform.clock, quote_request)
-    except UnknownPosition:  # a Refusal (with the allowed range) is answered by the runtime's handler
-        raise _unknown_position() from None
+    # Refused (404 creance-introuvable, 422 with the allowed range): the runtime's one refusal handler.
+    async with platform.pool.acquire() as conn:
+        quote, text = await issue_quote(conn, deps.rules, platform.clock, quote_request)
     return Response(
         _sealed(deps.sealer, text),
         status_code=201,
@@ -200,11 +194,8 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependenci
     require_affiliate(principal, body.affiliate)
     platform = deps.platform
     assert platform.pool is not None
-    try:
-        async with platform.pool.acquire() as conn:
-            found = await simulation_options(conn, deps.rules, body.affiliate, body.monthly_budget)
-    except UnknownPosition:  # a Refusal (with the allowed range) is answered by the runtime's handler
-        raise _unknown_position() from None
+    async with platform.pool.acquire() as conn:
+        found = await simulation_options(conn, deps.rules, body.affiliate, body.monthly_budget)
     return Response(_options_out(found).model_dump_json(), media_type="application/json")
 
 

@@ -10,6 +10,7 @@ import asyncpg
 from contracts.calendar import BusinessCalendar
 from contracts.envelope import Envelope
 from contracts.programme import Modality, Programme
+from contracts.refusals import Refusal
 from contracts.simulation import Quote, QuoteIssued
 from contracts.topics import SIMULATION_QUOTES
 from services.runtime.clock import Clock, business_date
@@ -21,8 +22,12 @@ from services.simulation.domain.quote_terms import quote_terms
 PRODUCER = "simulation"
 
 
-class UnknownPosition(Exception):
+class UnknownPosition(Refusal):
     """No position of this affiliate reached simulation (nothing booked, or not announced yet)."""
+
+    def __init__(self, affiliate: str) -> None:
+        super().__init__("creance-introuvable", "Aucune créance connue pour cet affilié.", kind="not-found")
+        self.affiliate = affiliate
 
 
 @dataclass(frozen=True, slots=True)
