@@ -38,8 +38,8 @@ from services.debt.config import DebtSettings
 from services.debt.domain.ledger import balance_deltas
 from services.debt.main import MIGRATIONS
 from services.debt.service.apply_ledger import _booking, _row, apply_ledger_batch
-from services.debt.service.positions import position_messages
-from services.debt.service.views import debt_view_json
+from services.debt.service.position_events import position_messages
+from services.debt.service.read_models import debt_view_json
 from services.runtime import outbox
 from services.runtime.clock import SystemClock
 from services.runtime.db import create_pool, migrate

@@ -10,7 +10,7 @@ from services.debits.entrypoints.dependencies import DebitsDependencies, context
 from services.debits.entrypoints.http import router
 from services.debits.entrypoints.subscribers import register_subscribers
 from services.debits.service.accounts import republish_accounts
-from services.debits.service.runner import debit_runner
+from services.debits.service.scheduled_run import debit_runner
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.faults import CrashPoints
 from services.runtime.http import create_http_app

@@ -11,7 +11,7 @@ from services.debt.entrypoints.http import health_router, router
 from services.debt.entrypoints.subscribers import register_subscribers
 from services.debt.service.apply_ledger import refresh_views, republish_positions
 from services.debt.service.pending import pending_sweeper
-from services.debt.service.plans import apply_plan_event
+from services.debt.service.remission_plans import apply_plan_event
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.periodic import Periodic

@@ -10,7 +10,7 @@ from services.requests.config import RequestsSettings
 from services.requests.entrypoints.dependencies import RequestsDependencies, context_of
 from services.requests.entrypoints.http import router
 from services.requests.entrypoints.subscribers import register_subscribers
-from services.requests.service.quotes import QuoteArrivals
+from services.requests.service.quote_arrivals import QuoteArrivals
 from services.requests.service.sweeper import sweeper
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app

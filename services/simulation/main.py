@@ -15,7 +15,7 @@ from services.simulation.config import SimulationSettings
 from services.simulation.entrypoints.dependencies import SimulationDependencies
 from services.simulation.entrypoints.http import router
 from services.simulation.entrypoints.subscribers import register_subscribers
-from services.simulation.service.quotes import Rules
+from services.simulation.service.quoting import Rules
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from services.debits.config import DebitsSettings
 from services.debits.entrypoints.cli import run_command
 from services.debits.entrypoints.operations import import_bank_accounts, run_debit_run
 from services.debits.main import create_app
-from services.debits.service.run import RunSummary, count_due
+from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests.conftest import Infra

@@ -157,7 +157,7 @@ def test_the_remission_section_is_the_documented_shape() -> None:
 
     from services.debt.domain.position import Position, Remission
     from services.debt.entrypoints.http import DebtOut
-    from services.debt.service.views import debt_view_json
+    from services.debt.service.read_models import debt_view_json
 
     remission = Remission(
         request_id="5b0f8a64-8f0c-4c43-9d1e-0a4f7c1a2b3c",

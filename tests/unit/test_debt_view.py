@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from services.debt.domain.position import CATEGORIES, Position
 from services.debt.entrypoints.http import DebtOut
-from services.debt.service.views import debt_view_json
+from services.debt.service.read_models import debt_view_json
 from tests.unit.positions_strategies import arrangements, period_lists
 
 

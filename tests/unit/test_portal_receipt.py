@@ -19,7 +19,7 @@ from contracts.requests import RequestState
 from contracts.simulation import DebitKind, Quote
 from services.portal.formatting import NBSP, jour, montant
 from services.portal.receipt import ETATS, MODALITES, TYPES_PRELEVEMENT, recepisse_pdf, texte_pdf
-from services.requests.entrypoints.views import RequestOut
+from services.requests.entrypoints.http_models import RequestOut
 from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
 from services.simulation.domain.quote_terms import quote_terms
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from contracts.debt import PositionChanged
 from contracts.topics import DEBT_POSITIONS
 from services.debt.domain.position import CATEGORIES, Position
-from services.debt.service.positions import position_messages
+from services.debt.service.position_events import position_messages
 from services.runtime.clock import FrozenClock
 from tests.unit.positions_strategies import arrangements, period_lists
 

@@ -12,7 +12,7 @@ from contracts.programme import shipped_programme
 from contracts.simulation import Quote, QuoteIssued
 from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
 from services.simulation.domain.quote_terms import quote_terms
-from services.simulation.service.quotes import PRODUCER, quote_issued_json
+from services.simulation.service.quoting import PRODUCER, quote_issued_json
 
 DEC = shipped_programme("DEC-05-2023")
 D = Decimal

@@ -9,9 +9,9 @@ from pydantic import Field
 
 from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
 from contracts.envelope import Contract
-from services.debits.adapters.repository import AccountRepository
+from services.debits.adapters.account_repository import AccountRepository
 from services.debits.entrypoints.dependencies import Dependencies
-from services.debits.service.views import debits_of_request
+from services.debits.service.debit_history import debits_of_request
 from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 

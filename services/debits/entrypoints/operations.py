@@ -13,7 +13,7 @@ from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import context_of
 from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
-from services.debits.service.run import RunSummary, count_due, run_debits
+from services.debits.service.debit_run import RunSummary, count_due, run_debits
 from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
 

@@ -6,7 +6,7 @@ from faststream.kafka import KafkaBroker
 from contracts.debits import DebitResultMessage
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, REQUESTS_EVENTS
-from services.debits.service import plans
+from services.debits.service import plan_lifecycle
 from services.debits.service.context import DebitsContext
 from services.runtime.consumer import Bulk, Route, subscribe_all
 from services.runtime.platform import Platform
@@ -14,16 +14,16 @@ from services.runtime.platform import Platform
 
 def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: DebitsContext) -> None:
     async def request_event(conn: asyncpg.Connection, event: RequestStateChanged) -> None:
-        await plans.on_request_event(conn, ctx, event)
+        await plan_lifecycle.on_request_event(conn, ctx, event)
 
     async def result(conn: asyncpg.Connection, event: DebitResultMessage) -> None:
-        await plans.on_result(conn, ctx, event)
+        await plan_lifecycle.on_result(conn, ctx, event)
 
     subscribe_all(
         broker,
         platform,
         [
-            Route(AUTH_AFFILIATES, Bulk(plans.on_profiles)),
+            Route(AUTH_AFFILIATES, Bulk(plan_lifecycle.on_profiles)),
             Route(REQUESTS_EVENTS, request_event),
             Route(BANK_RESULTS, result),
         ],

@@ -12,7 +12,7 @@ from contracts.debits import BankAccountsChanged
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
 from contracts.refusals import Refusal
 from contracts.topics import DEBITS_ACCOUNTS
-from services.debits.adapters.repository import AccountRepository
+from services.debits.adapters.account_repository import AccountRepository
 from services.debits.domain.accounts import InvalidAccount, RegisteredAccount, consolidate, default_account_id
 from services.runtime.clock import Clock
 from services.runtime.outbox import OutgoingMessage, enqueue_many

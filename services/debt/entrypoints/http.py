@@ -12,7 +12,7 @@ from services.debt.adapters.pending import PendingRepository
 from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
 from services.debt.entrypoints.dependencies import Dependencies
-from services.debt.service.views import debt_view_json
+from services.debt.service.read_models import debt_view_json
 from services.runtime.http import CurrentPrincipal, require_affiliate
 
 router = APIRouter(prefix="/v1", tags=["créance"])

@@ -25,7 +25,7 @@ from contracts.debits import DebitsMessage
 from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS, DEBT_LEDGER, REQUESTS_EVENTS
 from services.debt.config import DebtSettings
-from services.debt.service import plans
+from services.debt.service import remission_plans
 from services.debt.service.apply_ledger import BatchOutcome, LedgerMessage, apply_ledger_batch
 from services.runtime.consumer import Route, platform_up, subscribe_all
 from services.runtime.kafka import consumer_options
@@ -76,10 +76,10 @@ def register_plan_subscribers(broker: KafkaBroker, platform: Platform, settings:
     """Plans and their payments reach debt through these events only, never through its tables."""
 
     async def request_event(conn: asyncpg.Connection, event: RequestStateChanged) -> None:
-        await plans.on_request_event(conn, event, platform.clock, settings.eligibility_cutoff)
+        await remission_plans.on_request_event(conn, event, platform.clock, settings.eligibility_cutoff)
 
     async def debits_event(conn: asyncpg.Connection, event: DebitsMessage) -> None:
-        await plans.on_debits_event(conn, event, platform.clock, settings.eligibility_cutoff)
+        await remission_plans.on_debits_event(conn, event, platform.clock, settings.eligibility_cutoff)
 
     routes: list[Route[Any]] = [Route(REQUESTS_EVENTS, request_event), Route(DEBITS_EVENTS, debits_event)]
     subscribe_all(broker, platform, routes, consumer="debt")

@@ -10,8 +10,8 @@ from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, P
 from services.debt.adapters.repository import EntryRow, PositionRepository
 from services.debt.domain.ledger import Booking, balance_deltas
 from services.debt.domain.position import Arrangement
-from services.debt.service.positions import position_messages
-from services.debt.service.views import debt_view_json
+from services.debt.service.position_events import position_messages
+from services.debt.service.read_models import debt_view_json
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue_many
 

@@ -8,7 +8,7 @@ from fastapi import Depends
 
 from services.requests.config import RequestsSettings
 from services.requests.service.context import RequestsContext
-from services.requests.service.quotes import QuoteArrivals
+from services.requests.service.quote_arrivals import QuoteArrivals
 from services.runtime.clock import Clock
 from services.runtime.http import dependencies_of
 from services.runtime.platform import Platform

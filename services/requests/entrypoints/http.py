@@ -13,9 +13,9 @@ from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import Dependencies
-from services.requests.entrypoints.views import RequestOut, request_out
+from services.requests.entrypoints.http_models import RequestOut, request_out
 from services.requests.service import lifecycle
-from services.requests.service.quotes import sealed_quote
+from services.requests.service.quote_arrivals import sealed_quote
 from services.runtime.http import CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal

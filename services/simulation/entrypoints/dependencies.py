@@ -8,7 +8,7 @@ from fastapi import Depends
 from services.runtime.http import dependencies_of
 from services.runtime.platform import Platform
 from services.runtime.seals import Sealer
-from services.simulation.service.quotes import Rules
+from services.simulation.service.quoting import Rules
 
 
 @dataclass(frozen=True, slots=True)

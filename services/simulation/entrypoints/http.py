@@ -17,7 +17,7 @@ from services.simulation.domain.options import Suggestion, TierOption
 from services.simulation.domain.quote_terms import Remission
 from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
-from services.simulation.service.quotes import QuoteRequest, issue_quote, read_quote
+from services.simulation.service.quoting import QuoteRequest, issue_quote, read_quote
 
 router = APIRouter(prefix="/v1", tags=["simulation"])
 

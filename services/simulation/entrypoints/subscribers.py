@@ -8,7 +8,7 @@ from contracts.programme import Programme
 from contracts.topics import DEBT_POSITIONS
 from services.runtime.consumer import subscribe
 from services.runtime.platform import Platform
-from services.simulation.service.positions import apply_position
+from services.simulation.service.position_projection import apply_position
 
 CONSUMER = "simulation.positions"
 

@@ -12,7 +12,7 @@ import asyncpg
 from contracts.refusals import Refusal
 from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.domain.options import Suggestion, TierOption, compare_tiers, suggest_plan
-from services.simulation.service.quotes import Rules, current_debt
+from services.simulation.service.quoting import Rules, current_debt
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The query (``adapters/sql/run_orders.sql``) joins ``debit_order`` with ``plan`` and
 ``affiliate_profile``; each order's payload is rebuilt the way the debit run built the message it
-sent (``service/run.py``): same end-to-end id, amount, dates, mandate, RIB, remittance.
+sent (``service/debit_run.py``): same end-to-end id, amount, dates, mandate, RIB, remittance.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +18,7 @@ from services.runtime.db import load_queries, rows
 
 _Q = load_queries(Path(__file__).parent.parent / "sql")
 
-MAX_NAME = 140  # as the debit run (service/run.py): pain.008 Dbtr/Nm is Max140Text
+MAX_NAME = 140  # as the debit run (service/debit_run.py): pain.008 Dbtr/Nm is Max140Text
 
 
 def payload_of(row: Mapping[str, Any], creditor: Creditor) -> DebitOrderPayload:

@@ -15,7 +15,7 @@ from opentelemetry.context import Context
 from contracts.debt import PositionChanged
 from contracts.topics import DEBT_POSITIONS
 from services.debt.domain.position import Position
-from services.debt.service.views import amount_lines, arrangement_json
+from services.debt.service.read_models import amount_lines, arrangement_json
 from services.runtime.clock import Clock
 from services.runtime.outbox import OutgoingMessage
 

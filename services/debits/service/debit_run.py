@@ -23,10 +23,10 @@ import asyncpg
 
 from contracts.banks import orders_topic
 from contracts.debits import DebitOrder
-from services.debits.adapters.plans import PlanRepository
+from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.domain import debits as domain
 from services.debits.service.context import PRODUCER, DebitsContext
-from services.debits.service.plans import debit_changed
+from services.debits.service.plan_lifecycle import debit_changed
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
 MAX_NAME = 140

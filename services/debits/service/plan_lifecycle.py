@@ -22,7 +22,7 @@ from contracts.debits import (
 )
 from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS
-from services.debits.adapters.plans import PlanRepository
+from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.domain import debits as domain
 from services.debits.domain import results
 from services.debits.domain.debits import Change, Debit

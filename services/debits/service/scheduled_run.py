@@ -5,7 +5,7 @@ import logging
 import asyncpg
 
 from services.debits.service.context import DebitsContext
-from services.debits.service.run import run_debits
+from services.debits.service.debit_run import run_debits
 from services.runtime.clock import business_date
 from services.runtime.faults import NO_CRASH, CrashPoints
 from services.runtime.periodic import Periodic

@@ -5,8 +5,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.debits.adapters.plans import PlanRepository
-from services.debits.service.plans import debit_view
+from services.debits.adapters.plan_repository import PlanRepository
+from services.debits.service.plan_lifecycle import debit_view
 
 
 async def debits_of_request(conn: asyncpg.Connection, request_id: UUID) -> tuple[str, list[dict[str, Any]]] | None:
