@@ -30,7 +30,7 @@ _RIB = re.compile(r"^[0-9]{24}$")
 _REASON = re.compile(r"^[A-Z0-9]{4}$")
 
 
-class RegleInvalide(ValueError):
+class InvalidRule(ValueError):
     pass
 
 
@@ -63,7 +63,7 @@ def parse_rule(text: str) -> Rule:
         return PAY
     code, once = (value[: -len("-ONCE")], True) if value.endswith("-ONCE") else (value, False)
     if not _REASON.match(code):
-        raise RegleInvalide(
+        raise InvalidRule(
             f"réponse inconnue « {text.strip()} » : attendu pay, un code motif ISO 20022 (AM04) ou CODE-once"
         )
     return Rule(code, once)
@@ -78,17 +78,17 @@ def parse_rules(text: str) -> dict[str, Rule]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep:
-            raise RegleInvalide(f"règle « {item.strip()} » : attendu affilié|RIB|*=réponse, p. ex. 1000003=AM04-once")
+            raise InvalidRule(f"règle « {item.strip()} » : attendu affilié|RIB|*=réponse, p. ex. 1000003=AM04-once")
         if key != WILDCARD and not _AFFILIATE.match(key):
             if not _RIB.match(key):
-                raise RegleInvalide(
+                raise InvalidRule(
                     f"règle « {item.strip()} » : attendu un numéro d'affiliation (7 chiffres), un RIB (24) ou *"
                 )
             if not is_valid_rib(key):
-                raise RegleInvalide(f"règle « {item.strip()} » : RIB invalide (clé modulo 97)")
+                raise InvalidRule(f"règle « {item.strip()} » : RIB invalide (clé modulo 97)")
         rule = parse_rule(value)
         if rules.setdefault(key, rule) != rule:
-            raise RegleInvalide(f"{key} a deux règles contradictoires")
+            raise InvalidRule(f"{key} a deux règles contradictoires")
     return rules
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused
 from contracts.requests import GuaranteeRequired, GuaranteeType
-from partners.perception.rules import Regles
+from partners.perception.rules import AnswerRules
 
 PRODUCER = "perception"
 _NAMESPACE = uuid.UUID("0d7f3b52-2f4e-4a8e-9c57-4f1c2b8e6a90")
@@ -69,7 +69,7 @@ def refused(
 
 
 def answer(
-    regles: Regles,
+    answer_rules: AnswerRules,
     required: GuaranteeRequired,
     at: datetime,
     *,
@@ -78,7 +78,7 @@ def answer(
 ) -> GuaranteeDeposited | GuaranteeRefused | None:
     """What the rules say to one request; ``None``: the perception stays silent (the deadline will pass)."""
     p = required.payload
-    match regles.issue(p.affiliate):
+    match answer_rules.issue(p.affiliate):
         case "deposit":
             return deposited(
                 p.request_id,

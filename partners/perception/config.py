@@ -1,7 +1,7 @@
 from pydantic import Field, field_validator
 
 from contracts.requests import GuaranteeType
-from partners.perception.rules import Issue, Regles, parse_rules
+from partners.perception.rules import AnswerRules, Issue, parse_rules
 from services.runtime.settings import ServiceSettings
 
 
@@ -34,5 +34,5 @@ class PerceptionSettings(ServiceSettings):
         parse_rules(value)  # a typo fails at start, not at the first request
         return value
 
-    def regles(self) -> Regles:
-        return Regles(self.default_outcome, parse_rules(self.rules))
+    def answer_rules(self) -> AnswerRules:
+        return AnswerRules(self.default_outcome, parse_rules(self.rules))

@@ -53,7 +53,7 @@ def register_subscriber(
     ``CONSUMER_MAX_ATTEMPTS`` tries while the broker answers others.
     """
     adapter = REQUESTS_GUARANTEES.adapter()
-    regles = settings.regles()
+    answer_rules = settings.answer_rules()
 
     async def up() -> bool:
         try:
@@ -74,7 +74,7 @@ def register_subscriber(
             log.info("perception stops waiting for guarantees", extra=context | {"type": event.type})
             return
         reply = answer(
-            regles,
+            answer_rules,
             event,
             clock.now(),
             guarantee_type=settings.guarantee_type,

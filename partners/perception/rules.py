@@ -16,14 +16,14 @@ ISSUES: tuple[Issue, ...] = ("deposit", "refuse", "ignore")
 _AFFILIATE = re.compile(r"^[0-9]{7}$")
 
 
-class RegleInvalide(ValueError):
+class InvalidRule(ValueError):
     pass
 
 
 def parse_issue(text: str) -> Issue:
     value = text.strip().lower()
     if value not in ISSUES:
-        raise RegleInvalide(f"réponse inconnue « {text.strip()} » : attendu {', '.join(ISSUES)}")
+        raise InvalidRule(f"réponse inconnue « {text.strip()} » : attendu {', '.join(ISSUES)}")
     return value
 
 
@@ -36,23 +36,23 @@ def parse_rules(text: str) -> dict[str, Issue]:
         affiliate, sep, issue = item.partition("=")
         affiliate = affiliate.strip()
         if not sep:
-            raise RegleInvalide(f"règle « {item.strip()} » : attendu numéro=réponse, p. ex. 1000003=refuse")
+            raise InvalidRule(f"règle « {item.strip()} » : attendu numéro=réponse, p. ex. 1000003=refuse")
         if not _AFFILIATE.match(affiliate):
-            raise RegleInvalide(f"règle « {item.strip()} » : le numéro d'affiliation a 7 chiffres")
+            raise InvalidRule(f"règle « {item.strip()} » : le numéro d'affiliation a 7 chiffres")
         parsed = parse_issue(issue)
         if rules.setdefault(affiliate, parsed) != parsed:
-            raise RegleInvalide(f"l'affilié {affiliate} a deux règles contradictoires")
+            raise InvalidRule(f"l'affilié {affiliate} a deux règles contradictoires")
     return rules
 
 
 @dataclass(frozen=True)
-class Regles:
-    defaut: Issue = "deposit"
-    par_affilie: Mapping[str, Issue] = field(default_factory=dict)
+class AnswerRules:
+    default: Issue = "deposit"
+    by_affiliate: Mapping[str, Issue] = field(default_factory=dict)
 
     @classmethod
-    def from_text(cls, defaut: str, rules: str) -> "Regles":
-        return cls(parse_issue(defaut), parse_rules(rules))
+    def from_text(cls, default: str, rules: str) -> "AnswerRules":
+        return cls(parse_issue(default), parse_rules(rules))
 
     def issue(self, affiliate: str) -> Issue:
-        return self.par_affilie.get(affiliate, self.defaut)
+        return self.by_affiliate.get(affiliate, self.default)

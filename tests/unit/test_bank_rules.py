@@ -11,7 +11,7 @@ from contracts.identifiers import rib_key
 from contracts.topics import BANK_RESULTS
 from partners.bank.answers import answer, result_id
 from partners.bank.config import BankSettings
-from partners.bank.rules import PAY, BankRules, Decision, RegleInvalide, Rule, parse_rule, parse_rules
+from partners.bank.rules import PAY, BankRules, Decision, InvalidRule, Rule, parse_rule, parse_rules
 
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ def test_rules_parse_with_spaces_case_and_empty_items() -> None:
     ],
 )
 def test_bad_rules_are_refused_in_french(text: str, message: str) -> None:
-    with pytest.raises(RegleInvalide, match=message):
+    with pytest.raises(InvalidRule, match=message):
         parse_rules(text)
 
 
