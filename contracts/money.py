@@ -73,3 +73,30 @@ def round_half_up(value: Decimal) -> Decimal:
 def round_down(value: Decimal) -> Decimal:
     """Round towards zero to the centime (the programme's rule for installments)."""
     return value.quantize(CENTIME, rounding=ROUND_DOWN) + 0
+
+
+NBSP = "\u00a0"
+"""Thousands are grouped with a no-break space, so an amount never wraps across two lines."""
+
+
+def format_amount(value: Decimal | str, currency: str = "MAD") -> str:
+    """THE way an amount reads for a person, in French and in Arabic pages alike (the CNSS prints
+    Latin digits in both): ``Decimal("12345.6")`` → ``12 345,60 MAD``, no-break spaces, the sign kept.
+    Every sentence, page, PDF and refusal message formats amounts here; JSON carries the decimal
+    string ("12345.60"), never this."""
+    amount = Decimal(value).quantize(CENTIME)
+    sign = "-" if amount < 0 else ""
+    units, _, cents = f"{abs(amount):f}".partition(".")
+    groups: list[str] = []
+    while len(units) > 3:
+        groups.insert(0, units[-3:])
+        units = units[:-3]
+    groups.insert(0, units)
+    number = f"{sign}{NBSP.join(groups)},{cents}"
+    return f"{number}{NBSP}{currency}" if currency else number
+
+
+def format_rate(rate: Decimal | str) -> str:
+    """A remission rate for a person: ``"0.60"`` → ``60 %``, ``"0.425"`` → ``42,5 %``."""
+    percent = (Decimal(rate) * 100).normalize()
+    return f"{percent:f}".replace(".", ",") + f"{NBSP}%"

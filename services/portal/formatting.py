@@ -1,30 +1,14 @@
-"""How amounts and dates read on a Moroccan page: ``12 345,60 MAD``, ``10/01/2027``.
+"""How dates read on a Moroccan page: ``10/01/2027``, ``03/2024``, ``14:05``. Amounts and rates
+read through ``contracts.money.format_amount`` / ``format_rate``, the one formatter every service,
+page and PDF shares.
 
 Presentation only: every amount arrives computed by a service, as the decimal string of its JSON.
 """
 
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 CASABLANCA = ZoneInfo("Africa/Casablanca")
-
-NBSP = "\u00a0"
-"""Thousands are grouped with a no-break space, so an amount never wraps across two lines."""
-
-
-def montant(value: Decimal | str, currency: str = "MAD") -> str:
-    """``Decimal("12345.6")`` → ``12 345,60 MAD`` (no-break spaces); negative amounts keep their sign."""
-    amount = Decimal(value).quantize(Decimal("0.01"))
-    sign = "-" if amount < 0 else ""
-    units, _, cents = f"{abs(amount):f}".partition(".")
-    groups: list[str] = []
-    while len(units) > 3:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    groups.insert(0, units)
-    number = f"{sign}{NBSP.join(groups)},{cents}"
-    return f"{number}{NBSP}{currency}" if currency else number
 
 
 def jour(value: date | datetime | str) -> str:

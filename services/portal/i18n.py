@@ -4,11 +4,10 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from services.portal.formatting import montant
+from contracts.money import format_amount
 from services.portal.messages import MESSAGES
 
 _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
-_AMOUNT_IN_SENTENCE = re.compile(r"(-?\d+\.\d{2}) MAD")
 
 Langue = Literal["fr", "ar"]
 LANGUES: tuple[Langue, ...] = ("fr", "ar")
@@ -37,15 +36,25 @@ class _Blancs(dict[str, Any]):
         return "…"
 
 
+_VARIANTS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    # the same refusal reads differently when its figures say so
+    "echeance-sous-minimum": lambda d: "sans-plan" if d.get("max_installments_allowed") == 0 else None,
+    "budget-insuffisant": lambda d: "integral" if d.get("modality") == "FULL" else None,
+}
+
+
 def refus(lang: Langue, code: str, message_du_service: str, details: dict[str, Any] | None = None) -> str:
-    """A service's refusal said in the page's language: the catalogue knows the stable codes (and
-    fills in the figures the service sent with it); an unknown code keeps the service's own French
-    message, always readable, never a bare code."""
-    entry = MESSAGES.get(f"refus.{code}")
-    if entry is None or (lang == "fr" and message_du_service):
-        # In French, the service's own sentence carries every figure: only its amounts are re-read
-        # the Moroccan way (services write 3000.00 MAD, pages 3 000,00 MAD).
-        return _AMOUNT_IN_SENTENCE.sub(lambda m: montant(m.group(1)), message_du_service)
-    text = entry.get(lang) or entry["fr"]
-    figures = {k: montant(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in (details or {}).items()}
-    return text.format_map(_Blancs(figures))
+    """A service's refusal said in the page's language from the stable code and the figures the
+    service sent with it (amounts written the Moroccan way by ``contracts.money.format_amount``).
+    The service's own sentence is shown as it is, never parsed, when the catalogue has no sentence
+    for the code in this language (a code that carries no figure, or one the portal does not know
+    yet): always readable, never a bare code."""
+    figures = details or {}
+    choose = _VARIANTS.get(code)
+    variant = choose(figures) if choose else None
+    entry = (variant and MESSAGES.get(f"refus.{code}.{variant}")) or MESSAGES.get(f"refus.{code}")
+    text = entry.get(lang) if entry else None
+    if not text:
+        return message_du_service
+    filled = {k: format_amount(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in figures.items()}
+    return text.format_map(_Blancs(filled))

@@ -389,7 +389,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Une erreur inattendue est survenue. Elle a été enregistrée ; réessayez plus tard.",
         "ar": "حدث خطأ غير متوقع تم تسجيله؛ حاول لاحقا.",
     },
-    # the services' stable refusal codes, in Arabic
+    # The services' stable refusal codes. A refusal with figures is said here in both languages from
+    # its figures; an empty French sentence keeps the service's own (it carries no figure).
     "refus.demande-en-cours": {"fr": "", "ar": "يوجد طلب قيد المعالجة لهذا المنخرط."},
     "refus.arrangement-actif": {"fr": "", "ar": "يستفيد هذا المنخرط من اتفاق جار: يرجى التوجه إلى القباضة."},
     "refus.rien-a-remettre": {"fr": "", "ar": "لا توجد أي زيادات أو غرامات أو مصاريف مستحقة على الفترات المؤهلة."},
@@ -399,20 +400,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refus.programme-ferme": {"fr": "", "ar": "البرنامج لا يقبل الطلبات في هذا التاريخ."},
     "refus.defaillance-anterieure": {"fr": "", "ar": "سقط طلب سابق لهذا المنخرط: لا يمكن إيداع طلب جديد."},
     "refus.avance-hors-limites": {
-        "fr": "",
+        "fr": "L'avance doit être comprise entre {advance_min} et {advance_max} (inférieure au montant à payer).",
         "ar": "يجب أن يكون التسبيق بين {advance_min} و {advance_max}.",
     },
     "refus.echeances-hors-limites": {
-        "fr": "",
+        "fr": "Le nombre d'échéances doit être compris entre {min_installments} et {max_installments}.",
         "ar": "يجب أن يكون عدد الأقساط بين {min_installments} و {max_installments}.",
     },
     "refus.echeance-sous-minimum": {
-        "fr": "",
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de {installment_amount}. Avec cette avance, choisissez au plus {max_installments_allowed} échéance(s).",
         "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed} قسطا.",
     },
+    "refus.echeance-sous-minimum.sans-plan": {
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de {installment_amount}. Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.",
+        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، لا يمكن أي أداء بالأقساط: خفضوا التسبيق أو أدوا المبلغ كاملا.",
+    },
     "refus.budget-insuffisant": {
-        "fr": "",
-        "ar": "لا يوجد أي مخطط ممكن بهذا المبلغ الشهري.",
+        "fr": "Avec {monthly_budget} par mois, aucun plan n'est possible : il faut au moins {minimum_monthly_budget} par mois ({installments} échéance(s)).",
+        "ar": "لا يوجد أي مخطط ممكن بمبلغ {monthly_budget} شهريا: يلزم على الأقل {minimum_monthly_budget} شهريا ({installments} أقساط).",
+    },
+    "refus.budget-insuffisant.integral": {
+        "fr": "Avec {monthly_budget} par mois, aucun plan n'est possible : il faut au moins {minimum_monthly_budget} (paiement intégral en une fois).",
+        "ar": "لا يوجد أي مخطط ممكن بمبلغ {monthly_budget} شهريا: يلزم على الأقل {minimum_monthly_budget} (أداء كلي دفعة واحدة).",
     },
     "refus.montant-hors-limites": {"fr": "", "ar": "مبلغ الدين يتجاوز قدرة النظام: يرجى التوجه إلى القباضة."},
     "refus.parametres-incoherents": {"fr": "", "ar": "المعطيات المدخلة غير متناسقة."},

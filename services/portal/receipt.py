@@ -10,40 +10,18 @@ jamais échouer le récépissé.
 
 import unicodedata
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode, XPos, YPos
 
-from services.portal.formatting import NBSP, jour, montant
+from contracts.money import NBSP, format_amount, format_rate
+from services.portal.formatting import jour
+from services.portal.messages import MESSAGES
 
 TITRE = "Récépissé de demande de remise"
 
-ETATS: dict[str, str] = {
-    "DRAFT": "Brouillon",
-    "AWAITING_GUARANTEE": "En attente des garanties",
-    "VALIDATED": "Validée",
-    "IN_PROGRESS": "En cours de prélèvement",
-    "COMPLETED": "Soldée",
-    "EXPIRED": "Expirée",
-    "REJECTED": "Rejetée",
-    "CANCELLED": "Annulée",
-    "DEFAULTED": "Défaillante",
-}
-"""Chaque ``contracts.requests.RequestState``, en français."""
-
-MODALITES: dict[str, str] = {"FULL": "Paiement intégral", "INSTALLMENTS": "Paiement par acomptes"}
-
-TYPES_PRELEVEMENT: dict[str, str] = {"FULL": "Paiement intégral", "ADVANCE": "Avance", "INSTALLMENT": "Échéance"}
-"""Chaque ``contracts.simulation.DebitKind``, en français."""
-
-CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("principal", "Principal (cotisations)"),
-    ("majorations", "Majorations de retard"),
-    ("astreintes", "Astreintes"),
-    ("frais", "Frais de recouvrement"),
-)
+CATEGORIES = ("principal", "majorations", "astreintes", "frais")
 
 # --- texte latin-1 ------------------------------------------------------------------------------
 
@@ -121,12 +99,6 @@ def texte_pdf(text: str) -> str:
 # --- mise en forme ------------------------------------------------------------------------------
 
 
-def taux(rate: str | Decimal) -> str:
-    """``"0.60"`` → ``60 %`` ; ``"0.425"`` → ``42,5 %`` (espace insécable)."""
-    percent = (Decimal(rate) * 100).normalize()
-    return f"{percent:f}".replace(".", ",") + f"{NBSP}%"
-
-
 def rib_masque(rib: str) -> str:
     """Seuls les 4 derniers chiffres restent lisibles, même si on nous passait un RIB en clair."""
     visible = rib[-4:]
@@ -137,10 +109,13 @@ def horodatage(at: datetime) -> str:
     return f"{jour(at)} à {at:%H:%M}"
 
 
-def _libelle(table: dict[str, str], code: str | None) -> str:
+def _libelle(family: str, code: str | None) -> str:
+    """A state, modality or debit kind in French, from the portal's one catalogue (the pages say
+    the same words); a code the catalogue does not know is printed as it is."""
     if code is None:
         return "Non choisie"
-    return table.get(code, code)
+    entry = MESSAGES.get(f"{family}.{code}")
+    return entry["fr"] if entry else code
 
 
 # --- le document --------------------------------------------------------------------------------
@@ -243,8 +218,8 @@ def _bloc_demande(pdf: _Recepisse, demande: dict[str, Any], affilie: dict[str, A
     lignes = [
         ("N° de demande", str(demande["id"])),
         ("Programme", str(demande["programme"])),
-        ("État", _libelle(ETATS, demande["state"])),
-        ("Modalité", _libelle(MODALITES, demande.get("modality"))),
+        ("État", _libelle("etat", demande["state"])),
+        ("Modalité", _libelle("modalite", demande.get("modality"))),
     ]
     if demande.get("validation_date"):
         lignes.append(("Date de validation", jour(demande["validation_date"])))
@@ -292,23 +267,23 @@ def _bloc_devis(pdf: _Recepisse, quote: dict[str, Any] | None) -> None:
         heading = table.row()
         for titre in ("Catégorie", "Montant éligible", "Taux de remise", "Remise"):
             heading.cell(titre)
-        for key, label in CATEGORIES:
+        for key in CATEGORIES:
             row = table.row()
-            row.cell(label)
-            row.cell(montant(eligible[key]))
-            row.cell(taux(rates[key]) if key in rates else taux("0"))
-            row.cell(montant(remise[key]))
+            row.cell(_libelle("categorie", key))
+            row.cell(format_amount(eligible[key]))
+            row.cell(format_rate(rates[key]) if key in rates else format_rate("0"))
+            row.cell(format_amount(remise[key]))
         row = table.row(style=_TOTAL)
         row.cell("Total de la remise", colspan=3, align="LEFT")
-        row.cell(montant(remise["total"]))
+        row.cell(format_amount(remise["total"]))
         row = table.row(style=_TOTAL)
         row.cell("Montant à payer", colspan=3, align="LEFT")
-        row.cell(montant(quote["to_pay"]))
+        row.cell(format_amount(quote["to_pay"]))
     if quote.get("modality") == "INSTALLMENTS":
         pdf.ln(1.5)
         pdf.champs(
             [
-                ("Avance", montant(quote["advance"])),
+                ("Avance", format_amount(quote["advance"])),
                 ("Nombre d'échéances", str(quote["installments"])),
             ]
         )
@@ -347,10 +322,10 @@ def _bloc_echeancier(pdf: _Recepisse, demande: dict[str, Any], quote: dict[str, 
         for debit in schedule:
             row = table.row()
             row.cell(str(debit["sequence"]))
-            row.cell(_libelle(TYPES_PRELEVEMENT, debit["kind"]))
+            row.cell(_libelle("prelevement", debit["kind"]))
             row.cell(jour(debit["due_date"]))
             row.cell(jour(debit["collection_date"]))
-            row.cell(montant(debit["amount"]))
+            row.cell(format_amount(debit["amount"]))
 
 
 def _bloc_compte(pdf: _Recepisse, account: dict[str, Any] | None) -> None:

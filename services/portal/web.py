@@ -2,7 +2,6 @@
 
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from opentelemetry import trace
 
+from contracts.money import format_amount, format_rate
 from services.portal import formatting
 from services.portal.api import ApiRefusal, Services
 from services.portal.config import PortalSettings
@@ -29,19 +29,19 @@ LANG_COOKIE = "er_lang"
 def _saisie(value: object) -> str:
     """An amount typed by the user, shown back the Moroccan way, or as typed when it is not one."""
     try:
-        return formatting.montant(str(value), "")
+        return format_amount(str(value), "")
     except (ArithmeticError, ValueError):
         return str(value)
 
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters |= {
-    "montant": formatting.montant,
+    "montant": format_amount,
     "jour": formatting.jour,
     "periode": formatting.periode,
     "saisie": _saisie,
     "heure": formatting.heure,
-    "taux": lambda rate: f"{(Decimal(rate) * 100).normalize():f}\u00a0%",
+    "taux": format_rate,
 }
 
 

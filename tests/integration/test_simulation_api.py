@@ -260,7 +260,7 @@ async def test_a_malformed_position_is_dead_lettered_and_the_next_applied(simula
         (
             {"modality": "INSTALLMENTS", "installments": 2, "advance": "45100.12"},
             "avance-hors-limites",
-            lambda p: p["advance_max"] == "45100.11" and "45100.11 MAD" in p["title"],
+            lambda p: p["advance_max"] == "45100.11" and "45\u00a0100,11\u00a0MAD" in p["title"],
         ),
         (
             {"modality": "FULL", "installments": 3},
@@ -434,8 +434,8 @@ async def test_options_compare_the_tiers_and_suggest_a_plan_without_issuing_a_qu
     assert short.json()["suggestion"] is None
     assert short.json()["suggestion_refusal"] == {
         "code": "budget-insuffisant",
-        "message": "Avec 500,00 MAD par mois, aucun plan n'est possible : "
-        "il faut au moins 3 006,74 MAD par mois (15 échéances).",
+        "message": "Avec 500,00\u00a0MAD par mois, aucun plan n'est possible : "
+        "il faut au moins 3\u00a0006,74\u00a0MAD par mois (15 échéances).",
         "details": {
             "monthly_budget": "500.00",
             "minimum_monthly_budget": "3006.74",

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.portal.formatting import NBSP, jour, montant, periode
+from contracts.money import NBSP
+from contracts.money import format_amount as montant
+from services.portal.formatting import jour, periode
 from services.portal.web import local_path
 
 amounts = st.decimals(min_value=Decimal("-999999999.99"), max_value=Decimal("999999999.99"), places=2)

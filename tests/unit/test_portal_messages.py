@@ -69,19 +69,37 @@ def test_prefixed_keys_cover_every_state_and_debit_kind() -> None:
         assert f"prelevement.etat.{state}" in MESSAGES
 
 
-def test_a_refusal_keeps_the_services_french_and_says_its_code_in_arabic() -> None:
-    message = "Chaque échéance doit atteindre 3000.00 MAD ; avec 40 échéances elle serait de 2500.00 MAD."
-    details = {"minimum_installment": "3000.00", "max_installments_allowed": 33}
-    assert refus("fr", "echeance-sous-minimum", message, details) == (
+def test_a_refusal_is_said_from_its_code_and_figures_in_both_languages() -> None:
+    service = "Phrase du service, jamais relue."
+    details = {
+        "installments": 40,
+        "installment_amount": "2500.00",
+        "minimum_installment": "3000.00",
+        "max_installments_allowed": 33,
+    }
+    assert refus("fr", "echeance-sous-minimum", service, details) == (
         "Chaque échéance doit atteindre 3\u00a0000,00\u00a0MAD ; avec 40 échéances elle serait de "
-        "2\u00a0500,00\u00a0MAD."
+        "2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 33 échéance(s)."
     )
-    arabic = refus("ar", "echeance-sous-minimum", message, details)
+    arabic = refus("ar", "echeance-sous-minimum", service, details)
     assert "3\u00a0000,00\u00a0MAD" in arabic and "33" in arabic and "Chaque" not in arabic
+    # no plan at all with this advance: the other sentence, not "au plus 0 échéance(s)"
+    no_plan = refus("fr", "echeance-sous-minimum", service, details | {"max_installments_allowed": 0})
+    assert no_plan.endswith("aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.")
+    full = {"monthly_budget": "1000.00", "minimum_monthly_budget": "1200.00", "modality": "FULL", "installments": 0}
+    assert refus("fr", "budget-insuffisant", service, full) == (
+        "Avec 1\u00a0000,00\u00a0MAD par mois, aucun plan n'est possible : il faut au moins "
+        "1\u00a0200,00\u00a0MAD (paiement intégral en une fois)."
+    )
+
+
+def test_a_refusal_without_figures_keeps_the_services_sentence_as_it_is() -> None:
+    # the service's sentence is shown, not parsed: an amount in it is left exactly as written
+    assert refus("fr", "rien-a-payer", "Rien à payer : 3000.00 MAD.") == "Rien à payer : 3000.00 MAD."
     # an unknown code is never shown bare: the service's sentence stays
     assert refus("ar", "code-inconnu", "Phrase du service.") == "Phrase du service."
     # a figure the service did not send leaves an ellipsis, not a crash
-    assert "…" in refus("ar", "echeance-sous-minimum", message, {})
+    assert "…" in refus("ar", "echeance-sous-minimum", "x", {})
 
 
 def test_french_is_the_default_language() -> None:

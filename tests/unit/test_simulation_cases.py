@@ -199,7 +199,7 @@ def test_advance_out_of_range(advance: str) -> None:
     refused = refusal(one_period(p="50000.00", m="100.00"), advance=advance, n=2)
     assert refused.code == "avance-hors-limites"
     assert refused.details["advance_max"] == "50049.99"
-    assert "50049.99 MAD" in refused.message
+    assert "50\u00a0049,99\u00a0MAD" in refused.message
 
 
 def test_an_installment_under_the_minimum_names_the_largest_count() -> None:

@@ -294,7 +294,8 @@ def test_dec_suggestions_for_several_budgets() -> None:
     refused = refusal(DEC, DEBT, "3006.73")
     assert refused.code == "budget-insuffisant"
     assert refused.message == (
-        "Avec 3 006,73 MAD par mois, aucun plan n'est possible : il faut au moins 3 006,74 MAD par mois (15 échéances)."
+        "Avec 3\u00a0006,73\u00a0MAD par mois, aucun plan n'est possible : "
+        "il faut au moins 3\u00a0006,74\u00a0MAD par mois (15 échéances)."
     )
     assert refused.details == {
         "monthly_budget": "3006.73",
@@ -320,7 +321,8 @@ def test_a_cheaper_tier_wins_while_it_fits_then_the_next_one() -> None:
     assert summary(suggest_plan(DEC, debt, D("3000.00")))[1:3] == ("INSTALLMENTS_25_PLUS", 60)
     refused = refusal(DEC, debt, "500.00")
     assert refused.message == (
-        "Avec 500,00 MAD par mois, aucun plan n'est possible : il faut au moins 3 000,00 MAD par mois (60 échéances)."
+        "Avec 500,00\u00a0MAD par mois, aucun plan n'est possible : "
+        "il faut au moins 3\u00a0000,00\u00a0MAD par mois (60 échéances)."
     )
     assert (refused.details["minimum_monthly_budget"], refused.details["tier"]) == ("3000.00", "INSTALLMENTS_25_PLUS")
 
@@ -335,8 +337,8 @@ def test_a_small_debt_only_allows_the_single_payment() -> None:
     ]
     refused = refusal(DEC, debt, "1000.00")
     assert refused.message == (
-        "Avec 1 000,00 MAD par mois, aucun plan n'est possible : "
-        "il faut au moins 1 200,00 MAD (paiement intégral en une fois)."
+        "Avec 1\u00a0000,00\u00a0MAD par mois, aucun plan n'est possible : "
+        "il faut au moins 1\u00a0200,00\u00a0MAD (paiement intégral en une fois)."
     )
     assert (refused.details["modality"], refused.details["installments"]) == ("FULL", 0)
 

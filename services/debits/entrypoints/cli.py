@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from contracts.banks import BANKS
+from contracts.money import format_amount
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/debits"
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
@@ -80,8 +81,8 @@ def run_command(
     table.add_column("montant (MAD)", justify="right")
     for code in sorted(summary.banks):
         total = summary.banks[code]
-        table.add_row(f"{code} {BANKS.get(code, '')}".strip(), str(total.orders), f"{total.amount:,.2f}")
-    table.add_row("total", str(summary.orders), f"{summary.amount:,.2f}", style="bold")
+        table.add_row(f"{code} {BANKS.get(code, '')}".strip(), str(total.orders), format_amount(total.amount, ""))
+    table.add_row("total", str(summary.orders), format_amount(summary.amount, ""), style="bold")
     console.print(table)
 
 

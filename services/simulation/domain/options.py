@@ -9,7 +9,7 @@ its parameters gives the same amounts.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from contracts.money import CENTIME, ZERO
+from contracts.money import CENTIME, ZERO, format_amount
 from contracts.programme import Modality, Programme, Rates, Tier
 from services.simulation.domain import refusals
 from services.simulation.domain.eligible_debt import EligibleDebt
@@ -134,11 +134,6 @@ def _smallest_largest_debit(plans: list[TierOption]) -> Decimal:
     return min(amounts)
 
 
-def _fr(amount: Decimal) -> str:
-    """``3 000,00``: French grouping and decimal comma, two places."""
-    return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
-
-
 def suggest_plan(programme: Programme, debt: EligibleDebt, monthly_budget: Decimal) -> Suggestion:
     """The cheapest plan whose every debit is at most ``monthly_budget``, or ``Refusal``.
 
@@ -165,13 +160,13 @@ def suggest_plan(programme: Programme, debt: EligibleDebt, monthly_budget: Decim
     named = _choose(plans, minimum)
     assert named is not None  # the plan whose largest debit is the minimum fits it
     if named.modality == "FULL":
-        plan = f"il faut au moins {_fr(minimum)} MAD (paiement intégral en une fois)"
+        plan = f"il faut au moins {format_amount(minimum)} (paiement intégral en une fois)"
     else:
         s = "s" if named.installments > 1 else ""
-        plan = f"il faut au moins {_fr(minimum)} MAD par mois ({named.installments} échéance{s})"
+        plan = f"il faut au moins {format_amount(minimum)} par mois ({named.installments} échéance{s})"
     raise refused(
         refusals.BUDGET_INSUFFISANT,
-        f"Avec {_fr(monthly_budget)} MAD par mois, aucun plan n'est possible : {plan}.",
+        f"Avec {format_amount(monthly_budget)} par mois, aucun plan n'est possible : {plan}.",
         {
             "monthly_budget": f"{monthly_budget:.2f}",
             "minimum_monthly_budget": f"{minimum:f}",

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from contracts.calendar import BusinessCalendar, due_dates
-from contracts.money import CENTIME, MAX_AMOUNT, ZERO, round_down, round_half_up
+from contracts.money import CENTIME, MAX_AMOUNT, ZERO, format_amount, round_down, round_half_up
 from contracts.programme import Modality, Programme, Rates, Tier
 from contracts.refusals import Refusal
 from contracts.simulation import CategoryAmounts, DebitKind, QuoteTerms, RemiseAmounts, ScheduledDebit
@@ -71,10 +71,6 @@ def max_installments_for(programme: Programme, debt: EligibleDebt, advance: Deci
     return 0
 
 
-def _mad(amount: Decimal) -> str:
-    return f"{amount:f} MAD"
-
-
 def _check_something_to_remit(debt: EligibleDebt) -> None:
     if _base(debt.majorations) + _base(debt.astreintes) + _base(debt.frais) == ZERO:
         raise refused(
@@ -121,8 +117,8 @@ def _check_installments(
     if not ZERO <= advance < to_pay:
         raise refused(
             refusals.AVANCE_HORS_LIMITES,
-            f"L'avance doit être comprise entre 0.00 et {_mad(to_pay - CENTIME)} "
-            f"(inférieure au montant à payer, {_mad(to_pay)}).",
+            f"L'avance doit être comprise entre {format_amount(ZERO)} et {format_amount(to_pay - CENTIME)} "
+            f"(inférieure au montant à payer, {format_amount(to_pay)}).",
             {"advance": f"{advance:f}", "advance_min": "0.00", "advance_max": f"{to_pay - CENTIME:f}"},
         )
     minimum = programme.minimum_installment
@@ -145,8 +141,8 @@ def _check_installments(
         details["advance_max_for_installments"] = f"{largest_advance:f}"
     raise refused(
         refusals.ECHEANCE_SOUS_MINIMUM,
-        f"Chaque échéance doit atteindre {_mad(minimum)} ; avec {installments} échéances elle serait de "
-        f"{_mad(installment)}. {advice}",
+        f"Chaque échéance doit atteindre {format_amount(minimum)} ; avec {installments} échéances elle serait de "
+        f"{format_amount(installment)}. {advice}",
         details,
     )
 

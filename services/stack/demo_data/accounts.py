@@ -4,6 +4,7 @@ import random
 import uuid
 
 from contracts.identifiers import rib_key
+from contracts.money import format_amount
 from services.auth.service.import_accounts import AccountRecord
 from services.stack.demo_data.employers import _Employeur
 from services.stack.demo_data.ledger import _Historique
@@ -50,7 +51,7 @@ def _resume(h: _Historique) -> str:
         return f"arrangement actif ({perception.name})"
     penalites = h.penalites_eligibles()
     if penalites > 0:
-        return f"{penalites:,.2f} MAD de pénalités à remettre".replace(",", " ")
+        return f"{format_amount(penalites)} de pénalités à remettre"
     return "rien à remettre"
 
 
