@@ -6,7 +6,6 @@ belongs to no one service: ``run``, ``serve``, ``topics``, ``keys``, ``demo`` an
 
 import asyncio
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -105,16 +104,16 @@ def run() -> None:
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")],
+    host: Annotated[str, typer.Option(envvar="HTTP_HOST")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(envvar="HTTP_PORT", help="défaut : le port du service")] = None,
 ) -> None:
     """Sert un service (HTTP, et ses consommateurs Kafka) ; configuration par variables d'environnement."""
     from services.runtime.serving import serve
-    from services.stack.launcher import SERVICE_PORTS
+    from services.stack.settings import SERVICE_PORTS
 
     if service not in SERVICE_PORTS:
         raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICE_PORTS)})")
-    host = os.environ.get("HTTP_HOST", "127.0.0.1")
-    port = int(os.environ.get("HTTP_PORT", SERVICE_PORTS[service]))
-    serve(f"services.{service}.main:create_app", host, port)
+    serve(f"services.{service}.main:create_app", host, port if port is not None else SERVICE_PORTS[service])
 
 
 @topics_app.command("provision")

@@ -8,20 +8,14 @@ description missing from a field is added to the field (``Field(description=...)
 Each service's table lists what it adds to the common settings, or changes (another default or
 another variable name); the common and programme tables list the rest once. The portal shares no
 common settings (no Kafka, no token key): its table lists all it reads. The launcher's
-``RECOUVREMENT_*`` variables are read from the source of ``StackConfig.from_env`` (every
-``env.get(...)`` in it), so a variable added there shows up here, and fails the check until it
-has a description below.
+``RECOUVREMENT_*`` variables are ``services/stack/settings.py::LauncherSettings``, read the same way.
 """
 
 import argparse
-import ast
-import inspect
-import re
 import sys
-import textwrap
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +33,7 @@ from services.portal.config import PortalSettings
 from services.requests.config import RequestsSettings
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 from services.simulation.config import SimulationSettings
-from services.stack import launcher
+from services.stack.settings import LauncherSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC = REPO_ROOT / "docs" / "operations.md"
@@ -126,21 +120,6 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 
-LAUNCHER_DESCRIPTIONS = {
-    "RECOUVREMENT_DATA_DIR": "where the embedded Postgres keeps its data, the logs and the development keys",
-    "RECOUVREMENT_PG_PORT": "port of the embedded Postgres",
-    "RECOUVREMENT_KAFKA_PORT": "port of the embedded Kafka-protocol broker (Tansu, memory only)",
-    "DATABASE_URL": "a Postgres server URL to use instead of the embedded one (one database per service is "
-    "created on it)",
-    "KAFKA_BOOTSTRAP_SERVERS": "a Kafka to use instead of the embedded broker",
-    "RECOUVREMENT_SEED_DEMO": "`0`, `false` or `no`: do not load the demo data",
-    "RECOUVREMENT_DEMO_AFFILIATES": "generated demo affiliates, beside the fixed demo accounts",
-    "RECOUVREMENT_DEMO_SEED": "seed of the generated demo data (same seed, same data)",
-    "OTEL_EXPORTER_OTLP_ENDPOINT": "passed on to every service",
-}
-PORT_VARIABLE = re.compile(r"^RECOUVREMENT_([A-Z]+)_PORT$")
-
-
 # ---- rendering the settings classes
 
 
@@ -226,80 +205,6 @@ def settings_rows(section: Section) -> list[Row]:
     return rows
 
 
-# ---- the launcher's variables, read from StackConfig.from_env
-
-
-def launcher_rows() -> list[Row]:
-    """Every ``env.get(NAME, DEFAULT)`` of ``StackConfig.from_env``, its names and defaults evaluated
-    in the launcher module (a comprehension's names once per item: one row per service port)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(launcher.StackConfig.from_env)))
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    rows: dict[str, Row] = {}
-    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "env"
-        ):
-            continue
-        kind = _launcher_type(parents.get(node))
-        for scope in _comprehension_scopes(node, parents):
-            variable = str(_evaluate(node.args[0], scope))
-            default = _evaluate(node.args[1], scope) if len(node.args) > 1 else None
-            if kind == "flag" and isinstance(default, str):
-                default = default not in ("0", "false", "no")
-            rows.setdefault(variable, Row(variable, kind, value_text(default), _launcher_description(variable)))
-    return list(rows.values())
-
-
-def _launcher_type(parent: ast.AST | None) -> str:
-    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("int", "Path"):
-        return {"int": "int", "Path": "path"}[parent.func.id]
-    if isinstance(parent, ast.Compare):
-        return "flag"
-    return "str, optional"
-
-
-def _comprehension_scopes(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[dict[str, Any]]:
-    ancestor = parents.get(node)
-    while ancestor is not None and not isinstance(ancestor, ast.DictComp | ast.ListComp | ast.GeneratorExp):
-        ancestor = parents.get(ancestor)
-    if ancestor is None:
-        yield {}
-        return
-    (generator,) = ancestor.generators
-    for item in _evaluate(generator.iter, {}):
-        scope: dict[str, Any] = {}
-        _bind(generator.target, item, scope)
-        yield scope
-
-
-def _bind(target: ast.expr, value: Any, scope: dict[str, Any]) -> None:
-    if isinstance(target, ast.Name):
-        scope[target.id] = value
-    elif isinstance(target, ast.Tuple):
-        for element, item in zip(target.elts, value, strict=True):
-            _bind(element, item, scope)
-    else:
-        raise TypeError(f"unexpected comprehension target: {ast.dump(target)}")
-
-
-def _evaluate(expression: ast.expr, scope: dict[str, Any]) -> Any:
-    code = compile(ast.fix_missing_locations(ast.Expression(expression)), "<StackConfig.from_env>", "eval")
-    return eval(code, vars(launcher), scope)  # noqa: S307 (our own source, evaluated in our own module)
-
-
-def _launcher_description(variable: str) -> str:
-    if variable in LAUNCHER_DESCRIPTIONS:
-        return LAUNCHER_DESCRIPTIONS[variable]
-    port = PORT_VARIABLE.match(variable)
-    if port and port.group(1).lower() in launcher.SERVICE_PORTS | launcher.PARTNER_PORTS:
-        return f"HTTP port of {port.group(1).lower()}"
-    raise LookupError(f"{variable}: read by StackConfig.from_env, add its description to LAUNCHER_DESCRIPTIONS")
-
-
 # ---- the section and the page
 
 
@@ -326,10 +231,10 @@ def render() -> str:
         "",
         "#### Launcher (`recouvrement run`, `make run`, `make test`)",
         "",
-        "`services/stack/launcher.py::StackConfig.from_env`: only the embedded stack reads these; in "
+        "`services/stack/settings.py::LauncherSettings`: only the embedded stack reads these; in "
         "production each service gets the settings above.",
         "",
-        table(launcher_rows()),
+        table(settings_rows(Section("launcher", LauncherSettings, ""))),
     ]
     return "\n".join(parts) + "\n"
 

@@ -15,12 +15,9 @@ from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
+from services.stack.settings import PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
 
-SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
-"""The portal is the employers' way in (http://127.0.0.1:8080); it calls the five others over HTTP."""
 API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
-PARTNER_PORTS = {"perception": 8190, "bank": 8191}
-"""Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 
 
 @dataclass
@@ -38,22 +35,19 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
-        env = dict(os.environ if env is None else env)
-        ports = {
-            name: int(env.get(f"RECOUVREMENT_{name.upper()}_PORT", port))
-            for name, port in (SERVICE_PORTS | PARTNER_PORTS).items()
-        }
+        """From the environment (``LauncherSettings``), or from ``env`` alone when given."""
+        settings = LauncherSettings() if env is None else LauncherSettings.model_validate(env)
         return cls(
-            data_dir=Path(env.get("RECOUVREMENT_DATA_DIR", DEFAULT_DATA_DIR)).resolve(),
-            pg_port=int(env.get("RECOUVREMENT_PG_PORT", 15432)),
-            kafka_port=int(env.get("RECOUVREMENT_KAFKA_PORT", 19092)),
-            ports=ports,
-            external_database_url=env.get("DATABASE_URL") or None,
-            external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-            seed_demo=env.get("RECOUVREMENT_SEED_DEMO", "1") not in ("0", "false", "no"),
-            demo_affiliates=int(env.get("RECOUVREMENT_DEMO_AFFILIATES", 20)),
-            demo_seed=int(env.get("RECOUVREMENT_DEMO_SEED", 2024)),
-            otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            data_dir=settings.data_dir.resolve(),
+            pg_port=settings.pg_port,
+            kafka_port=settings.kafka_port,
+            ports=settings.ports(),
+            external_database_url=settings.database_url,
+            external_kafka=settings.kafka_bootstrap_servers,
+            seed_demo=settings.seed_demo,
+            demo_affiliates=settings.demo_affiliates,
+            demo_seed=settings.demo_seed,
+            otlp_endpoint=settings.otlp_endpoint,
         )
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from services.stack import config_reference as ref
+from services.stack.settings import LauncherSettings
 
 SETTINGS = [section.settings for section in ref.SECTIONS]
 
@@ -39,14 +40,17 @@ def test_every_settings_field_appears_with_a_description() -> None:
             assert ref.describe(settings, name), f"{settings.__name__}.{name}: add a description= to the field"
 
 
-def test_the_launcher_variables_are_read_from_its_code() -> None:
-    rows = {row.variable: row for row in ref.launcher_rows()}
+def test_the_launcher_variables_are_its_settings() -> None:
+    rows = {row.variable: row for row in ref.settings_rows(ref.Section("launcher", LauncherSettings, ""))}
     assert rows["RECOUVREMENT_DATA_DIR"].default == "`<checkout>/.data`"
     assert rows["RECOUVREMENT_PG_PORT"].default == "`15432`"
     assert rows["RECOUVREMENT_SEED_DEMO"].default == "`true`"
-    for service, port in (ref.launcher.SERVICE_PORTS | ref.launcher.PARTNER_PORTS).items():
+    ports = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
+    for service, port in (ports | {"perception": 8190, "bank": 8191}).items():
         assert rows[f"RECOUVREMENT_{service.upper()}_PORT"].default == f"`{port}`"
     assert all(row.description for row in rows.values())
+    page = ref.DOC.read_text(encoding="utf-8")
+    assert all(f"| `{variable}` |" in page for variable in rows)
 
 
 def test_the_check_fails_on_a_stale_page_and_the_generator_mends_it(tmp_path: Path) -> None:

@@ -66,3 +66,21 @@ def test_a_health_answer_from_another_service_is_not_taken_for_ready(tmp_path: P
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_the_launcher_reads_its_settings_like_a_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECOUVREMENT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("recouvrement_debt_port", "18102")  # case-insensitive, as every service's settings
+    monkeypatch.setenv("RECOUVREMENT_SEED_DEMO", "no")
+    monkeypatch.setenv("DATABASE_URL", "")  # empty is unset: the embedded Postgres
+    config = StackConfig.from_env()
+    assert (config.data_dir, config.ports["debt"], config.ports["auth"]) == (tmp_path.resolve(), 18102, 8101)
+    assert (config.seed_demo, config.external_database_url) == (False, None)
+
+
+def test_a_typo_in_a_launcher_variable_stops_the_start() -> None:
+    # before: anything but 0/false/no meant "seed", and "nom" seeded the demo into a stack meant empty
+    with pytest.raises(ValueError, match="RECOUVREMENT_SEED_DEMO"):
+        StackConfig.from_env({"RECOUVREMENT_SEED_DEMO": "nom"})
+    with pytest.raises(ValueError, match="RECOUVREMENT_PG_PORT"):
+        StackConfig.from_env({"RECOUVREMENT_PG_PORT": "15432x"})

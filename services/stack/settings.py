@@ -1,0 +1,77 @@
+"""What the embedded stack's launcher reads (``recouvrement run``, ``make run``, the tests' stacks):
+settings like every service's, so the configuration reference is generated from them."""
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.settings import DEFAULT_DATA_DIR
+
+SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
+"""The portal is the employers' way in (http://127.0.0.1:8080); it calls the five others over HTTP."""
+PARTNER_PORTS = {"perception": 8190, "bank": 8191}
+"""Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
+
+
+def _port(name: str, default: int) -> int:
+    return Field(default=default, alias=f"RECOUVREMENT_{name.upper()}_PORT", description=f"HTTP port of {name}")
+
+
+class LauncherSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True, env_ignore_empty=True)
+
+    auth_port: int = _port("auth", SERVICE_PORTS["auth"])
+    debt_port: int = _port("debt", SERVICE_PORTS["debt"])
+    simulation_port: int = _port("simulation", SERVICE_PORTS["simulation"])
+    requests_port: int = _port("requests", SERVICE_PORTS["requests"])
+    debits_port: int = _port("debits", SERVICE_PORTS["debits"])
+    portal_port: int = _port("portal", SERVICE_PORTS["portal"])
+    perception_port: int = _port("perception", PARTNER_PORTS["perception"])
+    bank_port: int = _port("bank", PARTNER_PORTS["bank"])
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        alias="RECOUVREMENT_DATA_DIR",
+        description="where the embedded Postgres keeps its data, the logs and the development keys",
+    )
+    pg_port: int = Field(default=15432, alias="RECOUVREMENT_PG_PORT", description="port of the embedded Postgres")
+    kafka_port: int = Field(
+        default=19092,
+        alias="RECOUVREMENT_KAFKA_PORT",
+        description="port of the embedded Kafka-protocol broker (Tansu, memory only)",
+    )
+    database_url: str | None = Field(
+        default=None,
+        alias="DATABASE_URL",
+        description="a Postgres server URL to use instead of the embedded one (one database per service is "
+        "created on it)",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, alias="KAFKA_BOOTSTRAP_SERVERS", description="a Kafka to use instead of the embedded broker"
+    )
+    seed_demo: bool = Field(
+        default=True,
+        alias="RECOUVREMENT_SEED_DEMO",
+        description="`0`, `false` or `no`: do not load the demo data (anything but a boolean stops the start)",
+    )
+    demo_affiliates: int = Field(
+        default=20,
+        alias="RECOUVREMENT_DEMO_AFFILIATES",
+        description="generated demo affiliates, beside the fixed demo accounts",
+    )
+    demo_seed: int = Field(
+        default=2024,
+        alias="RECOUVREMENT_DEMO_SEED",
+        description="seed of the generated demo data (same seed, same data)",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="passed on to every service"
+    )
+
+    @field_validator("database_url", "kafka_bootstrap_servers", "otlp_endpoint", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def ports(self) -> dict[str, int]:
+        return {name: getattr(self, f"{name}_port") for name in SERVICE_PORTS | PARTNER_PORTS}
