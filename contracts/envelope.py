@@ -1,7 +1,7 @@
 """The envelope every message carries, whatever its topic."""
 
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -31,7 +31,7 @@ class Envelope(Contract):
     @classmethod
     def build(
         cls,
-        payload: Any,
+        payload: Contract,
         *,
         producer: str,
         occurred_at: datetime,

@@ -12,7 +12,7 @@ gives the same dates whatever day the demo runs.
 import uuid
 from datetime import datetime
 
-from contracts.debits import DebitExecuted, DebitOrder, DebitRejected
+from contracts.debits import DebitExecuted, DebitExecutedPayload, DebitOrder, DebitRejected, DebitRejectedPayload
 from partners.bank.rules import BankRules, Outcome
 
 PRODUCER = "bank"
@@ -29,12 +29,12 @@ def result_id(end_to_end_id: str, outcome: Outcome) -> uuid.UUID:
 def executed(order: DebitOrder, bank_code: str, at: datetime) -> DebitExecuted:
     p = order.payload
     return DebitExecuted.build(
-        {
-            "end_to_end_id": p.end_to_end_id,
-            "bank_code": bank_code,
-            "amount": p.instructed_amount,
-            "settled_on": p.requested_collection_date,
-        },
+        DebitExecutedPayload(
+            end_to_end_id=p.end_to_end_id,
+            bank_code=bank_code,
+            amount=p.instructed_amount,
+            settled_on=p.requested_collection_date,
+        ),
         producer=PRODUCER,
         occurred_at=at,
         correlation_id=order.correlation_id,
@@ -47,12 +47,12 @@ def rejected(
 ) -> DebitRejected:
     p = order.payload
     return DebitRejected.build(
-        {
-            "end_to_end_id": p.end_to_end_id,
-            "bank_code": bank_code,
-            "reason_code": reason_code,
-            "rejected_on": p.requested_collection_date,
-        },
+        DebitRejectedPayload(
+            end_to_end_id=p.end_to_end_id,
+            bank_code=bank_code,
+            reason_code=reason_code,
+            rejected_on=p.requested_collection_date,
+        ),
         producer=PRODUCER,
         occurred_at=at,
         correlation_id=order.correlation_id,

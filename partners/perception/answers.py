@@ -8,7 +8,12 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
-from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.perception import (
+    GuaranteeDeposited,
+    GuaranteeDepositedPayload,
+    GuaranteeRefused,
+    GuaranteeRefusedPayload,
+)
 from contracts.requests import GuaranteeRequired, GuaranteeType
 from partners.perception.rules import AnswerRules
 
@@ -35,14 +40,14 @@ def deposited(
     correlation_id: str | None = None,
 ) -> GuaranteeDeposited:
     return GuaranteeDeposited.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "perception": perception,
-            "reference": reference or default_reference(request_id),
-            "guarantee_type": guarantee_type,
-            "deposited_at": at,
-        },
+        GuaranteeDepositedPayload(
+            request_id=request_id,
+            affiliate=affiliate,
+            perception=perception,
+            reference=reference or default_reference(request_id),
+            guarantee_type=guarantee_type,
+            deposited_at=at,
+        ),
         producer=PRODUCER,
         occurred_at=at,
         correlation_id=correlation_id,
@@ -54,13 +59,13 @@ def refused(
     request_id: UUID, affiliate: str, perception: str, at: datetime, reason: str, *, correlation_id: str | None = None
 ) -> GuaranteeRefused:
     return GuaranteeRefused.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "perception": perception,
-            "reason": reason,
-            "refused_at": at,
-        },
+        GuaranteeRefusedPayload(
+            request_id=request_id,
+            affiliate=affiliate,
+            perception=perception,
+            reason=reason,
+            refused_at=at,
+        ),
         producer=PRODUCER,
         occurred_at=at,
         correlation_id=correlation_id,

@@ -290,7 +290,7 @@ async def test_a_validated_request_is_scheduled_ordered_on_its_bank_only_and_com
     # the oldest; April's slides to May (one a month, never two in one run).
     result = await asyncio.to_thread(run_cli, debits.database, "2027-04-12")
     assert result.exit_code == 0, result.output
-    assert "total" in result.output and "3,000.00" in result.output
+    assert "total" in result.output and "3\u00a0000,00" in result.output
     orders = await debits.orders("007", mine, 2)
     assert [o.payload.sequence for o in orders] == [1, 2]
     assert orders[1].payload.requested_collection_date == date(2027, 4, 12)  # a late run: never in the past

@@ -6,7 +6,7 @@ from uuid import uuid4
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.auth import AccountImported, AffiliateRegistered
+from contracts.auth import AccountImported, AccountImportedPayload, AffiliateProfilePayload, AffiliateRegistered
 from contracts.debt import Perception
 from contracts.identifiers import AffiliateNumber, Ice
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
@@ -65,12 +65,12 @@ def profile_messages(affiliates: list[Affiliate], clock: Clock) -> list[Outgoing
             AUTH_AFFILIATES.name,
             a.numero,
             AffiliateRegistered.build(
-                {
-                    "affiliate": a.numero,
-                    "raison_sociale": a.raison_sociale,
-                    "ice": a.ice,
-                    "perception": {"code": a.perception_code, "name": a.perception_name},
-                },
+                AffiliateProfilePayload(
+                    affiliate=a.numero,
+                    raison_sociale=a.raison_sociale,
+                    ice=a.ice,
+                    perception=Perception(code=a.perception_code, name=a.perception_name),
+                ),
                 producer=PRODUCER,
                 occurred_at=clock.now(),
             ),
@@ -114,7 +114,11 @@ async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, pass
                 AUTH_EVENTS.name,
                 login,
                 AccountImported.build(
-                    {"account_id": account_id, "login": login, "affiliates": list(account.affiliates)},
+                    AccountImportedPayload(
+                        account_id=account_id,
+                        login=login,
+                        affiliates=list(account.affiliates),
+                    ),
                     producer=PRODUCER,
                     occurred_at=clock.now(),
                 ),

@@ -2,10 +2,18 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
-from contracts.auth import LoginFailed, LoginLocked, LoginSucceeded
+from contracts.auth import (
+    LoginFailed,
+    LoginFailedPayload,
+    LoginLocked,
+    LoginLockedPayload,
+    LoginPayload,
+    LoginSucceeded,
+)
 from contracts.envelope import Envelope
 from contracts.refusals import Refusal
 from contracts.topics import AUTH_EVENTS
@@ -95,30 +103,35 @@ async def _record(
     before = await repo.lock_attempts(name, address)
     account_id = account.id if account else None
 
-    async def announce(event_type: type[Envelope], **payload: object) -> None:
-        event = event_type.build(
-            {"login": name, "account_id": account_id} | payload, producer=PRODUCER, occurred_at=now
-        )
+    async def announce(event: Envelope) -> None:
         await enqueue(conn, AUTH_EVENTS.name, name, event)
+
+    def failed(consecutive_failures: int, reason: Literal["bad_credentials", "locked"]) -> LoginFailed:
+        payload = LoginFailedPayload(
+            login=name, account_id=account_id, consecutive_failures=consecutive_failures, reason=reason
+        )
+        return LoginFailed.build(payload, producer=PRODUCER, occurred_at=now)
 
     if before.is_locked(now):  # locked before, or by a parallel guess while this one was hashed
         assert before.locked_until is not None
-        await announce(LoginFailed, consecutive_failures=before.consecutive_failures, reason="locked")
+        await announce(failed(before.consecutive_failures, "locked"))
         return LoginIsLocked(before.locked_until, now)
 
     if account is not None and valid:
         await repo.save_attempts(name, address, before.after_success())
         affiliates = await repo.affiliates_of(account.id)
-        await announce(LoginSucceeded)
+        payload = LoginPayload(login=name, account_id=account_id)
+        await announce(LoginSucceeded.build(payload, producer=PRODUCER, occurred_at=now))
         principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates))
         token, expires_at = deps.tokens.issue(principal, now)
         return Session(token, expires_at, account, affiliates)
 
     after = before.after_failure(now, deps.policy)
     await repo.save_attempts(name, address, after)
-    await announce(LoginFailed, consecutive_failures=after.consecutive_failures, reason="bad_credentials")
+    await announce(failed(after.consecutive_failures, "bad_credentials"))
     if after.just_locked(before, now):
         assert after.locked_until is not None
-        await announce(LoginLocked, locked_until=after.locked_until)
+        locked = LoginLockedPayload(login=name, account_id=account_id, locked_until=after.locked_until)
+        await announce(LoginLocked.build(locked, producer=PRODUCER, occurred_at=now))
         return LoginIsLocked(after.locked_until, now)
     return InvalidCredentials()

@@ -8,7 +8,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from contracts.banks import BANKS, REGISTRY_FILE
-from contracts.debits import BankAccountsChanged
+from contracts.debits import BankAccountsChanged, BankAccountsPayload
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
 from contracts.refusals import Refusal
 from contracts.topics import DEBITS_ACCOUNTS
@@ -131,11 +131,11 @@ def _announcements(
     messages = []
     for affiliate in sorted(versions):
         event = BankAccountsChanged.build(
-            {
-                "affiliate": affiliate,
-                "version": versions[affiliate],
-                "accounts": [c.masked() for c in registered.get(affiliate, ())],
-            },
+            BankAccountsPayload(
+                affiliate=affiliate,
+                version=versions[affiliate],
+                accounts=[c.masked() for c in registered.get(affiliate, ())],
+            ),
             producer=PRODUCER,
             occurred_at=occurred_at,
         )

@@ -31,6 +31,6 @@ async def debits_of_request(conn: asyncpg.Connection, request_id: UUID) -> tuple
             }
         )
     return plan["affiliate"], [
-        debit_view(d) | {"next_attempt_on": d.next_attempt_on, "history": history.get(d.sequence, [])}
+        debit_view(d).model_dump() | {"next_attempt_on": d.next_attempt_on, "history": history.get(d.sequence, [])}
         for d in await repo.debits(request_id)
     ]

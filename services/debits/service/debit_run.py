@@ -22,7 +22,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.banks import orders_topic
-from contracts.debits import DebitOrder
+from contracts.debits import Creditor, DebitOrder, DebitOrderPayload
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.domain import debits as domain
 from services.debits.service.context import PRODUCER, DebitsContext
@@ -117,7 +117,6 @@ async def _order_page(
     updates: list[tuple[UUID, domain.Debit]] = []
     changes: list[tuple[UUID, domain.Change]] = []
     messages: list[OutgoingMessage] = []
-    creditor = ctx.creditor.model_dump()
     plans = {row["request_id"]: row for row in page}  # each row of a plan repeats the plan's fields
     pending = await repo.pending_debits(list(plans))
     for request_id, row in plans.items():
@@ -137,7 +136,7 @@ async def _order_page(
                 }
             )
             # The full RIB goes on the debtor's bank's topic only.
-            order = _debit_order(row, request_id, ordering, creditor, now)
+            order = _debit_order(row, request_id, ordering, ctx.creditor, now)
             messages.append(OutgoingMessage.of(orders_topic(row["bank_code"]), row["affiliate"], order))
         updates += [(request_id, debit) for debit, _ in changed]
         changes += [(request_id, change) for _, change in changed]
@@ -150,30 +149,28 @@ async def _order_page(
 
 
 def _debit_order(
-    row: asyncpg.Record, request_id: UUID, ordering: domain.Ordering, creditor: dict[str, Any], now: datetime
+    row: asyncpg.Record, request_id: UUID, ordering: domain.Ordering, creditor: Creditor, now: datetime
 ) -> DebitOrder:
     """What the debtor's bank receives; the plan's fields come from ``row``, the debit's from ``ordering``."""
     debit = ordering.debit
     return DebitOrder.build(
-        {
-            "end_to_end_id": ordering.end_to_end_id,
-            "request_id": request_id,
-            "affiliate": row["affiliate"],
-            "sequence": debit.sequence,
-            "installments_total": row["installments_total"],
-            "attempt": ordering.attempt,
-            "instructed_amount": debit.amount,
-            "currency": "MAD",
-            "requested_collection_date": ordering.requested_collection_date,
-            "creditor": creditor,
-            "debtor_name": (row["raison_sociale"] or row["holder"])[:MAX_NAME],
-            "debtor_account": row["rib"],
-            "mandate_id": row["mandate_id"],
-            "mandate_signed_on": row["mandate_signed_on"],
-            "remittance_information": domain.remittance_information(
-                request_id, debit.sequence, row["installments_total"]
-            ),
-        },
+        DebitOrderPayload(
+            end_to_end_id=ordering.end_to_end_id,
+            request_id=request_id,
+            affiliate=row["affiliate"],
+            sequence=debit.sequence,
+            installments_total=row["installments_total"],
+            attempt=ordering.attempt,
+            instructed_amount=debit.amount,
+            currency="MAD",
+            requested_collection_date=ordering.requested_collection_date,
+            creditor=creditor,
+            debtor_name=(row["raison_sociale"] or row["holder"])[:MAX_NAME],
+            debtor_account=row["rib"],
+            mandate_id=row["mandate_id"],
+            mandate_signed_on=row["mandate_signed_on"],
+            remittance_information=domain.remittance_information(request_id, debit.sequence, row["installments_total"]),
+        ),
         producer=PRODUCER,
         occurred_at=now,
     )

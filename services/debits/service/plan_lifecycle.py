@@ -6,7 +6,7 @@ and writes its events to the outbox in that same transaction.
 
 import logging
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -14,11 +14,16 @@ import asyncpg
 from contracts.auth import AffiliateRegistered
 from contracts.debits import (
     DebitChanged,
+    DebitChangedPayload,
     DebitExecuted,
     DebitRejected,
+    DebitView,
     PlanCompleted,
+    PlanCompletedPayload,
     PlanDefaulted,
+    PlanDefaultedPayload,
     PlanScheduled,
+    PlanScheduledPayload,
 )
 from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS
@@ -34,33 +39,32 @@ from services.runtime.outbox import OutgoingMessage, enqueue_many
 log = logging.getLogger(__name__)
 
 
-def debit_view(debit: Debit) -> dict[str, Any]:
-    """``contracts.debits.DebitView``."""
-    return {
-        "sequence": debit.sequence,
-        "kind": debit.kind,
-        "due_date": debit.due_date,
-        "collection_date": debit.collection_date,
-        "amount": debit.amount,
-        "state": debit.state,
-        "attempts": debit.attempts,
-    }
+def debit_view(debit: Debit) -> DebitView:
+    return DebitView(
+        sequence=debit.sequence,
+        kind=debit.kind,
+        due_date=debit.due_date,
+        collection_date=debit.collection_date,
+        amount=debit.amount,
+        state=debit.state,
+        attempts=debit.attempts,
+    )
 
 
 def debit_changed(
     ctx: DebitsContext, request_id: UUID, affiliate: str, debit: Debit, change: Change
 ) -> OutgoingMessage:
     event = DebitChanged.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "debit": debit_view(debit),
-            "end_to_end_id": change.end_to_end_id,
-            "reason_code": change.reason_code,
-            "final": change.final,
-            "next_attempt_on": change.next_attempt_on,
-            "at": ctx.clock.now(),
-        },
+        DebitChangedPayload(
+            request_id=request_id,
+            affiliate=affiliate,
+            debit=debit_view(debit),
+            end_to_end_id=change.end_to_end_id,
+            reason_code=change.reason_code,
+            final=change.final,
+            next_attempt_on=change.next_attempt_on,
+            at=ctx.clock.now(),
+        ),
         producer=PRODUCER,
         occurred_at=ctx.clock.now(),
     )
@@ -110,7 +114,11 @@ async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: 
         [(p.request_id, c) for c in domain.scheduled_changes(debits, plan.validation_date)], ctx.clock.now()
     )
     scheduled = PlanScheduled.build(
-        {"request_id": p.request_id, "affiliate": p.affiliate, "debits": [debit_view(d) for d in debits]},
+        PlanScheduledPayload(
+            request_id=p.request_id,
+            affiliate=p.affiliate,
+            debits=[debit_view(d) for d in debits],
+        ),
         producer=PRODUCER,
         occurred_at=ctx.clock.now(),
     )
@@ -213,7 +221,12 @@ async def _conclude(
     if isinstance(outcome, domain.Completed):
         await repo.close_plan(request_id, "COMPLETED", on)
         completed = PlanCompleted.build(
-            {"request_id": request_id, "affiliate": affiliate, "total_paid": outcome.total_paid, "completed_on": on},
+            PlanCompletedPayload(
+                request_id=request_id,
+                affiliate=affiliate,
+                total_paid=outcome.total_paid,
+                completed_on=on,
+            ),
             producer=PRODUCER,
             occurred_at=ctx.clock.now(),
         )
@@ -223,14 +236,14 @@ async def _conclude(
         updates += [(request_id, d) for d in outcome.cancelled]
         changes += list(zip(outcome.cancelled, outcome.changes, strict=True))
         defaulted = PlanDefaulted.build(
-            {
-                "request_id": request_id,
-                "affiliate": affiliate,
-                "reason": outcome.reason,
-                "paid_so_far": outcome.paid_so_far,
-                "cancelled_sequences": [d.sequence for d in outcome.cancelled],
-                "defaulted_on": on,
-            },
+            PlanDefaultedPayload(
+                request_id=request_id,
+                affiliate=affiliate,
+                reason=outcome.reason,
+                paid_so_far=outcome.paid_so_far,
+                cancelled_sequences=[d.sequence for d in outcome.cancelled],
+                defaulted_on=on,
+            ),
             producer=PRODUCER,
             occurred_at=ctx.clock.now(),
         )

@@ -7,10 +7,13 @@ import asyncpg
 from contracts.debt import Perception
 from contracts.envelope import Envelope
 from contracts.requests import (
+    GuaranteeClosedPayload,
     GuaranteeDeadlinePassed,
     GuaranteeRequired,
+    GuaranteeRequiredPayload,
     GuaranteeWithdrawn,
     RequestStateChanged,
+    RequestStateChangedPayload,
 )
 from contracts.topics import REQUESTS_EVENTS, REQUESTS_GUARANTEES
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
@@ -33,18 +36,18 @@ async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change)
             REQUESTS_EVENTS.name,
             key,
             RequestStateChanged.build(
-                {
-                    "request_id": request.id,
-                    "affiliate": request.affiliate,
-                    "programme": request.programme,
-                    "state": entry.to_state,
-                    "previous_state": entry.from_state,
-                    "at": entry.at,
-                    "actor": entry.actor,
-                    "reason": entry.reason,
-                    "modality": request.modality,
-                    "plan": request.plan() if entry.to_state == "VALIDATED" else None,
-                },
+                RequestStateChangedPayload(
+                    request_id=request.id,
+                    affiliate=request.affiliate,
+                    programme=request.programme,
+                    state=entry.to_state,
+                    previous_state=entry.from_state,
+                    at=entry.at,
+                    actor=entry.actor,
+                    reason=entry.reason,
+                    modality=request.modality,
+                    plan=request.plan() if entry.to_state == "VALIDATED" else None,
+                ),
                 producer=PRODUCER,
                 occurred_at=now,
                 correlation_id=cid,
@@ -70,25 +73,34 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
     # answer counts. (A request left waiting by a version that did not record it: auth's office now.)
     perception, raison_sociale = await perception_of(conn, request.affiliate)
     perception = request.guarantee_perception or perception
-    common = {"request_id": request.id, "affiliate": request.affiliate, "perception": perception}
     cid = str(request.id)
     if asked:
+        required = GuaranteeRequiredPayload(
+            request_id=request.id,
+            affiliate=request.affiliate,
+            perception=perception,
+            raison_sociale=raison_sociale,
+            amount=request.quote.to_pay - request.quote.advance,
+            installments=request.quote.installments,
+            deadline=request.guarantee_deadline,
+            quote_id=request.quote.quote_id,
+        )
         return GuaranteeRequired.build(
-            common
-            | {
-                "raison_sociale": raison_sociale,
-                "amount": request.quote.to_pay - request.quote.advance,
-                "installments": request.quote.installments,
-                "deadline": request.guarantee_deadline,
-                "quote_id": request.quote.quote_id,
-            },
+            required,
             producer=PRODUCER,
             occurred_at=now,
             correlation_id=cid,
         )
     kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
+    closed_payload = GuaranteeClosedPayload(
+        request_id=request.id,
+        affiliate=request.affiliate,
+        perception=perception,
+        deadline=request.guarantee_deadline,
+        reason=entry.reason,
+    )
     return kind.build(
-        common | {"deadline": request.guarantee_deadline, "reason": entry.reason},
+        closed_payload,
         producer=PRODUCER,
         occurred_at=now,
         correlation_id=cid,

@@ -10,13 +10,18 @@ from decimal import Decimal
 
 from contracts.debt import (
     ArrangementClosed,
+    ArrangementClosedPayload,
     ArrangementOpened,
+    ArrangementOpenedPayload,
     Category,
     ChargeBooked,
+    ChargeBookedPayload,
     LedgerMessage,
     PaymentReceived,
+    PaymentReceivedPayload,
     Perception,
 )
+from contracts.envelope import Contract
 from contracts.money import ZERO, round_half_up
 from services.stack.demo_data.calendar import _comptabilisation, _echeance, _jour, _mois_de, _periode
 from services.stack.demo_data.employers import _arrangement_id, _cloture, _Employeur, _paiement_en_arrangement, _Retard
@@ -53,14 +58,14 @@ class _Historique:
             return
         self._publier(
             ChargeBooked,
-            {
-                "entry_id": self._entry_id(periode, categorie[0].upper() if categorie != "principal" else "C"),
-                "affiliate": self.numero,
-                "period": periode,
-                "category": categorie,
-                "amount": montant,
-                "booked_on": le,
-            },
+            ChargeBookedPayload(
+                entry_id=self._entry_id(periode, categorie[0].upper() if categorie != "principal" else "C"),
+                affiliate=self.numero,
+                period=periode,
+                category=categorie,
+                amount=montant,
+                booked_on=le,
+            ),
             le,
         )
         self.soldes[periode, categorie] += montant
@@ -73,14 +78,14 @@ class _Historique:
         assert le >= self.derniers_debits[periode, categorie], "un paiement précède sa dette"
         self._publier(
             PaymentReceived,
-            {
-                "entry_id": self._entry_id(periode, "P"),
-                "affiliate": self.numero,
-                "period": periode,
-                "category": categorie,
-                "amount": montant,
-                "received_on": le,
-            },
+            PaymentReceivedPayload(
+                entry_id=self._entry_id(periode, "P"),
+                affiliate=self.numero,
+                period=periode,
+                category=categorie,
+                amount=montant,
+                received_on=le,
+            ),
             le,
         )
         self.soldes[periode, categorie] -= montant
@@ -88,13 +93,13 @@ class _Historique:
     def ouvre(self, arrangement_id: str, perception: Perception, le: date) -> None:
         self._publier(
             ArrangementOpened,
-            {
-                "entry_id": f"{arrangement_id}-O",
-                "affiliate": self.numero,
-                "arrangement_id": arrangement_id,
-                "perception": perception,
-                "opened_on": le,
-            },
+            ArrangementOpenedPayload(
+                entry_id=f"{arrangement_id}-O",
+                affiliate=self.numero,
+                arrangement_id=arrangement_id,
+                perception=perception,
+                opened_on=le,
+            ),
             le,
         )
         self.arrangements_ouverts[arrangement_id] = perception
@@ -102,12 +107,12 @@ class _Historique:
     def clot(self, arrangement_id: str, le: date) -> None:
         self._publier(
             ArrangementClosed,
-            {
-                "entry_id": f"{arrangement_id}-F",
-                "affiliate": self.numero,
-                "arrangement_id": arrangement_id,
-                "closed_on": le,
-            },
+            ArrangementClosedPayload(
+                entry_id=f"{arrangement_id}-F",
+                affiliate=self.numero,
+                arrangement_id=arrangement_id,
+                closed_on=le,
+            ),
             le,
         )
         del self.arrangements_ouverts[arrangement_id]
@@ -121,7 +126,7 @@ class _Historique:
         self._compteurs[periode, lettre] += 1
         return f"DEMO-{self.numero}-{periode}-{lettre}-{self._compteurs[periode, lettre]}"
 
-    def _publier(self, message: type[LedgerMessage], payload: dict[str, object], le: date) -> None:
+    def _publier(self, message: type[LedgerMessage], payload: Contract, le: date) -> None:
         event_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
         envelope = message.build(
             payload, producer=PRODUCER, occurred_at=datetime.combine(le, HEURE_DE_COMPTABILISATION), event_id=event_id

@@ -33,7 +33,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import ValidationError
 
-from contracts.debits import DebitExecuted, DebitRejected
+from contracts.debits import DebitExecuted, DebitExecutedPayload, DebitRejected, DebitRejectedPayload
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
 PRODUCER = "debits-pain002"
@@ -219,7 +219,12 @@ def _executed(
     else:
         settled_on = created_at.date()
     return DebitExecuted.build(
-        {"end_to_end_id": e2e, "bank_code": bank, "amount": amount, "settled_on": settled_on},
+        DebitExecutedPayload(
+            end_to_end_id=e2e,
+            bank_code=bank,
+            amount=amount,
+            settled_on=settled_on,
+        ),
         producer=PRODUCER,
         occurred_at=_aware(created_at),
         event_id=result_id(e2e, "executed"),
@@ -228,7 +233,12 @@ def _executed(
 
 def _rejected(tx: ET.Element, e2e: str, bank: str, created_at: datetime) -> DebitRejected:
     return DebitRejected.build(
-        {"end_to_end_id": e2e, "bank_code": bank, "reason_code": _reason(tx), "rejected_on": created_at.date()},
+        DebitRejectedPayload(
+            end_to_end_id=e2e,
+            bank_code=bank,
+            reason_code=_reason(tx),
+            rejected_on=created_at.date(),
+        ),
         producer=PRODUCER,
         occurred_at=_aware(created_at),
         event_id=result_id(e2e, "rejected"),
