@@ -1,8 +1,7 @@
 """Consumers that apply each message effectively once: validate, dedupe, apply, or dead-letter.
 
-Every consumer of the project except debt's ledger (which has its own batch path, with the same
-rules) is registered through ``subscribe`` / ``subscribe_all``, so each one gets the same guarantees
-without writing them again:
+Every consumer of the project is registered through ``subscribe`` / ``subscribe_all``, so each one
+gets the same guarantees without writing them again:
 
 - each record is read whatever it holds (``tolerant_parser``); one that cannot be read (a header
   that is not UTF-8 or is null, a tombstone) or does not fit its topic's contract (invalid JSON, an
@@ -10,7 +9,8 @@ without writing them again:
   moves on;
 - records are taken in batches and applied in ONE transaction with the inbox claim of their event
   ids: a redelivered message changes nothing, and a commit (an fsync) per batch instead of per
-  message keeps a projection abreast of its topic under load;
+  message keeps a projection abreast of its topic under load. A route with ``inbox=False`` (debt's
+  ledger, whose entry table dedupes by entry id) claims nothing: its handler must be idempotent;
 - each message is applied in a savepoint. **Poison or outage** (``services/runtime/poison.py``):
   a handler that raises a transient error (connection lost or refused, too many connections, a
   timeout, a lock or serialization conflict, a Kafka error, an ``OSError``) fails the batch, which
@@ -45,6 +45,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from pydantic import TypeAdapter, ValidationError
 
@@ -73,6 +74,7 @@ __all__ = [
     "Bulk",
     "Handler",
     "Route",
+    "TracedBulk",
     "Unapplicable",
     "subscribe",
     "subscribe_all",
@@ -115,18 +117,32 @@ class Bulk(Generic[M]):
 
 
 @dataclass(frozen=True)
+class TracedBulk(Generic[M]):
+    """A ``Bulk`` that also gets each message's trace context (same order): for a batch whose
+    outbox events must each continue the trace of the message that caused them (debt's ledger:
+    each position event continues the trace of the entry that last changed that affiliate)."""
+
+    apply: Callable[[asyncpg.Connection, list[M], list[Context]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Route(Generic[M]):
     """A topic and what applies its messages, typed with the topic's models: a handler that expects
-    another topic's messages does not type-check."""
+    another topic's messages does not type-check.
+
+    ``inbox=False``: the messages dedupe themselves (a key of their own that the handler's table
+    refuses twice); no claim is written per message. Only for such topics."""
 
     topic: Topic[M]
-    handler: Handler[M] | Bulk[M]
+    handler: Handler[M] | Bulk[M] | TracedBulk[M]
+    inbox: bool = True
 
 
 @dataclass(frozen=True)
 class _Route:
     adapter: TypeAdapter[Any]
-    handler: Handler[Any] | Bulk[Any]
+    handler: Handler[Any] | Bulk[Any] | TracedBulk[Any]
+    inbox: bool
 
 
 def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic[M], handler: Handler[M], *, consumer: str) -> None:
@@ -134,19 +150,28 @@ def subscribe(broker: KafkaBroker, platform: Platform, topic: Topic[M], handler:
     subscribe_all(broker, platform, [Route(topic, handler)], consumer=consumer)
 
 
-def subscribe_all(broker: KafkaBroker, platform: Platform, routes: Sequence[Route[Any]], *, consumer: str) -> None:
+def subscribe_all(
+    broker: KafkaBroker,
+    platform: Platform,
+    routes: Sequence[Route[Any]],
+    *,
+    consumer: str,
+    max_records: int = BATCH_SIZE,
+    batch_timeout_ms: int = 5,
+) -> None:
     """One Kafka consumer for several topics, each message to its topic's handler.
 
     One consumer, not one per topic: each member of a consumer group joining costs a rebalance of
     the whole group, and a service's projections need no parallelism of their own.
     """
-    applier = _BatchApplier(platform, {r.topic.name: _Route(r.topic.adapter(), r.handler) for r in routes}, consumer)
+    table = {r.topic.name: _Route(r.topic.adapter(), r.handler, r.inbox) for r in routes}
+    applier = _BatchApplier(platform, table, consumer)
 
     @broker.subscriber(  # type: ignore[untyped-decorator]
         *applier.routes,
         batch=True,
-        max_records=BATCH_SIZE,
-        batch_timeout_ms=5,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
         parser=tolerant_parser,
         decoder=undecoded,
         **consumer_options(platform.settings),
@@ -180,18 +205,7 @@ class _BatchApplier:
 
     async def on_batch(self, records: tuple[Record, ...]) -> None:
         self.in_flight = None
-        valid: list[tuple[Record, Any]] = []
-        unreadable: Refused = []
-        for record in records:
-            if (reason := record_problem(record)) is None:
-                try:
-                    valid.append((record, self.routes[record.topic].adapter.validate_json(record.value)))
-                    continue
-                except ValidationError as exc:
-                    reason = validation_reason(exc)
-                except Exception as exc:  # the parser itself failing on some input: poison all the same
-                    reason = describe(exc)
-            unreadable.append((record, reason))
+        valid, unreadable = validate_records(records, lambda topic: self.routes[topic].adapter)
         try:
             if valid:
                 await self.apply(valid)
@@ -214,28 +228,32 @@ class _BatchApplier:
         assert self.platform.background_pool is not None
         one_by_one = self.retries.careful
         async with self.platform.background_pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.claim(conn, self.consumer, [event.event_id for _, event in items])
+            claimed = [event.event_id for record, event in items if self.routes[record.topic].inbox]
+            fresh = await inbox.claim(conn, self.consumer, claimed) if claimed else set()
             refused: list[tuple[Record, Any, str]] = []
             bulks: dict[str, list[tuple[Record, Any]]] = {}
             for record, event in items:
-                if event.event_id not in fresh:
-                    continue  # applied before, or earlier in this very batch
-                fresh.discard(event.event_id)
+                route = self.routes[record.topic]
+                if route.inbox:
+                    if event.event_id not in fresh:
+                        continue  # applied before, or earlier in this very batch
+                    fresh.discard(event.event_id)
                 if (spent := self.retries.spent(record)) is not None:
                     refused.append((record, event, spent))
-                elif isinstance(self.routes[record.topic].handler, Bulk) and not one_by_one:
+                elif isinstance(route.handler, Bulk | TracedBulk) and not one_by_one:
                     bulks.setdefault(record.topic, []).append((record, event))
                 elif (reason := await self.apply_one(conn, record, event)) is not None:
                     refused.append((record, event, reason))
             # A topic's messages keep their order; different topics carry independent facts.
             for topic, group in bulks.items():
                 refused += await self.apply_bulk(conn, topic, group)
-            if refused:
+            released = [event.event_id for record, event, _ in refused if self.routes[record.topic].inbox]
+            if released:
                 # Not applied: a replay of the dead letter, once its cause is fixed, must apply.
                 await conn.execute(
                     "DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
                     self.consumer,
-                    [event.event_id for _, event, _ in refused],
+                    released,
                 )
             for record, _, reason in refused:
                 # Before the commit that records it as handled: a dead letter may be sent twice
@@ -250,7 +268,9 @@ class _BatchApplier:
         with tracer.start_as_current_span(f"{record.topic} apply", context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.message.id", str(event.event_id))
             self.in_flight = record
-            if isinstance(handler, Bulk):
+            if isinstance(handler, TracedBulk):
+                poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event], [context]))
+            elif isinstance(handler, Bulk):
                 poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event]))
             else:
                 poison = await _in_savepoint(conn, lambda: handler(conn, event))
@@ -267,11 +287,19 @@ class _BatchApplier:
     ) -> list[tuple[Record, Any, str]]:
         """The whole group at once; if it is refused, each message alone, to find the bad one."""
         handler = self.routes[topic].handler
-        assert isinstance(handler, Bulk)
-        links = [Link(trace.get_current_span(propagate.extract(text_headers(r))).get_span_context()) for r, _ in group]
-        with tracer.start_as_current_span(f"{topic} apply batch", kind=SpanKind.CONSUMER, links=links[:128]) as span:
+        assert isinstance(handler, Bulk | TracedBulk)
+        contexts = [propagate.extract(text_headers(r)) for r, _ in group]
+        links = [Link(trace.get_current_span(c).get_span_context()) for c in contexts]
+        events = [event for _, event in group]
+        # A batch mixes traces: its span continues the first message's and links the others.
+        with tracer.start_as_current_span(
+            f"{topic} apply batch", context=contexts[0], kind=SpanKind.CONSUMER, links=links[:128]
+        ) as span:
             span.set_attribute("messaging.batch.message_count", len(group))
-            poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event for _, event in group]))
+            if isinstance(handler, TracedBulk):
+                poison = await _in_savepoint(conn, lambda: handler.apply(conn, events, contexts))
+            else:
+                poison = await _in_savepoint(conn, lambda: handler.apply(conn, events))
             if poison is None:
                 return []
         log.warning(
@@ -288,6 +316,27 @@ class _BatchApplier:
             if (reason := await self.apply_one(conn, record, event)) is not None:
                 refused.append((record, event, reason))
         return refused
+
+
+def validate_records(
+    records: Sequence[Record], adapter_of: Callable[[str], TypeAdapter[Any]]
+) -> tuple[list[tuple[Record, Any]], Refused]:
+    """Each record validated ON ITS OWN against its topic's contract: the messages, and the records
+    that must be dead-lettered with the reason. Never the bytes of a batch joined and validated at
+    once: two broken records could then merge into one valid-looking message."""
+    valid: list[tuple[Record, Any]] = []
+    unreadable: Refused = []
+    for record in records:
+        if (reason := record_problem(record)) is None:
+            try:
+                valid.append((record, adapter_of(record.topic).validate_json(record.value)))
+                continue
+            except ValidationError as exc:
+                reason = validation_reason(exc)
+            except Exception as exc:  # the parser itself failing on some input: poison all the same
+                reason = describe(exc)
+        unreadable.append((record, reason))
+    return valid, unreadable
 
 
 async def _in_savepoint(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]]) -> Exception | None:

@@ -157,7 +157,7 @@ async def test_one_trace_covers_the_ledger_publish_the_consume_the_sql_and_the_p
         names = {(s.service, s.name) for s in spans}
         return (
             ("cnss-core-test", f"{DEBT_LEDGER.name} publish") in names
-            and ("debt", "debt apply ledger batch") in names
+            and ("debt", f"{DEBT_LEDGER.name} apply batch") in names
             and ("debt", f"{DEBT_POSITIONS.name} publish") in names
             and any(s.service == "debt" and s.attributes.get("db.system") == "postgresql" for s in spans)
         )
@@ -171,7 +171,7 @@ async def test_one_trace_covers_the_ledger_publish_the_consume_the_sql_and_the_p
     assert any("INSERT INTO ledger_entry" in s.attributes.get("db.statement", "") for s in sql)
     # The debt spans hang together: the batch span's parent is the publisher's span.
     [publish_span] = [s for s in spans if s.service == "cnss-core-test"]
-    [batch_span] = [s for s in spans if s.name == "debt apply ledger batch"]
+    [batch_span] = [s for s in spans if s.name == f"{DEBT_LEDGER.name} apply batch"]
     assert batch_span.parent_span_id == publish_span.span_id
 
 

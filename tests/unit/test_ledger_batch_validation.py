@@ -1,12 +1,26 @@
-"""Ledger records are validated one by one: no record can borrow bytes from another."""
+"""Records are validated one by one (the runtime's consumer, which debt's ledger goes through): no
+record can borrow bytes from another."""
 
 from datetime import UTC, date, datetime
 
 from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
 from contracts.debt import ChargeBooked
-from services.debt.entrypoints.subscribers import _validate
+from contracts.topics import DEBT_LEDGER
+from services.runtime.consumer import validate_records
+
+LEDGER = DEBT_LEDGER.adapter()
+
+
+class Refused(str):
+    """A record to dead-letter: the reason it would carry."""
+
+
+def _validate(records: tuple[ConsumerRecord, ...]) -> list[object]:  # type: ignore[type-arg]
+    """Each record's message, or why it is refused, in the records' order."""
+    valid, unreadable = validate_records(records, lambda _: LEDGER)
+    outcome = {id(r): m for r, m in valid} | {id(r): Refused(reason) for r, reason in unreadable}
+    return [outcome[id(r)] for r in records]
 
 
 def entry(period: str) -> bytes:
@@ -38,15 +52,15 @@ def test_a_record_holding_two_entries_cannot_pose_as_two_records() -> None:
     smuggled = entry("2020-02") + b"," + entry("2020-03")
     result = _validate((record(entry("2020-01"), 0), record(smuggled, 1)))
     assert len(result) == 2
-    assert not isinstance(result[0], ValidationError) and result[0].payload.period == "2020-01"
-    assert isinstance(result[1], ValidationError)
+    assert not isinstance(result[0], Refused) and result[0].payload.period == "2020-01"
+    assert isinstance(result[1], Refused)
 
 
 def test_one_bad_record_does_not_spoil_the_others() -> None:
     result = _validate((record(b"{oops", 0), record(entry("2020-05"), 1), record(b"", 2)))
-    assert isinstance(result[0], ValidationError)
-    assert not isinstance(result[1], ValidationError) and result[1].payload.period == "2020-05"
-    assert isinstance(result[2], ValidationError)
+    assert isinstance(result[0], Refused)
+    assert not isinstance(result[1], Refused) and result[1].payload.period == "2020-05"
+    assert isinstance(result[2], Refused)
 
 
 def test_two_broken_halves_never_merge_into_one_entry() -> None:
@@ -54,4 +68,4 @@ def test_two_broken_halves_never_merge_into_one_entry() -> None:
     cut = whole.index(b'"producer":"') + len(b'"producer":"') + 2
     smuggled = entry("2020-07") + b"," + entry("2020-08")
     result = _validate((record(whole[:cut], 0), record(whole[cut:], 1), record(smuggled, 2)))
-    assert all(isinstance(r, ValidationError) for r in result)
+    assert all(isinstance(r, Refused) for r in result)
