@@ -56,6 +56,7 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
         platform=platform,
         eligibility_cutoff=settings.eligibility_cutoff,
         plan_event_max_wait_seconds=settings.plan_event_max_wait_seconds,
+        pending_sweepers=sweepers,
     )
     return create_http_app(
         title="CNSS Espace Recouvrement: debt",

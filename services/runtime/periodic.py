@@ -18,6 +18,9 @@ class Periodic:
         self._work = work
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self.passes = 0
+        """passes finished since the start, failed ones included: an operator (and a test) sees
+        the work is alive without reading the logs"""
 
     def start(self) -> None:
         """Interval 0 or less: never (tests and one-shot commands run the work themselves)."""
@@ -36,4 +39,5 @@ class Periodic:
                 await self._work()
             except Exception:
                 log.exception("scheduled work failed; next pass in one interval", extra={"work": self._name})
+            self.passes += 1
             await asyncio.sleep(self._interval)

@@ -2,7 +2,6 @@
 pending while the plan runs, payments booked in its ledger, definitive on completion, reinstated on
 default; redelivery changes nothing."""
 
-import asyncio
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -174,8 +173,9 @@ def state(body: dict[str, Any]) -> str | None:
 
 async def settle_marker(infra: Infra, affiliate: str) -> None:
     """Every debits event before it on the affiliate's partition was applied: a record that fits no
-    contract, dead-lettered once its batch is applied. (A completion of an unknown plan no longer
-    serves: it waits for its request's VALIDATED, tests/integration/test_debt_pending.py.)"""
+    contract, dead-lettered once the valid records of its batch are applied and committed (the
+    runtime's consumer sends unreadable records after the batch's transaction). (A completion of an
+    unknown plan no longer serves: it waits for its request's VALIDATED, test_debt_pending.py.)"""
     marker = f'{{"marker": "{uuid.uuid4()}"}}'.encode()
     await publish(infra.bootstrap, DEBITS_EVENTS.name, [(affiliate, marker)])
     await read_topic(
@@ -184,7 +184,6 @@ async def settle_marker(infra: Infra, affiliate: str) -> None:
         lambda records: any(r.value == marker for r in records),
         key=affiliate,
     )
-    await asyncio.sleep(0.5)  # the dead letter leaves just before its batch's offsets are committed
 
 
 async def test_pending_then_paid_then_definitive(debt: Debt, infra: Infra) -> None:

@@ -123,6 +123,9 @@ class PendingPlanEventsOut(BaseModel):
     refused: int = Field(description="inapplicables une fois leur demande VALIDATED vue : partent en .dlq au balayage")
     oldest_received_at: datetime | None = Field(description="réception du plus ancien en attente")
     max_wait_seconds: float = Field(description="au-delà, un événement en attente part en debits.events.v1.dlq")
+    sweeps: int = Field(
+        description="passages du balayage depuis le démarrage : s'il n'avance plus, le balayage est arrêté"
+    )
 
 
 @health_router.get(
@@ -142,4 +145,5 @@ async def pending_plan_events(deps: Dependencies) -> PendingPlanEventsOut:
         refused=summary.refused,
         oldest_received_at=summary.oldest_received_at,
         max_wait_seconds=deps.plan_event_max_wait_seconds,
+        sweeps=sum(sweeper.passes for sweeper in deps.pending_sweepers),
     )
