@@ -15,6 +15,7 @@ from contracts.topics import BANK_RESULTS
 from partners.bank.answers import result_id
 from partners.bank.config import BankSettings
 from partners.bank.main import create_app
+from tests import messages
 from tests.conftest import Infra
 from tests.support import header, new_affiliate, publish, read_topic, running
 
@@ -30,26 +31,13 @@ def rib(bank: str = "007") -> str:
 
 
 def order(affiliate: str, attempt: int = 1, *, bank: str = "007", request_id: uuid.UUID | None = None) -> DebitOrder:
-    request_id = request_id or uuid.uuid4()
-    return DebitOrder.build(
-        {
-            "end_to_end_id": f"{request_id.hex[:25].upper()}-1-{attempt}",
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "sequence": 1,
-            "installments_total": 1,
-            "attempt": attempt,
-            "instructed_amount": "4250.75",
-            "requested_collection_date": date(2026, 12, 10) if attempt == 1 else date(2026, 12, 17),
-            "creditor": {"name": "CNSS", "scheme_id": "MA00ZZZCNSS000001", "account": "011780000000000123456706"},
-            "debtor_name": "Atlas SARL",
-            "debtor_account": rib(bank),
-            "mandate_id": f"MDT-{request_id.hex[:20]}",
-            "mandate_signed_on": date(2026, 11, 2),
-            "remittance_information": f"Demande {request_id} échéance 1/1",
-        },
-        producer="debits",
-        occurred_at=NOW,
+    return messages.debit_order(
+        affiliate,
+        request_id=request_id,
+        attempt=attempt,
+        collection=date(2026, 12, 10) if attempt == 1 else date(2026, 12, 17),
+        debtor_account=rib(bank),
+        at=NOW,
     )
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from services.runtime.consumer import Bulk, Route, Unapplicable, subscribe_all
 from services.runtime.platform import Platform
 from services.runtime.settings import ServiceSettings
 from services.runtime.telemetry import setup_tracing
+from tests import messages
 from tests.conftest import Infra
 from tests.support import eventually, header, new_affiliate, read_topic, running
 
@@ -373,18 +374,7 @@ async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(harness
 
 
 def charge(affiliate: str, period: str, entry_id: str | None = None) -> ChargeBooked:
-    return ChargeBooked.build(
-        {
-            "entry_id": entry_id or f"T-{uuid.uuid4().hex[:12]}",
-            "affiliate": affiliate,
-            "period": period,
-            "category": "frais",
-            "amount": "10.00",
-            "booked_on": date(2025, 1, 10),
-        },
-        producer="test",
-        occurred_at=NOW,
-    )
+    return messages.charge(affiliate, period, entry_id=entry_id, at=NOW)
 
 
 @pytest.fixture
@@ -463,19 +453,7 @@ async def test_debt_ledger_finds_the_entry_a_transient_error_recurs_on_and_dead_
 
 
 def guarantee_required(affiliate: str) -> GuaranteeRequired:
-    return GuaranteeRequired.build(
-        {
-            "request_id": uuid.uuid4(),
-            "affiliate": affiliate,
-            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
-            "amount": "36000.00",
-            "installments": 12,
-            "deadline": date(2026, 12, 2),
-            "quote_id": uuid.uuid4(),
-        },
-        producer="requests",
-        occurred_at=NOW,
-    )
+    return messages.guarantee_required(affiliate, at=NOW)
 
 
 async def test_the_reference_perception_dead_letters_unreadable_requests_and_answers_the_next(infra: Infra) -> None:

@@ -30,6 +30,7 @@ from services.debits.main import create_app
 from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
+from tests import messages
 from tests.conftest import Infra
 from tests.support import eventually, header, new_affiliate, publish, read_to_end, read_topic, running
 
@@ -120,16 +121,7 @@ class Debits:
 
 
 def profile(affiliate: str, name: str) -> AffiliateRegistered:
-    return AffiliateRegistered.build(
-        {
-            "affiliate": affiliate,
-            "raison_sociale": name,
-            "ice": "001000000000001",
-            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
-        },
-        producer="auth",
-        occurred_at=NOW,
-    )
+    return messages.profile(affiliate, name=name, at=NOW)
 
 
 def validated(

@@ -17,6 +17,7 @@ from services.debt.config import DebtSettings
 from services.debt.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
+from tests import messages
 from tests.conftest import Infra
 from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
@@ -26,33 +27,11 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def charge(affiliate: str, period: str, category: str, amount: str, entry_id: str | None = None) -> ChargeBooked:
-    return ChargeBooked.build(
-        {
-            "entry_id": entry_id or f"T-{uuid.uuid4().hex[:12]}",
-            "affiliate": affiliate,
-            "period": period,
-            "category": category,
-            "amount": amount,
-            "booked_on": date(2025, 1, 10),
-        },
-        producer="test",
-        occurred_at=NOW,
-    )
+    return messages.charge(affiliate, period, category=category, amount=amount, entry_id=entry_id, at=NOW)
 
 
 def payment(affiliate: str, period: str, category: str, amount: str) -> PaymentReceived:
-    return PaymentReceived.build(
-        {
-            "entry_id": f"P-{uuid.uuid4().hex[:12]}",
-            "affiliate": affiliate,
-            "period": period,
-            "category": category,
-            "amount": amount,
-            "received_on": date(2025, 2, 1),
-        },
-        producer="test",
-        occurred_at=NOW,
-    )
+    return messages.payment(affiliate, period, category=category, amount=amount, at=NOW)
 
 
 class Debt:

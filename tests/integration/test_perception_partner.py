@@ -18,6 +18,7 @@ from partners.perception.answers import answer_id
 from partners.perception.cli import deposit_command
 from partners.perception.config import PerceptionSettings
 from partners.perception.main import create_app
+from tests import messages
 from tests.conftest import Infra
 from tests.support import header, new_affiliate, publish, read_topic, running
 
@@ -28,19 +29,7 @@ PERCEPTION = {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
 
 
 def required(affiliate: str) -> GuaranteeRequired:
-    return GuaranteeRequired.build(
-        {
-            "request_id": uuid.uuid4(),
-            "affiliate": affiliate,
-            "perception": PERCEPTION,
-            "amount": "36000.00",
-            "installments": 12,
-            "deadline": date(2026, 12, 2),
-            "quote_id": uuid.uuid4(),
-        },
-        producer="requests",
-        occurred_at=NOW,
-    )
+    return messages.guarantee_required(affiliate, at=NOW)
 
 
 def traceparent() -> str:

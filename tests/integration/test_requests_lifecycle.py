@@ -40,6 +40,7 @@ from services.requests.service.context import RequestsContext
 from services.requests.service.lifecycle import sweep
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
+from tests import messages
 from tests.conftest import Infra
 from tests.support import eventually, header, new_affiliate, publish, read_topic, running
 
@@ -158,16 +159,7 @@ def quote(affiliate: str, *, version: int = 1, modality: str = "FULL", issued: d
 
 
 def profile(affiliate: str) -> AffiliateRegistered:
-    return AffiliateRegistered.build(
-        {
-            "affiliate": affiliate,
-            "raison_sociale": "Atlas Test SARL",
-            "ice": "001000000000001",
-            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
-        },
-        producer="auth",
-        occurred_at=datetime.now(UTC),
-    )
+    return messages.profile(affiliate, at=datetime.now(UTC))
 
 
 def accounts(affiliate: str) -> BankAccountsChanged:

@@ -1,6 +1,5 @@
 """The reference bank's rules: parsing the configuration, choosing the outcome, building the answer."""
 
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -12,6 +11,7 @@ from contracts.topics import BANK_RESULTS
 from partners.bank.answers import answer, result_id
 from partners.bank.config import BankSettings
 from partners.bank.rules import PAY, BankRules, Decision, InvalidRule, Rule, parse_rule, parse_rules
+from tests import messages
 
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
 
@@ -22,25 +22,16 @@ def rib(bank: str = "007", account: str = "1") -> str:
 
 
 def order(affiliate: str = "1000003", attempt: int = 1, account: str | None = None) -> DebitOrder:
-    return DebitOrder.build(
-        {
-            "end_to_end_id": f"E2E-{affiliate}-1-{attempt}",
-            "request_id": uuid.uuid4(),
-            "affiliate": affiliate,
-            "sequence": 1,
-            "installments_total": 3,
-            "attempt": attempt,
-            "instructed_amount": "1200.50",
-            "requested_collection_date": date(2026, 12, 10),
-            "creditor": {"name": "CNSS", "scheme_id": "MA00ZZZCNSS000001", "account": "011780000000000123456706"},
-            "debtor_name": "Atlas SARL",
-            "debtor_account": account or rib(),
-            "mandate_id": "MDT-1",
-            "mandate_signed_on": date(2026, 11, 2),
-            "remittance_information": "Demande x échéance 1/3",
-        },
-        producer="debits",
-        occurred_at=NOW,
+    return messages.debit_order(
+        affiliate,
+        end_to_end_id=f"E2E-{affiliate}-1-{attempt}",
+        installments_total=3,
+        attempt=attempt,
+        amount="1200.50",
+        debtor_account=account or rib(),
+        mandate_id="MDT-1",
+        remittance_information="Demande x échéance 1/3",
+        at=NOW,
         correlation_id="corr-1",
     )
 

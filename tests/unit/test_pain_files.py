@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from contracts.debits import DebitExecuted, DebitOrderPayload, DebitRejected
+from contracts.debits import Creditor, DebitExecuted, DebitOrderPayload, DebitRejected
 from contracts.identifiers import rib_key
 from contracts.topics import BANK_RESULTS
 from partners.bank.answers import result_id as bank_result_id
@@ -25,6 +25,7 @@ from services.debits.adapters.pain import pain008
 from services.debits.adapters.pain.pain002 import Pain002Error, parse_pain002, result_id
 from services.debits.adapters.pain.pain008 import NAMESPACE, Pain008Error, build_pain008, render_pain008, sequence_type
 from services.debits.adapters.pain.publish_results import result_key
+from tests import messages
 
 NS = {"p": NAMESPACE}
 CREATED = datetime(2026, 12, 10, 6, 0, tzinfo=UTC)
@@ -47,23 +48,19 @@ def order(
     n: int, amount: str, *, on: date = RUN, sequence: int = 1, attempt: int = 1, bank: str = "007"
 ) -> DebitOrderPayload:
     request_id = uuid.UUID(int=n)
-    return DebitOrderPayload.model_validate(
-        {
-            "end_to_end_id": f"R{n:08d}-{sequence}-{attempt}",
-            "request_id": request_id,
-            "affiliate": f"{1000000 + n}",
-            "sequence": sequence,
-            "installments_total": 3,
-            "attempt": attempt,
-            "instructed_amount": amount,
-            "requested_collection_date": on,
-            "creditor": CREDITOR,
-            "debtor_name": f"Société n°{n} & fils <Casablanca>",
-            "debtor_account": rib(n, bank),
-            "mandate_id": f"MDT-{n:08d}",
-            "mandate_signed_on": date(2026, 11, 2),
-            "remittance_information": f"Demande {request_id} échéance {sequence}/3",
-        }
+    return messages.order_payload(
+        f"{1000000 + n}",
+        request_id=request_id,
+        end_to_end_id=f"R{n:08d}-{sequence}-{attempt}",
+        sequence=sequence,
+        installments_total=3,
+        attempt=attempt,
+        amount=amount,
+        collection=on,
+        creditor=Creditor.model_validate(CREDITOR),
+        debtor_name=f"Société n°{n} & fils <Casablanca>",
+        debtor_account=rib(n, bank),
+        mandate_id=f"MDT-{n:08d}",
     )
 
 

@@ -1,7 +1,7 @@
 """The reference perception's rules: parsing the configuration and choosing the answer."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -12,6 +12,7 @@ from contracts.topics import PERCEPTION_GUARANTEES
 from partners.perception.answers import answer, answer_id, default_reference, deposited
 from partners.perception.config import PerceptionSettings
 from partners.perception.rules import AnswerRules, InvalidRule, parse_issue, parse_rules
+from tests import messages
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -63,19 +64,7 @@ def test_settings_read_the_environment_and_fail_fast(monkeypatch: pytest.MonkeyP
 
 
 def required(affiliate: str, request_id: uuid.UUID) -> GuaranteeRequired:
-    return GuaranteeRequired.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
-            "amount": "36000.00",
-            "installments": 12,
-            "deadline": date(2026, 12, 2),
-            "quote_id": uuid.uuid4(),
-        },
-        producer="requests",
-        occurred_at=NOW,
-    )
+    return messages.guarantee_required(affiliate, request_id=request_id, at=NOW)
 
 
 def test_answers_follow_the_rules_with_stable_ids() -> None:
