@@ -1,8 +1,8 @@
 """The services' HTTP APIs as the portal calls them: one client, the caller's token, one span per call.
 
-Nothing here decides anything: answers come back as the services' JSON, refusals as ``ApiRefusal``
+Nothing here decides anything: answers come back as the services' JSON, refusals as ``ServiceRefusal``
 with the service's stable code and French message, and anything else (a service down, a 5xx, a
-timeout) as ``ApiIndisponible``, which pages turn into a readable message instead of a 5xx of ours.
+timeout) as ``ServiceUnavailable``, which pages turn into a readable message instead of a 5xx of ours.
 """
 
 import time
@@ -22,7 +22,7 @@ PUBLIC_CACHE_SECONDS = 60.0
 
 
 @dataclass
-class ApiRefusal(Exception):
+class ServiceRefusal(Exception):
     """A 4xx problem+json from a service: a user's situation, not a failure."""
 
     status: int
@@ -31,7 +31,7 @@ class ApiRefusal(Exception):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class ApiIndisponible(Exception):
+class ServiceUnavailable(Exception):
     """The service did not answer usefully (down, timeout, 5xx)."""
 
     def __init__(self, service: str, reason: str) -> None:
@@ -39,11 +39,11 @@ class ApiIndisponible(Exception):
         self.service = service
 
 
-class SessionExpiree(Exception):
+class SessionExpired(Exception):
     """A service refused the token (401): the session is over, the user logs in again."""
 
 
-def _refusal(response: httpx.Response) -> ApiRefusal:
+def _refusal(response: httpx.Response) -> ServiceRefusal:
     try:
         body = response.json()
     except ValueError:
@@ -52,7 +52,7 @@ def _refusal(response: httpx.Response) -> ApiRefusal:
         body = {}
     known = {"type", "title", "status", "detail", "code", "instance"}
     message = " ".join(part for part in (body.get("title"), body.get("detail")) if part) or response.reason_phrase
-    return ApiRefusal(
+    return ServiceRefusal(
         status=response.status_code,
         code=str(body.get("code") or f"http-{response.status_code}"),
         message=message,
@@ -116,13 +116,13 @@ class Services:
                 )
             except httpx.HTTPError as error:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-                raise ApiIndisponible(service, type(error).__name__) from error
+                raise ServiceUnavailable(service, type(error).__name__) from error
             span.set_attribute("http.status_code", response.status_code)
             if response.status_code >= 500:
                 span.set_status(Status(StatusCode.ERROR))
-                raise ApiIndisponible(service, f"HTTP {response.status_code}")
+                raise ServiceUnavailable(service, f"HTTP {response.status_code}")
             if response.status_code == 401 and token is not None:
-                raise SessionExpiree
+                raise SessionExpired
             if response.status_code >= 400:
                 raise _refusal(response)
             return response.json()

@@ -11,19 +11,19 @@ from zoneinfo import ZoneInfo
 CASABLANCA = ZoneInfo("Africa/Casablanca")
 
 
-def jour(value: date | datetime | str) -> str:
+def date_text(value: date | datetime | str) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return f"{value:%d/%m/%Y}"
 
 
-def periode(value: str) -> str:
+def period_text(value: str) -> str:
     """``2024-03`` → ``03/2024``, as the CNSS prints periods."""
     year, _, month = value.partition("-")
     return f"{month}/{year}"
 
 
-def heure(value: datetime | str) -> str:
+def time_text(value: datetime | str) -> str:
     """The time of day in Casablanca, whatever zone the instant came in."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

@@ -9,20 +9,20 @@ from services.portal.messages import MESSAGES
 
 _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
 
-Langue = Literal["fr", "ar"]
-LANGUES: tuple[Langue, ...] = ("fr", "ar")
-DEFAULT: Langue = "fr"
+Language = Literal["fr", "ar"]
+LANGUAGES: tuple[Language, ...] = ("fr", "ar")
+DEFAULT: Language = "fr"
 
 
-def langue(value: str | None) -> Langue:
+def language_of(value: str | None) -> Language:
     return "ar" if value == "ar" else DEFAULT
 
 
-def direction(lang: Langue) -> str:
+def direction(lang: Language) -> str:
     return "rtl" if lang == "ar" else "ltr"
 
 
-def traducteur(lang: Langue) -> Callable[..., str]:
+def translator(lang: Language) -> Callable[..., str]:
     def t(key: str, **values: Any) -> str:
         entry = MESSAGES[key]  # a missing key is a bug, caught by the catalogue test, not shown as a key
         text = entry.get(lang) or entry["fr"]
@@ -31,7 +31,7 @@ def traducteur(lang: Langue) -> Callable[..., str]:
     return t
 
 
-class _Blancs(dict[str, Any]):
+class _Blanks(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "…"
 
@@ -43,7 +43,7 @@ _VARIANTS: dict[str, Callable[[dict[str, Any]], str | None]] = {
 }
 
 
-def refus(lang: Langue, code: str, message_du_service: str, details: dict[str, Any] | None = None) -> str:
+def refusal_text(lang: Language, code: str, service_message: str, details: dict[str, Any] | None = None) -> str:
     """A service's refusal said in the page's language from the stable code and the figures the
     service sent with it (amounts written the Moroccan way by ``contracts.money.format_amount``).
     The service's own sentence is shown as it is, never parsed, when the catalogue has no sentence
@@ -55,6 +55,6 @@ def refus(lang: Langue, code: str, message_du_service: str, details: dict[str, A
     entry = (variant and MESSAGES.get(f"refus.{code}.{variant}")) or MESSAGES.get(f"refus.{code}")
     text = entry.get(lang) if entry else None
     if not text:
-        return message_du_service
+        return service_message
     filled = {k: format_amount(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in figures.items()}
-    return text.format_map(_Blancs(filled))
+    return text.format_map(_Blanks(filled))

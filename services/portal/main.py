@@ -14,16 +14,16 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.portal.api import ApiIndisponible, ApiRefusal, Services, SessionExpiree
+from services.portal.api import ServiceRefusal, Services, ServiceUnavailable, SessionExpired
 from services.portal.config import PortalSettings
 from services.portal.pages import connexion, creance, demande, demandes
 from services.portal.sessions import SessionStore
 from services.portal.web import (
     SESSION_COOKIE,
-    ChoixAffilie,
-    CsrfInvalide,
+    AffiliateNotChosen,
+    InvalidCsrf,
+    LoginAgain,
     Portal,
-    Reconnexion,
     login_redirect,
     redirect,
     render,
@@ -146,32 +146,32 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
 def _install_error_pages(app: FastAPI) -> None:
     """Every failure becomes a page a person can read, in their language, never a stack trace."""
 
-    @app.exception_handler(Reconnexion)
-    async def _login(request: Request, exc: Reconnexion) -> Response:
+    @app.exception_handler(LoginAgain)
+    async def _login(request: Request, exc: LoginAgain) -> Response:
         response = login_redirect(exc.suite, exc.motif)
         response.delete_cookie(SESSION_COOKIE)
         return response
 
-    @app.exception_handler(SessionExpiree)
-    async def _expired(request: Request, exc: SessionExpiree) -> Response:
+    @app.exception_handler(SessionExpired)
+    async def _expired(request: Request, exc: SessionExpired) -> Response:
         response = login_redirect(request.url.path, "session-expiree")
         response.delete_cookie(SESSION_COOKIE)
         return response
 
-    @app.exception_handler(ChoixAffilie)
-    async def _choose(request: Request, exc: ChoixAffilie) -> Response:
+    @app.exception_handler(AffiliateNotChosen)
+    async def _choose(request: Request, exc: AffiliateNotChosen) -> Response:
         return redirect("/affilies")
 
-    @app.exception_handler(CsrfInvalide)
-    async def _csrf(request: Request, exc: CsrfInvalide) -> Response:
+    @app.exception_handler(InvalidCsrf)
+    async def _csrf(request: Request, exc: InvalidCsrf) -> Response:
         return render(request, "erreur.html", 403, message="erreur.csrf")
 
-    @app.exception_handler(ApiRefusal)
-    async def _refused(request: Request, exc: ApiRefusal) -> Response:
+    @app.exception_handler(ServiceRefusal)
+    async def _refused(request: Request, exc: ServiceRefusal) -> Response:
         return render(request, "refus.html", exc.status, erreur=exc)
 
-    @app.exception_handler(ApiIndisponible)
-    async def _unavailable(request: Request, exc: ApiIndisponible) -> Response:
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
         log.warning("service unavailable behind a page", extra={"service": exc.service, "path": request.url.path})
         return render(request, "erreur.html", 503, message="erreur.indisponible")
 

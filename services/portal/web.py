@@ -15,9 +15,9 @@ from opentelemetry import trace
 
 from contracts.money import format_amount, format_rate
 from services.portal import formatting
-from services.portal.api import ApiRefusal, Services
+from services.portal.api import ServiceRefusal, Services
 from services.portal.config import PortalSettings
-from services.portal.i18n import Langue, direction, langue, refus, traducteur
+from services.portal.i18n import Language, direction, language_of, refusal_text, translator
 from services.portal.sessions import Session, SessionStore
 from services.runtime.client_address import Network
 
@@ -26,7 +26,7 @@ LOGIN_CSRF_COOKIE = "er_csrf"
 LANG_COOKIE = "er_lang"
 
 
-def _saisie(value: object) -> str:
+def _as_typed(value: object) -> str:
     """An amount typed by the user, shown back the Moroccan way, or as typed when it is not one."""
     try:
         return format_amount(str(value), "")
@@ -37,10 +37,10 @@ def _saisie(value: object) -> str:
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters |= {
     "montant": format_amount,
-    "jour": formatting.jour,
-    "periode": formatting.periode,
-    "saisie": _saisie,
-    "heure": formatting.heure,
+    "jour": formatting.date_text,
+    "periode": formatting.period_text,
+    "saisie": _as_typed,
+    "heure": formatting.time_text,
     "taux": format_rate,
 }
 
@@ -58,7 +58,7 @@ def portal_of(request: Request) -> Portal:
     return portal
 
 
-class Reconnexion(Exception):
+class LoginAgain(Exception):
     """No live session: back to the login page, then to where the user was going."""
 
     def __init__(self, suite: str, motif: str | None = None) -> None:
@@ -66,16 +66,16 @@ class Reconnexion(Exception):
         self.motif = motif
 
 
-class ChoixAffilie(Exception):
+class AffiliateNotChosen(Exception):
     """A group account that has not chosen its affiliate yet."""
 
 
-class CsrfInvalide(Exception):
+class InvalidCsrf(Exception):
     pass
 
 
-def lang_of(request: Request) -> Langue:
-    return langue(request.cookies.get(LANG_COOKIE))
+def lang_of(request: Request) -> Language:
+    return language_of(request.cookies.get(LANG_COOKIE))
 
 
 def local_path(target: str | None, default: str = "/") -> str:
@@ -95,13 +95,13 @@ async def current_session(request: Request) -> tuple[str, Session]:
             session = await SessionStore(conn).find(cookie)
         if session is not None:
             return cookie, session
-    raise Reconnexion(request.url.path, "session-expiree" if cookie else None)
+    raise LoginAgain(request.url.path, "session-expiree" if cookie else None)
 
 
 async def session_with_affiliate(request: Request) -> tuple[str, Session, str]:
     cookie, session = await current_session(request)
     if session.affiliate is None:
-        raise ChoixAffilie
+        raise AffiliateNotChosen
     return cookie, session, session.affiliate
 
 
@@ -111,13 +111,13 @@ async def request_of_affiliate(request: Request, request_id: UUID) -> tuple[Sess
     _, session, affiliate = await session_with_affiliate(request)
     found: dict[str, Any] = await portal_of(request).services.request(session.access_token, request_id)
     if found["affiliate"] != affiliate:
-        raise ApiRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
+        raise ServiceRefusal(404, "demande-introuvable", "Demande introuvable pour l'affilié choisi.")
     return session, found
 
 
 def check_csrf(session_token: str, submitted: str | None) -> None:
     if not submitted or not secrets.compare_digest(session_token, submitted):
-        raise CsrfInvalide
+        raise InvalidCsrf
 
 
 def trace_reference() -> str | None:
@@ -125,10 +125,10 @@ def trace_reference() -> str | None:
     return f"{context.trace_id:032x}" if context.is_valid else None
 
 
-def _refus(lang: Langue, error: Any) -> str:
+def _refusal_text(lang: Language, error: Any) -> str:
     if isinstance(error, dict):  # a refusal listed inside an answer (eligibility), not raised
-        return refus(lang, error["code"], error["message"], error.get("extra"))
-    return refus(lang, error.code, error.message, error.extra)
+        return refusal_text(lang, error["code"], error["message"], error.get("extra"))
+    return refusal_text(lang, error.code, error.message, error.extra)
 
 
 def render(
@@ -139,13 +139,13 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
-    t = traducteur(lang)
+    t = translator(lang)
     page = {
         "request": request,
         "lang": lang,
         "dir": direction(lang),
         "t": t,
-        "refus": lambda error: _refus(lang, error),
+        "refus": lambda error: _refusal_text(lang, error),
         "session": session,
         "csrf": session.csrf_token if session else None,
         "reference": trace_reference(),

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from contracts.money import NBSP
 from contracts.money import format_amount as montant
-from services.portal.formatting import jour, periode
+from services.portal.formatting import date_text, period_text
 from services.portal.web import local_path
 
 amounts = st.decimals(min_value=Decimal("-999999999.99"), max_value=Decimal("999999999.99"), places=2)
@@ -38,9 +38,9 @@ def test_the_text_reads_back_as_the_same_amount_to_the_centime(value: Decimal) -
 
 
 def test_dates_and_periods() -> None:
-    assert jour("2027-01-12") == "12/01/2027"
-    assert jour("2026-12-10T09:30:00+00:00") == "10/12/2026"
-    assert periode("2024-12") == "12/2024"
+    assert date_text("2027-01-12") == "12/01/2027"
+    assert date_text("2026-12-10T09:30:00+00:00") == "10/12/2026"
+    assert period_text("2024-12") == "12/2024"
 
 
 @pytest.mark.parametrize(

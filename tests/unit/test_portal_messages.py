@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.portal.i18n import refus, traducteur
+from services.portal.i18n import refusal_text, translator
 from services.portal.messages import MESSAGES
 
 PORTAL = Path(__file__).resolve().parents[2] / "services" / "portal"
@@ -77,17 +77,17 @@ def test_a_refusal_is_said_from_its_code_and_figures_in_both_languages() -> None
         "minimum_installment": "3000.00",
         "max_installments_allowed": 33,
     }
-    assert refus("fr", "echeance-sous-minimum", service, details) == (
+    assert refusal_text("fr", "echeance-sous-minimum", service, details) == (
         "Chaque échéance doit atteindre 3\u00a0000,00\u00a0MAD ; avec 40 échéances elle serait de "
         "2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 33 échéance(s)."
     )
-    arabic = refus("ar", "echeance-sous-minimum", service, details)
+    arabic = refusal_text("ar", "echeance-sous-minimum", service, details)
     assert "3\u00a0000,00\u00a0MAD" in arabic and "33" in arabic and "Chaque" not in arabic
     # no plan at all with this advance: the other sentence, not "au plus 0 échéance(s)"
-    no_plan = refus("fr", "echeance-sous-minimum", service, details | {"max_installments_allowed": 0})
+    no_plan = refusal_text("fr", "echeance-sous-minimum", service, details | {"max_installments_allowed": 0})
     assert no_plan.endswith("aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.")
     full = {"monthly_budget": "1000.00", "minimum_monthly_budget": "1200.00", "modality": "FULL", "installments": 0}
-    assert refus("fr", "budget-insuffisant", service, full) == (
+    assert refusal_text("fr", "budget-insuffisant", service, full) == (
         "Avec 1\u00a0000,00\u00a0MAD par mois, aucun plan n'est possible : il faut au moins "
         "1\u00a0200,00\u00a0MAD (paiement intégral en une fois)."
     )
@@ -95,13 +95,13 @@ def test_a_refusal_is_said_from_its_code_and_figures_in_both_languages() -> None
 
 def test_a_refusal_without_figures_keeps_the_services_sentence_as_it_is() -> None:
     # the service's sentence is shown, not parsed: an amount in it is left exactly as written
-    assert refus("fr", "rien-a-payer", "Rien à payer : 3000.00 MAD.") == "Rien à payer : 3000.00 MAD."
+    assert refusal_text("fr", "rien-a-payer", "Rien à payer : 3000.00 MAD.") == "Rien à payer : 3000.00 MAD."
     # an unknown code is never shown bare: the service's sentence stays
-    assert refus("ar", "code-inconnu", "Phrase du service.") == "Phrase du service."
+    assert refusal_text("ar", "code-inconnu", "Phrase du service.") == "Phrase du service."
     # a figure the service did not send leaves an ellipsis, not a crash
-    assert "…" in refus("ar", "echeance-sous-minimum", "x", {})
+    assert "…" in refusal_text("ar", "echeance-sous-minimum", "x", {})
 
 
 def test_french_is_the_default_language() -> None:
-    assert traducteur("fr")("nav.creance") == "Créance consolidée"
-    assert traducteur("ar")("nav.creance") == "الدين الموحد"
+    assert translator("fr")("nav.creance") == "Créance consolidée"
+    assert translator("ar")("nav.creance") == "الدين الموحد"

@@ -19,8 +19,8 @@ from contracts.money import format_amount as montant
 from contracts.programme import CURRENT_PROGRAMME, Modality, shipped_programme
 from contracts.requests import RequestState
 from contracts.simulation import Quote
-from services.portal.formatting import jour
-from services.portal.receipt import recepisse_pdf, texte_pdf
+from services.portal.formatting import date_text
+from services.portal.receipt import pdf_text, receipt_pdf
 from services.requests.entrypoints.http_models import RequestOut
 from services.simulation.domain.eligible_debt import Outstanding, eligible_debt
 from services.simulation.domain.quote_terms import quote_terms
@@ -147,13 +147,13 @@ def test_the_table_of_states_is_every_state() -> None:
     ],
 )
 def test_texte_pdf_keeps_latin1_and_replaces_the_rest(raw: str, printable: str) -> None:
-    assert texte_pdf(raw) == printable
+    assert pdf_text(raw) == printable
     printable.encode("latin-1")
 
 
 def test_full_payment_receipt() -> None:
     full = quote("FULL")
-    reader, pages = read(recepisse_pdf(demande("VALIDATED", "FULL", full), AFFILIE, GENERE_LE))
+    reader, pages = read(receipt_pdf(demande("VALIDATED", "FULL", full), AFFILIE, GENERE_LE))
     text = "\n".join(pages)
 
     assert len(pages) == 1
@@ -168,7 +168,7 @@ def test_full_payment_receipt() -> None:
         CURRENT_PROGRAMME,
         "Validée",
         "Paiement intégral",
-        f"Date de validation {jour(V)}",
+        f"Date de validation {date_text(V)}",
         "Version CG-2023-11",
         "Récépissé généré le 15/12/2026 à 10:32",
         "Page 1/1",
@@ -189,8 +189,8 @@ def test_full_payment_receipt() -> None:
     # One debit, the whole amount.
     [debit] = full.schedule
     assert (
-        f"1 Paiement intégral {jour(debit.due_date)} {jour(debit.collection_date)} {shown(montant(debit.amount))}"
-        in text
+        f"1 Paiement intégral {date_text(debit.due_date)} {date_text(debit.collection_date)} "
+        f"{shown(montant(debit.amount))}" in text
     )
     # The account: bank name and masked RIB, nothing else about it.
     assert "Attijariwafa bank" in text
@@ -200,7 +200,7 @@ def test_full_payment_receipt() -> None:
     assert ACCOUNT.holder not in text
     assert ACCOUNT.id not in text
     # Nor hidden anywhere in the file (metadata, uncompressed streams).
-    assert RIB.encode() not in recepisse_pdf(demande("VALIDATED", "FULL", full), AFFILIE, GENERE_LE)
+    assert RIB.encode() not in receipt_pdf(demande("VALIDATED", "FULL", full), AFFILIE, GENERE_LE)
     assert reader.metadata is not None
     assert reader.metadata.title == f"Récépissé de demande de remise {REQUEST_ID}"
 
@@ -208,7 +208,7 @@ def test_full_payment_receipt() -> None:
 def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
     plan = quote("INSTALLMENTS", advance="30000.00", installments=60)
     assert len(plan.schedule) == 61  # the advance, then 60 installments
-    reader, pages = read(recepisse_pdf(demande("IN_PROGRESS", "INSTALLMENTS", plan), AFFILIE, GENERE_LE))
+    reader, pages = read(receipt_pdf(demande("IN_PROGRESS", "INSTALLMENTS", plan), AFFILIE, GENERE_LE))
     text = "\n".join(pages)
 
     assert len(pages) > 1
@@ -217,7 +217,7 @@ def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
     for expected in (
         "Prélèvements en cours",
         "Paiement par acomptes",
-        f"Dépôt des garanties avant le {jour(V + timedelta(days=30))}",
+        f"Dépôt des garanties avant le {date_text(V + timedelta(days=30))}",
         "Perception Casablanca Aïn Sebaâ",
         f"Avance {shown(montant(plan.advance))}",
         "Nombre d'échéances 60",
@@ -232,7 +232,7 @@ def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
     lines = text.splitlines()
     for debit in plan.schedule:
         kind = "Avance" if debit.kind == "ADVANCE" else "Échéance"
-        dates = f"{jour(debit.due_date)} {jour(debit.collection_date)}"
+        dates = f"{date_text(debit.due_date)} {date_text(debit.collection_date)}"
         row = f"{debit.sequence} {kind} {dates} {shown(montant(debit.amount))}"
         assert row in lines, row
     # Every page that carries schedule rows starts them under the table heading.
@@ -250,7 +250,7 @@ def test_sixty_installments_paginate_with_the_heading_repeated() -> None:
 def test_awaiting_guarantee_shows_the_quote_schedule_as_indicative() -> None:
     plan = quote("INSTALLMENTS", advance="30000.00", installments=12)
     _, pages = read(
-        recepisse_pdf(demande("AWAITING_GUARANTEE", "INSTALLMENTS", plan, scheduled=False), AFFILIE, GENERE_LE)
+        receipt_pdf(demande("AWAITING_GUARANTEE", "INSTALLMENTS", plan, scheduled=False), AFFILIE, GENERE_LE)
     )
     text = "\n".join(pages)
     assert "En attente des garanties" in text
@@ -263,7 +263,7 @@ def test_awaiting_guarantee_shows_the_quote_schedule_as_indicative() -> None:
 
 def test_draft_without_quote_nor_account() -> None:
     draft = demande("DRAFT", None, None, account=None)
-    _, pages = read(recepisse_pdf(draft, AFFILIE, GENERE_LE))
+    _, pages = read(receipt_pdf(draft, AFFILIE, GENERE_LE))
     text = "\n".join(pages)
     assert "Brouillon" in text
     assert "Aucun devis n'est encore lié à cette demande" in text
@@ -275,7 +275,7 @@ def test_draft_without_quote_nor_account() -> None:
 
 def test_draft_installments_without_deadline_yet() -> None:
     draft = demande("DRAFT", "INSTALLMENTS", None)
-    _, pages = read(recepisse_pdf(draft, AFFILIE, GENERE_LE))
+    _, pages = read(receipt_pdf(draft, AFFILIE, GENERE_LE))
     text = "\n".join(pages)
     assert "Dépôt des garanties avant le Fixé à la validation de la demande" in text
     assert "Perception Casablanca Aïn Sebaâ" in text
@@ -284,7 +284,7 @@ def test_draft_installments_without_deadline_yet() -> None:
 @pytest.mark.parametrize("state", get_args(RequestState))
 def test_every_state_renders_in_french(state: str) -> None:
     full = quote("FULL")
-    _, pages = read(recepisse_pdf(demande(state, "FULL", full), AFFILIE, GENERE_LE))  # type: ignore[arg-type]
+    _, pages = read(receipt_pdf(demande(state, "FULL", full), AFFILIE, GENERE_LE))  # type: ignore[arg-type]
     assert f"État {STATES_IN_FRENCH[state]}" in pages[0]
 
 
@@ -294,7 +294,7 @@ def test_odd_characters_never_crash_the_receipt() -> None:
     data = demande("AWAITING_GUARANTEE", "INSTALLMENTS", quote("INSTALLMENTS", advance="30000.00", installments=12))
     data["bank_account"]["bank_name"] = "Banque ✓ Populaire — Crédit"
     data["cg_version"] = "CG–2023–11 ✓"
-    _, pages = read(recepisse_pdf(data, affilie, GENERE_LE))
+    _, pages = read(receipt_pdf(data, affilie, GENERE_LE))
     text = "\n".join(pages)
     assert "Société « Ñandú » - Unicode ? l'atelier" in text
     assert 'Perception "Hay Hassani" ?' in text
@@ -304,9 +304,9 @@ def test_odd_characters_never_crash_the_receipt() -> None:
 
 def test_same_input_same_bytes() -> None:
     data = demande("VALIDATED", "FULL", quote("FULL"))
-    first = recepisse_pdf(data, AFFILIE, GENERE_LE)
-    assert recepisse_pdf(data, AFFILIE, GENERE_LE) == first
-    assert recepisse_pdf(data, AFFILIE, GENERE_LE + timedelta(minutes=1)) != first
+    first = receipt_pdf(data, AFFILIE, GENERE_LE)
+    assert receipt_pdf(data, AFFILIE, GENERE_LE) == first
+    assert receipt_pdf(data, AFFILIE, GENERE_LE + timedelta(minutes=1)) != first
     reader = PdfReader(io.BytesIO(first))
     assert reader.metadata is not None
     assert reader.metadata.creation_date is not None

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.formatting import CASABLANCA
-from services.portal.i18n import LANGUES
+from services.portal.i18n import LANGUAGES
 from services.portal.sessions import Affilie, SessionStore
 from services.portal.web import (
     LANG_COOKIE,
@@ -79,7 +79,7 @@ async def login(
             portal.trusted_proxies,
         )
         answer = await portal.services.login(identifiant, mot_de_passe, address)
-    except ApiRefusal as refusal:
+    except ServiceRefusal as refusal:
         if refusal.code == "trop-de-tentatives":
             page = _login_page(request, status_code=429, erreur="connexion.trop-de-tentatives", login=identifiant)
             page.headers["Retry-After"] = str(refusal.extra.get("retry_after", 60))
@@ -149,7 +149,7 @@ async def choose_affiliate(
 @router.get("/langue/{code}")
 async def switch_language(request: Request, code: str) -> RedirectResponse:
     response = redirect(local_path(request.query_params.get("suite"), "/"))
-    if code in LANGUES:
+    if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return response
 

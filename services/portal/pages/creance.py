@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.web import check_csrf, portal_of, redirect, render, session_with_affiliate
 
 router = APIRouter()
 
-LIGNES_EN_LIGNE = 24
+ROWS_INLINE = 24
 """Up to two years of periods are shown on the créance page; a longer list gets a page of its own
 (hundreds of rows of twelve amounts are neither readable beside the totals nor cheap to render)."""
 
@@ -33,7 +33,7 @@ async def creance(request: Request) -> HTMLResponse:
         eligibles=[p for p in periods if p["eligible"]],
         autres=[p for p in periods if not p["eligible"]],
         eligibility=eligibility,
-        lignes_en_ligne=LIGNES_EN_LIGNE,
+        lignes_en_ligne=ROWS_INLINE,
     )
 
 
@@ -61,6 +61,6 @@ async def new_request(
     services = portal_of(request).services
     try:
         created = await services.create_request(session.access_token, affiliate)
-    except ApiRefusal as refusal:
+    except ServiceRefusal as refusal:
         return render(request, "refus.html", refusal.status, session=session, erreur=refusal)
     return redirect(f"/demandes/{created['id']}/modalite")

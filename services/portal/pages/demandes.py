@@ -7,9 +7,9 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.formatting import CASABLANCA
-from services.portal.receipt import recepisse_pdf
+from services.portal.receipt import receipt_pdf
 from services.portal.web import (
     check_csrf,
     portal_of,
@@ -35,7 +35,7 @@ async def _debits(request: Request, token: str, found: dict[str, Any]) -> list[d
         return None
     try:
         debits: list[dict[str, Any]] = await portal_of(request).services.debits_of(token, UUID(found["id"]))
-    except ApiRefusal:
+    except ServiceRefusal:
         return None  # validated a moment ago: the plan is on its way to debits
     return debits
 
@@ -62,7 +62,7 @@ async def withdraw(
         return render(request, "demande.html", 422, session=session, demande=found, prelevements=None, erreurs=erreurs)
     try:
         await services.withdraw(session.access_token, request_id)
-    except ApiRefusal as refusal:
+    except ServiceRefusal as refusal:
         return render(request, "refus.html", refusal.status, session=session, erreur=refusal)
     return redirect(f"/demandes/{request_id}")
 
@@ -72,7 +72,7 @@ async def receipt(request: Request, request_id: UUID) -> Response:
     session, found = await request_of_affiliate(request, request_id)
     affilie = session.affilie
     assert affilie is not None  # request_of_affiliate found the request of the chosen affiliate
-    pdf = recepisse_pdf(found, affilie.as_json(), datetime.now(CASABLANCA))
+    pdf = receipt_pdf(found, affilie.as_json(), datetime.now(CASABLANCA))
     return Response(
         pdf,
         media_type="application/pdf",

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.pages.demande.draft import in_draft
 from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
 
@@ -26,7 +26,7 @@ async def conditions(request: Request, request_id: UUID) -> HTMLResponse | Redir
     services = portal_of(request).services
     try:
         devis, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
-    except ApiRefusal:
+    except ServiceRefusal:
         return redirect(f"/demandes/{request_id}/simulation")
     return render(request, "conditions.html", session=session, demande=found, devis=devis, cg=cg)
 
@@ -57,6 +57,6 @@ async def validate(
     try:
         # The quote's seal, as simulation gave it: requests need not wait for the quote's event.
         await services.validate(session.access_token, request_id, quote_id, version, sceau or None)
-    except ApiRefusal as refusal:
+    except ServiceRefusal as refusal:
         return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
     return redirect(f"/demandes/{request_id}/prise-en-charge")

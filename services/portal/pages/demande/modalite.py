@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.pages.demande.draft import in_draft
 from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
 
@@ -47,12 +47,12 @@ async def choose_modality(
         erreurs["garanties"] = "modalite.garanties-requises"
     if not compte:
         erreurs["compte"] = "modalite.compte-requis"
-    refusal: ApiRefusal | None = None
+    refusal: ServiceRefusal | None = None
     if not erreurs:
         try:
             await services.choose_modality(session.access_token, request_id, modalite, garanties == "oui")
             await services.choose_bank_account(session.access_token, request_id, compte)
-        except ApiRefusal as refused:
+        except ServiceRefusal as refused:
             refusal = refused
     if erreurs or refusal:
         accounts, programme = await asyncio.gather(

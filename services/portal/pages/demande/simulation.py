@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from contracts.money import parse_amount
-from services.portal.api import ApiRefusal
+from services.portal.api import ServiceRefusal
 from services.portal.pages.demande.draft import in_draft
 from services.portal.sessions import Session
 from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
@@ -19,7 +19,7 @@ from services.portal.web import check_csrf, portal_of, redirect, render, request
 router = APIRouter(prefix="/demandes/{request_id}")
 
 
-REFUS_PAR_CHAMP = {
+REFUSAL_BY_FIELD = {
     "avance-hors-limites": "avance",
     "echeances-hors-limites": "echeances",
     "echeance-sous-minimum": "echeances",
@@ -50,7 +50,7 @@ async def _simulation_page(
     *,
     status_code: int = 200,
     devis: dict[str, Any] | None = None,
-    erreur: ApiRefusal | None = None,
+    erreur: ServiceRefusal | None = None,
     erreurs: dict[str, str] | None = None,
     saisie: dict[str, Any] | None = None,
     budget: str = "",
@@ -70,7 +70,7 @@ async def _simulation_page(
             "avance": terms.get("advance", "0.00"),
             "echeances": terms.get("installments") or min(12, programme["max_installments"]),
         }
-    champ = REFUS_PAR_CHAMP.get(erreur.code) if erreur else None
+    champ = REFUSAL_BY_FIELD.get(erreur.code) if erreur else None
     return render(
         request,
         "simulation.html",
@@ -95,7 +95,7 @@ async def _options(
     budget = None if monthly is None else f"{monthly:.2f}"
     try:
         return dict(await portal_of(request).services.options(session.access_token, affiliate, budget))
-    except ApiRefusal:
+    except ServiceRefusal:
         return None  # the comparison is a help, not a step: the page goes on without it
 
 
@@ -110,7 +110,7 @@ async def simulation_form(request: Request, request_id: UUID) -> HTMLResponse | 
     if quote_id := request.query_params.get("devis"):
         try:
             devis = await portal_of(request).services.quote(session.access_token, UUID(quote_id))
-        except (ValueError, ApiRefusal):
+        except (ValueError, ServiceRefusal):
             devis = None
     return await _simulation_page(request, session, found, devis=devis, budget=request.query_params.get("budget", ""))
 
@@ -156,7 +156,7 @@ async def simulate(
             f"{advance:.2f}" if advance is not None else None,
             count,
         )
-    except ApiRefusal as refusal:
+    except ServiceRefusal as refusal:
         saisie = {"avance": avance, "echeances": count}  # as typed: the user corrects it, not retypes it
         return await _simulation_page(request, session, found, status_code=422, erreur=refusal, saisie=saisie)
     return redirect(f"/demandes/{request_id}/simulation?devis={quote['quote_id']}")
