@@ -13,7 +13,7 @@ import httpx
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from services.portal.formatting import montant
+from contracts.money import format_amount
 from services.stack.demo_data import PASSWORD
 from tests.e2e.conftest import RunningStack
 
@@ -39,7 +39,7 @@ def chromium_path() -> str:
 
 def texte(value: str) -> str:
     """A formatted amount as a page's text content has it (no-break spaces included)."""
-    return montant(value)
+    return format_amount(value)
 
 
 @dataclass
