@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -102,6 +103,20 @@ async def caller_address(request: Request) -> str:
 
 
 CallerAddress = Annotated[str, Depends(caller_address)]
+
+
+async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    pool = platform_of(request).pool
+    assert pool is not None
+    async with pool.acquire() as conn:  # PoolExhausted -> 503 service-sature (problems.py)
+        yield conn
+
+
+Connection = Annotated[asyncpg.Connection, Depends(_connection, scope="function")]
+"""One connection from the HTTP pool for the handler, given back as soon as the handler returns
+(before its answer is written). Declared after the caller's principal, so an unauthenticated call
+takes none. Not for a handler that waits on something else (a quote's arrival, argon2): it would
+hold a connection a busy pool needs; those acquire their own around each database step."""
 
 
 def require_affiliate(principal: Principal, affiliate: str) -> None:

@@ -9,7 +9,7 @@ from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
 from services.auth.entrypoints.dependencies import Dependencies
 from services.auth.service.login import login
-from services.runtime.http import CallerAddress, CurrentPrincipal
+from services.runtime.http import CallerAddress, Connection, CurrentPrincipal
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
 
@@ -98,9 +98,6 @@ async def open_session(credentials: Credentials, address: CallerAddress, deps: D
 
 
 @router.get("/me/affiliates", summary="Les affiliés du compte connecté")
-async def my_affiliates(principal: CurrentPrincipal, deps: Dependencies) -> AffiliatesOut:
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        affiliates = await AccountRepository(conn).affiliates_of(principal.account_id)
+async def my_affiliates(principal: CurrentPrincipal, conn: Connection) -> AffiliatesOut:
+    affiliates = await AccountRepository(conn).affiliates_of(principal.account_id)
     return AffiliatesOut(affiliates=[AffiliateOut.of(a) for a in affiliates])

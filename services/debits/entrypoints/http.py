@@ -10,9 +10,8 @@ from pydantic import Field
 from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
 from contracts.envelope import Contract
 from services.debits.adapters.account_repository import AccountRepository
-from services.debits.entrypoints.dependencies import Dependencies
 from services.debits.service.debit_history import debits_of_request
-from services.runtime.http import CurrentPrincipal, require_affiliate
+from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
@@ -43,13 +42,10 @@ class DebitOut(DebitView):
     summary="Comptes bancaires enregistrés de l'affilié (RIB masqué sauf les 4 derniers chiffres)",
 )
 async def bank_accounts(
-    affiliate: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies
+    affiliate: AffiliatePath, principal: CurrentPrincipal, conn: Connection
 ) -> list[dict[str, str]]:
     require_affiliate(principal, affiliate)
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        registered = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
+    registered = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
     # Only the masked view leaves the service: the full RIB is never in an answer.
     return [c.masked() for c in registered]
 
@@ -60,11 +56,8 @@ async def bank_accounts(
     tags=["prélèvements"],
     summary="Les prélèvements du plan d'une demande validée, avec leur état et leur historique",
 )
-async def request_debits(request_id: UUID, principal: CurrentPrincipal, deps: Dependencies) -> list[dict[str, Any]]:
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        found = await debits_of_request(conn, request_id)
+async def request_debits(request_id: UUID, principal: CurrentPrincipal, conn: Connection) -> list[dict[str, Any]]:
+    found = await debits_of_request(conn, request_id)
     # Same answer for a request without a plan and for someone else's: nothing leaks.
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "demande-introuvable", "Demande introuvable ou sans prélèvements pour ce compte.")

@@ -13,7 +13,7 @@ from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
 from services.debt.entrypoints.dependencies import Dependencies
 from services.debt.service.read_models import debt_view_json
-from services.runtime.http import CurrentPrincipal, require_affiliate
+from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 
 router = APIRouter(prefix="/v1", tags=["créance"])
 
@@ -103,12 +103,11 @@ class DebtOut(BaseModel):
     response_model=DebtOut,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Affilié introuvable pour ce compte"}},
 )
-async def consolidated_debt(numero: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies) -> Response:
+async def consolidated_debt(
+    numero: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies, conn: Connection
+) -> Response:
     require_affiliate(principal, numero)
-    platform = deps.platform
-    assert platform.pool is not None
-    async with platform.pool.acquire() as conn:
-        view = await PositionRepository(conn).view_of(numero)
+    view = await PositionRepository(conn).view_of(numero)
     if view is None:  # held by the account, but nothing booked yet: an empty position
         view = debt_view_json(Position.of(numero, 0, (), None), deps.eligibility_cutoff)
     # Served as stored: debt_view_json built it in the transaction that last changed the position.
@@ -133,13 +132,10 @@ class PendingPlanEventsOut(BaseModel):
     summary="Événements de plan reçus avant la validation de leur demande (exploitation)",
     response_model=PendingPlanEventsOut,
 )
-async def pending_plan_events(deps: Dependencies) -> PendingPlanEventsOut:
+async def pending_plan_events(deps: Dependencies, conn: Connection) -> PendingPlanEventsOut:
     """How many plan events wait for their request's VALIDATED (``docs/operations.md``): a count, no
     affiliate data, like the other health endpoints."""
-    platform = deps.platform
-    assert platform.pool is not None
-    async with platform.pool.acquire() as conn:
-        summary = await PendingRepository(conn).summary()
+    summary = await PendingRepository(conn).summary()
     return PendingPlanEventsOut(
         waiting=summary.waiting,
         refused=summary.refused,

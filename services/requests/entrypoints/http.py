@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
@@ -16,7 +17,7 @@ from services.requests.entrypoints.dependencies import Dependencies
 from services.requests.entrypoints.http_models import RequestOut, request_out
 from services.requests.service import lifecycle
 from services.requests.service.quote_arrivals import sealed_quote
-from services.runtime.http import CurrentPrincipal, require_affiliate
+from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
 
@@ -74,12 +75,9 @@ def _actor(principal: Principal) -> Actor:
     return Actor(kind="affiliate", id=principal.login)
 
 
-async def _answer(deps: Dependencies, remission: RemissionRequest) -> RequestOut:
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        history = await RequestRepository(conn).history(remission.id)
-        accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate)
+async def _answer(conn: asyncpg.Connection, remission: RemissionRequest) -> RequestOut:
+    history = await RequestRepository(conn).history(remission.id)
+    accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate)
     return request_out(remission, history, accounts)
 
 
@@ -95,14 +93,14 @@ async def conditions(deps: Dependencies) -> ConditionsOut:
     summary="L'affilié peut-il déposer une demande ? Sinon, toutes les raisons",
 )
 async def eligibility(
-    deps: Dependencies, principal: CurrentPrincipal, affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")]
+    deps: Dependencies,
+    principal: CurrentPrincipal,
+    affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")],
+    conn: Connection,
 ) -> EligibilityOut:
     require_affiliate(principal, affiliate)
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        found = await lifecycle.eligibility(conn, deps.context, affiliate)
-        position = await ProjectionRepository(conn).position(affiliate)
+    found = await lifecycle.eligibility(conn, deps.context, affiliate)
+    position = await ProjectionRepository(conn).position(affiliate)
     return EligibilityOut(
         affiliate=affiliate,
         eligible=not found,
@@ -112,52 +110,42 @@ async def eligibility(
 
 
 @router.post("/requests", status_code=201, response_model=RequestOut, summary="Nouvelle demande de remise")
-async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincipal) -> RequestOut:
+async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincipal, conn: Connection) -> RequestOut:
     require_affiliate(principal, body.affiliate)
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:  # a Refusal is answered by the runtime's handler
-        created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
-    return await _answer(deps, created)
+    # a Refusal is answered by the runtime's handler
+    created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
+    return await _answer(conn, created)
 
 
 @router.get("/requests", response_model=list[RequestOut], summary="Les demandes d'un affilié, la plus récente d'abord")
 async def list_requests(
-    deps: Dependencies, principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")]
+    principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")], conn: Connection
 ) -> list[RequestOut]:
     require_affiliate(principal, affiliate)
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        found = await RequestRepository(conn).of_affiliate(affiliate)
-        accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
-        return [request_out(r, await RequestRepository(conn).history(r.id), accounts) for r in found]
+    found = await RequestRepository(conn).of_affiliate(affiliate)
+    accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
+    return [request_out(r, await RequestRepository(conn).history(r.id), accounts) for r in found]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, summary="Une demande, son devis et son historique")
-async def get_request(deps: Dependencies, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        found = await RequestRepository(conn).get(request_id)
+async def get_request(request_id: UUID, principal: CurrentPrincipal, conn: Connection) -> RequestOut:
+    found = await RequestRepository(conn).get(request_id)
     if found is None or not principal.holds(found.affiliate):
         raise lifecycle.NotFound()
-    return await _answer(deps, found)
+    return await _answer(conn, found)
 
 
-async def _run(deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:
-    pool = deps.platform.pool
-    assert pool is not None
-    async with pool.acquire() as conn:
-        changed = await use_case(conn, deps.context, *args)
-    return await _answer(deps, changed)
+async def _run(conn: asyncpg.Connection, deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:
+    changed = await use_case(conn, deps.context, *args)
+    return await _answer(conn, changed)
 
 
 @router.put("/requests/{request_id}/modality", response_model=RequestOut, summary="Choisir la modalité de paiement")
 async def choose_modality(
-    deps: Dependencies, request_id: UUID, body: ModalityChoice, principal: CurrentPrincipal
+    deps: Dependencies, request_id: UUID, body: ModalityChoice, principal: CurrentPrincipal, conn: Connection
 ) -> RequestOut:
     return await _run(
+        conn,
         deps,
         lifecycle.choose_modality,
         request_id,
@@ -170,9 +158,10 @@ async def choose_modality(
 
 @router.put("/requests/{request_id}/bank-account", response_model=RequestOut, summary="Choisir le compte à prélever")
 async def choose_bank_account(
-    deps: Dependencies, request_id: UUID, body: BankAccountChoice, principal: CurrentPrincipal
+    deps: Dependencies, request_id: UUID, body: BankAccountChoice, principal: CurrentPrincipal, conn: Connection
 ) -> RequestOut:
     return await _run(
+        conn,
         deps,
         lifecycle.choose_bank_account,
         request_id,
@@ -188,6 +177,7 @@ async def choose_bank_account(
     summary="Accepter les CG et valider avec le devis affiché",
 )
 async def validate(deps: Dependencies, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
+    """Holds no connection while it may wait for the quote's event: each database step takes its own."""
     if not body.cg_accepted:
         raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
     platform = deps.platform
@@ -203,11 +193,12 @@ async def validate(deps: Dependencies, request_id: UUID, body: Validation, princ
         quote = await deps.quote_arrivals.get(platform.pool, body.quote_id, deps.quote_wait_seconds)
     if quote is None or not principal.holds(quote.affiliate):
         raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
-    return await _run(
-        deps, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
-    )
+    async with platform.pool.acquire() as conn:
+        return await _run(
+            conn, deps, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
+        )
 
 
 @router.post("/requests/{request_id}/withdrawal", response_model=RequestOut, summary="Retirer la demande")
-async def withdraw(deps: Dependencies, request_id: UUID, principal: CurrentPrincipal) -> RequestOut:
-    return await _run(deps, lifecycle.withdraw, request_id, principal.affiliates, _actor(principal))
+async def withdraw(deps: Dependencies, request_id: UUID, principal: CurrentPrincipal, conn: Connection) -> RequestOut:
+    return await _run(conn, deps, lifecycle.withdraw, request_id, principal.affiliates, _actor(principal))

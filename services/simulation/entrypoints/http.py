@@ -10,7 +10,7 @@ from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
 from contracts.programme import Modality, Rates
 from contracts.simulation import RemiseAmounts, SealedQuote
-from services.runtime.http import CurrentPrincipal, require_affiliate
+from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.seals import Sealer
 from services.simulation.domain.options import Suggestion, TierOption
@@ -162,14 +162,11 @@ def _sealed(sealer: Sealer | None, quote_json: str) -> str:
         422: {"description": "Paramètres refusés par le programme (code stable et plage permise)"},
     },
 )
-async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Dependencies) -> Response:
+async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Dependencies, conn: Connection) -> Response:
     require_affiliate(principal, body.affiliate)
-    platform = deps.platform
-    assert platform.pool is not None
     quote_request = QuoteRequest(body.affiliate, body.modality, body.advance or ZERO, body.installments or 0)
     # Refused (404 creance-introuvable, 422 with the allowed range): the runtime's one refusal handler.
-    async with platform.pool.acquire() as conn:
-        quote, text = await issue_quote(conn, deps.rules, platform.clock, quote_request)
+    quote, text = await issue_quote(conn, deps.rules, deps.platform.clock, quote_request)
     return Response(
         _sealed(deps.sealer, text),
         status_code=201,
@@ -188,14 +185,11 @@ async def simulate(body: SimulationIn, principal: CurrentPrincipal, deps: Depend
         422: {"description": "Créance refusée par le programme (rien à remettre), ou requête invalide"},
     },
 )
-async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependencies) -> Response:
+async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependencies, conn: Connection) -> Response:
     """Lecture seule : aucun devis n'est émis ni annoncé, la dernière simulation de l'affilié reste celle
     qu'il a demandée. Un budget qu'aucun plan ne permet n'est pas une erreur : ``suggestion_refusal``."""
     require_affiliate(principal, body.affiliate)
-    platform = deps.platform
-    assert platform.pool is not None
-    async with platform.pool.acquire() as conn:
-        found = await simulation_options(conn, deps.rules, body.affiliate, body.monthly_budget)
+    found = await simulation_options(conn, deps.rules, body.affiliate, body.monthly_budget)
     return Response(_options_out(found).model_dump_json(), media_type="application/json")
 
 
@@ -205,11 +199,8 @@ async def options(body: OptionsIn, principal: CurrentPrincipal, deps: Dependenci
     response_model=SealedQuote,
     responses={401: {"description": "Non authentifié"}, 404: {"description": "Devis introuvable pour ce compte"}},
 )
-async def quote(quote_id: UUID, principal: CurrentPrincipal, deps: Dependencies) -> Response:
-    platform = deps.platform
-    assert platform.pool is not None
-    async with platform.pool.acquire() as conn:
-        found = await read_quote(conn, quote_id)
+async def quote(quote_id: UUID, principal: CurrentPrincipal, deps: Dependencies, conn: Connection) -> Response:
+    found = await read_quote(conn, quote_id)
     # Someone else's quote answers exactly like a missing one: nothing leaks.
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "devis-introuvable", "Devis introuvable pour ce compte.")
