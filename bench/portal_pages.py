@@ -60,7 +60,7 @@ from services.auth.entrypoints.operations import import_export
 from services.auth.service.import_accounts import AccountRecord, DamancomExport
 from services.auth.service.passwords import Passwords
 from services.debits.entrypoints.operations import import_bank_accounts
-from services.portal.api import ApiRefusal, Services
+from services.portal.api import ServiceRefusal, Services
 from services.portal.config import PortalSettings
 from services.portal.sessions import SessionStore
 from services.runtime.tokens import generate_keypair
@@ -250,7 +250,7 @@ async def scheduled(api: Services, token: str, request_id: str, timeout: float =
             debits = await api.debits_of(token, UUID(request_id))
             if debits:
                 return len(debits)
-        except ApiRefusal:
+        except ServiceRefusal:
             pass
         if time.monotonic() > deadline:
             state = (await api.request(token, UUID(request_id)))["state"]

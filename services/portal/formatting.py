@@ -6,9 +6,8 @@ Presentation only: every amount arrives computed by a service, as the decimal st
 """
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-CASABLANCA = ZoneInfo("Africa/Casablanca")
+from services.runtime.clock import BUSINESS_TZ as CASABLANCA
 
 
 def date_text(value: date | datetime | str) -> str:

@@ -5,7 +5,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.debt.domain.position import CATEGORIES, ZERO, Category, Line, PeriodBalance
+from contracts.money import ZERO
+from services.debt.domain.position import CATEGORIES, Category, Line, PeriodBalance
 from services.debt.domain.remission import (
     IMPUTATION_ORDER,
     covered,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from services.debt.domain.position import CATEGORIES, ZERO, Category
+from contracts.money import ZERO
+from services.debt.domain.position import CATEGORIES, Category
 
 Side = Literal["due", "paid", "written_off"]
 SIDES: tuple[Side, ...] = ("due", "paid", "written_off")

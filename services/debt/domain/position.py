@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from contracts.money import ZERO
+
 Category = Literal["principal", "majorations", "astreintes", "frais"]
 CATEGORIES: tuple[Category, ...] = ("principal", "majorations", "astreintes", "frais")
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

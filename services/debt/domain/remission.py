@@ -21,19 +21,15 @@ Rules (also in ``docs/architecture.md``):
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Generic, TypeVar
 
-from services.debt.domain.position import CATEGORIES, ZERO, Category, PeriodBalance
+from contracts.money import ZERO, round_half_up
+from services.debt.domain.position import CATEGORIES, Category, PeriodBalance
 
-CENTIME = Decimal("0.01")
 T = TypeVar("T")
 IMPUTATION_ORDER: tuple[Category, ...] = ("principal", "majorations", "frais", "astreintes")
 """Within one period, the order in which a payment on the plan pays the categories."""
-
-
-def round_half_up(value: Decimal) -> Decimal:
-    return value.quantize(CENTIME, rounding=ROUND_HALF_UP) + 0
 
 
 @dataclass(frozen=True)

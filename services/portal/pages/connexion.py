@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ServiceRefusal
-from services.portal.formatting import CASABLANCA
 from services.portal.i18n import LANGUAGES
 from services.portal.sessions import Affilie, SessionStore
 from services.portal.web import (
@@ -23,6 +22,7 @@ from services.portal.web import (
     render,
 )
 from services.runtime.client_address import client_address
+from services.runtime.clock import BUSINESS_TZ as CASABLANCA
 
 router = APIRouter()
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.api import ServiceRefusal
-from services.portal.formatting import CASABLANCA
 from services.portal.receipt import receipt_pdf
 from services.portal.web import (
     check_csrf,
@@ -18,6 +17,7 @@ from services.portal.web import (
     request_of_affiliate,
     session_with_affiliate,
 )
+from services.runtime.clock import BUSINESS_TZ as CASABLANCA
 
 router = APIRouter(prefix="/demandes")
 
