@@ -14,7 +14,7 @@ from contracts.topics import (
     PERCEPTION_GUARANTEES,
     SIMULATION_QUOTES,
 )
-from services.requests.service import projections
+from services.requests.service import projections, reactions
 from services.requests.service.context import RequestsContext
 from services.runtime.consumer import Bulk, Route, subscribe_all
 from services.runtime.platform import Platform
@@ -25,10 +25,10 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, ctx: RequestsC
         await projections.on_positions(conn, ctx, events)
 
     async def perception(conn: asyncpg.Connection, event: PerceptionMessage) -> None:
-        await projections.on_perception(conn, ctx, event)
+        await reactions.on_perception(conn, ctx, event)
 
     async def debits(conn: asyncpg.Connection, event: DebitsMessage) -> None:
-        await projections.on_debits(conn, ctx, event)
+        await reactions.on_debits(conn, ctx, event)
 
     subscribe_all(
         broker,
