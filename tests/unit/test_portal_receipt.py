@@ -256,9 +256,11 @@ def test_awaiting_guarantee_shows_the_quote_schedule_as_indicative() -> None:
     assert "En attente des garanties" in text
     assert "À titre indicatif" in text
     assert "Date de validation" not in text
-    for debit in plan.schedule:
-        assert f"{debit.sequence} " in text
-        assert shown(montant(debit.amount)) in text
+    lines = text.splitlines()
+    for debit in plan.schedule:  # each row whole: its number, kind, both dates and amount on one line
+        kind = "Avance" if debit.kind == "ADVANCE" else "Échéance"
+        dates = f"{date_text(debit.due_date)} {date_text(debit.collection_date)}"
+        assert f"{debit.sequence} {kind} {dates} {shown(montant(debit.amount))}" in lines
 
 
 def test_draft_without_quote_nor_account() -> None:
