@@ -59,7 +59,7 @@ from services.auth.service.import_accounts import AccountRecord, AffiliateRecord
 from services.auth.service.passwords import Passwords
 from services.debits.entrypoints.operations import import_bank_accounts
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
-from services.stack.demo_data import BANQUES, PERCEPTIONS
+from services.stack.demo_data import DEMO_BANKS, PERCEPTIONS
 from services.stack.embedded import free_ports
 
 NAME = "flows"
@@ -120,7 +120,7 @@ def export(numbers: list[str], password_hash: str) -> DamancomExport:
 def bank_accounts(numbers: list[str]) -> list[dict[str, str]]:
     out = []
     for index, numero in enumerate(numbers):
-        code, name = BANQUES[index % len(BANQUES)]
+        code, name = DEMO_BANKS[index % len(DEMO_BANKS)]
         first = f"{code}780{int(numero):016d}"
         out.append(
             {

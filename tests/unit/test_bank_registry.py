@@ -8,7 +8,7 @@ import pytest
 from contracts.banks import BANKS, BankRegistryError, load_registry, orders_topic, parse_registry
 from contracts.topics import BANK_ORDERS, CATALOGUE, all_topic_names
 from partners.bank.config import BankSettings
-from services.stack.demo_data import BANQUES
+from services.stack.demo_data import DEMO_BANKS
 from services.stack.provisioning import topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def test_the_shipped_registry_loads_and_is_the_one_every_part_reads() -> None:
     assert {orders_topic(c) for c in BANKS} | {orders_topic(c) + ".dlq" for c in BANKS} <= provisioned
     assert provisioned == set(all_topic_names())
     assert BankSettings().codes() == list(BANKS)
-    assert {code for code, _ in BANQUES} <= set(BANKS)  # the demo's accounts are all of registered banks
+    assert {code for code, _ in DEMO_BANKS} <= set(BANKS)  # the demo's accounts are all of registered banks
 
 
 def test_comments_blank_lines_and_quoted_names_are_read() -> None:

@@ -13,7 +13,7 @@ from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, P
 from contracts.identifiers import is_valid_rib
 from contracts.topics import DEBT_LEDGER
 from services.auth.service.import_accounts import DamancomExport
-from services.stack.demo_data import PASSWORD, DemoDataset, generate, majoration, mois_de_retard
+from services.stack.demo_data import PASSWORD, DemoDataset, generate, majoration, months_late_between
 
 CUTOFF = "2024-12"
 PENALTIES = ("majorations", "astreintes", "frais")
@@ -119,11 +119,11 @@ def test_majoration_is_3_percent_then_1_percent_per_further_month() -> None:
 
 def test_every_started_month_of_delay_counts() -> None:
     echeance = date(2024, 6, 10)
-    assert mois_de_retard(echeance, date(2024, 6, 10)) == 0
-    assert mois_de_retard(echeance, date(2024, 6, 11)) == 1
-    assert mois_de_retard(echeance, date(2024, 7, 10)) == 1
-    assert mois_de_retard(echeance, date(2024, 7, 11)) == 2
-    assert mois_de_retard(echeance, date(2025, 6, 10)) == 12
+    assert months_late_between(echeance, date(2024, 6, 10)) == 0
+    assert months_late_between(echeance, date(2024, 6, 11)) == 1
+    assert months_late_between(echeance, date(2024, 7, 10)) == 1
+    assert months_late_between(echeance, date(2024, 7, 11)) == 2
+    assert months_late_between(echeance, date(2025, 6, 10)) == 12
 
 
 def test_same_arguments_give_the_same_dataset_event_ids_included() -> None:

@@ -3,28 +3,28 @@
 from datetime import date
 
 
-def _mois(periode: str) -> int:
-    annee, mois = periode.split("-")
-    return int(annee) * 12 + int(mois) - 1
+def _month(period: str) -> int:
+    year, month = period.split("-")
+    return int(year) * 12 + int(month) - 1
 
 
-def _periode(mois: int) -> str:
-    return f"{mois // 12:04d}-{mois % 12 + 1:02d}"
+def _period(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def _jour(mois: int, jour: int) -> date:
-    return date(mois // 12, mois % 12 + 1, jour)
+def _day(month: int, day: int) -> date:
+    return date(month // 12, month % 12 + 1, day)
 
 
-def _mois_de(jour: date) -> int:
-    return jour.year * 12 + jour.month - 1
+def _month_of(day: date) -> int:
+    return day.year * 12 + day.month - 1
 
 
-def _comptabilisation(mois: int) -> date:
+def _booking(month: int) -> date:
     """The contribution of a period is booked on the first day of the next month ..."""
-    return _jour(mois + 1, 1)
+    return _day(month + 1, 1)
 
 
-def _echeance(mois: int) -> date:
+def _due_date(month: int) -> date:
     """... and is due by the 10th of that month."""
-    return _jour(mois + 1, 10)
+    return _day(month + 1, 10)

@@ -23,21 +23,21 @@ from contracts.debt import (
 )
 from contracts.envelope import Contract
 from contracts.money import ZERO, round_half_up
-from services.stack.demo_data.calendar import _comptabilisation, _echeance, _jour, _mois_de, _periode
-from services.stack.demo_data.employers import _arrangement_id, _cloture, _Employeur, _paiement_en_arrangement, _Retard
+from services.stack.demo_data.calendar import _booking, _day, _due_date, _month_of, _period
+from services.stack.demo_data.employers import _arrangement_id, _Arrears, _closing, _Employer, _payment_in_arrangement
 from services.stack.demo_data.model import (
-    DERNIERE_PERIODE_ELIGIBLE,
-    HEURE_DE_COMPTABILISATION,
-    MONTANTS_ASTREINTE,
+    ASTREINTE_AMOUNTS,
+    BOOKING_TIME,
+    FRAIS_RATE,
+    LAST_ELIGIBLE_PERIOD,
     PRODUCER,
-    TAUX_FRAIS,
     majoration,
-    mois_de_retard,
+    months_late_between,
 )
 
 
 @dataclass
-class _Historique:
+class _History:
     """The ledger of one affiliate as it is written, with what remains due per period and category.
 
     Every payment is capped by what is due at that point and dated no earlier than the charges it
@@ -47,178 +47,176 @@ class _Historique:
     numero: str
     rng: random.Random
     today: date
-    ecritures: list[tuple[date, int, LedgerMessage]] = field(default_factory=list)
-    soldes: dict[tuple[str, Category], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
-    derniers_debits: dict[tuple[str, Category], date] = field(default_factory=dict)
-    arrangements_ouverts: dict[str, Perception] = field(default_factory=dict)
-    _compteurs: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    entries: list[tuple[date, int, LedgerMessage]] = field(default_factory=list)
+    balances: dict[tuple[str, Category], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    last_debits: dict[tuple[str, Category], date] = field(default_factory=dict)
+    open_arrangements: dict[str, Perception] = field(default_factory=dict)
+    _counters: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
-    def doit(self, periode: str, categorie: Category, montant: Decimal, le: date) -> None:
-        if montant <= 0:
+    def owes(self, period: str, category: Category, amount: Decimal, on: date) -> None:
+        if amount <= 0:
             return
-        self._publier(
+        self._publish(
             ChargeBooked,
             ChargeBookedPayload(
-                entry_id=self._entry_id(periode, categorie[0].upper() if categorie != "principal" else "C"),
+                entry_id=self._entry_id(period, category[0].upper() if category != "principal" else "C"),
                 affiliate=self.numero,
-                period=periode,
-                category=categorie,
-                amount=montant,
-                booked_on=le,
+                period=period,
+                category=category,
+                amount=amount,
+                booked_on=on,
             ),
-            le,
+            on,
         )
-        self.soldes[periode, categorie] += montant
-        self.derniers_debits[periode, categorie] = max(le, self.derniers_debits.get((periode, categorie), le))
+        self.balances[period, category] += amount
+        self.last_debits[period, category] = max(on, self.last_debits.get((period, category), on))
 
-    def paie(self, periode: str, categorie: Category, montant: Decimal, le: date) -> None:
-        montant = min(montant, self.soldes[periode, categorie])
-        if montant <= 0 or le > self.today:
+    def pays(self, period: str, category: Category, amount: Decimal, on: date) -> None:
+        amount = min(amount, self.balances[period, category])
+        if amount <= 0 or on > self.today:
             return
-        assert le >= self.derniers_debits[periode, categorie], "un paiement précède sa dette"
-        self._publier(
+        assert on >= self.last_debits[period, category], "un paiement précède sa dette"
+        self._publish(
             PaymentReceived,
             PaymentReceivedPayload(
-                entry_id=self._entry_id(periode, "P"),
+                entry_id=self._entry_id(period, "P"),
                 affiliate=self.numero,
-                period=periode,
-                category=categorie,
-                amount=montant,
-                received_on=le,
+                period=period,
+                category=category,
+                amount=amount,
+                received_on=on,
             ),
-            le,
+            on,
         )
-        self.soldes[periode, categorie] -= montant
+        self.balances[period, category] -= amount
 
-    def ouvre(self, arrangement_id: str, perception: Perception, le: date) -> None:
-        self._publier(
+    def open(self, arrangement_id: str, perception: Perception, on: date) -> None:
+        self._publish(
             ArrangementOpened,
             ArrangementOpenedPayload(
                 entry_id=f"{arrangement_id}-O",
                 affiliate=self.numero,
                 arrangement_id=arrangement_id,
                 perception=perception,
-                opened_on=le,
+                opened_on=on,
             ),
-            le,
+            on,
         )
-        self.arrangements_ouverts[arrangement_id] = perception
+        self.open_arrangements[arrangement_id] = perception
 
-    def clot(self, arrangement_id: str, le: date) -> None:
-        self._publier(
+    def close(self, arrangement_id: str, on: date) -> None:
+        self._publish(
             ArrangementClosed,
             ArrangementClosedPayload(
                 entry_id=f"{arrangement_id}-F",
                 affiliate=self.numero,
                 arrangement_id=arrangement_id,
-                closed_on=le,
+                closed_on=on,
             ),
-            le,
+            on,
         )
-        del self.arrangements_ouverts[arrangement_id]
+        del self.open_arrangements[arrangement_id]
 
-    def penalites_eligibles(self) -> Decimal:
-        return sum(
-            (s for (p, c), s in self.soldes.items() if c != "principal" and p <= DERNIERE_PERIODE_ELIGIBLE), ZERO
-        )
+    def eligible_penalties(self) -> Decimal:
+        return sum((s for (p, c), s in self.balances.items() if c != "principal" and p <= LAST_ELIGIBLE_PERIOD), ZERO)
 
-    def _entry_id(self, periode: str, lettre: str) -> str:
-        self._compteurs[periode, lettre] += 1
-        return f"DEMO-{self.numero}-{periode}-{lettre}-{self._compteurs[periode, lettre]}"
+    def _entry_id(self, period: str, letter: str) -> str:
+        self._counters[period, letter] += 1
+        return f"DEMO-{self.numero}-{period}-{letter}-{self._counters[period, letter]}"
 
-    def _publier(self, message: type[LedgerMessage], payload: Contract, le: date) -> None:
+    def _publish(self, message: type[LedgerMessage], payload: Contract, on: date) -> None:
         event_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
         envelope = message.build(
-            payload, producer=PRODUCER, occurred_at=datetime.combine(le, HEURE_DE_COMPTABILISATION), event_id=event_id
+            payload, producer=PRODUCER, occurred_at=datetime.combine(on, BOOKING_TIME), event_id=event_id
         )
-        self.ecritures.append((le, len(self.ecritures), envelope))
+        self.entries.append((on, len(self.entries), envelope))
 
 
-def _historique(employeur: _Employeur, seed: int, today: date) -> _Historique:
+def _history(employer: _Employer, seed: int, today: date) -> _History:
     # One generator per affiliate: the scripted accounts stay identical whatever the number of others.
-    numero = employeur.fiche.numero
-    h = _Historique(numero, random.Random(seed * 10_000_000 + int(numero)), today)
-    for mois in range(employeur.debut, _mois_de(today)):
-        principal = _cotisation(h.rng, employeur, mois)
-        h.doit(_periode(mois), "principal", principal, _comptabilisation(mois))
-        retard = next((r for r in employeur.retards if r.couvre(mois)), None)
-        if retard is None:
-            h.paie(_periode(mois), "principal", principal, _comptabilisation(mois) + timedelta(h.rng.randint(1, 9)))
+    numero = employer.record.numero
+    h = _History(numero, random.Random(seed * 10_000_000 + int(numero)), today)
+    for month in range(employer.start, _month_of(today)):
+        principal = _contribution(h.rng, employer, month)
+        h.owes(_period(month), "principal", principal, _booking(month))
+        arrears = next((r for r in employer.arrears_list if r.covers(month)), None)
+        if arrears is None:
+            h.pays(_period(month), "principal", principal, _booking(month) + timedelta(h.rng.randint(1, 9)))
         else:
-            _periode_en_retard(h, employeur, retard, mois, principal)
-    for retard in employeur.retards:
-        _astreinte(h, retard)
-        _arrangement(h, employeur, retard)
-        _paiement_des_penalites(h, retard)
+            _late_period(h, employer, arrears, month, principal)
+    for arrears in employer.arrears_list:
+        _astreinte(h, arrears)
+        _arrangement(h, employer, arrears)
+        _penalties_payment(h, arrears)
     return h
 
 
-def _cotisation(rng: random.Random, employeur: _Employeur, mois: int) -> Decimal:
+def _contribution(rng: random.Random, employer: _Employer, month: int) -> Decimal:
     """Payroll grows about 2 % a year and moves a few percent from month to month."""
-    croissance = Decimal("1.02") ** ((mois - employeur.debut) // 12)
-    bruit = 1 + Decimal(rng.randint(-400, 400)) / 10_000
-    return round_half_up(employeur.masse_salariale * croissance * bruit)
+    growth = Decimal("1.02") ** ((month - employer.start) // 12)
+    noise = 1 + Decimal(rng.randint(-400, 400)) / 10_000
+    return round_half_up(employer.payroll * growth * noise)
 
 
-def _periode_en_retard(h: _Historique, employeur: _Employeur, retard: _Retard, mois: int, principal: Decimal) -> None:
-    periode, echeance = _periode(mois), _echeance(mois)
+def _late_period(h: _History, employer: _Employer, arrears: _Arrears, month: int, principal: Decimal) -> None:
+    period, due_date = _period(month), _due_date(month)
     if h.rng.random() < 0.25:  # an acompte on time, the rest late
-        acompte = round_half_up(principal * Decimal(h.rng.randint(20, 70)) / 100)
-        h.paie(periode, "principal", acompte, _comptabilisation(mois) + timedelta(h.rng.randint(1, 9)))
-    reste = h.soldes[periode, "principal"]
-    paye_le = _date_de_paiement(retard, mois)
-    if paye_le is not None and paye_le <= h.today:
-        h.paie(periode, "principal", reste, paye_le)
-        h.doit(periode, "majorations", majoration(reste, mois_de_retard(echeance, paye_le)), paye_le)
+        instalment = round_half_up(principal * Decimal(h.rng.randint(20, 70)) / 100)
+        h.pays(period, "principal", instalment, _booking(month) + timedelta(h.rng.randint(1, 9)))
+    remainder = h.balances[period, "principal"]
+    paid_on = _payment_date(arrears, month)
+    if paid_on is not None and paid_on <= h.today:
+        h.pays(period, "principal", remainder, paid_on)
+        h.owes(period, "majorations", majoration(remainder, months_late_between(due_date, paid_on)), paid_on)
     else:
-        paye_le = None
-        h.doit(periode, "majorations", majoration(reste, mois_de_retard(echeance, h.today)), h.today)
-    recouvrement = _jour(_mois_de(echeance) + 3, echeance.day)
-    if retard.recouvrement and recouvrement <= h.today and (paye_le is None or recouvrement < paye_le):
-        h.doit(periode, "frais", round_half_up(reste * TAUX_FRAIS), recouvrement)
+        paid_on = None
+        h.owes(period, "majorations", majoration(remainder, months_late_between(due_date, h.today)), h.today)
+    recouvrement = _day(_month_of(due_date) + 3, due_date.day)
+    if arrears.recouvrement and recouvrement <= h.today and (paid_on is None or recouvrement < paid_on):
+        h.owes(period, "frais", round_half_up(remainder * FRAIS_RATE), recouvrement)
 
 
-def _date_de_paiement(retard: _Retard, mois: int) -> date | None:
-    if retard.arrangement != "aucun":
-        return _paiement_en_arrangement(retard, mois - retard.debut)
-    return retard.reglement
+def _payment_date(arrears: _Arrears, month: int) -> date | None:
+    if arrears.arrangement != "aucun":
+        return _payment_in_arrangement(arrears, month - arrears.start)
+    return arrears.settlement
 
 
-def _astreinte(h: _Historique, retard: _Retard) -> None:
+def _astreinte(h: _History, arrears: _Arrears) -> None:
     """A late or missing declaration: a flat amount on the spell's first period, a month after its due date."""
-    le = _jour(_mois_de(_echeance(retard.debut)) + 1, 10)
-    if retard.astreinte and le <= h.today:
-        h.doit(_periode(retard.debut), "astreintes", h.rng.choice(MONTANTS_ASTREINTE), le)
+    on = _day(_month_of(_due_date(arrears.start)) + 1, 10)
+    if arrears.astreinte and on <= h.today:
+        h.owes(_period(arrears.start), "astreintes", h.rng.choice(ASTREINTE_AMOUNTS), on)
 
 
-def _arrangement(h: _Historique, employeur: _Employeur, retard: _Retard) -> None:
-    if retard.arrangement == "aucun":
+def _arrangement(h: _History, employer: _Employer, arrears: _Arrears) -> None:
+    if arrears.arrangement == "aucun":
         return
-    assert retard.ouverture is not None
-    arrangement_id = _arrangement_id(h.numero, retard)
-    h.ouvre(arrangement_id, employeur.fiche.perception, retard.ouverture)
-    if retard.arrangement == "clos":
-        h.clot(arrangement_id, _cloture(retard))
+    assert arrears.opening is not None
+    arrangement_id = _arrangement_id(h.numero, arrears)
+    h.open(arrangement_id, employer.record.perception, arrears.opening)
+    if arrears.arrangement == "clos":
+        h.close(arrangement_id, _closing(arrears))
 
 
-def _paiement_des_penalites(h: _Historique, retard: _Retard) -> None:
-    if retard.penalites == "impayees":
+def _penalties_payment(h: _History, arrears: _Arrears) -> None:
+    if arrears.penalties == "impayees":
         return
     categories: tuple[Category, ...] = ("majorations", "astreintes", "frais")
-    periodes = [_periode(m) for m in range(retard.debut, retard.fin + 1)]
-    dus = [(p, c) for p in periodes for c in categories if h.soldes[p, c]]
-    if not dus:
+    periods = [_period(m) for m in range(arrears.start, arrears.end + 1)]
+    owed = [(p, c) for p in periods for c in categories if h.balances[p, c]]
+    if not owed:
         return
-    le = min(h.today, max(h.derniers_debits[d] for d in dus) + timedelta(h.rng.randint(5, 60)))
-    for periode, categorie in dus:
-        solde = h.soldes[periode, categorie]
-        if retard.penalites == "partielles" and categorie == "majorations":
-            solde = round_half_up(solde * Decimal(h.rng.randint(30, 70)) / 100)
-        h.paie(periode, categorie, solde, le)
+    on = min(h.today, max(h.last_debits[d] for d in owed) + timedelta(h.rng.randint(5, 60)))
+    for period, category in owed:
+        balance = h.balances[period, category]
+        if arrears.penalties == "partielles" and category == "majorations":
+            balance = round_half_up(balance * Decimal(h.rng.randint(30, 70)) / 100)
+        h.pays(period, category, balance, on)
 
 
-def _ordre_de_publication(historiques: Sequence[_Historique]) -> list[tuple[str, LedgerMessage]]:
+def _publication_order(histories: Sequence[_History]) -> list[tuple[str, LedgerMessage]]:
     """As the core systems would publish: by date, then affiliate, then the order it was written."""
-    ecritures = [(le, h.numero, rang, e) for h in historiques for le, rang, e in h.ecritures]
-    ecritures.sort(key=lambda x: (x[0], x[1], x[2]))
-    return [(numero, envelope) for _, numero, _, envelope in ecritures]
+    entries = [(on, h.numero, rank, e) for h in histories for on, rank, e in h.entries]
+    entries.sort(key=lambda x: (x[0], x[1], x[2]))
+    return [(numero, envelope) for _, numero, _, envelope in entries]

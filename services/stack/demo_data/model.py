@@ -13,21 +13,21 @@ from services.auth.service.import_accounts import DamancomExport
 
 PRODUCER = "seeder"
 PASSWORD = "Demo-2024!"  # noqa: S105 - the demo password is published in the README on purpose
-PREMIERE_PERIODE = "2015-01"
-DERNIERE_PERIODE_ELIGIBLE = "2024-12"  # DEC-05-2023; the scripted accounts are built around it
-AUJOURD_HUI_MINIMUM = date(2025, 1, 1)  # the scripted active arrangement opens after the cut-off
-HEURE_DE_COMPTABILISATION = time(9, 0, tzinfo=UTC)
-PREMIER_AFFILIE_ALEATOIRE = 1000100
+FIRST_PERIOD = "2015-01"
+LAST_ELIGIBLE_PERIOD = "2024-12"  # DEC-05-2023; the scripted accounts are built around it
+EARLIEST_TODAY = date(2025, 1, 1)  # the scripted active arrangement opens after the cut-off
+BOOKING_TIME = time(9, 0, tzinfo=UTC)
+FIRST_RANDOM_AFFILIATE = 1000100
 
-TAUX_PREMIER_MOIS = Decimal("0.03")
-TAUX_MOIS_SUIVANT = Decimal("0.01")
-TAUX_FRAIS = Decimal("0.05")
-MONTANTS_ASTREINTE = (Decimal("500.00"), Decimal("1000.00"), Decimal("1500.00"), Decimal("2000.00"))
+FIRST_MONTH_RATE = Decimal("0.03")
+NEXT_MONTHS_RATE = Decimal("0.01")
+FRAIS_RATE = Decimal("0.05")
+ASTREINTE_AMOUNTS = (Decimal("500.00"), Decimal("1000.00"), Decimal("1500.00"), Decimal("2000.00"))
 
 PERCEPTIONS: dict[str, tuple[Perception, str]] = {
     # code -> (perception, RIB city code of the town it sits in)
-    code: (Perception(code=code, name=name), ville)
-    for code, name, ville in (
+    code: (Perception(code=code, name=name), city)
+    for code, name, city in (
         ("CAS-01", "Perception Casablanca Anfa", "780"),
         ("CAS-02", "Perception Casablanca Aïn Sebaâ", "780"),
         ("RAB-02", "Perception Rabat Agdal", "810"),
@@ -40,7 +40,7 @@ PERCEPTIONS: dict[str, tuple[Perception, str]] = {
     )
 }
 
-BANQUES: tuple[tuple[str, str], ...] = (
+DEMO_BANKS: tuple[tuple[str, str], ...] = (
     ("007", "Attijariwafa bank"),
     ("011", "BMCE Bank of Africa"),
     ("013", "BMCI"),
@@ -52,15 +52,15 @@ BANQUES: tuple[tuple[str, str], ...] = (
     ("230", "CIH Bank"),
 )
 
-_NOMS = (
+_NAMES = (
     "Atlas", "Sahara", "Oasis", "Argan", "Menara", "Kasbah", "Zagora", "Tafilalet", "Souss", "Doukkala",
     "Chaouia", "Ifrane", "Toubkal", "Bouregreg", "Sebou", "Tensift", "Moulouya", "Draa", "Rif", "Saïs",
 )  # fmt: skip
-_ACTIVITES = (
+_ACTIVITIES = (
     "Textiles", "Logistique", "BTP", "Agro Export", "Services", "Distribution", "Conseil", "Industries",
     "Transport", "Immobilier", "Pêche", "Boulangerie", "Imprimerie", "Informatique", "Céramique",
 )  # fmt: skip
-_FORMES = ("SARL", "SA", "SARL AU", "SNC")
+_LEGAL_FORMS = ("SARL", "SA", "SARL AU", "SNC")
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,17 @@ class DemoDataset:
 def majoration(unpaid_principal: Decimal, months_late: int) -> Decimal:
     """Majoration de retard: 3 % of the unpaid principal for the first month, 1 % per further month.
 
-    Every started month counts (see ``mois_de_retard``); rounded half-up to the centime.
+    Every started month counts (see ``months_late_between``); rounded half-up to the centime.
     """
     if months_late <= 0 or unpaid_principal <= 0:
         return ZERO
-    taux = TAUX_PREMIER_MOIS + TAUX_MOIS_SUIVANT * (months_late - 1)
-    return round_half_up(unpaid_principal * taux)
+    rate = FIRST_MONTH_RATE + NEXT_MONTHS_RATE * (months_late - 1)
+    return round_half_up(unpaid_principal * rate)
 
 
-def mois_de_retard(echeance: date, paye_le: date) -> int:
-    """How many months, started ones included, ``paye_le`` is after ``echeance`` (0 when on time)."""
-    if paye_le <= echeance:
+def months_late_between(due_date: date, paid_on: date) -> int:
+    """How many months, started ones included, ``paid_on`` is after ``due_date`` (0 when on time)."""
+    if paid_on <= due_date:
         return 0
-    mois = (paye_le.year - echeance.year) * 12 + paye_le.month - echeance.month
-    return mois + (1 if paye_le.day > echeance.day else 0)
+    month = (paid_on.year - due_date.year) * 12 + paid_on.month - due_date.month
+    return month + (1 if paid_on.day > due_date.day else 0)
