@@ -2,9 +2,12 @@
 
 import logging
 from pathlib import Path
+from typing import get_args
 
 from fastapi import FastAPI
 
+from contracts.debits import DebitState
+from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import DebitsDependencies, context_of
 from services.debits.entrypoints.http import router
@@ -14,6 +17,7 @@ from services.debits.service.scheduled_run import debit_runner
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.faults import CrashPoints
 from services.runtime.http import create_http_app
+from services.runtime.metrics import StateGauge
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
@@ -57,4 +61,12 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
         on_started=on_started,
         on_stopping=on_stopping,
         dependencies=DebitsDependencies(platform=platform, context=ctx),
+        state_gauges=[
+            StateGauge(
+                "debits",
+                "Prélèvements par état",
+                lambda conn: PlanRepository(conn).count_per_state(),
+                get_args(DebitState),
+            )
+        ],
     )

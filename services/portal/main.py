@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,7 @@ from services.portal.web import (
 from services.runtime.client_address import trusted_networks
 from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.http import BodyLimit
+from services.runtime.metrics import HttpTimer, Metrics
 from services.runtime.periodic import Periodic
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -121,6 +123,12 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     _install_error_pages(app)
 
     app.add_middleware(SecurityHeaders)
+    metrics = Metrics(settings.service_name)  # no outbox: the HTTP series only
+    app.add_middleware(HttpTimer, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(await metrics.render(None), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:

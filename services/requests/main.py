@@ -2,10 +2,13 @@
 
 import logging
 from pathlib import Path
+from typing import get_args
 
 from fastapi import FastAPI
 
+from contracts.requests import RequestState
 from contracts.simulation import QUOTE_SEAL_KIND
+from services.requests.adapters.repository import RequestRepository
 from services.requests.config import RequestsSettings
 from services.requests.entrypoints.dependencies import RequestsDependencies, context_of
 from services.requests.entrypoints.http import router
@@ -14,6 +17,7 @@ from services.requests.service.quote_arrivals import QuoteArrivals
 from services.requests.service.sweeper import sweeper
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
+from services.runtime.metrics import StateGauge
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.seals import SealVerifier
@@ -63,6 +67,14 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
         on_started=on_started,
         on_stopping=on_stopping,
         dependencies=dependencies,
+        state_gauges=[
+            StateGauge(
+                "requests",
+                "Demandes de remise par état",
+                lambda conn: RequestRepository(conn).count_per_state(),
+                get_args(RequestState),
+            )
+        ],
     )
 
 

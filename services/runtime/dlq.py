@@ -7,6 +7,7 @@ are an outage: ``services/runtime/poison.py``.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -21,9 +22,13 @@ REASON_LIMIT = 4000
 
 
 class DeadLetters:
-    def __init__(self, producer: AIOKafkaProducer, consumer_name: str) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, consumer_name: str, on_sent: Callable[[str], None] | None = None
+    ) -> None:
         self._producer = producer
         self._consumer_name = consumer_name
+        self._on_sent = on_sent
+        """told the original topic of each dead letter sent (the metrics' counter)"""
 
     async def send(self, record: ConsumerRecord[Any, Any], reason: str, *, consumer: str | None = None) -> None:
         """Waits for the broker's acknowledgement: the caller commits the offset only after it.
@@ -54,6 +59,8 @@ class DeadLetters:
             await self._producer.send_and_wait(
                 dlq, value=None, key=record.key, headers=[("x-dlq-reason", reason.encode()), *where]
             )
+        if self._on_sent is not None:
+            self._on_sent(record.topic)
         log.warning(
             "message dead-lettered",
             extra={

@@ -7,11 +7,13 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.client_address import client_address
+from services.runtime.metrics import HttpTimer, StateGauge
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.tokens import InvalidToken, Principal
@@ -135,6 +137,7 @@ def create_http_app(
     on_started: Callable[[Platform], Awaitable[None]] | None = None,
     on_stopping: Callable[[], Awaitable[None]] | None = None,
     dependencies: object = None,
+    state_gauges: Sequence[StateGauge] = (),
 ) -> FastAPI:
     """``on_started`` runs before the consumers start; ``on_stopping`` before anything stops (end
     the service's own background work while the database is still there)."""
@@ -152,6 +155,14 @@ def create_http_app(
     app.state.dependencies = dependencies  # what the handlers get through dependencies_of
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
+    platform.metrics.count_states(state_gauges)
+    app.add_middleware(HttpTimer, metrics=platform.metrics)  # outermost: a 413 or a 503 is timed too
+
+    @app.get("/metrics", tags=["santé"], summary="Métriques Prometheus (exploitation)", include_in_schema=False)
+    async def metrics() -> Response:
+        """Counts and ages only: no affiliate, no RIB, no URL with an identifier."""
+        body = await platform.metrics.render(platform.pool)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health/live", tags=["santé"], summary="Le processus répond")
     async def live() -> dict[str, str]:

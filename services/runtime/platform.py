@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +19,7 @@ from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.faults import CrashPoints
 from services.runtime.kafka import create_broker, create_producer, create_tail_reader
+from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import ServiceSettings
 from services.runtime.tokens import TokenVerifier
@@ -43,6 +44,11 @@ class Platform:
     verifier: TokenVerifier | None = None
     trusted_proxies: tuple[Network, ...] = ()
     """whose X-Forwarded-For is believed (``TRUSTED_PROXIES``)"""
+    metrics: Metrics = field(init=False)
+    """what ``GET /metrics`` exposes (``services/runtime/metrics.py``)"""
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.settings.service_name)
 
     @classmethod
     def create(cls, settings: ServiceSettings, clock: Clock, tracer_provider: TracerProvider) -> "Platform":
@@ -81,7 +87,7 @@ class Platform:
             )
         self.producer = create_producer(s)
         await self.producer.start()
-        self.dead_letters = DeadLetters(self.producer, s.service_name)
+        self.dead_letters = DeadLetters(self.producer, s.service_name, on_sent=self.metrics.dead_lettered)
         self.relay = OutboxRelay(
             self.background_pool,
             self.producer,

@@ -606,3 +606,17 @@ async def test_a_plan_three_months_late_orders_one_installment_and_the_others_ar
     assert (await debits.run(date(2027, 4, 11))).orders == 0
     summary = await debits.run(date(2027, 4, 12))
     assert (summary.orders, summary.amount) == (3, Decimal("9000.00"))
+
+
+async def test_metrics_count_debits_per_state(debits: Debits) -> None:
+    def scheduled(text: str) -> float:
+        wanted = 'recouvrement_debits{service="debits",state="SCHEDULED"} '
+        return float(next(line for line in text.splitlines() if line.startswith(wanted)).split()[-1])
+
+    before = scheduled((await debits.client.get("/metrics")).text)
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), INSTALLMENTS)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)] * 3)
+    after = (await debits.client.get("/metrics")).text
+    assert scheduled(after) == before + 3  # read from debits' database at the scrape
+    assert 'recouvrement_debits{service="debits",state="ORDERED"}' in after  # every state, 0 included

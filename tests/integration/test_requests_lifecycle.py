@@ -750,3 +750,45 @@ async def test_the_plan_at_debits_completes_or_defaults_the_request(svc: Request
         svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "COMPLETED" in states(r, ids[paid]), key=paid
     )
     assert states(records, ids[paid]) == ["DRAFT", "VALIDATED", "IN_PROGRESS", "COMPLETED"]
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one series in Prometheus' text format; the test fails when it is absent."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        series, _, value = line.rpartition(" ")
+        head, _, rest = series.partition("{")
+        if head == name and ",".join(sorted(rest.rstrip("}").split(","))) == wanted:
+            return float(value)
+    raise AssertionError(f"{name}{{{wanted}}} not in /metrics")
+
+
+async def test_metrics_count_requests_per_state_and_time_routes_by_their_template(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate)
+    answer = await svc.client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    drafts = sample(text, "recouvrement_requests", service="requests", state="DRAFT")
+    assert drafts >= 1
+    assert sample(text, "recouvrement_requests", service="requests", state="DEFAULTED") >= 0  # every state is a series
+    # the outbox, read at the scrape: the draft's events are written; depth and age are numbers
+    assert sample(text, "recouvrement_outbox_depth", service="requests") >= 0
+    assert sample(text, "recouvrement_outbox_parked", service="requests") == 0
+    # a route is its template, never its URL: neither the affiliate nor the request id is a label
+    count = sample(
+        text,
+        "recouvrement_http_request_duration_seconds_count",
+        service="requests",
+        method="POST",
+        route="/v1/requests",
+        status="201",
+    )
+    assert count >= 1
+    assert "/v1/requests/{request_id}/modality" in text
+    assert affiliate not in text and request_id not in text
+
+    # one more draft moves the count: the gauge is read from the database at each scrape
+    await svc.draft_ready(new_affiliate())
+    again = (await svc.client.get("/metrics")).text
+    assert sample(again, "recouvrement_requests", service="requests", state="DRAFT") == drafts + 1

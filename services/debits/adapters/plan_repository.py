@@ -31,6 +31,9 @@ class PlanRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
+    async def count_per_state(self) -> dict[str, int]:
+        return {row["state"]: row["n"] for row in await rows(_Q.debits_per_state(self._conn))}
+
     async def save_profiles(self, profiles: dict[str, str]) -> None:
         if profiles:
             await _Q.upsert_profiles(self._conn, affiliates=list(profiles), raisons_sociales=list(profiles.values()))

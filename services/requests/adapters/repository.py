@@ -64,6 +64,9 @@ class RequestRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
+    async def count_per_state(self) -> dict[str, int]:
+        return {row["state"]: row["n"] for row in await rows(_Q.requests_per_state(self._conn))}
+
     async def add(self, request: RemissionRequest) -> None:
         """Raises ``asyncpg.UniqueViolationError`` when the affiliate already has one in progress."""
         await _Q.insert_request(

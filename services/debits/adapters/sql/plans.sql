@@ -104,3 +104,7 @@ SELECT * FROM debit_order WHERE end_to_end_id = :end_to_end_id FOR UPDATE;
 -- name: record_result(end_to_end_id, outcome, reason_code, result_on)!
 UPDATE debit_order SET outcome = :outcome, reason_code = :reason_code, result_on = :result_on
 WHERE end_to_end_id = :end_to_end_id AND outcome IS NULL;
+
+-- name: debits_per_state()
+-- For the metrics: how many debits are in each state.
+SELECT state, count(*) AS n FROM debit GROUP BY state;

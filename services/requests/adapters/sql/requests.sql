@@ -52,3 +52,7 @@ ORDER BY guarantee_deadline LIMIT :page FOR UPDATE SKIP LOCKED;
 SELECT * FROM request
 WHERE state = 'DRAFT' AND last_activity_at < :before
 ORDER BY last_activity_at LIMIT :page FOR UPDATE SKIP LOCKED;
+
+-- name: requests_per_state()
+-- For the metrics: how many requests are in each state (the state column is indexed by the sweep).
+SELECT state, count(*) AS n FROM request GROUP BY state;
