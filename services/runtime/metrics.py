@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import PoolExhausted
+from services.runtime.outbox import backlog
 
 PREFIX = "recouvrement"
 
@@ -32,14 +33,6 @@ class StateGauge:
     measure: Measure
     states: Sequence[str]
     """every state, so a state with no row reads 0 rather than vanishing from the series"""
-
-
-_OUTBOX = """
-SELECT count(*) AS depth,
-       COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age,
-       (SELECT count(*) FROM outbox_parked) AS parked
-FROM outbox
-"""
 
 
 @dataclass
@@ -101,8 +94,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     async def _read(self, conn: asyncpg.Connection) -> None:
-        row = await conn.fetchrow(_OUTBOX)
-        assert row is not None
+        row = await backlog(conn)
         self.outbox_depth.labels(self.service).set(row["depth"])
         self.outbox_oldest_age.labels(self.service).set(row["oldest_age"])
         self.outbox_parked.labels(self.service).set(row["parked"])

@@ -101,6 +101,12 @@ async def enqueue(conn: asyncpg.Connection, topic: str, key: str, message: Envel
     await enqueue_many(conn, [OutgoingMessage.of(topic, key, message)])
 
 
+async def backlog(conn: asyncpg.Connection) -> asyncpg.Record:
+    """``depth``, ``oldest_age`` (seconds, 0 when nothing waits) and ``parked``: what the metrics show."""
+    row: asyncpg.Record = await _QUERIES.backlog(conn)
+    return row
+
+
 async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
     values = [_row(item) for item in items]
     if not values:

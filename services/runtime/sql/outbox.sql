@@ -49,3 +49,10 @@ RETURNING id;
 -- name: discard(ids)
 -- Gone for good (its change stands in the service's tables; the event is not announced).
 DELETE FROM outbox_parked WHERE id = ANY(:ids::bigint[]) RETURNING id, event_id, topic, key, event_type;
+
+-- name: backlog()^
+-- For the metrics: events not yet published, the age of the oldest (0: none waits), parked events.
+SELECT count(*) AS depth,
+       COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age,
+       (SELECT count(*) FROM outbox_parked) AS parked
+FROM outbox;
