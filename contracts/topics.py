@@ -22,6 +22,7 @@ from contracts.debits import (
     DebitsMessage,
 )
 from contracts.debt import LedgerEntry, LedgerMessage, PositionChanged, PositionEvent
+from contracts.epochs import BrokerEpochMarked, EpochEvent
 from contracts.perception import PerceptionEvent, PerceptionMessage
 from contracts.requests import GuaranteeRequestEvent, GuaranteeRequestMessage, RequestEvent, RequestStateChanged
 from contracts.simulation import QuoteEvent, QuoteIssued
@@ -160,6 +161,20 @@ BANK_ORDERS: tuple[Topic[DebitOrder], ...] = tuple(
     for code, name in BANKS.items()
 )
 
+PLATFORM_EPOCHS: Topic[BrokerEpochMarked] = Topic(
+    name="platform.epochs.v1",
+    key="service",
+    producers=("auth", "debt", "simulation", "requests", "debits"),
+    consumers=("auth", "debt", "simulation", "requests", "debits"),
+    message=EpochEvent,
+    description=(
+        "La marque de chaque service sur le broker auquel il publie : un broker qui ne la porte plus a "
+        "perdu ce qu'on lui a confié, et le service rejoue son outbox."
+    ),
+    partitions=1,
+    cleanup_policy="compact",
+)
+
 CATALOGUE: tuple[Topic[Any], ...] = (
     AUTH_EVENTS,
     AUTH_AFFILIATES,
@@ -173,6 +188,7 @@ CATALOGUE: tuple[Topic[Any], ...] = (
     DEBITS_EVENTS,
     BANK_RESULTS,
     *BANK_ORDERS,
+    PLATFORM_EPOCHS,
 )
 
 
