@@ -28,12 +28,14 @@ demo_app = typer.Typer(help="Données de démonstration (développement uniqueme
 keys_app = typer.Typer(help="Clés de signature des jetons.", no_args_is_help=True)
 perception_app = typer.Typer(help="Perception de référence (partenaire de démonstration).", no_args_is_help=True)
 bank_app = typer.Typer(help="Banque de référence (partenaire de démonstration).", no_args_is_help=True)
+simulation_app = typer.Typer(help="Devis de remise.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(auth_cli.cli, name="auth")
 app.add_typer(debt_cli.cli, name="debt")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(requests_cli.cli, name="requests")
+app.add_typer(simulation_app, name="simulation")
 app.add_typer(debits_cli.cli, name="debits")
 app.add_typer(perception_app, name="perception")
 app.add_typer(bank_app, name="bank")
@@ -45,6 +47,14 @@ perception_app.command("serve")(perception_cli.serve_command)
 perception_app.command("deposit")(perception_cli.deposit_command)
 perception_app.command("refuse")(perception_cli.refuse_command)
 bank_app.command("serve")(bank_cli.serve_command)
+for service, service_app in (
+    ("auth", auth_cli.cli),
+    ("debt", debt_cli.cli),
+    ("simulation", simulation_app),
+    ("requests", requests_cli.cli),
+    ("debits", debits_cli.cli),
+):
+    service_app.command("replay")(repair_cli.replay_command(service))
 
 
 @app.command()

@@ -9,6 +9,12 @@ class AuthSettings(ServiceSettings):
     service_name: str = "auth"
     http_port: int = Field(default=8101, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/auth", alias="DATABASE_URL")
+    login_attempt_retention_days: float = Field(
+        default=30,
+        gt=0,
+        alias="LOGIN_ATTEMPT_RETENTION_DAYS",
+        description="how long an untouched failure counter (login, address) is kept once no lock runs",
+    )
     token_private_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "keys" / "token-signing.pem",
         alias="TOKEN_PRIVATE_KEY_FILE",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.auth.adapters.repository import AccountRepository
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
 from services.auth.entrypoints.dependencies import AuthDependencies
@@ -17,8 +18,10 @@ from services.auth.service.login import LoginDependencies
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
+from services.runtime.outbox_log import ReplayPolicy
 from services.runtime.platform import Platform
 from services.runtime.rate_limit import Rate
+from services.runtime.retention import Purge
 from services.runtime.telemetry import setup_logging, setup_tracing
 from services.runtime.tokens import TokenIssuer
 
@@ -32,6 +35,14 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform.replay_policy = ReplayPolicy(reannounce=lambda conn: republish_affiliates(conn, clock))
+    platform.purges = [
+        Purge(
+            "login_attempt",
+            timedelta(days=settings.login_attempt_retention_days),
+            lambda conn, before: AccountRepository(conn).purge_attempts(before),
+        )
+    ]
     tokens = TokenIssuer(
         settings.token_private_key_file.read_bytes(),
         issuer=settings.token_issuer,

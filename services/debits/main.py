@@ -18,6 +18,7 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.faults import CrashPoints
 from services.runtime.http import create_http_app
 from services.runtime.metrics import StateGauge
+from services.runtime.outbox_log import ReplayPolicy
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
@@ -32,6 +33,10 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
     setup_logging(settings.log_level)
     ctx = context_of(settings, clock)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform.replay_policy = ReplayPolicy(
+        prune=lambda conn: PlanRepository(conn).drop_replayed_orders_moved_on(),
+        reannounce=lambda conn: republish_accounts(conn, clock),
+    )
     register_subscribers(platform.broker, platform, ctx)
     runners: list[Periodic] = []
 

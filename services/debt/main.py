@@ -14,6 +14,7 @@ from services.debt.service.pending import pending_sweeper
 from services.debt.service.remission_plans import apply_plan_event
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
+from services.runtime.outbox_log import ReplayPolicy
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
 from services.runtime.telemetry import setup_logging, setup_tracing
@@ -26,6 +27,7 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform.replay_policy = ReplayPolicy(reannounce=lambda conn: republish_positions(conn, clock))
     register_subscribers(platform.broker, platform, settings)
     sweepers: list[Periodic] = []
 

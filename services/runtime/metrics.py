@@ -68,6 +68,24 @@ class Metrics:
             ["service", "topic"],
             registry=r,
         )
+        self.broker_losses = Counter(
+            f"{PREFIX}_broker_losses",
+            "Fois où le broker avait perdu ce que ce service lui a publié (marque absente, offsets revenus en arrière)",
+            ["service"],
+            registry=r,
+        )
+        self.outbox_replayed = Counter(
+            f"{PREFIX}_outbox_replayed",
+            "Événements remis dans l'outbox depuis son journal après une perte du broker",
+            ["service"],
+            registry=r,
+        )
+        self.retention_purged = Counter(
+            f"{PREFIX}_retention_purged",
+            "Lignes supprimées par la rétention, par table",
+            ["service", "table"],
+            registry=r,
+        )
         self.states: dict[str, Gauge] = {}
 
     def count_states(self, gauges: Sequence[StateGauge]) -> None:
@@ -80,6 +98,13 @@ class Metrics:
 
     def dead_lettered(self, topic: str) -> None:
         self.dead_letters.labels(self.service, topic).inc()
+
+    def broker_lost(self, replayed: int) -> None:
+        self.broker_losses.labels(self.service).inc()
+        self.outbox_replayed.labels(self.service).inc(replayed)
+
+    def purged(self, table: str, count: int) -> None:
+        self.retention_purged.labels(self.service, table).inc(count)
 
     async def render(self, pool: asyncpg.Pool | None) -> bytes:
         """The exposition text, the database gauges read now. A database that does not answer leaves

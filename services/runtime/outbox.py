@@ -5,8 +5,9 @@ between; writing before it announces a change that may roll back. The outbox row
 with the change, and the relay retries until the broker has taken it.
 
 Once on the wire, without a transactional producer (Tansu has none): a row is marked as handed over
-(committed) before it goes to the producer and deleted once acknowledged. A row still in the outbox
-with a mark may be on the broker already (the relay died between the acknowledgement and the delete,
+(committed) before it goes to the producer and moved to the outbox's log once acknowledged
+(``outbox_log``: kept for a window, replayed to a broker that lost it). A row still in the outbox
+with a mark may be on the broker already (the relay died between the acknowledgement and the move,
 or an acknowledgement was lost); before handing it again the relay looks for its event id in its
 topic's tail (``delivered``) and sends only what is missing. Consumers' inboxes stay the second
 safety; Apache Kafka's idempotent producer, where configured, a third (it covers the producer's own
@@ -16,6 +17,7 @@ retries, not a relay that restarts).
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +40,9 @@ from opentelemetry.trace import SpanKind
 from contracts.envelope import Envelope
 from services.runtime.db import load_queries, rows
 from services.runtime.delivered import EVENT_ID_HEADER
+from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import NO_CRASH, CrashPoints
+from services.runtime.outbox_log import NO_POLICY, high_water, replay_lost
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -131,13 +135,16 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         max_attempts: int = 10,
         crash_points: CrashPoints = NO_CRASH,
+        watch: BrokerWatch | None = None,
     ) -> None:
         """``leader_connection`` opens the connection that holds the leader lock and LISTENs: its own,
         never a pooled one, since pooled connections go back to others without a session reset.
         ``known_topics``: the catalogue; a row for any other topic is parked, never sent (a broker
         that creates topics on first use would otherwise take it where no one reads).
         ``max_attempts``: tries after which a row the broker keeps refusing, while it takes others,
-        is parked."""
+        is parked. ``watch``: looks for the service's mark on the broker when the relay takes the lead
+        and every ``watch.interval_s`` (``epochs``); without it, only a partition's offsets going
+        back reveal a lost broker."""
         self._pool = pool
         self._leader_connection = leader_connection
         self._producer = producer
@@ -148,12 +155,18 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._max_attempts = max_attempts
         self._crash = crash_points
+        self._watch = watch
+        self._policy = watch.policy if watch is not None else NO_POLICY
+        self._high_water: dict[tuple[str, int], int] = {}
+        """``(topic, partition) -> highest offset`` the current broker gave our events"""
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
         self.found_on_broker = 0
         """rows of an interrupted batch found on the broker, deleted without being sent again"""
         self.parked = 0
+        self.partitions_lost = 0
+        """topics found lost because a partition's offsets went back (``replay_lost``)"""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -195,11 +208,18 @@ class OutboxRelay:
             await asyncio.sleep(self._poll_interval)
         await leader.add_listener("outbox", self._on_notify)
         try:
+            async with self._pool.acquire() as conn:
+                self._high_water = await high_water(conn)
+            next_check = 0.0
             while True:
                 self._wakeup.clear()
                 # An idle leader connection is the likeliest to be cut, taking the lock with it; find
                 # out now (and reconnect) rather than publish beside the replica that took over.
                 await leader.execute("SELECT 1", timeout=5)
+                if self._watch is not None and time.monotonic() >= next_check:
+                    if await self._watch.check(self._pool):
+                        self._high_water.clear()  # its offsets named the lost broker
+                    next_check = time.monotonic() + self._watch.interval_s
                 sent = await self.publish_pending()
                 if sent < self._batch_size:
                     with contextlib.suppress(TimeoutError):
@@ -246,7 +266,8 @@ class OutboxRelay:
         )
         if not found:
             return batch
-        await _QUERIES.delete_sent(conn, ids=[row["id"] for row in handed if row["event_id"] in found])
+        ids = [row["id"] for row in handed if row["event_id"] in found]
+        await _QUERIES.log_sent(conn, ids=ids, partitions=[None] * len(ids), offsets=[None] * len(ids))
         self.found_on_broker += len(found)
         return [row for row in batch if row["event_id"] not in found]
 
@@ -268,10 +289,26 @@ class OutboxRelay:
         Returns the failure to raise (so the relay backs off) only when nothing went through: a
         broker that takes other rows is not down, and a row it keeps refusing must not slow them.
         """
-        sent = [row["id"] for row, outcome in outcomes if not isinstance(outcome, BaseException)]
+        taken = [(row, outcome) for row, outcome in outcomes if not isinstance(outcome, BaseException)]
+        sent = [row["id"] for row, _ in taken]
         failed = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, HeldBack)]
+        lost = self._topics_gone_back(taken)
         async with conn.transaction():
-            await _QUERIES.delete_sent(conn, ids=sent)
+            if lost:
+                # Before the batch is logged: its rows are still in the outbox, so the replay skips them.
+                replayed = await replay_lost(conn, lost, self._policy, sent_before=datetime.now(UTC))
+                log.error(
+                    "a partition's offsets went back: the broker lost these topics; their log is replayed",
+                    extra={"topics": sorted(lost), "events_replayed": replayed},
+                )
+                if self._watch is not None:
+                    self._watch.on_lost(replayed)
+            await _QUERIES.log_sent(
+                conn,
+                ids=sent,
+                partitions=[metadata.partition for _, metadata in taken],
+                offsets=[metadata.offset for _, metadata in taken],
+            )
             retry: list[tuple[asyncpg.Record, BaseException]] = []
             for row, error in failed:
                 if isinstance(error, _UNSENDABLE):
@@ -284,6 +321,7 @@ class OutboxRelay:
             for error_text, ids in _group_by_error(retry).items():
                 await _QUERIES.record_failure(conn, ids=ids, error=error_text)
         self.published += len(sent)
+        self._raise_high_water(taken)
         if retry and not sent:
             return retry[0][1]
         if retry:
@@ -292,6 +330,24 @@ class OutboxRelay:
                 extra={"rows": len(retry), "error": repr(retry[0][1])[:300]},
             )
         return None
+
+    def _topics_gone_back(self, taken: list[tuple[asyncpg.Record, Any]]) -> set[str]:
+        """Topics with a partition where the broker gave one of these events an offset at or below
+        one it gave an earlier event: offsets never go back on the same log, so it is a new one."""
+        lost = {
+            row["topic"]
+            for row, metadata in taken
+            if metadata.offset <= self._high_water.get((row["topic"], metadata.partition), -1)
+        }
+        if lost:
+            self.partitions_lost += len(lost)
+            self._high_water = {tp: offset for tp, offset in self._high_water.items() if tp[0] not in lost}
+        return lost
+
+    def _raise_high_water(self, taken: list[tuple[asyncpg.Record, Any]]) -> None:
+        for row, metadata in taken:
+            where = (row["topic"], metadata.partition)
+            self._high_water[where] = max(metadata.offset, self._high_water.get(where, -1))
 
     async def _park(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> None:
         """Moved to ``outbox_parked``; the later rows of its topic and key wait behind it (the claim

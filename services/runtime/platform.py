@@ -17,10 +17,14 @@ from services.runtime.clock import Clock
 from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
+from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import CrashPoints
 from services.runtime.kafka import create_broker, create_producer, create_tail_reader
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
+from services.runtime.outbox_log import NO_POLICY, ReplayPolicy
+from services.runtime.periodic import Periodic
+from services.runtime.retention import Purge, Retention, platform_purges
 from services.runtime.settings import ServiceSettings
 from services.runtime.tokens import TokenVerifier
 
@@ -46,6 +50,12 @@ class Platform:
     """whose X-Forwarded-For is believed (``TRUSTED_PROXIES``)"""
     metrics: Metrics = field(init=False)
     """what ``GET /metrics`` exposes (``services/runtime/metrics.py``)"""
+    replay_policy: ReplayPolicy = NO_POLICY
+    """what the service adds when its broker lost what it published (set by its bootstrap)"""
+    purges: list[Purge] = field(default_factory=list)
+    """the service's own retention, beside the inbox and the outbox's log (set by its bootstrap)"""
+    watch: BrokerWatch | None = None
+    retention: Periodic | None = None
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.settings.service_name)
@@ -88,17 +98,30 @@ class Platform:
         self.producer = create_producer(s)
         await self.producer.start()
         self.dead_letters = DeadLetters(self.producer, s.service_name, on_sent=self.metrics.dead_lettered)
+        lookup = DeliveredLookup(lambda: create_tail_reader(s), margin_s=s.outbox_lookup_margin_seconds)
+        self.watch = BrokerWatch(
+            s.service_name,
+            self.producer,
+            lookup,
+            self.replay_policy,
+            interval_s=s.broker_check_interval_seconds,
+            on_lost=self.metrics.broker_lost,
+        )
         self.relay = OutboxRelay(
             self.background_pool,
             self.producer,
             lambda: asyncpg.connect(s.database_url),
-            DeliveredLookup(lambda: create_tail_reader(s), margin_s=s.outbox_lookup_margin_seconds),
+            lookup,
             known_topics=frozenset(all_topic_names()),
             batch_size=s.outbox_batch_size,
             max_attempts=s.outbox_max_attempts,
             crash_points=CrashPoints(s.fault_injection),
+            watch=self.watch,
         )
         await self.relay.start()
+        retention = Retention(self.background_pool, [*platform_purges(s), *self.purges], on_purged=self.metrics.purged)
+        self.retention = retention.schedule(s.retention_interval_seconds)
+        self.retention.start()
         if before_consuming is not None:
             await before_consuming(self)
         await self.broker.start()
@@ -111,6 +134,8 @@ class Platform:
         uncommitted offsets are read again, unsent outbox rows stay in the outbox.
         """
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [("broker", self.broker.stop)]
+        if self.retention is not None:
+            steps.append(("retention", self.retention.stop))
         if self.relay is not None:
             steps.append(("outbox relay", self.relay.stop))
         if self.producer is not None:

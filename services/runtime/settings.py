@@ -3,9 +3,9 @@
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from contracts.calendar import BusinessCalendar
@@ -137,6 +137,36 @@ class ServiceSettings(BaseSettings):
             "the broker already holds (clock skew between the relay and the broker's timestamps)"
         ),
     )
+    outbox_retention_days: float = Field(
+        default=7,
+        gt=0,
+        alias="OUTBOX_RETENTION_DAYS",
+        description=(
+            "how long published events stay in the outbox's log, to be replayed to a broker that lost them "
+            "(or by `recouvrement <service> replay`)"
+        ),
+    )
+    broker_check_interval_seconds: float = Field(
+        default=30,
+        gt=0,
+        alias="BROKER_CHECK_INTERVAL_SECONDS",
+        description="how often the relay looks for the service's mark on the broker (without it: our events were lost)",
+    )
+    inbox_retention_days: float = Field(
+        default=30,
+        gt=0,
+        alias="INBOX_RETENTION_DAYS",
+        description=(
+            "how long a consumer remembers the events it applied; longer than every producer's "
+            "OUTBOX_RETENTION_DAYS and the topics' retention, so no replay or re-read applies one twice"
+        ),
+    )
+    retention_interval_seconds: float = Field(
+        default=3600,
+        ge=0,
+        alias="RETENTION_INTERVAL_SECONDS",
+        description="how often the retention job purges what outlived its window (0: never, e.g. in tests)",
+    )
     kafka_idempotent_producer: bool = Field(
         default=False,
         alias="KAFKA_IDEMPOTENT_PRODUCER",
@@ -164,6 +194,16 @@ class ServiceSettings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_log(self) -> Self:
+        """An inbox that forgets an event before the log stops replaying it would apply it twice."""
+        if self.inbox_retention_days <= self.outbox_retention_days:
+            raise ValueError(
+                f"INBOX_RETENTION_DAYS ({self.inbox_retention_days}) must exceed "
+                f"OUTBOX_RETENTION_DAYS ({self.outbox_retention_days})"
+            )
+        return self
 
     def token_public_keys(self) -> list[Path] | None:
         """The public key files to verify tokens with; None when there is none (every authenticated

@@ -1,11 +1,14 @@
-"""The operators' repairs that need no SQL and no kcat: parked outbox events, dead letters.
+"""The operators' repairs that need no SQL and no kcat: parked outbox events, dead letters, replays.
 
-``recouvrement outbox parked|requeue|discard`` (per service database) and ``recouvrement dlq
-list|show|replay`` (every ``.dlq`` topic of the catalogue); the top-level command line assembles them.
+``recouvrement outbox parked|requeue|discard`` (per service database), ``recouvrement dlq
+list|show|replay`` (every ``.dlq`` topic of the catalogue) and ``recouvrement <service> replay``
+(the outbox's log); the top-level command line assembles them.
 """
 
 import asyncio
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -54,6 +57,41 @@ def outbox_discard(
 
     gone = asyncio.run(discard(database_url, ids, why))
     typer.echo(f"{len(gone)} événement(s) abandonné(s)")
+
+
+def replay_command(service: str) -> Callable[..., None]:
+    """``recouvrement <service> replay``: the same command for each service, on its own database."""
+
+    def replay(
+        since: Annotated[
+            datetime,
+            typer.Option(
+                "--since",
+                formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+                help="depuis quand (heure de Casablanca), p. ex. 2026-12-01 ou 2026-12-01T08:00:00",
+            ),
+        ],
+        topic: Annotated[
+            list[str] | None, typer.Option("--topic", help="un sujet du catalogue (défaut : tous)")
+        ] = None,
+        database_url: Annotated[
+            str, typer.Option(envvar="DATABASE_URL", help=f"la base du service (défaut : …/{service})")
+        ] = f"postgresql://postgres@127.0.0.1:15432/{service}",
+    ) -> None:
+        """Republie ce que le service a publié depuis --since (journal de l'outbox, mêmes identifiants
+        d'événement : chaque consommateur n'applique chaque événement qu'une fois)."""
+        from contracts.topics import all_topic_names
+        from services.runtime.clock import BUSINESS_TZ
+        from services.runtime.outbox_log import replay_window
+
+        unknown = sorted(set(topic or ()) - set(all_topic_names()))
+        if unknown:
+            raise typer.BadParameter(f"hors du catalogue : {', '.join(unknown)}", param_hint="--topic")
+        when = since if since.tzinfo is not None else since.replace(tzinfo=BUSINESS_TZ)
+        count = asyncio.run(replay_window(database_url, when, topic or None))
+        typer.echo(f"{count} événement(s) remis dans l'outbox de {service} depuis {when.isoformat()} (il les publie)")
+
+    return replay
 
 
 KafkaOption = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="brokers host:port")]

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 # Bookkeeping, not state: what was claimed, sent or migrated, not what the business knows.
-BOOKKEEPING = ("inbox", "outbox", "outbox_parked", "schema_migration")
+BOOKKEEPING = ("inbox", "outbox", "outbox_parked", "outbox_log", "broker_epoch", "schema_migration")
 
 
 async def snapshot(stack: RunningStack) -> dict[str, str]:

@@ -23,12 +23,14 @@ from contracts.banks import orders_topic
 from contracts.debits import DebitChanged, DebitExecuted, DebitOrder, DebitRejected, PlanCompleted, PlanDefaulted
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUESTS_EVENTS
+from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.cli import run_command
 from services.debits.entrypoints.operations import import_bank_accounts, run_debit_run
 from services.debits.main import create_app
 from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
+from services.runtime.outbox_log import ReplayPolicy, replay_lost
 from services.runtime.tokens import Principal, TokenIssuer
 from tests import messages
 from tests.conftest import Infra
@@ -620,3 +622,43 @@ async def test_metrics_count_debits_per_state(debits: Debits) -> None:
     after = (await debits.client.get("/metrics")).text
     assert scheduled(after) == before + 3  # read from debits' database at the scrape
     assert 'recouvrement_debits{service="debits",state="ORDERED"}' in after  # every state, 0 included
+
+
+async def test_after_a_broker_loss_only_the_orders_still_awaiting_their_answer_are_presented_again(
+    debits: Debits,
+) -> None:
+    """The outbox's log is replayed to a broker that lost it; debits drops from that replay every
+    order its bank answered (a bank that lost its own record would collect it twice)."""
+    answered, waiting = new_affiliate(), new_affiliate()
+    paid = await debits.validate(answered, await debits.register(answered, RIB_ATTIJARI), FULL)
+    pending = await debits.validate(waiting, await debits.register(waiting, RIB_ATTIJARI), FULL)
+    await debits.until_states(paid, answered, [("SCHEDULED", 0)])
+    await debits.until_states(pending, waiting, [("SCHEDULED", 0)])
+    assert (await debits.run(date(2026, 12, 10))).orders == 2
+    (settled,) = await debits.orders("007", answered, 1)
+    (awaited,) = await debits.orders("007", waiting, 1)
+    await debits.result(answered, executed(settled, "007"))
+    await debits.until_states(paid, answered, [("SETTLED", 1)])
+
+    async def logged() -> bool:
+        conn = await asyncpg.connect(debits.database)
+        try:
+            return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox"))
+        finally:
+            await conn.close()
+
+    await eventually(logged)
+    conn = await asyncpg.connect(debits.database)
+    try:
+        async with conn.transaction():
+            policy = ReplayPolicy(prune=lambda c: PlanRepository(c).drop_replayed_orders_moved_on())
+            left = await replay_lost(conn, {orders_topic("007")}, policy, datetime.now(UTC))
+    finally:
+        await conn.close()
+
+    assert left == 1
+    again = await read_topic(debits.infra.bootstrap, orders_topic("007"), lambda r: len(r) >= 2, key=waiting)
+    assert [DebitOrder.model_validate_json(r.value).event_id for r in again] == [awaited.event_id] * 2
+    assert len(await read_to_end(debits.infra.bootstrap, orders_topic("007"), key=answered)) == 1
+    assert await debits.states(paid, answered) == [("SETTLED", 1)]
+    assert await debits.states(pending, waiting) == [("ORDERED", 1)]

@@ -1,5 +1,6 @@
 """Accounts in Postgres. Takes a connection: the caller owns the transaction."""
 
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +23,10 @@ class AccountRepository:
     async def affiliates_of(self, account_id: str) -> list[Affiliate]:
         found = await rows(_Q.affiliates_of(self._conn, account_id=account_id))
         return [Affiliate(**dict(row)) for row in found]
+
+    async def purge_attempts(self, before: datetime) -> int:
+        count: int = await _Q.purge_attempts(self._conn, before=before)
+        return count
 
     async def attempts(self, login: str, address: str) -> Attempts:
         row = await _Q.attempts(self._conn, login=login, address=address)

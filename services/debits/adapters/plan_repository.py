@@ -119,6 +119,11 @@ class PlanRepository:
             found.setdefault(row["request_id"], []).append(debit_of(row))
         return found
 
+    async def drop_replayed_orders_moved_on(self) -> int:
+        """In a replay's transaction, after a broker loss: ``run_orders.sql`` says which orders go."""
+        count: int = await _Q.drop_replayed_orders_moved_on(self._conn)
+        return count
+
     async def insert_orders(self, orders: Sequence[dict[str, Any]], run_date: date, ordered_at: datetime) -> None:
         if orders:
             await _Q.insert_orders(

@@ -20,8 +20,28 @@ LIMIT :limit;
 -- look for on the broker, whatever happens after it.
 UPDATE outbox SET handed_at = coalesce(handed_at, :at) WHERE id = ANY(:ids::bigint[]);
 
--- name: delete_sent(ids)!
-DELETE FROM outbox WHERE id = ANY(:ids::bigint[]);
+-- name: log_sent(ids, partitions, offsets)!
+-- What the broker took leaves the outbox for the log, with where the broker put it (NULL: found
+-- on the broker by a lookup). An event logged before (a replay) gets its new place.
+WITH sent AS (
+    SELECT * FROM unnest(:ids::bigint[], :partitions::integer[], :offsets::bigint[]) AS t (id, sent_partition, sent_offset)
+), moved AS (
+    DELETE FROM outbox o USING sent WHERE o.id = sent.id
+    RETURNING o.id, o.event_id, o.topic, o.key, o.event_type, o.body, o.traceparent, o.tracestate, o.created_at,
+              sent.sent_partition, sent.sent_offset
+)
+INSERT INTO outbox_log (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, partition, "offset")
+SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at, sent_partition, sent_offset
+FROM moved
+ON CONFLICT (id) DO UPDATE SET sent_at = now(), partition = EXCLUDED.partition, "offset" = EXCLUDED."offset";
+
+-- name: high_water()
+-- Per partition, the highest offset the current broker gave one of our events: a later event on
+-- the same partition must get a higher one, or the broker lost the partition.
+SELECT topic, partition, max("offset") AS last_offset
+FROM outbox_log
+WHERE "offset" IS NOT NULL
+GROUP BY topic, partition;
 
 -- name: record_failure(ids, error)!
 UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE id = ANY(:ids::bigint[]);
@@ -56,3 +76,40 @@ SELECT count(*) AS depth,
        COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age,
        (SELECT count(*) FROM outbox_parked) AS parked
 FROM outbox;
+
+-- name: replay(since, topics, sent_before)$
+-- Logged events back into the outbox under their ORIGINAL ids and event ids: they leave before
+-- what was written after them, and each consumer's inbox applies each once. ``topics`` NULL: all.
+-- An event still waiting in the outbox stays as it is.
+WITH replayed AS (
+    INSERT INTO outbox (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at)
+    SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at
+    FROM outbox_log
+    WHERE created_at >= :since
+      AND sent_at < :sent_before
+      AND (CAST(:topics AS text[]) IS NULL OR topic = ANY(CAST(:topics AS text[])))
+    ORDER BY id
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM replayed;
+
+-- name: forget_offsets(topics)!
+-- The broker that gave these offsets lost the partitions: they say nothing about the next one.
+UPDATE outbox_log SET partition = NULL, "offset" = NULL
+WHERE "offset" IS NOT NULL AND (CAST(:topics AS text[]) IS NULL OR topic = ANY(CAST(:topics AS text[])));
+
+-- name: current_epoch()^
+SELECT epoch, marked_at FROM broker_epoch;
+
+-- name: adopt_epoch(epoch)!
+INSERT INTO broker_epoch (epoch) VALUES (:epoch)
+ON CONFLICT (only_one) DO UPDATE SET epoch = EXCLUDED.epoch, marked_at = now();
+
+-- name: purge_log(before)$
+-- A few thousand at a time keeps each delete short beside the relay's inserts.
+WITH gone AS (
+    DELETE FROM outbox_log WHERE id IN (SELECT id FROM outbox_log WHERE sent_at < :before LIMIT 5000)
+    RETURNING 1
+)
+SELECT count(*) FROM gone;

@@ -51,3 +51,17 @@ SELECT count(*) FROM account;
 -- Keyset pages over every affiliate, to re-announce them.
 SELECT numero, raison_sociale, ice, perception_code, perception_name
 FROM affiliate WHERE numero > :after ORDER BY numero LIMIT :page;
+
+-- name: purge_attempts(before)$
+-- Counters nobody has touched since ``before`` and no lock still running: a login that comes back
+-- after that starts from zero failures, as it would have once its lock ended.
+WITH gone AS (
+    DELETE FROM login_attempt
+    WHERE (login, address) IN (
+        SELECT login, address FROM login_attempt
+        WHERE last_attempt_at < :before AND (locked_until IS NULL OR locked_until < :before)
+        LIMIT 5000
+    )
+    RETURNING 1
+)
+SELECT count(*) FROM gone;

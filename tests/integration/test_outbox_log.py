@@ -1,0 +1,234 @@
+"""The outbox as a replayable log, against a real Postgres and real brokers.
+
+A broker that loses what it was given (a memory-only Tansu restarted, here for real: the process is
+killed and a new one starts on the same port) gets back, from the service's log, every event it
+held, with the same event ids; an operator replays a window from the command line.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from typer.testing import CliRunner
+
+from contracts.auth import LoginPayload, LoginSucceeded
+from contracts.topics import AUTH_EVENTS, PLATFORM_EPOCHS
+from services import cli
+from services.runtime.db import create_pool, migrate
+from services.runtime.delivered import DeliveredLookup
+from services.runtime.epochs import BrokerWatch
+from services.runtime.outbox import OutboxRelay, enqueue
+from services.runtime.outbox_log import ReplayPolicy
+from services.stack.embedded import EmbeddedBroker, free_port
+from services.stack.provisioning import provision_topics
+from tests.conftest import Infra
+from tests.support import eventually, read_to_end, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def login_event(login: str) -> LoginSucceeded:
+    return LoginSucceeded.build(
+        LoginPayload(login=login, account_id=None), producer="test", occurred_at=datetime.now(UTC)
+    )
+
+
+def event_ids(records: list[Any]) -> list[str]:
+    return [json.loads(r.value)["event_id"] for r in records]
+
+
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database, size=4)
+    async with pool.acquire() as conn:
+        await migrate(conn, [])
+    yield pool
+    await pool.close()
+
+
+class RestartableBroker:
+    """A broker of this test's own, killed and started again on the same port (memory only: the new
+    one holds nothing), its topics provisioned as ``make run`` does."""
+
+    def __init__(self, directory: Path) -> None:
+        self.broker = EmbeddedBroker(free_port(), directory / "broker.log")
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    async def start(self) -> None:
+        self.broker.start()
+        await provision_topics(self.bootstrap)
+
+    async def kill_and_restart(self) -> None:
+        assert self.broker.process is not None
+        self.broker.process.kill()
+        self.broker.process.wait(10)
+        await self.start()
+
+
+@pytest.fixture
+async def own_broker(tmp_path: Path) -> AsyncIterator[RestartableBroker]:
+    broker = RestartableBroker(tmp_path)
+    await broker.start()
+    yield broker
+    broker.broker.stop()
+
+
+def lookup_on(bootstrap: str) -> DeliveredLookup:
+    return DeliveredLookup(
+        lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+    )
+
+
+async def enqueue_logins(pool: asyncpg.Pool, login: str, count: int) -> list[LoginSucceeded]:
+    events = [login_event(login) for _ in range(count)]
+    async with pool.acquire() as conn, conn.transaction():
+        for event in events:
+            await enqueue(conn, AUTH_EVENTS.name, login, event)
+    return events
+
+
+async def drained(pool: asyncpg.Pool) -> bool:
+    async with pool.acquire() as conn:
+        return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox"))
+
+
+async def test_a_published_event_is_logged_where_the_broker_put_it_and_an_operator_replays_it(
+    pool: asyncpg.Pool, infra: Infra, database: str
+) -> None:
+    login = f"log.{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+    await producer.start()
+    relay = OutboxRelay(pool, producer, lambda: asyncpg.connect(database), lookup_on(infra.bootstrap))
+    await relay.start()
+    try:
+        [event] = await enqueue_logins(pool, login, 1)
+        [record] = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
+        await eventually(lambda: drained(pool))
+        async with pool.acquire() as conn:
+            logged = await conn.fetchrow('SELECT event_id, partition, "offset", body FROM outbox_log')
+        assert (logged["event_id"], logged["partition"], logged["offset"]) == (
+            event.event_id,
+            record.partition,
+            record.offset,
+        )
+        assert bytes(logged["body"]) == record.value
+
+        # The operator's replay of the window: the same event, the same id, once more on the topic.
+        since = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
+        outcome = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli.app,
+            ["auth", "replay", "--since", since, "--topic", AUTH_EVENTS.name, "--database-url", database],
+        )
+        assert outcome.exit_code == 0, outcome.output
+        assert outcome.output.startswith("1 événement(s) remis dans l'outbox de auth")
+        records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 2, key=login)
+        assert event_ids(records) == [str(event.event_id)] * 2
+        await eventually(lambda: drained(pool))
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox_log") == 1  # the same row, its new place
+            assert await conn.fetchval('SELECT "offset" FROM outbox_log') == records[1].offset
+
+        # Nothing written before --since goes again; an unknown topic is refused before anything moves.
+        later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+        none = await asyncio.to_thread(
+            CliRunner().invoke, cli.app, ["auth", "replay", "--since", later, "--database-url", database]
+        )
+        assert none.output.startswith("0 événement(s)"), none.output
+        bad = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli.app,
+            ["auth", "replay", "--since", since, "--topic", "nope.v1", "--database-url", database],
+        )
+        assert bad.exit_code != 0 and "hors du catalogue" in bad.output
+    finally:
+        await relay.stop()
+        await producer.stop()
+
+
+async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_state_is_reannounced(
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+) -> None:
+    """No new event is needed: the service's mark is gone from the new broker, and that is enough."""
+    login = f"epoch.{uuid.uuid4().hex[:8]}"
+    reannounced: list[int] = []
+
+    async def reannounce(conn: asyncpg.Connection) -> int:
+        reannounced.append(1)
+        return 0
+
+    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
+    await producer.start()
+    watch = BrokerWatch("auth", producer, lookup_on(own_broker.bootstrap), ReplayPolicy(reannounce=reannounce), 0.3)
+    relay = OutboxRelay(
+        pool, producer, lambda: asyncpg.connect(database), lookup_on(own_broker.bootstrap), watch=watch, max_backoff=0.5
+    )
+    await relay.start()
+    try:
+        events = await enqueue_logins(pool, login, 3)
+        before = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        assert event_ids(before) == [str(e.event_id) for e in events]
+        await eventually(lambda: drained(pool))
+        marks = await read_to_end(own_broker.bootstrap, PLATFORM_EPOCHS.name, key="auth")
+        async with pool.acquire() as conn:
+            first_epoch = await conn.fetchval("SELECT epoch FROM broker_epoch")
+        assert [json.loads(m.value)["payload"]["epoch"] for m in marks] == [str(first_epoch)]
+        assert (watch.losses, reannounced) == (0, [])  # adopting the first broker is no loss
+
+        await own_broker.kill_and_restart()
+
+        after = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        assert event_ids(after) == [str(e.event_id) for e in events]  # same ids, same order
+        await eventually(lambda: drained(pool))
+        assert (watch.losses, watch.replayed, reannounced) == (1, 3, [1])
+        async with pool.acquire() as conn:
+            second_epoch = await conn.fetchval("SELECT epoch FROM broker_epoch")
+            assert await conn.fetchval('SELECT count(*) FROM outbox_log WHERE "offset" IS NOT NULL') == 3
+        assert second_epoch != first_epoch
+        # Nothing more: the new broker holds the new mark, so the next checks find it.
+        await asyncio.sleep(1.0)
+        assert watch.losses == 1
+        assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 3
+    finally:
+        await relay.stop()
+        await producer.stop()
+
+
+async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_without_waiting_for_a_check(
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+) -> None:
+    """Without a watch (or between two checks) the first acknowledgement from the new broker tells."""
+    login = f"offsets.{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
+    await producer.start()
+    relay = OutboxRelay(
+        pool, producer, lambda: asyncpg.connect(database), lookup_on(own_broker.bootstrap), max_backoff=0.5
+    )
+    await relay.start()
+    try:
+        first = await enqueue_logins(pool, login, 3)
+        await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        await eventually(lambda: drained(pool))
+
+        await own_broker.kill_and_restart()
+        [fresh] = await enqueue_logins(pool, login, 1)  # same key, same partition: offset 0 again
+
+        records = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 4, key=login)
+        await eventually(lambda: drained(pool))
+        assert event_ids(records) == [str(fresh.event_id), *(str(e.event_id) for e in first)]
+        assert relay.partitions_lost == 1
+        await asyncio.sleep(0.5)
+        assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 4  # each once
+    finally:
+        await relay.stop()
+        await producer.stop()
