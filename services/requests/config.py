@@ -11,6 +11,12 @@ class RequestsSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "requests"
     http_port: int = Field(default=8104, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/requests", alias="DATABASE_URL")
+    quote_retention_days: float = Field(
+        default=30,
+        gt=0,
+        alias="QUOTE_RETENTION_DAYS",
+        description="how long quotes are kept after they were issued (a request keeps its own copy of its quote)",
+    )
     quote_wait_seconds: float = Field(
         default=5.0,
         alias="QUOTE_WAIT_SECONDS",

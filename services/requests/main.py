@@ -1,6 +1,7 @@
 """requests' bootstrap: the one place where its parts are built and wired."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import get_args
 
@@ -8,7 +9,7 @@ from fastapi import FastAPI
 
 from contracts.requests import RequestState
 from contracts.simulation import QUOTE_SEAL_KIND
-from services.requests.adapters.repository import RequestRepository
+from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.config import RequestsSettings
 from services.requests.entrypoints.dependencies import RequestsDependencies, context_of
 from services.requests.entrypoints.http import router
@@ -20,6 +21,7 @@ from services.runtime.http import create_http_app
 from services.runtime.metrics import StateGauge
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
+from services.runtime.retention import Purge
 from services.runtime.seals import SealVerifier
 from services.runtime.telemetry import setup_logging, setup_tracing
 
@@ -34,6 +36,13 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     ctx = context_of(settings, clock)
     programme = ctx.programme
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform.purges = [
+        Purge(
+            "quote",
+            timedelta(days=settings.quote_retention_days),
+            lambda conn, before: ProjectionRepository(conn).purge_quotes(before),
+        )
+    ]
     register_subscribers(platform.broker, platform, ctx)
     arrivals = QuoteArrivals(settings.database_url)
     sweepers: list[Periodic] = []

@@ -9,6 +9,12 @@ class SimulationSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "simulation"
     http_port: int = Field(default=8103, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/simulation", alias="DATABASE_URL")
+    quote_retention_days: float = Field(
+        default=30,
+        gt=0,
+        alias="QUOTE_RETENTION_DAYS",
+        description="how long quotes are kept after they expired (the retention job purges them)",
+    )
     quote_signing_key_file: Path | None = Field(
         default=None,
         alias="QUOTE_SIGNING_KEY_FILE",

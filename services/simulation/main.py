@@ -1,6 +1,7 @@
 """simulation's bootstrap: the one place where its parts are built and wired."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,8 +10,10 @@ from contracts.simulation import QUOTE_SEAL_KIND
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import create_http_app
 from services.runtime.platform import Platform
+from services.runtime.retention import Purge
 from services.runtime.seals import Sealer
 from services.runtime.telemetry import setup_logging, setup_tracing
+from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.config import SimulationSettings
 from services.simulation.entrypoints.dependencies import SimulationDependencies
 from services.simulation.entrypoints.http import router
@@ -34,6 +37,13 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
         extra={"programme": programme.code, "eligible_until": programme.eligible_until},
     )
     platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform.purges = [
+        Purge(
+            "quotes",
+            timedelta(days=settings.quote_retention_days),
+            lambda conn, before: SimulationRepository(conn).purge_quotes(before),
+        )
+    ]
     register_subscribers(platform.broker, platform, programme)
     dependencies = SimulationDependencies(
         platform=platform,

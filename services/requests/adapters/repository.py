@@ -212,6 +212,10 @@ class ProjectionRepository:
         )
         await _Q.notify_quotes(self._conn, quote_ids=[str(q.quote_id) for q in quotes])
 
+    async def purge_quotes(self, before: datetime) -> int:
+        count: int = await _Q.purge_quotes(self._conn, before=before)
+        return count
+
     async def quote(self, quote_id: UUID) -> Quote | None:
         body = await _Q.quote_by_id(self._conn, quote_id=quote_id)
         return Quote.model_validate_json(body) if body else None

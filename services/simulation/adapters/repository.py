@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -92,6 +93,10 @@ class SimulationRepository:
             traceparent=traceparent,
             tracestate=tracestate,
         )
+
+    async def purge_quotes(self, before: datetime) -> int:
+        count: int = await _Q.purge_quotes(self._conn, before=before)
+        return count
 
     async def quote_of(self, quote_id: UUID) -> tuple[str, str] | None:
         """The quote's affiliate and its JSON body, as issued."""

@@ -49,3 +49,11 @@ SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND issued_at > :
 -- name: notify_quotes(quote_ids)!
 -- Wakes the validations waiting for these quotes (delivered at commit).
 SELECT pg_notify('quote_arrived', quote_id) FROM unnest(:quote_ids::text[]) AS quote_id;
+
+-- name: purge_quotes(before)$
+-- Quotes issued before ``before``, long expired: a request keeps its own copy of the quote it bound.
+WITH gone AS (
+    DELETE FROM quote WHERE quote_id IN (SELECT quote_id FROM quote WHERE issued_at < :before LIMIT 5000)
+    RETURNING 1
+)
+SELECT count(*) FROM gone;

@@ -32,3 +32,12 @@ WITH quote AS (
     VALUES (:event_id, :topic, :key, :event_type, :event_body, :traceparent, :tracestate)
 )
 SELECT pg_notify('outbox', '');
+
+-- name: purge_quotes(before)$
+-- Quotes expired before ``before``: none can be validated any more, and requests keeps its own copy
+-- of every quote a request bound.
+WITH gone AS (
+    DELETE FROM quotes WHERE quote_id IN (SELECT quote_id FROM quotes WHERE expires_at < :before LIMIT 5000)
+    RETURNING 1
+)
+SELECT count(*) FROM gone;
