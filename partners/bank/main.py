@@ -95,7 +95,7 @@ def register_subscriber(
             await dead_letters[0].send(record, reason)
             return
         where = (record.topic, record.partition, record.offset)
-        if ledger.present(p.end_to_end_id, where) == "duplicate":
+        if ledger.present(p.end_to_end_id, where, order.event_id) == "duplicate":
             log.warning("debit order presented twice: not collected again, answered AM05", extra=context)
             reply: DebitExecuted | DebitRejected = duplicate(order, code, clock.now(), where)
         else:

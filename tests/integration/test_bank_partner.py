@@ -132,17 +132,20 @@ async def test_rules_reject_always_or_once_and_bad_orders_are_dead_lettered(
     assert {header(d, "x-dlq-consumer") for d in dead} == {"bank"}
 
 
-async def test_an_order_presented_twice_is_collected_once_and_answered_am05(
+async def test_an_end_to_end_id_in_two_orders_is_collected_once_and_answered_am05(
     bank: httpx.AsyncClient, infra: Infra, rules: dict[str, str]
 ) -> None:
-    """The same end-to-end id in two records (a relay that sent it twice): a bank books it once."""
+    """The same end-to-end id in two different orders (two messages): a bank books it once. The
+    same order sent again (a replay after a broker loss: same message) gets its first answer again."""
     twice = order(rules["pay"])
+    other = twice.model_copy(update={"event_id": uuid.uuid4()})
     await send(infra, twice, rules["pay"])
+    await send(infra, other, rules["pay"])
     await send(infra, twice, rules["pay"])
-    answers = [m for m, _ in await results(infra, rules["pay"], count=2)]
-    assert [m.type for m in answers] == ["banks.debit_executed", "banks.debit_rejected"]
-    executed, duplicate = answers
+    answers = [m for m, _ in await results(infra, rules["pay"], count=3)]
+    assert [m.type for m in answers] == ["banks.debit_executed", "banks.debit_rejected", "banks.debit_executed"]
+    executed, duplicate, again = answers
     assert isinstance(duplicate, DebitRejected)
     assert (duplicate.payload.end_to_end_id, duplicate.payload.reason_code) == (twice.payload.end_to_end_id, "AM05")
-    assert executed.event_id == result_id(twice.payload.end_to_end_id, "executed")
+    assert executed.event_id == result_id(twice.payload.end_to_end_id, "executed") == again.event_id
     assert duplicate.event_id != executed.event_id
