@@ -98,10 +98,9 @@ def run() -> None:
         say(f"  journaux : {config.data_dir / 'logs'}")
         say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")
         say("Ctrl-C pour tout arrêter.")
-        while not (dead := stack.dead_services()):
+        while True:  # a crashed service, partner or broker is restarted (with backoff) until Ctrl-C
+            stack.supervise(say)
             time.sleep(0.5)
-        say(f"service arrêté de façon inattendue : {', '.join(dead)} ; voir les journaux. Arrêt de la pile.")
-        raise typer.Exit(1)
     except KeyboardInterrupt:
         say("arrêt demandé…")
     finally:

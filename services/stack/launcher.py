@@ -18,6 +18,31 @@ from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases
 from services.stack.settings import PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
 
 API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+RESTART_BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0
+"""a child that lived this long before it died is restarted at once, its backoff forgotten"""
+
+
+@dataclass
+class Child:
+    """What the supervisor knows of one child: when it started, how often it died young, and when
+    its next restart is due (None while it runs)."""
+
+    started_at: float = field(default_factory=time.monotonic)
+    quick_deaths: int = 0
+    restart_due: float | None = None
+
+    def died(self, now: float) -> float:
+        """Schedules the restart: at once after a long life, then 1, 2, 4… s up to the cap."""
+        if now - self.started_at >= STABLE_AFTER_S:
+            self.quick_deaths = 0
+        delay = 0.0 if self.quick_deaths == 0 else min(2.0 ** (self.quick_deaths - 1), RESTART_BACKOFF_MAX_S)
+        self.quick_deaths += 1
+        self.restart_due = now + delay
+        return delay
+
+    def restarted(self, now: float) -> None:
+        self.started_at, self.restart_due = now, None
 
 
 @dataclass
@@ -87,6 +112,9 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.children: dict[str, Child] = {}
+        """the supervised: every service, every partner, and ``broker`` when it is embedded"""
+        self.restarts: dict[str, int] = {}
         self.database_server_url = config.external_database_url or ""
         self.bootstrap = config.external_kafka or ""
 
@@ -110,12 +138,54 @@ class Stack:
             self.bootstrap = self.broker.bootstrap
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
-        for name in SERVICE_PORTS:
-            self.processes[name] = self._spawn(name, ["serve", name])
-        for name in PARTNER_PORTS:
-            self.processes[name] = self._spawn(name, [name, "serve"])
+        for name in self.config.ports:
+            self.processes[name] = self._spawn(name, self._command(name))
+            self.children[name] = Child()
+        if self.broker is not None:
+            self.children["broker"] = Child()
         self._wait_ready()
         say(f"services prêts en {time.monotonic() - started:.1f} s")
+
+    @staticmethod
+    def _command(name: str) -> list[str]:
+        return [name, "serve"] if name in PARTNER_PORTS else ["serve", name]
+
+    def supervise(self, say: "Say") -> list[str]:
+        """One pass of the supervisor: a child found dead is restarted, with backoff; returns the
+        names restarted in this pass. The broker comes back empty (memory only): its topics are
+        provisioned again, and each service, finding its mark gone, replays its outbox's log
+        (``services/runtime/epochs.py``). Postgres is not supervised: it keeps its data on disk and
+        is not expected to crash; the services wait for it (readiness) if it does."""
+        now = time.monotonic()
+        restarted: list[str] = []
+        for name, child in self.children.items():
+            if child.restart_due is None:
+                code = self._exit_code(name)
+                if code is None:
+                    continue
+                delay = child.died(now)
+                say(f"{name} s'est arrêté (code {code}) ; redémarrage dans {delay:.0f} s")
+            if child.restart_due is not None and now >= child.restart_due:
+                self._restart(name)
+                child.restarted(time.monotonic())
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                say(f"{name} redémarré (redémarrages depuis le lancement : {self.restarts[name]})")
+                restarted.append(name)
+        return restarted
+
+    def _exit_code(self, name: str) -> int | None:
+        if name == "broker":
+            assert self.broker is not None and self.broker.process is not None
+            return self.broker.process.poll()
+        return self.processes[name].poll()
+
+    def _restart(self, name: str) -> None:
+        if name == "broker":
+            assert self.broker is not None
+            self.broker.start()
+            asyncio.run(provision_topics(self.bootstrap))
+        else:
+            self.processes[name] = self._spawn(name, self._command(name))
 
     async def _provision(self) -> None:
         await create_databases(self.database_server_url)
@@ -154,6 +224,8 @@ class Stack:
                 "REPUBLISH_AFFILIATES_ON_START": "true",
                 "REPUBLISH_ACCOUNTS_ON_START": "true",
             }
+            # and a restarted broker is found sooner than in production (30 s), where a loss is rare
+            env.setdefault("BROKER_CHECK_INTERVAL_SECONDS", "5")
         return env
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
@@ -189,9 +261,6 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"services pas prêts après {timeout} s : {sorted(pending)}")
                 time.sleep(0.1)
-
-    def dead_services(self) -> list[str]:
-        return [name for name, process in self.processes.items() if process.poll() is not None]
 
     def stop(self) -> None:
         for process in self.processes.values():

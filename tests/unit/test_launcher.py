@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.stack.embedded import free_ports
-from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Stack, StackConfig
+from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Child, Stack, StackConfig
 
 
 def test_two_processes_given_one_port_are_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -84,3 +85,46 @@ def test_a_typo_in_a_launcher_variable_stops_the_start() -> None:
         StackConfig.from_env({"RECOUVREMENT_SEED_DEMO": "nom"})
     with pytest.raises(ValueError, match="RECOUVREMENT_PG_PORT"):
         StackConfig.from_env({"RECOUVREMENT_PG_PORT": "15432x"})
+
+
+def test_a_child_that_keeps_dying_young_waits_longer_each_time_and_one_that_lived_is_restarted_at_once() -> None:
+    child = Child(started_at=0.0)
+    delays = []
+    for _ in range(8):
+        delays.append(child.died(child.started_at + 1.0))
+        child.restarted(child.restart_due or 0.0)
+    assert delays == [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert child.died(child.started_at + 120.0) == 0.0  # it had lived two minutes: a fresh start
+
+
+def test_the_supervisor_restarts_a_killed_child_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = Stack(StackConfig(data_dir=tmp_path, ports={"debt": 1}))
+    spawned: list[subprocess.Popen[bytes]] = []
+
+    def spawn(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        assert (name, command) == ("debt", ["serve", "debt"])
+        spawned.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return spawned[-1]
+
+    monkeypatch.setattr(stack, "_spawn", spawn)
+    stack.processes["debt"] = spawn("debt", ["serve", "debt"])
+    stack.children["debt"] = Child()
+    said: list[str] = []
+    try:
+        assert stack.supervise(said.append) == []
+        spawned[0].kill()
+        spawned[0].wait()
+        assert stack.supervise(said.append) == ["debt"]  # first death: at once
+        assert stack.processes["debt"] is spawned[1] and spawned[1].poll() is None
+        spawned[1].kill()
+        spawned[1].wait()
+        assert stack.supervise(said.append) == []  # died young: one second first
+        time.sleep(1.1)
+        assert stack.supervise(said.append) == ["debt"]
+        assert stack.restarts == {"debt": 2}
+        assert said[0].startswith("debt s'est arrêté (code -9) ; redémarrage dans 0 s")
+        assert said[-1] == "debt redémarré (redémarrages depuis le lancement : 2)"
+    finally:
+        for process in spawned:
+            process.kill()
+            process.wait()
