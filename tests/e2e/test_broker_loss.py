@@ -1,0 +1,203 @@
+"""Employers go through the whole flow while the broker is killed twice and a service once.
+
+``recouvrement run`` in a process, as a newcomer starts it; its broker is memory only, so each
+``kill -9`` loses every topic, message, group and offset. Nobody repairs anything by hand: the
+launcher restarts what died (``Stack.supervise``), each service finds its mark gone from the new
+broker and replays its outbox's log (``services/runtime/epochs.py``), debits drops from that replay
+the orders its bank answered, and the reference bank answers a replayed order as it did the first
+time. When the traffic ends every request has reached the state it reaches without kills.
+"""
+
+import asyncio
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from contracts.topics import CATALOGUE
+from services.stack.demo_data import generate
+from services.stack.provisioning import database_url
+from tests.e2e.conftest import LOGINS_UNLIMITED, RunningStack, launch, stop_stack
+from tests.e2e.otlp_receiver import OtlpReceiver
+from tests.e2e.test_debits_flow import answered, debit_run, plan_of, request_reaches
+from tests.e2e.test_requests_flow import Employer
+from tests.support import read_to_end
+
+pytestmark = pytest.mark.e2e
+
+DEMO_AFFILIATES = 40
+SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+
+
+def employers_with_something_to_remit() -> list[tuple[str, str]]:
+    """(login, affiliate) of the single-affiliate demo accounts whose penalties can be remitted."""
+    found = []
+    for login, _, summary in generate(DEMO_AFFILIATES, 2024).logins:
+        match = re.fullmatch(r"(\d{7}) : [\d\s  ,]+MAD de pénalités à remettre", summary)
+        if login.startswith("demo.affilie.") and match:
+            found.append((login, match.group(1)))
+    return found
+
+
+def children(stack: RunningStack) -> dict[str, int]:
+    """The launcher's children now: ``broker`` and each service by name -> pid."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent != stack.process.pid:
+            continue
+        words = [w.decode(errors="replace") for w in command if w]
+        if "broker" in words and any("tansu" in w for w in words):
+            found["broker"] = int(entry.name)
+        elif "serve" in words:
+            found[words[words.index("serve") - 1 if words[-1] == "serve" else -1]] = int(entry.name)
+    return found
+
+
+def kill(stack: RunningStack, name: str) -> int:
+    pid = children(stack)[name]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+async def back(stack: RunningStack, name: str, old_pid: int, timeout: float = 60) -> None:
+    """The supervisor started a new one, and (a service) it answers ready."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            pid = children(stack).get(name)
+            if pid is not None and pid != old_pid:
+                if name == "broker":
+                    return
+                try:
+                    if (await client.get(f"{stack.urls[name]}/health/ready")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{name} not restarted within {timeout}s:\n{stack.last_words()}")
+
+
+@pytest.fixture(scope="module")
+def lossy_stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("an external broker: the launcher does not own it, nor restart it")
+    running = launch(
+        tmp_path_factory.mktemp("lossy"),
+        otlp,
+        {"RECOUVREMENT_DEMO_AFFILIATES": str(DEMO_AFFILIATES), **LOGINS_UNLIMITED},
+    )
+    yield running
+    stop_stack(running.process)
+
+
+async def validate_full(employer: Employer) -> tuple[str, dict[str, Any]]:
+    request_id = await employer.draft("FULL")
+    quote = await employer.simulate("FULL")
+    assert quote.status_code == 201, quote.text
+    validated = await employer.validate(request_id, quote.json()["quote_id"])
+    assert validated.status_code == 200, validated.text
+    assert validated.json()["state"] == "VALIDATED"
+    return request_id, dict(quote.json())
+
+
+async def metrics_of(stack: RunningStack, service: str) -> str:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return (await client.get(f"{stack.urls[service]}/metrics")).text
+
+
+def series(text: str, name: str) -> dict[str, float]:
+    """``{labels: value}`` of one metric in an exposition text."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name):
+            labels, _, value = line.rpartition(" ")
+            found[labels[len(name) :]] = float(value)
+    return found
+
+
+async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_debit_once(
+    lossy_stack: RunningStack,
+) -> None:
+    stack = lossy_stack
+    who = employers_with_something_to_remit()
+    assert len(who) >= 20, who
+    employers = [Employer(stack, login, affiliate) for login, affiliate in who]
+    half = len(employers) // 2
+    kills: list[str] = []
+
+    # Half the employers validate; the broker dies while the other half does, their VALIDATED
+    # events and debits' schedules in flight.
+    validated = list(await asyncio.gather(*(validate_full(e) for e in employers[:half])))
+    second_half = asyncio.gather(*(validate_full(e) for e in employers[half:]))
+    await asyncio.sleep(1.0)
+    old = kill(stack, "broker")
+    kills.append("broker")
+    validated += await second_half
+    await back(stack, "broker", old)
+
+    plans = [await plan_of(e, request_id) for e, (request_id, _) in zip(employers, validated, strict=True)]
+    assert all(len(plan) == 1 and plan[0]["state"] == "SCHEDULED" for plan in plans), plans
+
+    # requests dies; the orders go out while it is down, and the broker dies once more right after.
+    old_requests = kill(stack, "requests")
+    kills.append("requests")
+    collections = sorted({date.fromisoformat(plan[0]["collection_date"]) for plan in plans})
+    for collection in collections:
+        debit_run(stack, collection)
+    old = kill(stack, "broker")
+    kills.append("broker")
+    await back(stack, "requests", old_requests)
+    await back(stack, "broker", old)
+
+    # The state every request reaches without kills: paid by the bank, plan completed.
+    for employer, (request_id, quote) in zip(employers, validated, strict=True):
+        [debit] = await answered(employer, request_id)
+        assert (debit["state"], debit["attempts"], debit["amount"]) == ("SETTLED", 1, quote["to_pay"]), debit
+        completed = await request_reaches(employer, request_id, "COMPLETED")
+        assert Decimal(completed["quote"]["to_pay"]) == Decimal(quote["to_pay"])
+
+    # Each debit ordered once per attempt, each answered once: read in debits' own books.
+    server = stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
+    conn = await asyncpg.connect(database_url(server, "debits"))
+    try:
+        orders = await conn.fetchrow(
+            "SELECT count(*) AS orders, count(DISTINCT (request_id, sequence, attempt)) AS attempts,"
+            " count(*) FILTER (WHERE outcome = 'EXECUTED') AS executed FROM debit_order"
+            " WHERE request_id = ANY($1::uuid[])",
+            [request_id for request_id, _ in validated],
+        )
+    finally:
+        await conn.close()
+    assert dict(orders) == {"orders": len(employers), "attempts": len(employers), "executed": len(employers)}
+
+    # Nothing dead-lettered: not on the broker that survives, and not counted by any service.
+    for topic in CATALOGUE:
+        assert await read_to_end(stack.bootstrap, topic.dlq) == [], topic.dlq
+    texts = {service: await metrics_of(stack, service) for service in SERVICES}
+    for service, text in texts.items():
+        assert sum(series(text, "recouvrement_dead_letters_total").values()) == 0, (service, text)
+    losses = {s: sum(series(t, "recouvrement_broker_losses_total").values()) for s, t in texts.items()}
+    replayed = {s: sum(series(t, "recouvrement_outbox_replayed_total").values()) for s, t in texts.items()}
+    assert losses["debits"] >= 2 and losses["debt"] >= 2, losses  # they lived through both kills
+    restarts = [line for line in stack.output if "redémarré" in line]
+    print(
+        f"\n{len(employers)} employers, kills {kills}; broker losses seen {losses}; events replayed {replayed};"
+        f" orders {dict(orders)}; launcher: {restarts}"
+    )
+    assert len(restarts) == 3, restarts
