@@ -161,7 +161,7 @@ def create_http_app(
     @app.get("/metrics", tags=["santé"], summary="Métriques Prometheus (exploitation)", include_in_schema=False)
     async def metrics() -> Response:
         """Counts and ages only: no affiliate, no RIB, no URL with an identifier."""
-        body = await platform.metrics.render(platform.pool)
+        body = await platform.metrics.render(platform.pool, platform.consumers())
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health/live", tags=["santé"], summary="Le processus répond")

@@ -7,9 +7,12 @@ rows per state) are read at scrape time, in one short query each, so they are ne
 nothing between scrapes; counters and the HTTP histogram are kept in memory by this process.
 """
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,6 +22,7 @@ from services.runtime.db import PoolExhausted
 from services.runtime.outbox import backlog
 
 PREFIX = "recouvrement"
+log = logging.getLogger(__name__)
 
 Measure = Callable[[asyncpg.Connection], Awaitable[dict[str, int]]]
 """Rows of a service's own table, counted per state at scrape time: ``{"VALIDATED": 12, ...}``."""
@@ -86,6 +90,12 @@ class Metrics:
             ["service", "table"],
             registry=r,
         )
+        self.consumer_lag = Gauge(
+            f"{PREFIX}_consumer_lag",
+            "Messages pas encore lus par ce processus, par sujet (partitions qui lui sont assignées)",
+            ["service", "topic"],
+            registry=r,
+        )
         self.states: dict[str, Gauge] = {}
 
     def count_states(self, gauges: Sequence[StateGauge]) -> None:
@@ -106,7 +116,22 @@ class Metrics:
     def purged(self, table: str, count: int) -> None:
         self.retention_purged.labels(self.service, table).inc(count)
 
-    async def render(self, pool: asyncpg.Pool | None) -> bytes:
+    async def read_lag(self, consumers: Sequence[Any]) -> None:
+        """Per topic, what the broker holds beyond what this process's consumers have reached, on the
+        partitions assigned to them (a replica counts its own; Prometheus sums the replicas). Read from
+        the consumers' own state, no request to the broker. Tansu reports a partition's end as the
+        start of its last record batch, so the lag it shows can fall short by part of one batch."""
+        lag: dict[str, int] = {}
+        for consumer in consumers:
+            for tp in consumer.assignment():
+                high = consumer.highwater(tp)
+                if high is None:
+                    continue
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - await consumer.position(tp))
+        for topic, value in lag.items():
+            self.consumer_lag.labels(self.service, topic).set(value)
+
+    async def render(self, pool: asyncpg.Pool | None, consumers: Sequence[Any] = ()) -> bytes:
         """The exposition text, the database gauges read now. A database that does not answer leaves
         them at their last value and the scrape still answers: the HTTP and dead-letter series are
         what an operator needs most when the database is in trouble."""
@@ -116,6 +141,10 @@ class Metrics:
                     await self._read(conn)
             except (OSError, asyncpg.PostgresError, TimeoutError, PoolExhausted):
                 pass
+        try:
+            await asyncio.wait_for(self.read_lag(consumers), 2)
+        except Exception:  # a consumer rebalancing or stopping: the last values stand
+            log.debug("consumer lag not read at this scrape", exc_info=True)
         return generate_latest(self.registry)
 
     async def _read(self, conn: asyncpg.Connection) -> None:

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -152,6 +153,10 @@ class Platform:
             if pool is not None:
                 pool.terminate()
         self.tracer_provider.force_flush(timeout_millis=2000)
+
+    def consumers(self) -> list[Any]:
+        """The aiokafka consumers of the service's subscribers, once started (for the lag metric)."""
+        return [c for c in (getattr(s, "consumer", None) for s in self.broker.subscribers) if c is not None]
 
     async def database_ready(self) -> bool:
         return await database_ready(self.pool)

@@ -787,6 +787,8 @@ async def test_metrics_count_requests_per_state_and_time_routes_by_their_templat
     assert count >= 1
     assert "/v1/requests/{request_id}/modality" in text
     assert affiliate not in text and request_id not in text
+    # the consumers' lag, per topic they read: the draft waited for its position, so it was read
+    assert sample(text, "recouvrement_consumer_lag", service="requests", topic="debt.positions.v1") >= 0
 
     # one more draft moves the count: the gauge is read from the database at each scrape
     await svc.draft_ready(new_affiliate())

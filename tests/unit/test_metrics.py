@@ -3,7 +3,7 @@
 from typing import Any
 
 import httpx
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -55,3 +55,30 @@ async def test_an_answer_is_timed_by_its_route_template_never_its_url() -> None:
         metrics.registry.collect() and [__import__("prometheus_client").generate_latest(metrics.registry)]
     )
     assert b"5f0c3c1e" not in exposed and b"1000003" not in exposed
+
+
+class _Consumer:
+    """What the lag reads of an aiokafka consumer: its partitions, their end, its position."""
+
+    def __init__(self, partitions: dict[tuple[str, int], tuple[int | None, int]]) -> None:
+        self.partitions = partitions
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(topic, p) for topic, p in self.partitions}
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.partitions[(tp.topic, tp.partition)][0]
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.partitions[(tp.topic, tp.partition)][1]
+
+
+async def test_the_lag_is_summed_per_topic_over_the_assigned_partitions() -> None:
+    metrics = Metrics("requests", registry=CollectorRegistry())
+    positions = _Consumer({("debt.positions.v1", 0): (120, 100), ("debt.positions.v1", 3): (50, 45)})
+    quotes = _Consumer({("simulation.quotes.v1", 1): (10, 12), ("simulation.quotes.v1", 2): (None, 0)})
+    await metrics.read_lag([positions, quotes])
+    value = metrics.registry.get_sample_value
+    assert value("recouvrement_consumer_lag", {"service": "requests", "topic": "debt.positions.v1"}) == 25
+    # a position past Tansu's reported end (the start of its last batch) is no negative lag
+    assert value("recouvrement_consumer_lag", {"service": "requests", "topic": "simulation.quotes.v1"}) == 0
