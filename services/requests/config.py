@@ -22,6 +22,15 @@ class RequestsSettings(ServiceSettings, ProgrammeSettings):
         alias="QUOTE_WAIT_SECONDS",
         description="how long a validation waits for the quote it names to arrive from simulation",
     )
+    reannounce_after_minutes: float = Field(
+        default=60,
+        gt=0,
+        alias="REANNOUNCE_AFTER_MINUTES",
+        description=(
+            "a VALIDATED request without a plan from debits after this long is announced again by the sweep "
+            "(three times at most)"
+        ),
+    )
     sweep_interval_seconds: float = Field(
         default=60.0,
         alias="SWEEP_INTERVAL_SECONDS",

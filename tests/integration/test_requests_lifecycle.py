@@ -18,7 +18,14 @@ import httpx
 import pytest
 
 from contracts.auth import AffiliateRegistered
-from contracts.debits import BankAccountsChanged, DebitChanged, PlanCompleted, PlanDefaulted
+from contracts.debits import (
+    BankAccountsChanged,
+    DebitChanged,
+    PlanCompleted,
+    PlanDefaulted,
+    PlanScheduled,
+    PlanScheduledPayload,
+)
 from contracts.debt import PositionChanged
 from contracts.envelope import Envelope
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused
@@ -509,12 +516,18 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
         async with pool.acquire() as conn:
             # the drafts' last activity is the service clock's now: 23 hours later they stay
             almost = svc.clock.now() + timedelta(hours=23)
-            assert await sweep(conn, svc.ctx, almost) == {"expired": 0, "cancelled": 0, "failed": 0}
+            nothing = {"expired": 0, "cancelled": 0, "reannounced": 0, "failed": 0}
+            assert await sweep(conn, svc.ctx, almost) == nothing
             # the deadline day itself still counts for the guarantee
             on_deadline = deadline.replace(hour=12, tzinfo=UTC)
-            assert await sweep(conn, svc.ctx, on_deadline) == {"expired": 0, "cancelled": 2, "failed": 0}
+            assert await sweep(conn, svc.ctx, on_deadline) == {
+                "expired": 0,
+                "cancelled": 2,
+                "reannounced": 0,
+                "failed": 0,
+            }
             after = deadline.replace(tzinfo=UTC) + timedelta(days=1, hours=12)
-            assert await sweep(conn, svc.ctx, after) == {"expired": 1, "cancelled": 0, "failed": 0}
+            assert await sweep(conn, svc.ctx, after) == nothing | {"expired": 1}
     finally:
         await pool.close()
 
@@ -794,3 +807,61 @@ async def test_metrics_count_requests_per_state_and_time_routes_by_their_templat
     await svc.draft_ready(new_affiliate())
     again = (await svc.client.get("/metrics")).text
     assert sample(again, "recouvrement_requests", service="requests", state="DRAFT") == drafts + 1
+
+
+async def test_a_validation_debits_never_answered_with_a_plan_is_announced_again_three_times_at_most(
+    svc: Requests,
+) -> None:
+    """The VALIDATED event lost (or refused by debits): an hour later the sweep announces it again,
+    same transition and plan under a new event id, and says so in the history. A request whose plan
+    debits scheduled is left alone."""
+    lost, planned = new_affiliate(), new_affiliate()
+    ids = {}
+    for affiliate in (lost, planned):
+        request_id = await svc.draft_ready(affiliate)
+        issued = quote(affiliate)
+        await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+        assert (await svc.validate(affiliate, request_id, issued.payload.quote_id)).json()["state"] == "VALIDATED"
+        ids[affiliate] = request_id
+    scheduled = PlanScheduled.build(
+        PlanScheduledPayload(request_id=uuid.UUID(ids[planned]), affiliate=planned, debits=[]),
+        producer="debits",
+        occurred_at=datetime.now(UTC),
+    )
+    await svc.send(DEBITS_EVENTS.name, planned, scheduled)
+
+    async def plan_known() -> bool:
+        conn = await asyncpg.connect(svc.database)
+        try:
+            return bool(
+                await conn.fetchval("SELECT plan_scheduled_at IS NOT NULL FROM request WHERE id = $1", ids[planned])
+            )
+        finally:
+            await conn.close()
+
+    await eventually(plan_known)
+    now = svc.clock.now()
+    conn = await asyncpg.connect(svc.database)
+    try:
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=59)))["reannounced"] == 0
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=61)))["reannounced"] == 1
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=62)))["reannounced"] == 0  # an hour between
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=122)))["reannounced"] == 1
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=183)))["reannounced"] == 1
+        assert (await sweep(conn, svc.ctx, now + timedelta(minutes=244)))["reannounced"] == 0  # three at most
+    finally:
+        await conn.close()
+
+    records = await read_topic(
+        svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: states(r, ids[lost]).count("VALIDATED") >= 4, key=lost
+    )
+    validations = [json.loads(r.value) for r in records if json.loads(r.value)["payload"]["state"] == "VALIDATED"]
+    assert len({v["event_id"] for v in validations}) == 4
+    assert len({json.dumps(v["payload"], sort_keys=True) for v in validations}) == 1  # the same transition
+    body = (await svc.act(lost, "GET", f"/v1/requests/{ids[lost]}")).json()
+    assert body["state"] == "VALIDATED"
+    again = [h for h in body["history"] if h["event"] == "reannounced"]
+    assert len(again) == 3 and all(h["actor"] == {"kind": "system", "id": "sweep"} for h in again)
+    assert again[0]["reason"] == "aucun échéancier reçu de debits en 60 minutes : validation annoncée de nouveau"
+    planned_body = (await svc.act(planned, "GET", f"/v1/requests/{ids[planned]}")).json()
+    assert [h["event"] for h in planned_body["history"]][-1] == "validated"

@@ -147,6 +147,16 @@ class RequestRepository:
     async def expired_awaiting(self, today: Any, page: int) -> list[RemissionRequest]:
         return [_request(r) for r in await rows(_Q.lock_expired_awaiting(self._conn, today=today, page=page))]
 
+    async def validated_without_plan(self, before: datetime, most: int, page: int) -> list[RemissionRequest]:
+        found = await rows(_Q.lock_validated_without_plan(self._conn, before=before, most=most, page=page))
+        return [_request(r) for r in found]
+
+    async def plan_scheduled(self, request_id: UUID, at: datetime) -> None:
+        await _Q.plan_scheduled(self._conn, id=request_id, at=at)
+
+    async def mark_reannounced(self, request_id: UUID, at: datetime) -> None:
+        await _Q.mark_reannounced(self._conn, id=request_id, at=at)
+
     async def idle_drafts(self, before: Any, page: int) -> list[RemissionRequest]:
         return [_request(r) for r in await rows(_Q.lock_idle_drafts(self._conn, before=before, page=page))]
 

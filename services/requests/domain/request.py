@@ -40,6 +40,7 @@ Event = Literal[
     "first_debit_settled",
     "completed",
     "defaulted",
+    "reannounced",
 ]
 
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
@@ -377,6 +378,15 @@ def cancel_inactive(request: RemissionRequest, programme: Programme, at: datetim
         raise Refusal("brouillon-actif", "Le brouillon a servi récemment.")
     reason = f"brouillon inactif depuis plus de {programme.draft_inactivity_hours} heures"
     return replace(request, state="CANCELLED"), _entry(request, "CANCELLED", "cancelled_inactive", at, SWEEP, reason)
+
+
+def reannounce(request: RemissionRequest, at: datetime, waited: timedelta) -> HistoryEntry:
+    """A validation debits has not answered with a plan: announced again, the state unchanged."""
+    if request.state != "VALIDATED":
+        raise Refusal("pas-de-validation-en-attente", "Seule une demande validée sans échéancier est ré-annoncée.")
+    minutes = int(waited.total_seconds() // 60)
+    reason = f"aucun échéancier reçu de debits en {minutes} minutes : validation annoncée de nouveau"
+    return _entry(request, "VALIDATED", "reannounced", at, SWEEP, reason)
 
 
 DEBITS = Actor(kind="system", id="debits")

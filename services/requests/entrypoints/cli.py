@@ -18,7 +18,8 @@ def sweep_command(
     ] = None,
     database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Expire les demandes dont le délai de garanties est passé et annule les brouillons inactifs."""
+    """Expire les demandes dont le délai de garanties est passé, annule les brouillons inactifs et ré-annonce
+    les validations restées sans échéancier."""
     from services.requests.entrypoints.operations import run_sweep
 
     try:
@@ -26,7 +27,10 @@ def sweep_command(
     except ValueError as exc:
         typer.echo(f"date refusée : {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés")
+    typer.echo(
+        f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés, "
+        f"{done['reannounced']} validations ré-annoncées (sans échéancier de debits)"
+    )
     if done["failed"]:
         typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)
         raise typer.Exit(1)

@@ -2,6 +2,7 @@
 that builds the use cases' context from settings, for the bootstrap and the one-shot runs alike."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
@@ -34,4 +35,9 @@ def context_of(settings: RequestsSettings, clock: Clock) -> RequestsContext:
     """The programme, calendar and clock every use case applies: the service and the command line
     build it here, so a sweep run by hand applies exactly what the service's own sweep would."""
     programme = settings.load_programme()
-    return RequestsContext(programme, settings.business_calendar(programme), clock)
+    return RequestsContext(
+        programme,
+        settings.business_calendar(programme),
+        clock,
+        reannounce_after=timedelta(minutes=settings.reannounce_after_minutes),
+    )

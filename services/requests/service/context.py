@@ -1,6 +1,7 @@
 """What every use case of requests runs with, built once in the bootstrap."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import Programme
@@ -14,3 +15,6 @@ class RequestsContext:
     programme: Programme
     calendar: BusinessCalendar
     clock: Clock
+    reannounce_after: timedelta = timedelta(minutes=60)
+    """a validation without a plan from debits after this long is announced again (the sweep)"""
+    reannounce_most: int = 3

@@ -17,7 +17,7 @@ from contracts.requests import (
 )
 from contracts.topics import REQUESTS_EVENTS, REQUESTS_GUARANTEES
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
-from services.requests.domain.request import UNKNOWN_PERCEPTION, Change
+from services.requests.domain.request import UNKNOWN_PERCEPTION, Change, HistoryEntry, RemissionRequest
 from services.requests.service.context import PRODUCER, RequestsContext
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
@@ -30,34 +30,47 @@ async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change)
     await repo.append_history(request.id, entry)
     if entry.from_state == entry.to_state:
         return  # a choice inside DRAFT: history only, not a lifecycle event
-    key, now, cid = request.affiliate, ctx.clock.now(), str(request.id)
-    messages = [
-        OutgoingMessage.of(
-            REQUESTS_EVENTS.name,
-            key,
-            RequestStateChanged.build(
-                RequestStateChangedPayload(
-                    request_id=request.id,
-                    affiliate=request.affiliate,
-                    programme=request.programme,
-                    state=entry.to_state,
-                    previous_state=entry.from_state,
-                    at=entry.at,
-                    actor=entry.actor,
-                    reason=entry.reason,
-                    modality=request.modality,
-                    plan=request.plan() if entry.to_state == "VALIDATED" else None,
-                ),
-                producer=PRODUCER,
-                occurred_at=now,
-                correlation_id=cid,
-            ),
-        )
-    ]
+    now = ctx.clock.now()
+    messages = [_state_changed(request, entry, now)]
     guarantee_event = await _guarantee_event(conn, change, now)
     if guarantee_event is not None:
-        messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, key, guarantee_event))
+        messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, request.affiliate, guarantee_event))
     await enqueue_many(conn, messages)
+
+
+async def reannounce_validation(
+    conn: asyncpg.Connection, ctx: RequestsContext, request: RemissionRequest, entry: HistoryEntry
+) -> None:
+    """The validation as it was announced (its transition, its plan), under a new event id, and the
+    history line that says why; debits keeps one plan per request, so a second one changes nothing."""
+    repo = RequestRepository(conn)
+    validated = [e for e in await repo.history(request.id) if e.to_state == "VALIDATED" and e.event != "reannounced"]
+    await repo.append_history(request.id, entry)
+    await enqueue_many(conn, [_state_changed(request, validated[-1], ctx.clock.now())])
+
+
+def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime) -> OutgoingMessage:
+    return OutgoingMessage.of(
+        REQUESTS_EVENTS.name,
+        request.affiliate,
+        RequestStateChanged.build(
+            RequestStateChangedPayload(
+                request_id=request.id,
+                affiliate=request.affiliate,
+                programme=request.programme,
+                state=entry.to_state,
+                previous_state=entry.from_state,
+                at=entry.at,
+                actor=entry.actor,
+                reason=entry.reason,
+                modality=request.modality,
+                plan=request.plan() if entry.to_state == "VALIDATED" else None,
+            ),
+            producer=PRODUCER,
+            occurred_at=now,
+            correlation_id=str(request.id),
+        ),
+    )
 
 
 async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: datetime) -> Envelope | None:

@@ -15,7 +15,7 @@ from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
-from services.requests.service.events import perception_of, record
+from services.requests.service.events import perception_of, reannounce_validation, record
 from services.runtime.clock import BUSINESS_TZ, business_date
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
     """
     today = at.astimezone(BUSINESS_TZ).date()
     idle_before = at - timedelta(hours=ctx.programme.draft_inactivity_hours)
-    done = {"expired": 0, "cancelled": 0, "failed": 0}
+    done = {"expired": 0, "cancelled": 0, "reannounced": 0, "failed": 0}
     repo = RequestRepository(conn)
     skipped: set[UUID] = set()
 
@@ -239,7 +239,31 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
                         skipped.add(request.id)
                         done["failed"] += 1
         if not expired and not drafts:
-            return done
+            break
+    done["reannounced"] = await _reannounce_unplanned(conn, ctx, at, page)
+    return done
+
+
+async def _reannounce_unplanned(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int) -> int:
+    """Validations debits has not answered with a plan (lost on the way, or refused: its .dlq says
+    which) are announced again; each is a line in the request's history."""
+    repo = RequestRepository(conn)
+    count = 0
+    while True:
+        async with conn.transaction():
+            waiting = await repo.validated_without_plan(at - ctx.reannounce_after, ctx.reannounce_most, page)
+            for request in waiting:
+                await reannounce_validation(conn, ctx, request, lifecycle.reannounce(request, at, ctx.reannounce_after))
+                await repo.mark_reannounced(request.id, at)
+                log.warning("validation announced again: no plan from debits", extra={"request_id": str(request.id)})
+            count += len(waiting)
+        if len(waiting) < page:
+            return count
+
+
+async def plan_scheduled(conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID) -> None:
+    """debits has the plan: the sweep will not announce the validation again."""
+    await RequestRepository(conn).plan_scheduled(request_id, ctx.clock.now())
 
 
 async def plan_progressed(

@@ -59,7 +59,9 @@ async def on_debits(
 ) -> None:
     """The plan's life at debits moves the request: first payment, completion, default."""
     try:
-        if isinstance(event, DebitChanged):
+        if isinstance(event, PlanScheduled):
+            await lifecycle.plan_scheduled(conn, ctx, event.payload.request_id)
+        elif isinstance(event, DebitChanged):
             if event.payload.debit.state == "SETTLED":
                 await lifecycle.plan_progressed(
                     conn, ctx, event.payload.request_id, event.payload.affiliate, "settled", ""

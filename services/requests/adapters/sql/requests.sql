@@ -56,3 +56,20 @@ ORDER BY last_activity_at LIMIT :page FOR UPDATE SKIP LOCKED;
 -- name: requests_per_state()
 -- For the metrics: how many requests are in each state (the state column is indexed by the sweep).
 SELECT state, count(*) AS n FROM request GROUP BY state;
+
+-- name: plan_scheduled(id, at)!
+-- debits scheduled the plan: the first word counts (a replay of the event changes nothing).
+UPDATE request SET plan_scheduled_at = coalesce(plan_scheduled_at, :at) WHERE id = :id;
+
+-- name: lock_validated_without_plan(before, most, page)
+-- Validated before ``before`` (or announced again before it), and still no plan at debits.
+SELECT r.*, v.at AS validated_at FROM request r
+JOIN LATERAL (
+    SELECT max(h.at) AS at FROM request_history h WHERE h.request_id = r.id AND h.to_state = 'VALIDATED'
+) v ON true
+WHERE r.state = 'VALIDATED' AND r.plan_scheduled_at IS NULL AND r.reannouncements < :most
+  AND coalesce(r.reannounced_at, v.at) < :before
+ORDER BY r.updated_at LIMIT :page FOR UPDATE OF r SKIP LOCKED;
+
+-- name: mark_reannounced(id, at)!
+UPDATE request SET reannounced_at = :at, reannouncements = reannouncements + 1 WHERE id = :id;
