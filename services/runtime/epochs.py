@@ -1,57 +1,108 @@
 """Is the broker still the one this service published to? Its mark on ``platform.epochs.v1`` says.
 
 When a service adopts a broker it publishes a mark (an event whose id is the epoch) and keeps the
-epoch in its database. The relay's leader looks for that mark when it takes the lead and every
-``BROKER_CHECK_INTERVAL_SECONDS``; a broker without it lost what was confided to it (memory-only
-broker restarted, cluster rebuilt, topic deleted): the retained log is replayed, the state topics
-re-announced (``outbox_log``), and the broker marked again. While events flow, a partition whose
-offsets went back says the same sooner, for its topic (``OutboxRelay``).
+epoch in its database with where the broker put it (partition, offset). The relay's leader looks
+for that mark when it takes the lead and every ``BROKER_CHECK_INTERVAL_SECONDS``: one record read
+at one offset. A broker without it lost what was confided to it (memory-only broker restarted,
+cluster rebuilt, topic deleted): the retained log is replayed, the state topics re-announced
+(``outbox_log``), and the broker marked again. While events flow, a partition whose offsets went
+back says the same sooner, for its topic (``OutboxRelay``).
+
+Why one record at a known place rather than reading the topic for the id: on a broker that
+restarted under the reader, Tansu once answered every fetch of the epochs topic with nothing, for
+minutes, while its end offsets said there was more (the tail lookup then never ended). A read that
+brings nothing back concludes nothing; three such checks in a row are taken as a loss, since a
+replay is harmless and a lost broker must not go unnoticed.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts.epochs import BrokerEpochMarked, EpochMark
 from contracts.topics import PLATFORM_EPOCHS
 from services.runtime.db import load_queries
-from services.runtime.delivered import EVENT_ID_HEADER, DeliveredLookup
+from services.runtime.delivered import EVENT_ID_HEADER, event_id_of
 from services.runtime.outbox_log import ReplayPolicy, replay_lost
 
 log = logging.getLogger(__name__)
 _QUERIES = load_queries(Path(__file__).parent / "sql" / "outbox.sql")
+INCONCLUSIVE_IS_LOST = 3
 
 
 @dataclass
 class BrokerWatch:
     service: str
     producer: AIOKafkaProducer
-    delivered: DeliveredLookup
+    reader: Callable[[], AIOKafkaConsumer]
+    """a consumer without a group (``kafka.create_tail_reader``)"""
     policy: ReplayPolicy
     interval_s: float = 30.0
+    timeout_s: float = 10.0
+    """a look for the mark that takes longer concludes nothing"""
     on_lost: Callable[[int], None] = lambda replayed: None
     """told each loss, with the events replayed (the metrics)"""
     losses: int = 0
     """brokers found without our mark since the start (the first adoption not counted)"""
     replayed: int = 0
     """events put back into the outbox by those replays"""
+    inconclusive: int = 0
+    """checks in a row that could not tell"""
 
     async def check(self, pool: asyncpg.Pool) -> bool:
         """True when the broker lost our mark: then the log has been replayed and the broker marked."""
         async with pool.acquire() as conn:
             known = await _QUERIES.current_epoch(conn)
         if known is not None:
-            found = await self.delivered({known["epoch"]}, {PLATFORM_EPOCHS.name}, known["marked_at"])
-            if known["epoch"] in found:
+            try:
+                holds = await asyncio.wait_for(self._holds(known), self.timeout_s)
+            except TimeoutError:
+                holds = None
+            if holds is None:
+                self.inconclusive += 1
+                log.warning("broker check inconclusive", extra={"in_a_row": self.inconclusive})
+                if self.inconclusive < INCONCLUSIVE_IS_LOST:
+                    return False
+            elif holds:
+                self.inconclusive = 0
                 return False
         await self._adopt(pool, lost=known is not None)
+        self.inconclusive = 0
         return known is not None
+
+    async def _holds(self, known: Any) -> bool | None:
+        """Is our mark at its place? None: nothing came back from there (cannot tell)."""
+        if known["partition"] is None:
+            return False  # marked before the place was kept: mark again
+        tp = TopicPartition(PLATFORM_EPOCHS.name, known["partition"])
+        consumer = self.reader()
+        await consumer.start()
+        try:
+            await consumer.topics()
+            if tp.partition not in (consumer.partitions_for_topic(tp.topic) or set()):
+                return False
+            if (await consumer.end_offsets([tp]))[tp] <= known["offset"]:
+                return False  # the partition ends before our mark: a new log
+            consumer.assign([tp])
+            consumer.seek(tp, known["offset"])
+            records = (await consumer.getmany(tp, timeout_ms=int(self.timeout_s * 500), max_records=1)).get(tp, [])
+            if not records:
+                return None
+            first = records[0]
+            ours: bool = (
+                first.offset == known["offset"] and event_id_of(first.headers or (), first.value) == known["epoch"]
+            )
+            return ours
+        finally:
+            await consumer.stop()
 
     async def _adopt(self, pool: asyncpg.Pool, *, lost: bool) -> None:
         """Marks the broker first: if it is down, nothing is replayed (the relay backs off and looks
@@ -61,7 +112,7 @@ class BrokerWatch:
         mark = BrokerEpochMarked.build(
             EpochMark(service=self.service, epoch=epoch), producer=self.service, occurred_at=now, event_id=epoch
         )
-        await self.producer.send_and_wait(
+        placed = await self.producer.send_and_wait(
             PLATFORM_EPOCHS.name,
             value=mark.model_dump_json().encode(),
             key=self.service.encode(),
@@ -71,7 +122,7 @@ class BrokerWatch:
             async with conn.transaction():
                 # On a first adoption the log is empty (or holds what an older broker lost): replay it.
                 pending = await replay_lost(conn, None, self.policy, sent_before=now)
-                await _QUERIES.adopt_epoch(conn, epoch=mark.event_id)
+                await _QUERIES.adopt_epoch(conn, epoch=epoch, partition=placed.partition, offset=placed.offset)
             announced = await self.policy.reannounce(conn) if lost and self.policy.reannounce is not None else 0
         if lost:
             self.losses += 1
@@ -79,7 +130,7 @@ class BrokerWatch:
             self.on_lost(pending)
             log.error(
                 "the broker lost what this service published: log replayed, state re-announced",
-                extra={"events_replayed": pending, "states_reannounced": announced, "epoch": str(mark.event_id)},
+                extra={"events_replayed": pending, "states_reannounced": announced, "epoch": str(epoch)},
             )
         else:
-            log.info("broker adopted", extra={"epoch": str(mark.event_id), "events_replayed": pending})
+            log.info("broker adopted", extra={"epoch": str(epoch), "events_replayed": pending})

@@ -293,6 +293,10 @@ class OutboxRelay:
         sent = [row["id"] for row, _ in taken]
         failed = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, HeldBack)]
         lost = self._topics_gone_back(taken)
+        if lost and self._watch is not None and await self._watch.check(self._pool):
+            # The whole broker is new (our mark is gone too): every topic was replayed, once.
+            lost = set()
+            self._high_water.clear()
         async with conn.transaction():
             if lost:
                 # Before the batch is logged: its rows are still in the outbox, so the replay skips them.

@@ -103,7 +103,7 @@ class Platform:
         self.watch = BrokerWatch(
             s.service_name,
             self.producer,
-            lookup,
+            lambda: create_tail_reader(s),
             self.replay_policy,
             interval_s=s.broker_check_interval_seconds,
             on_lost=self.metrics.broker_lost,

@@ -83,6 +83,10 @@ async def own_broker(tmp_path: Path) -> AsyncIterator[RestartableBroker]:
     broker.broker.stop()
 
 
+def reader_on(bootstrap: str) -> Any:
+    return lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+
+
 def lookup_on(bootstrap: str) -> DeliveredLookup:
     return DeliveredLookup(
         lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
@@ -169,7 +173,7 @@ async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_sta
 
     producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
     await producer.start()
-    watch = BrokerWatch("auth", producer, lookup_on(own_broker.bootstrap), ReplayPolicy(reannounce=reannounce), 0.3)
+    watch = BrokerWatch("auth", producer, reader_on(own_broker.bootstrap), ReplayPolicy(reannounce=reannounce), 0.3)
     relay = OutboxRelay(
         pool, producer, lambda: asyncpg.connect(database), lookup_on(own_broker.bootstrap), watch=watch, max_backoff=0.5
     )
@@ -199,6 +203,13 @@ async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_sta
         await asyncio.sleep(1.0)
         assert watch.losses == 1
         assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 3
+
+        # And once more: the broker the service adopted after the first loss is lost in its turn.
+        await own_broker.kill_and_restart()
+        again = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        assert event_ids(again) == [str(e.event_id) for e in events]
+        await eventually(lambda: drained(pool))
+        assert (watch.losses, watch.replayed, reannounced) == (2, 6, [1, 1])
     finally:
         await relay.stop()
         await producer.stop()

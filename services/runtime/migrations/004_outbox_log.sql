@@ -23,11 +23,14 @@ CREATE INDEX IF NOT EXISTS outbox_log_sent ON outbox_log (sent_at);
 -- The highest offset per partition (what a later acknowledgement must exceed on the same broker).
 CREATE INDEX IF NOT EXISTS outbox_log_offsets ON outbox_log (topic, partition, "offset") WHERE "offset" IS NOT NULL;
 
--- The broker this database publishes to: the epoch the service marked it with (one row).
+-- The broker this database publishes to: the epoch the service marked it with (one row), and
+-- where the broker put the mark (the check reads that one record).
 CREATE TABLE IF NOT EXISTS broker_epoch (
     only_one  boolean     PRIMARY KEY DEFAULT true CHECK (only_one),
     epoch     uuid        NOT NULL,
-    marked_at timestamptz NOT NULL DEFAULT now()
+    marked_at timestamptz NOT NULL DEFAULT now(),
+    partition integer     NOT NULL,
+    "offset"  bigint      NOT NULL
 );
 
 -- The inbox is purged by age once no replay can bring its events back.

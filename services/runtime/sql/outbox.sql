@@ -100,11 +100,12 @@ UPDATE outbox_log SET partition = NULL, "offset" = NULL
 WHERE "offset" IS NOT NULL AND (CAST(:topics AS text[]) IS NULL OR topic = ANY(CAST(:topics AS text[])));
 
 -- name: current_epoch()^
-SELECT epoch, marked_at FROM broker_epoch;
+SELECT epoch, marked_at, partition, "offset" FROM broker_epoch;
 
--- name: adopt_epoch(epoch)!
-INSERT INTO broker_epoch (epoch) VALUES (:epoch)
-ON CONFLICT (only_one) DO UPDATE SET epoch = EXCLUDED.epoch, marked_at = now();
+-- name: adopt_epoch(epoch, partition, offset)!
+INSERT INTO broker_epoch (epoch, partition, "offset") VALUES (:epoch, :partition, :offset)
+ON CONFLICT (only_one) DO UPDATE
+SET epoch = EXCLUDED.epoch, partition = EXCLUDED.partition, "offset" = EXCLUDED."offset", marked_at = now();
 
 -- name: purge_log(before)$
 -- A few thousand at a time keeps each delete short beside the relay's inserts.
