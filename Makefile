@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat uv.lock pyproject.toml | cksum | cut -d
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run test test-unit lint bench schemas docs clean
+.PHONY: install run test test-unit chaos lint bench schemas docs clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ $(CHROMIUM):
 
 test: $(STAMP) $(CHROMIUM)  ## unit, integration, e2e and browser tests against the real embedded Postgres and broker
 	$(BIN)/pytest -q
+
+chaos: $(STAMP)  ## kill -9 the broker twice and a service once under traffic (tests marked chaos)
+	$(BIN)/pytest -q -s -m chaos
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -6,6 +6,7 @@ held, with the same event ids; an operator replays a window from the command lin
 """
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -93,6 +94,25 @@ def lookup_on(bootstrap: str) -> DeliveredLookup:
     )
 
 
+@contextlib.asynccontextmanager
+async def relay_on(
+    bootstrap: str, pool: asyncpg.Pool, database: str, watched: ReplayPolicy | None = None
+) -> AsyncIterator[tuple[OutboxRelay, BrokerWatch | None]]:
+    """A relay as a service runs it (with a broker watch when ``watched`` says what to replay)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    watch = BrokerWatch("auth", producer, reader_on(bootstrap), watched, 0.3) if watched is not None else None
+    relay = OutboxRelay(
+        pool, producer, lambda: asyncpg.connect(database), lookup_on(bootstrap), watch=watch, max_backoff=0.5
+    )
+    await relay.start()
+    try:
+        yield relay, watch
+    finally:
+        await relay.stop()
+        await producer.stop()
+
+
 async def enqueue_logins(pool: asyncpg.Pool, login: str, count: int) -> list[LoginSucceeded]:
     events = [login_event(login) for _ in range(count)]
     async with pool.acquire() as conn, conn.transaction():
@@ -110,11 +130,7 @@ async def test_a_published_event_is_logged_where_the_broker_put_it_and_an_operat
     pool: asyncpg.Pool, infra: Infra, database: str
 ) -> None:
     login = f"log.{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
-    await producer.start()
-    relay = OutboxRelay(pool, producer, lambda: asyncpg.connect(database), lookup_on(infra.bootstrap))
-    await relay.start()
-    try:
+    async with relay_on(infra.bootstrap, pool, database):
         [event] = await enqueue_logins(pool, login, 1)
         [record] = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
         await eventually(lambda: drained(pool))
@@ -155,9 +171,6 @@ async def test_a_published_event_is_logged_where_the_broker_put_it_and_an_operat
             ["auth", "replay", "--since", since, "--topic", "nope.v1", "--database-url", database],
         )
         assert bad.exit_code != 0 and "hors du catalogue" in bad.output
-    finally:
-        await relay.stop()
-        await producer.stop()
 
 
 async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_state_is_reannounced(
@@ -171,14 +184,8 @@ async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_sta
         reannounced.append(1)
         return 0
 
-    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
-    await producer.start()
-    watch = BrokerWatch("auth", producer, reader_on(own_broker.bootstrap), ReplayPolicy(reannounce=reannounce), 0.3)
-    relay = OutboxRelay(
-        pool, producer, lambda: asyncpg.connect(database), lookup_on(own_broker.bootstrap), watch=watch, max_backoff=0.5
-    )
-    await relay.start()
-    try:
+    async with relay_on(own_broker.bootstrap, pool, database, ReplayPolicy(reannounce=reannounce)) as (_, watch):
+        assert watch is not None
         events = await enqueue_logins(pool, login, 3)
         before = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
         assert event_ids(before) == [str(e.event_id) for e in events]
@@ -210,9 +217,6 @@ async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_sta
         assert event_ids(again) == [str(e.event_id) for e in events]
         await eventually(lambda: drained(pool))
         assert (watch.losses, watch.replayed, reannounced) == (2, 6, [1, 1])
-    finally:
-        await relay.stop()
-        await producer.stop()
 
 
 async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_without_waiting_for_a_check(
@@ -220,13 +224,7 @@ async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_withou
 ) -> None:
     """Without a watch (or between two checks) the first acknowledgement from the new broker tells."""
     login = f"offsets.{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
-    await producer.start()
-    relay = OutboxRelay(
-        pool, producer, lambda: asyncpg.connect(database), lookup_on(own_broker.bootstrap), max_backoff=0.5
-    )
-    await relay.start()
-    try:
+    async with relay_on(own_broker.bootstrap, pool, database) as (relay, _):
         first = await enqueue_logins(pool, login, 3)
         await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
         await eventually(lambda: drained(pool))
@@ -240,6 +238,3 @@ async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_withou
         assert relay.partitions_lost == 1
         await asyncio.sleep(0.5)
         assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 4  # each once
-    finally:
-        await relay.stop()
-        await producer.stop()
