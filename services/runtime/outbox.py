@@ -163,7 +163,7 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self.published = 0
         self.found_on_broker = 0
-        """rows of an interrupted batch found on the broker, deleted without being sent again"""
+        """rows of an interrupted batch found on the broker, logged without being sent again"""
         self.parked = 0
         self.partitions_lost = 0
         """topics found lost because a partition's offsets went back (``replay_lost``)"""

@@ -37,7 +37,9 @@ from tests.support import read_to_end
 # (the stuck order's whereabouts are printed when it happens). `make chaos` runs it.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
-DEMO_AFFILIATES = 40
+DEMO_AFFILIATES = 60
+KILLED_FLOW = 25
+"""employers of the kill test; the others go through while the broker is stopped"""
 SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 
 
@@ -178,8 +180,8 @@ async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_d
     lossy_stack: RunningStack,
 ) -> None:
     stack = lossy_stack
-    who = employers_with_something_to_remit()
-    assert len(who) >= 20, who
+    who = employers_with_something_to_remit()[:KILLED_FLOW]
+    assert len(who) == KILLED_FLOW, who
     employers = [Employer(stack, login, affiliate) for login, affiliate in who]
     half = len(employers) // 2
     kills: list[str] = []
@@ -242,6 +244,16 @@ async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_d
     replayed = {s: sum(series(t, "recouvrement_outbox_replayed_total").values()) for s, t in texts.items()}
     assert losses["debits"] >= 2 and losses["debt"] >= 2, losses  # they lived through both kills
     restarts = [line for line in stack.output if "redémarré" in line]
+    shown = (
+        "recouvrement_broker_losses",
+        "recouvrement_outbox_replayed",
+        "recouvrement_outbox_depth",
+        "recouvrement_consumer_lag",
+        "recouvrement_debits{",
+        "recouvrement_dead_letters",
+    )
+    print("\n/metrics of debits after the kills:")
+    print("\n".join(line for line in texts["debits"].splitlines() if line.startswith(shown)))
     print(
         f"\n{len(employers)} employers, kills {kills}; broker losses seen {losses}; events replayed {replayed};"
         f" orders {dict(orders)}; launcher: {restarts}"
@@ -249,3 +261,47 @@ async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_d
     # A service restarted while the broker is down cannot start and is restarted again: not a failure.
     assert sum("broker redémarré" in line for line in restarts) == 2, restarts
     assert {line.split()[1] for line in restarts} == {"broker", "requests"}, restarts
+
+
+async def test_a_broker_stopped_for_a_minute_loses_nothing_and_reads_keep_answering(lossy_stack: RunningStack) -> None:
+    """SIGSTOP, not a kill: the broker holds everything but answers nothing for 60 s. Reads are
+    served from the services' databases meanwhile; validations are taken (their events wait in the
+    outboxes); once it answers again every plan is scheduled, ordered, paid and completed, each once."""
+    stack = lossy_stack
+    who = employers_with_something_to_remit()[KILLED_FLOW:]
+    assert len(who) >= 8, who
+    employers = [Employer(stack, login, affiliate) for login, affiliate in who]
+    for employer in employers:
+        await employer.eligible()  # their debt announced before the broker stops
+    broker = children(stack)["broker"]
+    os.kill(broker, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        validated = list(await asyncio.gather(*(validate_full(e) for e in employers)))
+        reads = 0
+        while time.monotonic() - stopped < 60:
+            for employer, (request_id, _) in zip(employers, validated, strict=True):
+                assert (
+                    await employer.call("GET", f"{stack.debt}/v1/affiliates/{employer.affiliate}/debt")
+                ).status_code == 200
+                assert (await employer.request(request_id))["state"] == "VALIDATED"
+                reads += 2
+            await asyncio.sleep(1.0)
+    finally:
+        os.kill(broker, signal.SIGCONT)
+    assert children(stack)["broker"] == broker  # stopped, never restarted: nothing was lost
+
+    plans = [await plan_of(e, request_id) for e, (request_id, _) in zip(employers, validated, strict=True)]
+    for collection in sorted({date.fromisoformat(plan[0]["collection_date"]) for plan in plans}):
+        debit_run(stack, collection)
+    for employer, (request_id, quote) in zip(employers, validated, strict=True):
+        try:
+            [debit] = await answered(employer, request_id)
+        except AssertionError:
+            raise AssertionError(await where_the_order_is(stack, request_id)) from None
+        assert (debit["state"], debit["attempts"], debit["amount"]) == ("SETTLED", 1, quote["to_pay"]), debit
+        await request_reaches(employer, request_id, "COMPLETED")
+    texts = {service: await metrics_of(stack, service) for service in SERVICES}
+    for service, text in texts.items():
+        assert sum(series(text, "recouvrement_dead_letters_total").values()) == 0, (service, text)
+    print(f"\n{len(employers)} employers validated while the broker was stopped 60 s; {reads} reads answered meanwhile")
