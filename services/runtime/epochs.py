@@ -121,7 +121,7 @@ class BrokerWatch:
         async with pool.acquire() as conn:
             async with conn.transaction():
                 # On a first adoption the log is empty (or holds what an older broker lost): replay it.
-                pending = await replay_lost(conn, None, self.policy, sent_before=now)
+                pending = await replay_lost(conn, None, self.policy)
                 await _QUERIES.adopt_epoch(conn, epoch=epoch, partition=placed.partition, offset=placed.offset)
             announced = await self.policy.reannounce(conn) if lost and self.policy.reannounce is not None else 0
         if lost:

@@ -1,6 +1,7 @@
 """Inbox: consumer-side deduplication, in the same transaction as the effect."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -19,3 +20,9 @@ async def claim(conn: asyncpg.Connection, consumer: str, event_ids: Iterable[UUI
     """
     claimed = await rows(_QUERIES.claim(conn, consumer=consumer, event_ids=list(event_ids)))
     return {row["event_id"] for row in claimed}
+
+
+async def purge(conn: asyncpg.Connection, before: datetime) -> int:
+    """Forgets up to a few thousand events applied before ``before``; returns how many."""
+    count: int = await _QUERIES.purge(conn, before=before)
+    return count

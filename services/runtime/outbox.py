@@ -300,7 +300,7 @@ class OutboxRelay:
         async with conn.transaction():
             if lost:
                 # Before the batch is logged: its rows are still in the outbox, so the replay skips them.
-                replayed = await replay_lost(conn, lost, self._policy, sent_before=datetime.now(UTC))
+                replayed = await replay_lost(conn, lost, self._policy)
                 log.error(
                     "a partition's offsets went back: the broker lost these topics; their log is replayed",
                     extra={"topics": sorted(lost), "events_replayed": replayed},

@@ -45,7 +45,6 @@ async def replay(
     *,
     since: datetime | None = None,
     topics: Collection[str] | None = None,
-    sent_before: datetime | None = None,
 ) -> int:
     """Puts the logged events written at or after ``since`` (default: every one retained) of
     ``topics`` (default: all) back into the outbox and wakes the relay; returns how many. The
@@ -54,20 +53,18 @@ async def replay(
         conn,
         since=since or _FOREVER,
         topics=sorted(topics) if topics is not None else None,
-        sent_before=sent_before or datetime.now(UTC),
     )
     await _QUERIES.notify(conn)
     return count
 
 
-async def replay_lost(
-    conn: asyncpg.Connection, topics: Collection[str] | None, policy: ReplayPolicy, sent_before: datetime
-) -> int:
+async def replay_lost(conn: asyncpg.Connection, topics: Collection[str] | None, policy: ReplayPolicy) -> int:
     """After a broker lost ``topics`` (None: every one): the log's offsets for them are forgotten
     (they name the lost broker), every retained event of them is replayed, then the service prunes
-    what it must not send again. Returns the events left to send."""
+    what it must not send again. Returns the events left to send. A batch being sent is still in
+    the outbox: its rows are not replayed."""
     await _QUERIES.forget_offsets(conn, topics=sorted(topics) if topics is not None else None)
-    replayed = await replay(conn, topics=topics, sent_before=sent_before)
+    replayed = await replay(conn, topics=topics)
     pruned = await policy.prune(conn) if policy.prune is not None else 0
     return replayed - pruned
 

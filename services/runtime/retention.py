@@ -11,17 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
-from services.runtime import outbox_log
-from services.runtime.db import load_queries
+from services.runtime import inbox, outbox_log
 from services.runtime.periodic import Periodic
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-_INBOX = load_queries(Path(__file__).parent / "sql" / "inbox.sql")
 
 Delete = Callable[[asyncpg.Connection, datetime], Awaitable[int]]
 """``(connection, before) -> rows deleted``: up to a batch of the rows older than ``before``."""
@@ -35,15 +32,10 @@ class Purge:
     delete: Delete
 
 
-async def _purge_inbox(conn: asyncpg.Connection, before: datetime) -> int:
-    count: int = await _INBOX.purge(conn, before=before)
-    return count
-
-
 def platform_purges(settings: ServiceSettings) -> list[Purge]:
     """What every service purges: its inbox and its outbox's log."""
     return [
-        Purge("inbox", timedelta(days=settings.inbox_retention_days), _purge_inbox),
+        Purge("inbox", timedelta(days=settings.inbox_retention_days), inbox.purge),
         Purge("outbox_log", timedelta(days=settings.outbox_retention_days), outbox_log.purge),
     ]
 

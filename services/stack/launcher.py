@@ -150,13 +150,13 @@ class Stack:
     def _command(name: str) -> list[str]:
         return [name, "serve"] if name in PARTNER_PORTS else ["serve", name]
 
-    def supervise(self, say: "Say") -> list[str]:
+    def supervise(self, say: "Say", now: float | None = None) -> list[str]:
         """One pass of the supervisor: a child found dead is restarted, with backoff; returns the
         names restarted in this pass. The broker comes back empty (memory only): its topics are
         provisioned again, and each service, finding its mark gone, replays its outbox's log
         (``services/runtime/epochs.py``). Postgres is not supervised: it keeps its data on disk and
         is not expected to crash; the services wait for it (readiness) if it does."""
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now  # tests move it instead of sleeping
         restarted: list[str] = []
         for name, child in self.children.items():
             if child.restart_due is None:
@@ -167,7 +167,7 @@ class Stack:
                 say(f"{name} s'est arrêté (code {code}) ; redémarrage dans {delay:.0f} s")
             if child.restart_due is not None and now >= child.restart_due:
                 self._restart(name)
-                child.restarted(time.monotonic())
+                child.restarted(now)
                 self.restarts[name] = self.restarts.get(name, 0) + 1
                 say(f"{name} redémarré (redémarrages depuis le lancement : {self.restarts[name]})")
                 restarted.append(name)

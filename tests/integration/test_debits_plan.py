@@ -652,7 +652,7 @@ async def test_after_a_broker_loss_only_the_orders_still_awaiting_their_answer_a
     try:
         async with conn.transaction():
             policy = ReplayPolicy(prune=lambda c: PlanRepository(c).drop_replayed_orders_moved_on())
-            left = await replay_lost(conn, {orders_topic("007")}, policy, datetime.now(UTC))
+            left = await replay_lost(conn, {orders_topic("007")}, policy)
     finally:
         await conn.close()
 

@@ -77,16 +77,15 @@ SELECT count(*) AS depth,
        (SELECT count(*) FROM outbox_parked) AS parked
 FROM outbox;
 
--- name: replay(since, topics, sent_before)$
+-- name: replay(since, topics)$
 -- Logged events back into the outbox under their ORIGINAL ids and event ids: they leave before
 -- what was written after them, and each consumer's inbox applies each once. ``topics`` NULL: all.
--- An event still waiting in the outbox stays as it is.
+-- An event still waiting in the outbox (a batch being sent) stays as it is.
 WITH replayed AS (
     INSERT INTO outbox (id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at)
     SELECT id, event_id, topic, key, event_type, body, traceparent, tracestate, created_at
     FROM outbox_log
     WHERE created_at >= :since
-      AND sent_at < :sent_before
       AND (CAST(:topics AS text[]) IS NULL OR topic = ANY(CAST(:topics AS text[])))
     ORDER BY id
     ON CONFLICT DO NOTHING
