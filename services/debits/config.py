@@ -23,6 +23,21 @@ class DebitsSettings(ServiceSettings, ProgrammeSettings):
         ge=1,
         description="debits ordered per transaction of a debit run",
     )
+    order_answer_wait_business_days: int = Field(
+        default=3,
+        alias="ORDER_ANSWER_WAIT_BUSINESS_DAYS",
+        ge=1,
+        le=30,
+        description="business days after its collection date (or its last sending) a bank may take to answer an"
+        " order; past them the same order is sent again",
+    )
+    order_resends: int = Field(
+        default=2,
+        alias="ORDER_RESENDS",
+        ge=0,
+        le=10,
+        description="how many times an unanswered order is sent again (same message) before it is flagged to operators",
+    )
     creditor_name: str = Field(
         default="Caisse Nationale de Sécurité Sociale",
         alias="CREDITOR_NAME",

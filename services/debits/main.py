@@ -7,6 +7,7 @@ from typing import get_args
 from fastapi import FastAPI
 
 from contracts.debits import DebitState
+from services.debits.adapters.follow_up_repository import FollowUpRepository
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import DebitsDependencies, context_of
@@ -72,6 +73,12 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
                 "Prélèvements par état",
                 lambda conn: PlanRepository(conn).count_per_state(),
                 get_args(DebitState),
-            )
+            ),
+            StateGauge(
+                "debit_orders_unanswered",
+                "Ordres dont le prélèvement attend la réponse de la banque : en attente, envoyés de nouveau, signalés",
+                lambda conn: FollowUpRepository(conn).count_per_state(),
+                ("awaiting", "resent", "flagged"),
+            ),
         ],
     )

@@ -119,6 +119,17 @@ async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage
     await _QUERIES.notify(conn)
 
 
+async def send_again(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
+    """Messages published before, published again with their event ids (a bank that never answered
+    an order gets the very same order): consumers that applied them skip them; in the caller's
+    transaction, like ``enqueue_many``."""
+    values = [_row(item) for item in items]
+    if not values:
+        return
+    await _QUERIES.send_again(conn, values)
+    await _QUERIES.notify(conn)
+
+
 class OutboxRelay:
     """Publishes outbox rows in order, woken by NOTIFY, polling as a safety net, retrying forever."""
 

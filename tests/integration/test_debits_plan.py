@@ -25,8 +25,9 @@ from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUESTS_EVENTS
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
+from services.debits.domain.debits import order_event_id
 from services.debits.entrypoints.cli import run_command
-from services.debits.entrypoints.operations import import_bank_accounts, run_debit_run
+from services.debits.entrypoints.operations import flagged_orders, follow_up, import_bank_accounts, run_debit_run
 from services.debits.main import create_app
 from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
@@ -662,3 +663,70 @@ async def test_after_a_broker_loss_only_the_orders_still_awaiting_their_answer_a
     assert len(await read_to_end(debits.infra.bootstrap, orders_topic("007"), key=answered)) == 1
     assert await debits.states(paid, answered) == [("SETTLED", 1)]
     assert await debits.states(pending, waiting) == [("ORDERED", 1)]
+
+
+def gauge(text: str, name: str, state: str) -> float:
+    wanted = f'recouvrement_{name}{{service="debits",state="{state}"}} '
+    return float(next(line for line in text.splitlines() if line.startswith(wanted)).split()[-1])
+
+
+async def test_an_order_its_bank_never_answers_is_sent_again_as_the_same_message_then_flagged(debits: Debits) -> None:
+    """Three business days after the collection date without an answer, the same order (same event id,
+    same end-to-end id) goes to the bank again, twice at most; then it is flagged to operators. A late
+    answer still applies, once."""
+    affiliate, answered = new_affiliate(), new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    paid = await debits.validate(answered, await debits.register(answered, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    await debits.until_states(paid, answered, [("SCHEDULED", 0)])
+    await debits.run(date(2026, 12, 10))
+    (first,) = await debits.orders("007", affiliate, 1)
+    (settled,) = await debits.orders("007", answered, 1)
+    assert first.event_id == order_event_id(first.payload.end_to_end_id)
+    await debits.result(answered, executed(settled, "007"))
+    await debits.until_states(paid, answered, [("SETTLED", 1)])
+    flagged_before = gauge((await debits.client.get("/metrics")).text, "debit_orders_unanswered", "flagged")
+
+    async def follow(on: date) -> tuple[int, int]:
+        summary = await follow_up(debits.database, on, FrozenClock(NOW))
+        return summary.resent, summary.flagged
+
+    assert await follow(date(2026, 12, 15)) == (0, 0)  # within the wait: Fri 11, Mon 14, Tue 15
+    assert await follow(date(2026, 12, 16)) == (1, 0)
+    assert await follow(date(2026, 12, 16)) == (0, 0)  # the same day again: nothing more
+    orders = await debits.orders("007", affiliate, 2)
+    assert [o.event_id for o in orders] == [first.event_id] * 2
+    assert orders[1].payload == first.payload  # the very same order: same id, amount, date, account
+    assert await follow(date(2026, 12, 21)) == (0, 0)
+    assert await follow(date(2026, 12, 22)) == (1, 0)
+    assert await follow(date(2026, 12, 25)) == (0, 0)
+    assert await follow(date(2026, 12, 28)) == (0, 1)  # after two sendings: flagged
+    assert await follow(date(2027, 1, 30)) == (0, 0)  # flagged once: an operator has it
+    assert len(await debits.orders("007", affiliate, 3)) == 3
+    assert len(await read_to_end(debits.infra.bootstrap, orders_topic("007"), key=answered)) == 1  # answered: never
+
+    (debit,) = (await debits.debits(request_id, affiliate)).json()
+    lines = debit["history"][2:]
+    assert [(h["from_state"], h["to_state"], h["attempt"], h["end_to_end_id"]) for h in lines] == [
+        ("ORDERED", "ORDERED", 1, first.payload.end_to_end_id)
+    ] * 3
+    assert "(1/2)" in lines[0]["reason"] and "(2/2)" in lines[1]["reason"]
+    assert "signalé aux opérateurs" in lines[2]["reason"]
+    (listed,) = [o for o in await flagged_orders(debits.database) if o["request_id"] == request_id]
+    assert (listed["end_to_end_id"], listed["resends"], listed["flagged_on"]) == (
+        first.payload.end_to_end_id,
+        2,
+        date(2026, 12, 28),
+    )
+    text = (await debits.client.get("/metrics")).text
+    assert gauge(text, "debit_orders_unanswered", "flagged") == flagged_before + 1
+
+    # The bank's answer comes at last (it had collected on the 10th): applied once, the flag lifts.
+    await debits.result(affiliate, executed(first, "007"))
+    await debits.until_states(request_id, affiliate, [("SETTLED", 1)])
+    assert not [o for o in await flagged_orders(debits.database) if o["request_id"] == request_id]
+    text = (await debits.client.get("/metrics")).text
+    assert gauge(text, "debit_orders_unanswered", "flagged") == flagged_before
+    events = await debits.events(affiliate, lambda e: any(x.type == "debits.plan_completed" for x in e))
+    changed = [(e.payload.debit.state, e.payload.end_to_end_id) for e in events if isinstance(e, DebitChanged)]
+    assert changed == [("ORDERED", first.payload.end_to_end_id)] * 4 + [("SETTLED", first.payload.end_to_end_id)]

@@ -24,7 +24,13 @@ def exposed() -> set[str]:
     async def none(_: object) -> dict[str, int]:
         return {}
 
-    metrics.count_states([StateGauge("requests", "x", none, ()), StateGauge("debits", "x", none, ())])
+    metrics.count_states(
+        [
+            StateGauge("requests", "x", none, ()),
+            StateGauge("debits", "x", none, ()),
+            StateGauge("debit_orders_unanswered", "x", none, ()),
+        ]
+    )
     names: set[str] = {"up"}
     for family in metrics.registry.collect():
         names |= {family.name, f"{family.name}_total", f"{family.name}_bucket", f"{family.name}_count"}

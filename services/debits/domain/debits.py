@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Literal
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import Representation
@@ -40,6 +40,7 @@ from contracts.simulation import DebitKind
 DebitState = Literal["SCHEDULED", "ORDERED", "SETTLED", "FAILED", "CANCELLED"]
 PlanState = Literal["ACTIVE", "COMPLETED", "DEFAULTED"]
 
+ORDERS_NAMESPACE = uuid5(NAMESPACE_URL, "urn:cnss:recouvrement:debits:orders")
 _DIGITS = string.digits + string.ascii_uppercase
 _ID_WIDTH = 25
 """36**25 > 2**128: any UUID fits in 25 base-36 characters."""
@@ -104,6 +105,12 @@ def end_to_end_id(request_id: UUID, sequence: int, attempt: int) -> str:
     if sequence < 1 or attempt < 1 or sequence > 999 or attempt > 99:
         raise ValueError("échéance 1..999 et tentative 1..99")
     return f"{encode_request_id(request_id)}-{sequence}-{attempt}"
+
+
+def order_event_id(end_to_end_id: str) -> UUID:
+    """The event id of the order message: one message per order, however often it is built and sent
+    (``follow_up``): a bank recognises a sending again by it, and the outbox's log keeps one line per id."""
+    return uuid5(ORDERS_NAMESPACE, end_to_end_id)
 
 
 def mandate_id(request_id: UUID) -> str:

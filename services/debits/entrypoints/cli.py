@@ -86,6 +86,62 @@ def run_command(
     console.print(table)
 
 
+@cli.command("follow-up")
+def follow_up_command(
+    on: Annotated[str | None, typer.Option("--date", help="date du suivi AAAA-MM-JJ (défaut : aujourd'hui)")] = None,
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Suit les ordres restés sans réponse de la banque à cette date, comme chaque tournée le fait.
+
+    Un ordre sans réponse ORDER_ANSWER_WAIT_BUSINESS_DAYS jours ouvrés après sa date d'encaissement est
+    envoyé de nouveau, tel quel (même identifiant) ; après ORDER_RESENDS envois, il est signalé.
+    """
+    from services.debits.entrypoints.operations import follow_up
+
+    summary = asyncio.run(follow_up(database_url, _date(on) if on else None))
+    typer.echo(f"{summary.resent} ordres envoyés de nouveau, {summary.flagged} signalés aux opérateurs")
+
+
+@cli.command("unanswered")
+def unanswered_command(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Liste les ordres signalés : sans réponse de la banque après leurs envois de nouveau.
+
+    À demander à la banque ; son rapport pain.002 s'importe avec ``import-pain002``.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from services.debits.entrypoints.operations import flagged_orders
+
+    found = asyncio.run(flagged_orders(database_url))
+    table = Table(title=f"{len(found)} ordres sans réponse, signalés")
+    for column in (
+        "identifiant",
+        "demande",
+        "affilié",
+        "banque",
+        "échéance",
+        "montant (MAD)",
+        "encaissement",
+        "signalé le",
+    ):
+        table.add_column(column)
+    for o in found:
+        table.add_row(
+            o["end_to_end_id"],
+            str(o["request_id"]),
+            o["affiliate"],
+            o["bank_code"],
+            f"{o['sequence']} (tentative {o['attempt']})",
+            format_amount(o["amount"], ""),
+            o["requested_collection_date"].isoformat(),
+            o["flagged_on"].isoformat(),
+        )
+    Console().print(table)
+
+
 @cli.command("export-pain008")
 def export_pain008_command(
     bank: Annotated[str, typer.Option("--bank", help="code de la banque (chiffres 1 à 3 du RIB)")],

@@ -8,6 +8,7 @@ from fastapi import Depends
 
 from contracts.debits import Creditor
 from services.debits.config import DebitsSettings
+from services.debits.domain.follow_up import FollowUpPolicy
 from services.debits.service.context import DebitsContext
 from services.runtime.clock import Clock
 from services.runtime.http import dependencies_of
@@ -32,5 +33,10 @@ def context_of(settings: DebitsSettings, clock: Clock) -> DebitsContext:
         name=settings.creditor_name, scheme_id=settings.creditor_scheme_id, account=settings.creditor_account
     )
     return DebitsContext(
-        programme, settings.business_calendar(programme), clock, creditor, settings.debit_run_page_size
+        programme,
+        settings.business_calendar(programme),
+        clock,
+        creditor,
+        settings.debit_run_page_size,
+        FollowUpPolicy(settings.order_answer_wait_business_days, settings.order_resends),
     )

@@ -8,12 +8,14 @@ from typing import Any
 
 import asyncpg
 
+from services.debits.adapters.follow_up_repository import FollowUpRepository
 from services.debits.adapters.pain.pain008 import render_pain008
 from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import context_of
 from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
 from services.debits.service.debit_run import RunSummary, count_due, run_debits
+from services.debits.service.order_follow_up import FollowUpSummary, follow_up_orders
 from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
 
@@ -76,6 +78,19 @@ async def run_debit_run(
         if started is not None:
             started(await count_due(conn, on_date))
         return await run_debits(conn, ctx, on_date, progress=progress)
+
+
+async def follow_up(database_url: str, on: date | None = None, clock: Clock | None = None) -> FollowUpSummary:
+    """The follow-up of unanswered orders as of ``on`` (default: today), as each debit run does it."""
+    clock = clock or SystemClock()
+    ctx = context_of(DebitsSettings(database_url=database_url), clock)
+    async with _migrated(database_url) as conn:
+        return await follow_up_orders(conn, ctx, on or business_date(clock))
+
+
+async def flagged_orders(database_url: str) -> list[asyncpg.Record]:
+    async with _migrated(database_url) as conn:
+        return await FollowUpRepository(conn).flagged()
 
 
 async def export_pain008(database_url: str, bank: str, on_date: date, clock: Clock | None = None) -> bytes | None:

@@ -136,7 +136,17 @@ async def _order_page(
                 }
             )
             # The full RIB goes on the debtor's bank's topic only.
-            order = _debit_order(row, request_id, ordering, ctx.creditor, now)
+            order = order_message(
+                row,
+                request_id,
+                sequence=debit.sequence,
+                attempt=ordering.attempt,
+                end_to_end_id=ordering.end_to_end_id,
+                amount=debit.amount,
+                requested_collection_date=ordering.requested_collection_date,
+                creditor=ctx.creditor,
+                now=now,
+            )
             messages.append(OutgoingMessage.of(orders_topic(row["bank_code"]), row["affiliate"], order))
         updates += [(request_id, debit) for debit, _ in changed]
         changes += [(request_id, change) for _, change in changed]
@@ -148,29 +158,39 @@ async def _order_page(
     return [(o["bank_code"], o["amount"]) for o in orders]
 
 
-def _debit_order(
-    row: asyncpg.Record, request_id: UUID, ordering: domain.Ordering, creditor: Creditor, now: datetime
+def order_message(
+    row: asyncpg.Record,
+    request_id: UUID,
+    *,
+    sequence: int,
+    attempt: int,
+    end_to_end_id: str,
+    amount: Decimal,
+    requested_collection_date: date,
+    creditor: Creditor,
+    now: datetime,
 ) -> DebitOrder:
-    """What the debtor's bank receives; the plan's fields come from ``row``, the debit's from ``ordering``."""
-    debit = ordering.debit
+    """What the debtor's bank receives; the plan's fields come from ``row``. Its event id follows
+    from the end-to-end id: the same order built again (``order_follow_up``) is the same message."""
     return DebitOrder.build(
         DebitOrderPayload(
-            end_to_end_id=ordering.end_to_end_id,
+            end_to_end_id=end_to_end_id,
             request_id=request_id,
             affiliate=row["affiliate"],
-            sequence=debit.sequence,
+            sequence=sequence,
             installments_total=row["installments_total"],
-            attempt=ordering.attempt,
-            instructed_amount=debit.amount,
+            attempt=attempt,
+            instructed_amount=amount,
             currency="MAD",
-            requested_collection_date=ordering.requested_collection_date,
+            requested_collection_date=requested_collection_date,
             creditor=creditor,
             debtor_name=(row["raison_sociale"] or row["holder"])[:MAX_NAME],
             debtor_account=row["rib"],
             mandate_id=row["mandate_id"],
             mandate_signed_on=row["mandate_signed_on"],
-            remittance_information=domain.remittance_information(request_id, debit.sequence, row["installments_total"]),
+            remittance_information=domain.remittance_information(request_id, sequence, row["installments_total"]),
         ),
         producer=PRODUCER,
         occurred_at=now,
+        event_id=domain.order_event_id(end_to_end_id),
     )

@@ -3,6 +3,15 @@
 INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
 VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate);
 
+-- name: send_again(event_id, topic, key, event_type, body, traceparent, tracestate)*!
+-- A message published before, published again as it was (same event id): its line in the log gives
+-- way to the new row (which returns to the log once the broker took it); a message still waiting in
+-- the outbox is left as it is.
+WITH logged AS (DELETE FROM outbox_log WHERE event_id = :event_id)
+INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate)
+ON CONFLICT (event_id) DO NOTHING;
+
 -- name: notify()!
 SELECT pg_notify('outbox', '');
 
