@@ -72,7 +72,14 @@ INSTALLMENTS = 24
 AIM_FLOWS = 100.0
 STEPS = ("create", "modality", "bank_accounts", "bank_account", "simulate", "validate", "to_validated")
 HTTP_CALLS_PER_FLOW = 6
-HISTORY = ["created", "modality_chosen", "bank_account_chosen", "awaiting_guarantee", "guarantee_deposited"]
+HISTORY = [
+    "created",
+    "modality_chosen",
+    "bank_account_chosen",
+    "awaiting_guarantee",
+    "guarantee_request_received",
+    "guarantee_deposited",
+]
 _DROPPED = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "REPUBLISH_POSITIONS_ON_START",

@@ -18,6 +18,23 @@ from contracts.identifiers import PRINTABLE, AffiliateNumber
 from contracts.requests import GuaranteeType
 
 
+class GuaranteeRequestReceivedPayload(Contract):
+    """The office has the guarantee request (``requests.guarantees.v1``): sent as soon as it reads
+    one, before any answer. Without it, requests sends the guarantee request again (the same request
+    id: an office keeps one file per request id and acknowledges again)."""
+
+    request_id: UUID
+    affiliate: AffiliateNumber
+    perception: str = Field(min_length=1, max_length=16, description="code de la perception")
+    received_at: BoundedDatetime
+
+
+class GuaranteeRequestReceived(Envelope):
+    TYPE: ClassVar[str] = "perception.guarantee_request_received"
+    type: Literal["perception.guarantee_request_received"]
+    payload: GuaranteeRequestReceivedPayload
+
+
 class GuaranteeDepositedPayload(Contract):
     request_id: UUID
     affiliate: AffiliateNumber
@@ -47,5 +64,5 @@ class GuaranteeRefused(Envelope):
     payload: GuaranteeRefusedPayload
 
 
-PerceptionMessage = GuaranteeDeposited | GuaranteeRefused
+PerceptionMessage = GuaranteeRequestReceived | GuaranteeDeposited | GuaranteeRefused
 PerceptionEvent = Annotated[PerceptionMessage, Field(discriminator="type")]

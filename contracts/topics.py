@@ -121,7 +121,10 @@ PERCEPTION_GUARANTEES: Topic[PerceptionMessage] = Topic(
     producers=("perception",),
     consumers=("requests",),
     message=PerceptionEvent,
-    description="Réponse de la perception : garanties déposées (référence, type) ou refusées.",
+    description=(
+        "Réponse de la perception : demande de garanties reçue (accusé de réception), garanties déposées"
+        " (référence, type) ou refusées."
+    ),
 )
 DEBITS_ACCOUNTS: Topic[BankAccountsChanged] = Topic(
     name="debits.accounts.v1",

@@ -13,6 +13,8 @@ from contracts.perception import (
     GuaranteeDepositedPayload,
     GuaranteeRefused,
     GuaranteeRefusedPayload,
+    GuaranteeRequestReceived,
+    GuaranteeRequestReceivedPayload,
 )
 from contracts.requests import GuaranteeRequired, GuaranteeType
 from partners.perception.rules import AnswerRules
@@ -27,6 +29,21 @@ def answer_id(request_id: UUID, outcome: str) -> UUID:
 
 def default_reference(request_id: UUID) -> str:
     return "GAR-" + uuid.uuid5(_NAMESPACE, f"{request_id}:reference").hex[:8].upper()
+
+
+def received(required: GuaranteeRequired, at: datetime) -> GuaranteeRequestReceived:
+    """The acknowledgement, sent on reading the request whatever the answer will be. One id per
+    request: a request sent again is acknowledged again under the same id, applied once."""
+    p = required.payload
+    return GuaranteeRequestReceived.build(
+        GuaranteeRequestReceivedPayload(
+            request_id=p.request_id, affiliate=p.affiliate, perception=p.perception.code, received_at=at
+        ),
+        producer=PRODUCER,
+        occurred_at=at,
+        correlation_id=required.correlation_id,
+        event_id=answer_id(p.request_id, "received"),
+    )
 
 
 def deposited(

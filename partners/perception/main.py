@@ -18,7 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.envelope import Envelope
 from contracts.requests import GuaranteeRequired
 from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
-from partners.perception.answers import answer
+from partners.perception.answers import answer, received
 from partners.perception.config import PerceptionSettings
 from services.runtime.broker_app import create_broker_app
 from services.runtime.clock import Clock, SystemClock
@@ -73,6 +73,7 @@ def register_subscriber(
         if not isinstance(event, GuaranteeRequired):
             log.info("perception stops waiting for guarantees", extra=context | {"type": event.type})
             return
+        await publish_answer(broker, received(event, clock.now()), p.affiliate)  # first: the office has it
         reply = answer(
             answer_rules,
             event,

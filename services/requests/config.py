@@ -31,6 +31,15 @@ class RequestsSettings(ServiceSettings, ProgrammeSettings):
             "(three times at most)"
         ),
     )
+    guarantee_receipt_wait_minutes: float = Field(
+        default=60,
+        gt=0,
+        alias="GUARANTEE_RECEIPT_WAIT_MINUTES",
+        description=(
+            "a guarantee request its perception office has not acknowledged after this long is sent to it again"
+            " by the sweep (three times at most)"
+        ),
+    )
     sweep_interval_seconds: float = Field(
         default=60.0,
         alias="SWEEP_INTERVAL_SECONDS",

@@ -82,7 +82,14 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
                 "Demandes de remise par état",
                 lambda conn: RequestRepository(conn).count_per_state(),
                 get_args(RequestState),
-            )
+            ),
+            StateGauge(
+                "guarantee_requests",
+                "Demandes en attente de garanties : reçues par la perception, en attente d'accusé, sans accusé"
+                " après leurs renvois",
+                lambda conn: RequestRepository(conn).guarantee_requests_per_state(ctx.reannounce_most),
+                ("received", "awaiting_receipt", "unacknowledged"),
+            ),
         ],
     )
 

@@ -174,7 +174,11 @@ async def test_installments_go_through_the_perception_in_one_trace(stack: Runnin
     assert body["guarantee"]["perception"] == profile.perception.code  # auth's profile, through requests
     assert sum(Decimal(d["amount"]) for d in body["schedule"]) == Decimal(quote["to_pay"])
     assert all(date.fromisoformat(d["collection_date"]).weekday() < 5 for d in body["schedule"])
-    assert [h["event"] for h in body["history"]][-2:] == ["awaiting_guarantee", "guarantee_deposited"]
+    assert [h["event"] for h in body["history"]][-3:] == [
+        "awaiting_guarantee",
+        "guarantee_request_received",  # the office acknowledged, then answered
+        "guarantee_deposited",
+    ]
 
     def hops() -> set[tuple[str, str]]:
         return {(s.service, s.name) for s in otlp.trace(trace_id)}

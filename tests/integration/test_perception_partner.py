@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.perception import GuaranteeDeposited, GuaranteeRefused, GuaranteeRequestReceived, PerceptionMessage
 from contracts.requests import GuaranteeRequired, GuaranteeWithdrawn
 from contracts.topics import PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES
 from partners.perception.answers import answer_id
@@ -44,8 +44,8 @@ async def send(infra: Infra, message: GuaranteeRequired | GuaranteeWithdrawn | b
     return parent
 
 
-async def answers(infra: Infra, affiliate: str) -> list[tuple[GuaranteeDeposited | GuaranteeRefused, str | None]]:
-    records = await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) >= 1, key=affiliate)
+async def answers(infra: Infra, affiliate: str, count: int = 1) -> list[tuple[PerceptionMessage, str | None]]:
+    records = await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) >= count, key=affiliate)
     adapter = PERCEPTION_GUARANTEES.adapter()
     return [(adapter.validate_json(r.value), header(r, "traceparent")) for r in records]
 
@@ -74,7 +74,12 @@ async def test_a_deposit_answers_in_the_same_trace(
     request = required(rules["deposit"])
     sent = await send(infra, request, rules["deposit"])
 
-    ((message, parent),) = await answers(infra, rules["deposit"])
+    (receipt, receipt_parent), (message, parent) = await answers(infra, rules["deposit"], 2)
+    # First the acknowledgement (the office has the request), then the answer, both in its trace.
+    assert isinstance(receipt, GuaranteeRequestReceived)
+    assert (receipt.payload.request_id, receipt.payload.perception) == (request.payload.request_id, "CAS-01")
+    assert receipt.event_id == answer_id(request.payload.request_id, "received")
+    assert receipt_parent is not None and receipt_parent.split("-")[1] == sent.split("-")[1]
     assert isinstance(message, GuaranteeDeposited)
     assert (message.payload.request_id, message.payload.affiliate) == (request.payload.request_id, rules["deposit"])
     assert message.payload.perception == "CAS-01" and message.payload.reference.startswith("GAR-")
@@ -107,7 +112,8 @@ async def test_rules_refuse_or_ignore_and_bad_messages_are_dead_lettered(
     sent = await send(infra, request, rules["refuse"])
 
     # same key, same partition: the poison and the withdrawal before it did not stop the request
-    ((message, parent),) = await answers(infra, rules["refuse"])
+    (receipt, _), (message, parent) = await answers(infra, rules["refuse"], 2)
+    assert isinstance(receipt, GuaranteeRequestReceived)
     assert isinstance(message, GuaranteeRefused)
     assert message.payload.request_id == request.payload.request_id and message.payload.reason
     assert parent is not None and parent.split("-")[1] == sent.split("-")[1]
@@ -116,8 +122,14 @@ async def test_rules_refuse_or_ignore_and_bad_messages_are_dead_lettered(
         infra.bootstrap, REQUESTS_GUARANTEES.dlq, lambda r: any(d.value == poison for d in r), key=rules["refuse"]
     )
     assert header(dead[-1], "x-dlq-consumer") == "perception"
-    with pytest.raises(AssertionError, match="0 records"):
-        await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, bool, key=rules["ignore"], timeout=1)
+    # Left unanswered by rule: acknowledged (the office has it), and nothing more.
+    ((receipt, _),) = await answers(infra, rules["ignore"])
+    assert isinstance(receipt, GuaranteeRequestReceived)
+    assert receipt.payload.request_id == ignored.payload.request_id
+    with pytest.raises(AssertionError, match="1 records read"):
+        await read_topic(
+            infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) > 1, key=rules["ignore"], timeout=1
+        )
 
 
 def run_deposit(args: list[str]) -> object:

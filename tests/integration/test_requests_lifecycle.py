@@ -28,7 +28,7 @@ from contracts.debits import (
 )
 from contracts.debt import PositionChanged
 from contracts.envelope import Envelope
-from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.perception import GuaranteeDeposited, GuaranteeRefused, GuaranteeRequestReceived
 from contracts.programme import shipped_programme
 from contracts.simulation import QuoteIssued
 from contracts.topics import (
@@ -516,16 +516,12 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
         async with pool.acquire() as conn:
             # the drafts' last activity is the service clock's now: 23 hours later they stay
             almost = svc.clock.now() + timedelta(hours=23)
-            nothing = {"expired": 0, "cancelled": 0, "reannounced": 0, "failed": 0}
-            assert await sweep(conn, svc.ctx, almost) == nothing
+            nothing = {"expired": 0, "cancelled": 0, "reannounced": 0, "guarantees_reannounced": 0, "failed": 0}
+            # (no office acknowledged the guarantee request: each sweep an hour apart sends it again)
+            assert await sweep(conn, svc.ctx, almost) == nothing | {"guarantees_reannounced": 1}
             # the deadline day itself still counts for the guarantee
             on_deadline = deadline.replace(hour=12, tzinfo=UTC)
-            assert await sweep(conn, svc.ctx, on_deadline) == {
-                "expired": 0,
-                "cancelled": 2,
-                "reannounced": 0,
-                "failed": 0,
-            }
+            assert await sweep(conn, svc.ctx, on_deadline) == nothing | {"cancelled": 2, "guarantees_reannounced": 1}
             after = deadline.replace(tzinfo=UTC) + timedelta(days=1, hours=12)
             assert await sweep(conn, svc.ctx, after) == nothing | {"expired": 1}
     finally:
@@ -865,3 +861,88 @@ async def test_a_validation_debits_never_answered_with_a_plan_is_announced_again
     assert again[0]["reason"] == "aucun échéancier reçu de debits en 60 minutes : validation annoncée de nouveau"
     planned_body = (await svc.act(planned, "GET", f"/v1/requests/{ids[planned]}")).json()
     assert [h["event"] for h in planned_body["history"]][-1] == "validated"
+
+
+def receipt(request_id: str, affiliate: str, office: str, at: datetime) -> GuaranteeRequestReceived:
+    return GuaranteeRequestReceived.build(
+        {"request_id": request_id, "affiliate": affiliate, "perception": office, "received_at": at},
+        producer="perception",
+        occurred_at=at,
+    )
+
+
+async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_three_times_at_most(
+    svc: Requests,
+) -> None:
+    """The guarantee request lost on the way (or its acknowledgement): an hour later the sweep sends
+    it to the office again, the same request under a new event id, and says so in the history. A
+    request the office acknowledged is left alone; its acknowledgement is one line, however often sent."""
+    lost, acknowledged = new_affiliate(), new_affiliate()
+    ids = {}
+    for affiliate in (lost, acknowledged):
+        request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+        issued = quote(affiliate, modality="INSTALLMENTS")
+        await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+        waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+        assert waiting.json()["state"] == "AWAITING_GUARANTEE", waiting.text
+        ids[affiliate] = request_id
+    now = svc.clock.now()
+    stray = receipt(ids[acknowledged], acknowledged, "RAB-01", now)  # an office that was not asked
+    first = receipt(ids[acknowledged], acknowledged, "CAS-01", now + timedelta(minutes=1))
+    again = receipt(ids[acknowledged], acknowledged, "CAS-01", now + timedelta(minutes=2))  # acknowledged twice
+    await svc.send(PERCEPTION_GUARANTEES.name, acknowledged, stray, first, again)
+
+    async def received() -> Any:
+        body = (await svc.act(acknowledged, "GET", f"/v1/requests/{ids[acknowledged]}")).json()
+        return body if body["history"][-1]["event"] == "guarantee_request_received" else None
+
+    body = await eventually(received)
+    line = body["history"][-1]
+    assert (line["to_state"], line["actor"]) == ("AWAITING_GUARANTEE", {"kind": "perception", "id": "CAS-01"})
+    assert line["reason"] == "demande de garanties reçue par la perception CAS-01"
+    letters = await read_topic(
+        svc.infra.bootstrap, PERCEPTION_GUARANTEES.dlq, lambda r: any(b"RAB-01" in x.value for x in r), key=acknowledged
+    )
+    assert "perception-non-sollicitee" in (header(letters[-1], "x-dlq-reason") or "")
+
+    conn = await asyncpg.connect(svc.database)
+    try:
+        done = [
+            (await sweep(conn, svc.ctx, now + timedelta(minutes=m)))["guarantees_reannounced"]
+            for m in (59, 61, 62, 122, 183, 244)
+        ]
+    finally:
+        await conn.close()
+    assert done == [0, 1, 0, 1, 1, 0]  # an hour apart, three at most
+
+    records = await read_topic(
+        svc.infra.bootstrap,
+        REQUESTS_GUARANTEES.name,
+        lambda r: sum(b"guarantee_required" in x.value for x in r) >= 4,
+        key=lost,
+    )
+    required = [json.loads(r.value) for r in records if json.loads(r.value)["type"] == "requests.guarantee_required"]
+    assert len({r["event_id"] for r in required}) == 4
+    assert len({json.dumps(r["payload"], sort_keys=True) for r in required}) == 1  # the very same request
+    body = (await svc.act(lost, "GET", f"/v1/requests/{ids[lost]}")).json()
+    sent_again = [h for h in body["history"] if h["event"] == "reannounced"]
+    assert len(sent_again) == 3 and all(h["to_state"] == "AWAITING_GUARANTEE" for h in sent_again)
+    assert sent_again[0]["reason"] == (
+        "aucun accusé de réception de la perception CAS-01 en 60 minutes : demande de garanties envoyée de nouveau"
+    )
+    quiet = await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, bool, key=acknowledged)
+    assert sum(b"guarantee_required" in r.value for r in quiet) == 1
+    acknowledged_body = (await svc.act(acknowledged, "GET", f"/v1/requests/{ids[acknowledged]}")).json()
+    assert [h["event"] for h in acknowledged_body["history"]].count("guarantee_request_received") == 1
+
+    metrics = (await svc.client.get("/metrics")).text
+    assert sample(metrics, "recouvrement_guarantee_requests", service="requests", state="unacknowledged") == 1
+    assert sample(metrics, "recouvrement_guarantee_requests", service="requests", state="received") == 1
+    # The office answers at last: the request goes on, nothing more is sent.
+    await svc.send(PERCEPTION_GUARANTEES.name, lost, receipt(ids[lost], lost, "CAS-01", now + timedelta(hours=5)))
+
+    async def counted() -> bool:
+        text = (await svc.client.get("/metrics")).text
+        return sample(text, "recouvrement_guarantee_requests", service="requests", state="received") == 2
+
+    await eventually(counted)

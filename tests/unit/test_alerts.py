@@ -29,6 +29,7 @@ def exposed() -> set[str]:
             StateGauge("requests", "x", none, ()),
             StateGauge("debits", "x", none, ()),
             StateGauge("debit_orders_unanswered", "x", none, ()),
+            StateGauge("guarantee_requests", "x", none, ()),
         ]
     )
     names: set[str] = {"up"}

@@ -153,6 +153,32 @@ def test_installments_wait_30_days_then_the_deposit_redates_the_schedule_from_v(
     ]
 
 
+def test_the_office_asked_acknowledges_a_guarantee_request_and_only_a_waiting_one() -> None:
+    waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
+    office = Actor(kind="perception", id="CAS-01")
+    entry = lifecycle.receive_guarantee_request(waiting, office, AT, affiliate_office="CAS-01")
+    assert entry is not None
+    assert (entry.event, entry.from_state, entry.to_state, entry.actor) == (
+        "guarantee_request_received",
+        "AWAITING_GUARANTEE",
+        "AWAITING_GUARANTEE",
+        office,
+    )
+    with pytest.raises(Refusal) as refused:
+        lifecycle.receive_guarantee_request(
+            waiting, Actor(kind="perception", id="RAB-01"), AT, affiliate_office="CAS-01"
+        )
+    assert refused.value.code == "perception-non-sollicitee"
+    # The deposit came first (the acknowledgement was delayed): nothing to say.
+    validated, _ = validate(draft(), quote())
+    assert lifecycle.receive_guarantee_request(validated, office, AT, affiliate_office="CAS-01") is None
+    again = lifecycle.reannounce_guarantee_request(waiting, AT, timedelta(minutes=60))
+    assert (again.event, again.to_state, again.actor.id) == ("reannounced", "AWAITING_GUARANTEE", "sweep")
+    assert "perception CAS-01 en 60 minutes" in again.reason
+    with pytest.raises(Refusal):
+        lifecycle.reannounce_guarantee_request(validated, AT, timedelta(minutes=60))
+
+
 def test_a_deposit_after_the_deadline_is_refused() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     late = Guarantee(reference="GAR-1", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=31))

@@ -157,6 +157,20 @@ class RequestRepository:
     async def mark_reannounced(self, request_id: UUID, at: datetime) -> None:
         await _Q.mark_reannounced(self._conn, id=request_id, at=at)
 
+    async def mark_guarantee_received(self, request_id: UUID, at: datetime) -> bool:
+        """True for the office's first acknowledgement of the request."""
+        return bool(await _Q.mark_guarantee_received(self._conn, id=request_id, at=at))
+
+    async def awaiting_unacknowledged(self, before: datetime, most: int, page: int) -> list[RemissionRequest]:
+        found = await rows(_Q.lock_awaiting_unacknowledged(self._conn, before=before, most=most, page=page))
+        return [_request(r) for r in found]
+
+    async def mark_guarantee_reannounced(self, request_id: UUID, at: datetime) -> None:
+        await _Q.mark_guarantee_reannounced(self._conn, id=request_id, at=at)
+
+    async def guarantee_requests_per_state(self, most: int) -> dict[str, int]:
+        return {r["state"]: r["n"] for r in await rows(_Q.guarantee_requests_per_state(self._conn, most=most))}
+
     async def idle_drafts(self, before: Any, page: int) -> list[RemissionRequest]:
         return [_request(r) for r in await rows(_Q.lock_idle_drafts(self._conn, before=before, page=page))]
 

@@ -41,6 +41,7 @@ Event = Literal[
     "completed",
     "defaulted",
     "reannounced",
+    "guarantee_request_received",
 ]
 
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
@@ -262,6 +263,41 @@ def submitted_on(request: RemissionRequest, programme: Programme) -> date:
     return request.guarantee_deadline - timedelta(days=programme.guarantee_days)
 
 
+def _check_office(request: RemissionRequest, office: str, affiliate_office: str | None) -> None:
+    asked = (request.guarantee_perception or UNKNOWN_PERCEPTION).code
+    if office != asked and not (asked == UNKNOWN_PERCEPTION.code and office == affiliate_office):
+        raise Refusal(
+            "perception-non-sollicitee",
+            f"Réponse de la perception {office} : les garanties ont été demandées à la perception {asked}.",
+        )
+
+
+def receive_guarantee_request(
+    request: RemissionRequest, actor: Actor, at: datetime, *, affiliate_office: str | None
+) -> HistoryEntry | None:
+    """The office asked acknowledges the guarantee request: a line in the history (the service
+    records the first only). One for a request that no longer waits (its deposit or the deadline came
+    first) changes nothing (None); one from an office that was not asked is refused."""
+    if request.state != "AWAITING_GUARANTEE":
+        return None
+    _check_office(request, actor.id, affiliate_office)
+    reason = f"demande de garanties reçue par la perception {actor.id}"
+    return _entry(request, "AWAITING_GUARANTEE", "guarantee_request_received", at, actor, reason)
+
+
+def reannounce_guarantee_request(request: RemissionRequest, at: datetime, waited: timedelta) -> HistoryEntry:
+    """A guarantee request its office has not acknowledged: sent to the office again, the state
+    unchanged (the deadline too: it runs from the submission)."""
+    _require_awaiting(request)
+    minutes = int(waited.total_seconds() // 60)
+    office = (request.guarantee_perception or UNKNOWN_PERCEPTION).code
+    reason = (
+        f"aucun accusé de réception de la perception {office} en {minutes} minutes :"
+        " demande de garanties envoyée de nouveau"
+    )
+    return _entry(request, "AWAITING_GUARANTEE", "reannounced", at, SWEEP, reason)
+
+
 def _check_answer(
     request: RemissionRequest,
     office: str,
@@ -275,12 +311,7 @@ def _check_answer(
     min(today, deadline). ``affiliate_office``: auth's office for the affiliate now, which may answer
     a request sent while it was unknown."""
     _require_awaiting(request)
-    asked = (request.guarantee_perception or UNKNOWN_PERCEPTION).code
-    if office != asked and not (asked == UNKNOWN_PERCEPTION.code and office == affiliate_office):
-        raise Refusal(
-            "perception-non-sollicitee",
-            f"Réponse de la perception {office} : les garanties ont été demandées à la perception {asked}.",
-        )
+    _check_office(request, office, affiliate_office)
     assert request.guarantee_deadline is not None
     submitted = submitted_on(request, programme)
     if answered_on < submitted:

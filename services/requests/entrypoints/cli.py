@@ -18,8 +18,8 @@ def sweep_command(
     ] = None,
     database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
 ) -> None:
-    """Expire les demandes dont le délai de garanties est passé, annule les brouillons inactifs et ré-annonce
-    les validations restées sans échéancier."""
+    """Expire les demandes dont le délai de garanties est passé, annule les brouillons inactifs, ré-annonce
+    les validations restées sans échéancier et renvoie les demandes de garanties sans accusé de réception."""
     from services.requests.entrypoints.operations import run_sweep
 
     try:
@@ -29,7 +29,8 @@ def sweep_command(
         raise typer.Exit(2) from None
     typer.echo(
         f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés, "
-        f"{done['reannounced']} validations ré-annoncées (sans échéancier de debits)"
+        f"{done['reannounced']} validations ré-annoncées (sans échéancier de debits), "
+        f"{done['guarantees_reannounced']} demandes de garanties renvoyées (sans accusé de réception)"
     )
     if done["failed"]:
         typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)

@@ -40,4 +40,5 @@ def context_of(settings: RequestsSettings, clock: Clock) -> RequestsContext:
         settings.business_calendar(programme),
         clock,
         reannounce_after=timedelta(minutes=settings.reannounce_after_minutes),
+        guarantee_receipt_wait=timedelta(minutes=settings.guarantee_receipt_wait_minutes),
     )

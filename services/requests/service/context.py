@@ -18,3 +18,6 @@ class RequestsContext:
     reannounce_after: timedelta = timedelta(minutes=60)
     """a validation without a plan from debits after this long is announced again (the sweep)"""
     reannounce_most: int = 3
+    """how many times each is announced again at most"""
+    guarantee_receipt_wait: timedelta = timedelta(minutes=60)
+    """a guarantee request its office has not acknowledged after this long is sent again (the sweep)"""

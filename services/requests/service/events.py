@@ -49,6 +49,18 @@ async def reannounce_validation(
     await enqueue_many(conn, [_state_changed(request, validated[-1], ctx.clock.now())])
 
 
+async def reannounce_guarantee_request(
+    conn: asyncpg.Connection, ctx: RequestsContext, request: RemissionRequest, entry: HistoryEntry
+) -> None:
+    """The guarantee request as it was sent (same request, office, amount and deadline), under a new
+    event id, to the office asked, and the history line that says why; no lifecycle event (the state
+    is unchanged)."""
+    perception, raison_sociale = await perception_of(conn, request.affiliate)
+    required = _guarantee_required(request, request.guarantee_perception or perception, raison_sociale, ctx.clock.now())
+    await RequestRepository(conn).append_history(request.id, entry)
+    await enqueue_many(conn, [OutgoingMessage.of(REQUESTS_GUARANTEES.name, request.affiliate, required)])
+
+
 def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime) -> OutgoingMessage:
     return OutgoingMessage.of(
         REQUESTS_EVENTS.name,
@@ -88,22 +100,7 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
     perception = request.guarantee_perception or perception
     cid = str(request.id)
     if asked:
-        required = GuaranteeRequiredPayload(
-            request_id=request.id,
-            affiliate=request.affiliate,
-            perception=perception,
-            raison_sociale=raison_sociale,
-            amount=request.quote.to_pay - request.quote.advance,
-            installments=request.quote.installments,
-            deadline=request.guarantee_deadline,
-            quote_id=request.quote.quote_id,
-        )
-        return GuaranteeRequired.build(
-            required,
-            producer=PRODUCER,
-            occurred_at=now,
-            correlation_id=cid,
-        )
+        return _guarantee_required(request, perception, raison_sociale, now)
     kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
     closed_payload = GuaranteeClosedPayload(
         request_id=request.id,
@@ -118,6 +115,23 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
         occurred_at=now,
         correlation_id=cid,
     )
+
+
+def _guarantee_required(
+    request: RemissionRequest, perception: Perception, raison_sociale: str | None, now: datetime
+) -> GuaranteeRequired:
+    assert request.quote is not None and request.guarantee_deadline is not None
+    required = GuaranteeRequiredPayload(
+        request_id=request.id,
+        affiliate=request.affiliate,
+        perception=perception,
+        raison_sociale=raison_sociale,
+        amount=request.quote.to_pay - request.quote.advance,
+        installments=request.quote.installments,
+        deadline=request.guarantee_deadline,
+        quote_id=request.quote.quote_id,
+    )
+    return GuaranteeRequired.build(required, producer=PRODUCER, occurred_at=now, correlation_id=str(request.id))
 
 
 async def perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:

@@ -15,7 +15,12 @@ from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
-from services.requests.service.events import perception_of, reannounce_validation, record
+from services.requests.service.events import (
+    perception_of,
+    reannounce_guarantee_request,
+    reannounce_validation,
+    record,
+)
 from services.runtime.clock import BUSINESS_TZ, business_date
 
 log = logging.getLogger(__name__)
@@ -184,6 +189,23 @@ async def guarantee_deposited(
     await record(conn, ctx, change)
 
 
+async def guarantee_request_received(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, affiliate: str, perception: str, at: datetime
+) -> None:
+    """In the consumer's transaction: the office has the guarantee request, the sweep will not send
+    it again; the first acknowledgement is a line in the history."""
+    request = await _answered(conn, request_id, affiliate)
+    actor = Actor(kind="perception", id=perception)
+    entry = lifecycle.receive_guarantee_request(
+        request, actor, at, affiliate_office=(await perception_of(conn, affiliate))[0].code
+    )
+    if entry is None:
+        return
+    repo = RequestRepository(conn)
+    if await repo.mark_guarantee_received(request.id, at):
+        await repo.append_history(request.id, entry)
+
+
 async def guarantee_refused(
     conn: asyncpg.Connection,
     ctx: RequestsContext,
@@ -208,14 +230,16 @@ async def guarantee_refused(
 
 
 async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int = 200) -> dict[str, int]:
-    """Expire requests whose guarantee deadline passed, cancel drafts idle too long, as of ``at``.
+    """Expire requests whose guarantee deadline passed, cancel drafts idle too long, as of ``at``;
+    then announce again what a partner never took up (a validation without a plan, a guarantee
+    request without an acknowledgement).
 
     Pages of rows locked with SKIP LOCKED, one transaction each: replicas sweeping at the same time
     share the work, and a long sweep does not hold every row it will touch.
     """
     today = at.astimezone(BUSINESS_TZ).date()
     idle_before = at - timedelta(hours=ctx.programme.draft_inactivity_hours)
-    done = {"expired": 0, "cancelled": 0, "reannounced": 0, "failed": 0}
+    done = {"expired": 0, "cancelled": 0, "reannounced": 0, "guarantees_reannounced": 0, "failed": 0}
     repo = RequestRepository(conn)
     skipped: set[UUID] = set()
 
@@ -241,6 +265,7 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
         if not expired and not drafts:
             break
     done["reannounced"] = await _reannounce_unplanned(conn, ctx, at, page)
+    done["guarantees_reannounced"] = await _reannounce_unacknowledged(conn, ctx, at, page)
     return done
 
 
@@ -256,6 +281,24 @@ async def _reannounce_unplanned(conn: asyncpg.Connection, ctx: RequestsContext, 
                 await reannounce_validation(conn, ctx, request, lifecycle.reannounce(request, at, ctx.reannounce_after))
                 await repo.mark_reannounced(request.id, at)
                 log.warning("validation announced again: no plan from debits", extra={"request_id": str(request.id)})
+            count += len(waiting)
+        if len(waiting) < page:
+            return count
+
+
+async def _reannounce_unacknowledged(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int) -> int:
+    """Guarantee requests their office has not acknowledged (lost on the way, or refused: the office
+    and its .dlq would say) are sent to it again; each is a line in the request's history."""
+    repo = RequestRepository(conn)
+    count = 0
+    while True:
+        async with conn.transaction():
+            waiting = await repo.awaiting_unacknowledged(at - ctx.guarantee_receipt_wait, ctx.reannounce_most, page)
+            for request in waiting:
+                entry = lifecycle.reannounce_guarantee_request(request, at, ctx.guarantee_receipt_wait)
+                await reannounce_guarantee_request(conn, ctx, request, entry)
+                await repo.mark_guarantee_reannounced(request.id, at)
+                log.warning("guarantee request sent again: no acknowledgement", extra={"request_id": str(request.id)})
             count += len(waiting)
         if len(waiting) < page:
             return count

@@ -8,7 +8,7 @@ import logging
 import asyncpg
 
 from contracts.debits import DebitChanged, PlanCompleted, PlanDefaulted, PlanScheduled
-from contracts.perception import GuaranteeDeposited, GuaranteeRefused
+from contracts.perception import GuaranteeDeposited, GuaranteeRefused, GuaranteeRequestReceived
 from contracts.refusals import Refusal
 from contracts.requests import Guarantee
 from services.requests.service import lifecycle
@@ -19,11 +19,17 @@ log = logging.getLogger(__name__)
 
 
 async def on_perception(
-    conn: asyncpg.Connection, ctx: RequestsContext, event: GuaranteeDeposited | GuaranteeRefused
+    conn: asyncpg.Connection,
+    ctx: RequestsContext,
+    event: GuaranteeRequestReceived | GuaranteeDeposited | GuaranteeRefused,
 ) -> None:
     p = event.payload
     try:
-        if isinstance(event, GuaranteeDeposited):
+        if isinstance(event, GuaranteeRequestReceived):
+            await lifecycle.guarantee_request_received(
+                conn, ctx, p.request_id, p.affiliate, p.perception, event.payload.received_at
+            )
+        elif isinstance(event, GuaranteeDeposited):
             d = event.payload
             guarantee = Guarantee(
                 reference=d.reference, type=d.guarantee_type, perception=d.perception, deposited_at=d.deposited_at

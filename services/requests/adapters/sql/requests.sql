@@ -73,3 +73,35 @@ ORDER BY r.updated_at LIMIT :page FOR UPDATE OF r SKIP LOCKED;
 
 -- name: mark_reannounced(id, at)!
 UPDATE request SET reannounced_at = :at, reannouncements = reannouncements + 1 WHERE id = :id;
+
+-- name: mark_guarantee_received(id, at)$
+-- The office acknowledged the guarantee request: the first word counts (true when it is the first).
+WITH marked AS (
+    UPDATE request SET guarantee_received_at = :at
+    WHERE id = :id AND guarantee_received_at IS NULL
+    RETURNING 1
+)
+SELECT count(*) = 1 FROM marked;
+
+-- name: lock_awaiting_unacknowledged(before, most, page)
+-- Guarantees asked before ``before`` (or asked again before it), no acknowledgement from the office.
+SELECT r.* FROM request r
+JOIN LATERAL (
+    SELECT max(h.at) AS at FROM request_history h
+    WHERE h.request_id = r.id AND h.to_state = 'AWAITING_GUARANTEE' AND h.event = 'awaiting_guarantee'
+) a ON true
+WHERE r.state = 'AWAITING_GUARANTEE' AND r.guarantee_received_at IS NULL AND r.guarantee_reannouncements < :most
+  AND coalesce(r.guarantee_reannounced_at, a.at) < :before
+ORDER BY r.updated_at LIMIT :page FOR UPDATE OF r SKIP LOCKED;
+
+-- name: mark_guarantee_reannounced(id, at)!
+UPDATE request SET guarantee_reannounced_at = :at, guarantee_reannouncements = guarantee_reannouncements + 1
+WHERE id = :id;
+
+-- name: guarantee_requests_per_state(most)
+-- For the metrics: requests waiting for guarantees, by what their office said of the request.
+SELECT CASE WHEN guarantee_received_at IS NOT NULL THEN 'received'
+            WHEN guarantee_reannouncements >= :most THEN 'unacknowledged'
+            ELSE 'awaiting_receipt' END AS state,
+       count(*) AS n
+FROM request WHERE state = 'AWAITING_GUARANTEE' GROUP BY 1;
