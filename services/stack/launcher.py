@@ -14,12 +14,14 @@ import httpx
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
+from services.stack.logs import LogRotation
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 from services.stack.settings import PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
 
 API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 RESTART_BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
+DEFAULT_LOG_ROTATION = LogRotation(max_bytes=20 * 1024 * 1024, keep=3)
 """a child that lived this long before it died is restarted at once, its backoff forgotten"""
 
 
@@ -57,6 +59,7 @@ class StackConfig:
     demo_affiliates: int = 20
     demo_seed: int = 2024
     otlp_endpoint: str | None = None
+    logs: LogRotation = DEFAULT_LOG_ROTATION
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
@@ -73,6 +76,7 @@ class StackConfig:
             demo_affiliates=settings.demo_affiliates,
             demo_seed=settings.demo_seed,
             otlp_endpoint=settings.otlp_endpoint,
+            logs=LogRotation(int(settings.log_max_megabytes * 1024 * 1024), settings.log_keep),
         )
 
     def __post_init__(self) -> None:
@@ -158,6 +162,7 @@ class Stack:
         is not expected to crash; the services wait for it (readiness) if it does."""
         now = time.monotonic() if now is None else now  # tests move it instead of sleeping
         restarted: list[str] = []
+        self.config.logs.rotate_all(self.log_files())
         for name, child in self.children.items():
             if child.restart_due is None:
                 code = self._exit_code(name)
@@ -172,6 +177,14 @@ class Stack:
                 say(f"{name} redémarré (redémarrages depuis le lancement : {self.restarts[name]})")
                 restarted.append(name)
         return restarted
+
+    def log_files(self) -> list[Path]:
+        """Every log the stack writes: its children's, and the embedded Postgres' (kept bounded by
+        ``supervise``, each pass)."""
+        files = sorted((self.config.data_dir / "logs").glob("*.log"))
+        if self.postgres is not None:
+            files.append(self.postgres.log_file)
+        return files
 
     def _exit_code(self, name: str) -> int | None:
         if name == "broker":

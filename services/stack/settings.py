@@ -67,6 +67,19 @@ class LauncherSettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="passed on to every service"
     )
+    log_max_megabytes: float = Field(
+        default=20,
+        gt=0,
+        alias="RECOUVREMENT_LOG_MAX_MEGABYTES",
+        description="a log file of the launcher's children (and Postgres') larger than this is rotated",
+    )
+    log_keep: int = Field(
+        default=3,
+        ge=0,
+        le=50,
+        alias="RECOUVREMENT_LOG_KEEP",
+        description="rotated copies kept per log file (`x.log.1` the newest); older ones are deleted",
+    )
 
     @field_validator("database_url", "kafka_bootstrap_servers", "otlp_endpoint", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import pytest
 
 from services.stack.embedded import free_ports
 from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Child, Stack, StackConfig
+from services.stack.logs import LogRotation
 
 
 def test_two_processes_given_one_port_are_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -127,3 +128,43 @@ def test_the_supervisor_restarts_a_killed_child_and_says_so(tmp_path: Path, monk
         for process in spawned:
             process.kill()
             process.wait()
+
+
+def test_a_log_grown_past_its_bound_is_rotated_under_its_running_writer(tmp_path: Path) -> None:
+    """The child keeps its file open for appending: after the copy and the truncation its next line
+    lands at the start of the emptied file; three copies at most are kept."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    stack = Stack(StackConfig(data_dir=tmp_path, ports={}, logs=LogRotation(max_bytes=100, keep=2)))
+    path = logs / "debt.log"
+    writer = subprocess.Popen(
+        [sys.executable, "-u", "-c", "import sys\nfor line in sys.stdin: print(line, end='', flush=True)"],
+        stdin=subprocess.PIPE,
+        stdout=path.open("ab"),
+        text=True,
+    )
+    assert writer.stdin is not None
+
+    def write(text: str) -> None:
+        assert writer.stdin is not None
+        writer.stdin.write(text)
+        writer.stdin.flush()
+        deadline = time.monotonic() + 5
+        while text.rstrip("\n").encode() not in path.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    try:
+        write("a" * 80 + "\n")
+        assert stack.supervise(lambda _: None) == [] and not (logs / "debt.log.1").exists()  # under the bound
+        for round_ in ("b", "c", "d"):
+            write(round_ * 120 + "\n")
+            stack.supervise(lambda _: None)
+            assert path.stat().st_size == 0
+            write(f"after {round_}\n")
+            assert path.read_text() == f"after {round_}\n"  # the writer goes on at the start, no hole
+        assert (logs / "debt.log.1").read_text().startswith("after c\n" + "d" * 120)
+        assert "c" * 120 in (logs / "debt.log.2").read_text()
+        assert not (logs / "debt.log.3").exists()  # keep=2: the oldest went
+    finally:
+        writer.stdin.close()
+        writer.wait(5)
