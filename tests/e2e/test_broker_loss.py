@@ -48,6 +48,23 @@ DEMO_AFFILIATES = max(60, 2 * KILLED_FLOW)
 SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 
 
+class RetryAfter(httpx.AsyncHTTPTransport):
+    """A gateway's manners: a 503 with ``Retry-After`` (a pool momentarily exhausted, refused before
+    any work) is tried again after the wait it names, five times at most; each retry is counted."""
+
+    retried = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(5):
+            response = await super().handle_async_request(request)
+            if response.status_code != 503 or "retry-after" not in response.headers:
+                return response
+            await response.aread()
+            RetryAfter.retried += 1
+            await asyncio.sleep(float(response.headers["retry-after"]))
+        return await super().handle_async_request(request)
+
+
 def employers_with_something_to_remit() -> list[tuple[str, str]]:
     """(login, affiliate) of the single-affiliate demo accounts whose penalties can be remitted."""
     found = []
@@ -209,7 +226,10 @@ async def in_flight(employers: list[Employer], installments: set[str]) -> list[t
     async def one(employer: Employer) -> tuple[str, dict[str, Any]]:
         async with gate:
             if employer.affiliate in installments:
-                return await validate_installments(employer)
+                await employer.eligible()
+                if (await employer.simulate("INSTALLMENTS", installments=1)).status_code == 201:
+                    return await validate_installments(employer)
+                installments.discard(employer.affiliate)  # under the 3,000.00 minimum installment: pays in full
             return await validate_full(employer)
 
     return list(await asyncio.gather(*(one(e) for e in employers)))
@@ -232,7 +252,12 @@ async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_d
     who = employers_with_something_to_remit()[:KILLED_FLOW]
     assert len(who) == KILLED_FLOW, who
     employers = [Employer(stack, login, affiliate) for login, affiliate in who]
-    installments = {e.affiliate for e in employers[::4]}  # one in four pays by installments, guarantees first
+    for employer in employers:
+        # A pooled connection idle longer than uvicorn keeps it (5 s) may be closed as it is reused:
+        # forgotten after 2 s, as a gateway tuned to its upstream would.
+        transport = RetryAfter(limits=httpx.Limits(keepalive_expiry=2.0))
+        employer.http = httpx.AsyncClient(headers=employer.headers, timeout=30, transport=transport)
+    installments = {e.affiliate for e in employers[::4]}  # one in four by installments (if its debt allows)
     half = len(employers) // 2
     kills: list[str] = []
     started = time.monotonic()
@@ -330,7 +355,8 @@ async def test_two_broker_kills_and_a_service_kill_lose_nothing_and_order_each_d
     print(
         f"\n{len(employers)} employers ({len(installments)} by installments, {total_debits} debits,"
         f" {len(runs)} debit runs) in {time.monotonic() - started:.0f} s; kills {kills}; broker losses seen"
-        f" {losses}; events replayed {replayed}; orders {dict(orders)}; launcher: {restarts}"
+        f" {losses}; events replayed {replayed}; orders {dict(orders)}; 503s retried after Retry-After"
+        f" {RetryAfter.retried}; launcher: {restarts}"
     )
     # A service restarted while the broker is down cannot start and is restarted again: not a failure.
     assert sum("broker redémarré" in line for line in restarts) == 2, restarts
