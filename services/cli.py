@@ -78,6 +78,11 @@ def run() -> None:
         if config.seed_demo and not marker.exists():
             from services.stack.seed import seed_demo
 
+            async def broker_down(exc: Exception, attempt: int) -> None:
+                say(f"le broker n'a pas pris le grand livre de démo ({type(exc).__name__}) ; essai {attempt + 1}")
+                await asyncio.to_thread(stack.supervise, say)  # a dead broker is restarted (and provisioned)
+                await asyncio.sleep(1)
+
             dataset = asyncio.run(
                 seed_demo(
                     database_url(stack.database_server_url, "auth"),
@@ -85,6 +90,7 @@ def run() -> None:
                     stack.bootstrap,
                     affiliates=config.demo_affiliates,
                     seed=config.demo_seed,
+                    broker_down=broker_down,
                 )
             )
             marker.write_text(json.dumps({"affiliates": config.demo_affiliates, "seed": config.demo_seed}))

@@ -1,18 +1,42 @@
 """Demo data goes in the way real data would: accounts through auth's import, bank accounts through
 debits' import, debt through the ledger topic."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from contracts.topics import DEBT_LEDGER
 from services.auth.entrypoints.operations import import_export
 from services.debits.entrypoints.operations import import_bank_accounts
 from services.stack.demo_data import DemoDataset, generate
 
+LEDGER_ATTEMPTS = 30
 
-async def publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024)
+BrokerDown = Callable[[Exception, int], Awaitable[None]]
+"""Told each time the broker did not take the demo ledger (the error, the attempt): the launcher
+restarts a dead broker there and waits a moment."""
+
+
+async def publish_ledger(bootstrap: str, dataset: DemoDataset, broker_down: BrokerDown | None = None) -> int:
+    """The whole ledger, again from its first entry after a failure (a broker killed while it was
+    taking it comes back empty): debt applies each entry once, by its id, so what went through
+    before the failure counts once. ``LEDGER_ATTEMPTS`` failures in a row stop the seeding."""
+    for attempt in range(1, LEDGER_ATTEMPTS + 1):
+        try:
+            return await _publish_ledger(bootstrap, dataset)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            if broker_down is None or attempt == LEDGER_ATTEMPTS:
+                raise
+            await broker_down(exc, attempt)
+    raise AssertionError("unreachable")
+
+
+async def _publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024, request_timeout_ms=10_000
+    )
     await producer.start()
     try:
         for key, message in dataset.ledger:
@@ -29,10 +53,18 @@ async def publish_ledger(bootstrap: str, dataset: DemoDataset) -> int:
 
 
 async def seed_demo(
-    auth_database_url: str, debits_database_url: str, bootstrap: str, *, affiliates: int, seed: int
+    auth_database_url: str,
+    debits_database_url: str,
+    bootstrap: str,
+    *,
+    affiliates: int,
+    seed: int,
+    broker_down: BrokerDown | None = None,
 ) -> DemoDataset:
+    """Accounts and bank accounts go to the databases (their events leave by the outboxes, which
+    survive a broker's death); the ledger goes to the broker directly, tried again while it fails."""
     dataset = generate(affiliates, seed)
     await import_export(auth_database_url, dataset.export)
     await import_bank_accounts(debits_database_url, [asdict(b) for b in dataset.bank_accounts])
-    await publish_ledger(bootstrap, dataset)
+    await publish_ledger(bootstrap, dataset, broker_down)
     return dataset
