@@ -53,7 +53,7 @@ NAME = "breakdown"
 PARTITIONS = 12
 BATCH = 2000
 LEDGER_BATCH: TypeAdapter[Any] = TypeAdapter(list[LedgerEntry])
-CUTOFF = str(DebtSettings.model_fields["eligibility_cutoff"].default)
+CUTOFF = DebtSettings().eligibility_cutoff
 
 
 def consumer_batches(messages: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:

@@ -1,18 +1,14 @@
+from functools import cached_property
+
 from pydantic import Field
 
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
 
-class DebtSettings(ServiceSettings):
+class DebtSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "debt"
     http_port: int = Field(default=8102, alias="HTTP_PORT")
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/debt", alias="DATABASE_URL")
-    eligibility_cutoff: str = Field(
-        default="2024-12",
-        alias="PROGRAMME_ELIGIBILITY_CUTOFF",
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description="last period covered by the remission programme (DEC-05-2023: 2024-12)",
-    )
     ledger_batch_size: int = Field(
         default=2000,
         alias="LEDGER_BATCH_SIZE",
@@ -39,3 +35,9 @@ class DebtSettings(ServiceSettings):
             "period of the sweep that dead-letters plan events waited too long and logs how many wait (0: never)"
         ),
     )
+
+    @cached_property
+    def eligibility_cutoff(self) -> str:
+        """The last period the programme covers (``eligible_until`` in its file): what debt shows as
+        eligible, from the same file simulation and requests apply, never a setting of its own."""
+        return self.load_programme().eligible_until

@@ -236,7 +236,7 @@ class ServiceSettings(BaseSettings):
 
 
 class ProgrammeSettings(BaseSettings):
-    """For the services that apply the programme's rules (simulation, requests, debits)."""
+    """For the services that apply the programme's rules (simulation, requests, debits) or show its periods (debt)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 

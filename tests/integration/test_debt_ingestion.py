@@ -12,14 +12,14 @@ import pytest
 
 from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, PaymentReceived
 from contracts.envelope import Envelope
-from contracts.topics import DEBT_LEDGER, DEBT_POSITIONS
+from contracts.topics import AUTH_AFFILIATES, DEBT_LEDGER, DEBT_POSITIONS
 from services.debt.config import DebtSettings
 from services.debt.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests import messages
 from tests.conftest import Infra
-from tests.support import eventually, header, new_affiliate, publish, read_topic, running
+from tests.support import eventually, header, new_affiliate, publish, read_to_end, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -306,3 +306,26 @@ async def test_an_affiliate_number_in_digits_of_another_script_is_a_clear_422(de
     response = await debt.get(typed, debt.token(typed))
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "path.numero"
+
+
+async def test_an_affiliate_registered_without_any_ledger_entry_owes_nothing_and_is_told_so(
+    debt: Debt, infra: Infra
+) -> None:
+    """auth registers two affiliates: one the ledger never mentioned gets an empty position (version
+    1), which requests reads as "nothing to remit"; one the ledger knows is not announced again."""
+    nothing, known = new_affiliate(), new_affiliate()
+    await send(infra, charge(known, "2018-01", "majorations", "30.00"))
+    await debt.at_version(known, 1)
+    await publish(infra.bootstrap, AUTH_AFFILIATES.name, [(a, messages.profile(a)) for a in (nothing, known, nothing)])
+
+    body = await debt.at_version(nothing, 1)
+    assert (body["version"], body["periods"]) == (1, [])
+    (announced,) = [
+        json.loads(r.value)["payload"]
+        for r in await read_topic(infra.bootstrap, DEBT_POSITIONS.name, bool, key=nothing)
+    ]
+    assert (announced["version"], announced["periods"], announced["arrangement"]) == (1, [], None)
+    # The ledger reaches it later: its next version, whole.
+    await send(infra, charge(nothing, "2018-02", "frais", "5.00"))
+    assert (await debt.at_version(nothing, 2))["version"] == 2
+    assert len(await read_to_end(infra.bootstrap, DEBT_POSITIONS.name, key=known)) == 1  # never announced again

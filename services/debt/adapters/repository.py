@@ -81,6 +81,10 @@ class PositionRepository:
     async def close_arrangement(self, affiliate: str, arrangement_id: str, closed_on: date) -> None:
         await _Q.close_arrangement(self._conn, affiliate=affiliate, arrangement_id=arrangement_id, closed_on=closed_on)
 
+    async def without_position(self, affiliates: Sequence[str]) -> list[str]:
+        """Those the ledger has never mentioned."""
+        return [row["affiliate"] for row in await rows(_Q.without_position(self._conn, affiliates=list(affiliates)))]
+
     async def bump_versions(self, affiliates: Sequence[str]) -> dict[str, int]:
         bumped = await rows(_Q.bump_versions(self._conn, affiliates=list(affiliates)))
         return {row["affiliate"]: row["version"] for row in bumped}

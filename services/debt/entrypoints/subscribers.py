@@ -14,13 +14,14 @@ from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from contracts.auth import AffiliateRegistered
 from contracts.debits import DebitsMessage
 from contracts.requests import RequestStateChanged
-from contracts.topics import DEBITS_EVENTS, DEBT_LEDGER, REQUESTS_EVENTS
+from contracts.topics import AUTH_AFFILIATES, DEBITS_EVENTS, DEBT_LEDGER, REQUESTS_EVENTS
 from services.debt.config import DebtSettings
 from services.debt.service import remission_plans
-from services.debt.service.apply_ledger import LedgerMessage, apply_ledger_batch
-from services.runtime.consumer import Route, TracedBulk, subscribe_all
+from services.debt.service.apply_ledger import LedgerMessage, apply_ledger_batch, registered
+from services.runtime.consumer import Bulk, Route, TracedBulk, subscribe_all
 from services.runtime.platform import Platform
 
 LEDGER_CONSUMER = "debt.ledger"
@@ -32,7 +33,8 @@ def register_subscribers(broker: KafkaBroker, platform: Platform, settings: Debt
 
 
 def register_plan_subscribers(broker: KafkaBroker, platform: Platform, settings: DebtSettings) -> None:
-    """Plans and their payments reach debt through these events only, never through its tables."""
+    """Plans and their payments reach debt through these events only, never through its tables; and
+    the affiliates auth registers, so one without any ledger entry is told it owes nothing."""
 
     async def request_event(conn: asyncpg.Connection, event: RequestStateChanged) -> None:
         await remission_plans.on_request_event(conn, event, platform.clock, settings.eligibility_cutoff)
@@ -40,7 +42,14 @@ def register_plan_subscribers(broker: KafkaBroker, platform: Platform, settings:
     async def debits_event(conn: asyncpg.Connection, event: DebitsMessage) -> None:
         await remission_plans.on_debits_event(conn, event, platform.clock, settings.eligibility_cutoff)
 
-    routes: list[Route[Any]] = [Route(REQUESTS_EVENTS, request_event), Route(DEBITS_EVENTS, debits_event)]
+    async def affiliates(conn: asyncpg.Connection, events: list[AffiliateRegistered]) -> None:
+        await registered(conn, [e.payload.affiliate for e in events], platform.clock, settings.eligibility_cutoff)
+
+    routes: list[Route[Any]] = [
+        Route(REQUESTS_EVENTS, request_event),
+        Route(DEBITS_EVENTS, debits_event),
+        Route(AUTH_AFFILIATES, Bulk(affiliates)),
+    ]
     subscribe_all(broker, platform, routes, consumer="debt")
 
 

@@ -114,6 +114,15 @@ async def announce(
     await enqueue_many(conn, position_messages(positions, clock, trace_contexts))
 
 
+async def registered(conn: asyncpg.Connection, affiliates: Sequence[str], clock: Clock, cutoff: str) -> int:
+    """Affiliates auth registered (``auth.affiliates.v1``) that the ledger never mentioned owe nothing
+    here: their position is announced, empty (version 1), so requests tells them they have nothing
+    to remit instead of "try again" forever. One the ledger reaches later gets its next version."""
+    unknown = await PositionRepository(conn).without_position(sorted(set(affiliates)))
+    await announce(conn, unknown, clock, cutoff)
+    return len(unknown)
+
+
 async def refresh_views(conn: asyncpg.Connection, cutoff: str, page: int = 500) -> int:
     """Rebuild the stored documents computed with another cut-off (the programme's changed)."""
     repo = PositionRepository(conn)

@@ -131,3 +131,8 @@ ORDER BY affiliate, validated_at DESC, request_id;
 -- Balances first, then the position (bump_versions): the ledger batches take their locks in that
 -- order too, so a plan event and a ledger batch for the same affiliate never deadlock.
 SELECT * FROM period_balance WHERE affiliate = :affiliate ORDER BY period FOR UPDATE;
+
+-- name: without_position(affiliates)
+-- Of these affiliates, those the ledger has never mentioned (no position yet).
+SELECT a.affiliate FROM unnest(:affiliates::text[]) AS a (affiliate)
+WHERE NOT EXISTS (SELECT 1 FROM position p WHERE p.affiliate = a.affiliate);
