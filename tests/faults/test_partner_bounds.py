@@ -242,4 +242,8 @@ async def test_answers_from_another_office_or_out_of_their_window_move_nothing_a
     ordinary_id = await awaiting(ordinary)
     body = await reaches(ordinary, ordinary_id, "VALIDATED")
     assert body["guarantee"]["perception"] == office_of(ORDINARY)
-    assert [h["event"] for h in body["history"]][-2:] == ["awaiting_guarantee", "guarantee_deposited"]
+    assert [h["event"] for h in body["history"]][-3:] == [
+        "awaiting_guarantee",
+        "guarantee_request_received",
+        "guarantee_deposited",
+    ]

@@ -468,9 +468,16 @@ async def test_the_reference_perception_dead_letters_unreadable_requests_and_ans
     request = guarantee_required(a)
     async with running(create_perception(settings)):
         await produce(infra.bootstrap, REQUESTS_GUARANTEES.name, a, [*hostile, raw(request)])
-        [answer] = await read_topic(infra.bootstrap, PERCEPTION_GUARANTEES.name, bool, key=a, timeout=30)
+        receipt, answer = await read_topic(
+            infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) >= 2, key=a, timeout=30
+        )
         dead = await read_topic(infra.bootstrap, REQUESTS_GUARANTEES.dlq, lambda r: len(r) >= len(hostile), key=a)
-    assert json.loads(answer.value or b"{}")["payload"]["request_id"] == str(request.payload.request_id)
+    for message, kind in (
+        (receipt, "perception.guarantee_request_received"),
+        (answer, "perception.guarantee_deposited"),
+    ):
+        body = json.loads(message.value or b"{}")  # the acknowledgement, then the answer: nothing else
+        assert (body["type"], body["payload"]["request_id"]) == (kind, str(request.payload.request_id))
     assert [d.value for d in dead] == [value for value, _ in hostile]
     assert list(dead[0].headers)[:2] == BAD_HEADER and list(dead[1].headers)[:1] == NULL_HEADER
     reasons = [header(d, "x-dlq-reason") or "" for d in dead]
