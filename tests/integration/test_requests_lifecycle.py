@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,6 +30,7 @@ from contracts.debt import PositionChanged
 from contracts.envelope import Envelope
 from contracts.perception import GuaranteeDeposited, GuaranteeRefused, GuaranteeRequestReceived
 from contracts.programme import shipped_programme
+from contracts.refusals import Refusal
 from contracts.simulation import QuoteIssued
 from contracts.topics import (
     AUTH_AFFILIATES,
@@ -44,7 +45,7 @@ from contracts.topics import (
 from services.requests.config import RequestsSettings
 from services.requests.main import create_app
 from services.requests.service.context import RequestsContext
-from services.requests.service.lifecycle import sweep
+from services.requests.service.lifecycle import reopen, sweep
 from services.runtime.clock import FrozenClock
 from services.runtime.tokens import Principal, TokenIssuer
 from tests import messages
@@ -541,7 +542,9 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
     )
     assert json.loads(records[-1].value)["payload"]["request_id"] == waiting_id
 
-    # the perception's deposit arriving after the sweep changes nothing and reaches an operator
+    # The office's deposit, dated on the deadline day, arrives after the sweep: kept on the request,
+    # which stays EXPIRED until an operator reopens it (`recouvrement requests reopen`).
+    svc.clock.advance(after - svc.clock.now())
     late = GuaranteeDeposited.build(
         {
             "request_id": waiting_id,
@@ -549,21 +552,86 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
             "perception": "CAS-01",
             "reference": "GAR-LATE",
             "guarantee_type": "CAUTION_BANCAIRE",
-            "deposited_at": deadline.replace(hour=23, tzinfo=UTC),
+            "deposited_at": deadline.replace(hour=10, tzinfo=UTC),
         },
         producer="perception",
         occurred_at=datetime.now(UTC),
     )
     await svc.send(PERCEPTION_GUARANTEES.name, waiting, late)
-    letters = await read_topic(
-        svc.infra.bootstrap,
-        PERCEPTION_GUARANTEES.dlq,
-        lambda r: any(b"GAR-LATE" in x.value for x in r),
-        key=waiting,
+
+    async def kept() -> Any:
+        body = (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()
+        return body if body["history"][-1]["event"] == "late_guarantee_deposited" else None
+
+    body = await eventually(kept)
+    assert body["state"] == "EXPIRED" and body["guarantee"]["reference"] == "GAR-LATE"
+    assert "dans le délai : un opérateur peut rouvrir la demande" in body["history"][-1]["reason"]
+    conn = await asyncpg.connect(svc.database)
+    try:
+        reopened = await reopen(conn, svc.ctx, uuid.UUID(waiting_id), "a.benali", "dépôt du jour limite reçu tard")
+        with pytest.raises(Refusal) as twice:
+            await reopen(conn, svc.ctx, uuid.UUID(waiting_id), "a.benali", "encore")
+    finally:
+        await conn.close()
+    assert twice.value.code == "demande-non-expiree"
+    assert (reopened.state, reopened.validation_date) == ("VALIDATED", deadline.date())
+    body = (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()
+    line = body["history"][-1]
+    assert (line["event"], line["from_state"], line["to_state"], line["actor"]) == (
+        "reopened",
+        "EXPIRED",
+        "VALIDATED",
+        {"kind": "system", "id": "operateur:a.benali"},
     )
-    reason = header(next(x for x in letters if b"GAR-LATE" in x.value), "x-dlq-reason") or ""
-    assert "pas-en-attente-de-garanties" in reason
-    assert (await svc.act(waiting, "GET", f"/v1/requests/{waiting_id}")).json()["state"] == "EXPIRED"
+    assert line["reason"].startswith("rouverte par a.benali : dépôt du jour limite reçu tard ; garanties déposées le")
+    records = await read_topic(
+        svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "VALIDATED" in states(r, waiting_id), key=waiting
+    )
+    (validated,) = [
+        json.loads(r.value)["payload"] for r in records if json.loads(r.value)["payload"]["state"] == "VALIDATED"
+    ]
+    assert validated["previous_state"] == "EXPIRED" and validated["plan"] is not None  # debits will schedule it
+
+
+async def test_a_deposit_dated_after_the_deadline_keeps_the_request_expired(svc: Requests) -> None:
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    deadline = date.fromisoformat(
+        (await svc.validate(affiliate, request_id, issued.payload.quote_id)).json()["guarantee_deadline"]
+    )
+    after = datetime.combine(deadline, datetime.min.time(), UTC) + timedelta(days=2, hours=12)
+    conn = await asyncpg.connect(svc.database)
+    try:
+        assert (await sweep(conn, svc.ctx, after))["expired"] == 1
+        svc.clock.advance(after - svc.clock.now())
+        late = GuaranteeDeposited.build(
+            {
+                "request_id": request_id,
+                "affiliate": affiliate,
+                "perception": "CAS-01",
+                "reference": "GAR-TROP-TARD",
+                "guarantee_type": "NANTISSEMENT",
+                "deposited_at": after - timedelta(hours=2),  # the day after the deadline
+            },
+            producer="perception",
+            occurred_at=after,
+        )
+        await svc.send(PERCEPTION_GUARANTEES.name, affiliate, late)
+
+        async def kept() -> Any:
+            body = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+            return body if body["history"][-1]["event"] == "late_guarantee_deposited" else None
+
+        body = await eventually(kept)
+        assert f"après le délai du {deadline.isoformat()} : la demande reste expirée" in body["history"][-1]["reason"]
+        with pytest.raises(Refusal) as refused:
+            await reopen(conn, svc.ctx, uuid.UUID(request_id), "a.benali", "à la demande de l'affilié")
+    finally:
+        await conn.close()
+    assert refused.value.code == "depot-hors-delai"
+    assert (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()["state"] == "EXPIRED"
 
 
 async def test_an_installments_draft_is_withdrawn_without_troubling_the_perception(svc: Requests) -> None:

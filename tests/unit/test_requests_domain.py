@@ -179,6 +179,41 @@ def test_the_office_asked_acknowledges_a_guarantee_request_and_only_a_waiting_on
         lifecycle.reannounce_guarantee_request(validated, AT, timedelta(minutes=60))
 
 
+def test_a_deposit_after_expiry_is_kept_and_an_operator_reopens_only_one_made_in_time() -> None:
+    waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
+    expired, _ = lifecycle.expire(waiting, date(2026, 12, 29), AT + timedelta(days=31))
+    office = Actor(kind="perception", id="CAS-01")
+    in_time = Guarantee(reference="GAR-9", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=30))
+    kept, line = lifecycle.deposit_after_expiry(
+        expired, in_time, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30), affiliate_office="CAS-01"
+    )
+    assert (kept.state, kept.guarantee, line.event) == ("EXPIRED", in_time, "late_guarantee_deposited")
+    assert "le 2026-12-28" in line.reason and "un opérateur peut rouvrir" in line.reason
+    with pytest.raises(Refusal) as again:  # one deposit kept; a second answer changes nothing
+        lifecycle.deposit_after_expiry(kept, in_time, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
+    assert again.value.code == "pas-en-attente-de-garanties"
+    with pytest.raises(Refusal) as stranger:
+        other = in_time.model_copy(update={"perception": "RAB-01"})
+        lifecycle.deposit_after_expiry(expired, other, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
+    assert stranger.value.code == "perception-non-sollicitee"
+
+    ops = lifecycle.operator("a.benali")
+    reopened, entry = lifecycle.reopen(kept, date(2026, 12, 28), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+    assert (reopened.state, reopened.validation_date, entry.event, entry.actor) == (
+        "VALIDATED",
+        date(2026, 12, 28),
+        "reopened",
+        Actor(kind="system", id="operateur:a.benali"),
+    )
+    assert reopened.schedule[0].due_date == date(2027, 1, 10)  # V in December: the 10th of January
+    with pytest.raises(Refusal) as late:  # the day after the deadline: stays expired
+        lifecycle.reopen(kept, date(2026, 12, 29), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+    assert late.value.code == "depot-hors-delai"
+    with pytest.raises(Refusal) as nothing:
+        lifecycle.reopen(expired, None, PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+    assert nothing.value.code == "aucun-depot-recu"
+
+
 def test_a_deposit_after_the_deadline_is_refused() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     late = Guarantee(reference="GAR-1", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=31))

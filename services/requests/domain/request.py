@@ -42,6 +42,8 @@ Event = Literal[
     "defaulted",
     "reannounced",
     "guarantee_request_received",
+    "late_guarantee_deposited",
+    "reopened",
 ]
 
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
@@ -391,6 +393,82 @@ def withdraw(request: RemissionRequest, at: datetime, actor: Actor) -> Change:
 
 
 SWEEP = Actor(kind="system", id="sweep")
+
+
+def deposit_after_expiry(
+    request: RemissionRequest,
+    guarantee: Guarantee,
+    deposit_date: date,
+    programme: Programme,
+    actor: Actor,
+    *,
+    today: date,
+    affiliate_office: str | None = None,
+) -> Change:
+    """A deposit the office asked records for a request the sweep already expired (it came after the
+    sweep, or was dated later than the deadline). Kept on the request, the state unchanged: an
+    operator may reopen it (``reopen``) when it was deposited within the deadline. Refused like any
+    answer when it comes from another office or is dated before the request or after today."""
+    if request.state != "EXPIRED" or request.guarantee is not None:
+        raise Refusal("pas-en-attente-de-garanties", "La demande n'attend pas de garanties.", state=request.state)
+    _check_office(request, guarantee.perception, affiliate_office)
+    assert request.guarantee_deadline is not None
+    if deposit_date < submitted_on(request, programme) or deposit_date > today:
+        raise Refusal("depot-mal-date", f"Dépôt daté du {deposit_date.isoformat()}, hors de la vie de la demande.")
+    deadline = request.guarantee_deadline
+    outcome = (
+        "dans le délai : un opérateur peut rouvrir la demande"
+        if deposit_date <= deadline
+        else f"après le délai du {deadline.isoformat()} : la demande reste expirée"
+    )
+    reason = (
+        f"garanties déposées à la perception {guarantee.perception} le {deposit_date.isoformat()}"
+        f" (référence {guarantee.reference}), reçues après l'expiration ; {outcome}"
+    )
+    kept = replace(request, guarantee=guarantee)
+    return kept, _entry(request, "EXPIRED", "late_guarantee_deposited", guarantee.deposited_at, actor, reason)
+
+
+def operator(name: str) -> Actor:
+    """An operator acting by the command line; the topics' contract knows a system actor only."""
+    return Actor(kind="system", id=f"operateur:{name}")
+
+
+def reopen(
+    request: RemissionRequest,
+    deposit_date: date | None,
+    programme: Programme,
+    calendar: BusinessCalendar,
+    at: datetime,
+    actor: Actor,
+    why: str,
+) -> Change:
+    """An operator validates an expired request whose guarantees its office recorded within the
+    deadline (``deposit_date``, in Casablanca): V is the deposit date, as for a deposit in time."""
+    if request.state != "EXPIRED":
+        raise Refusal("demande-non-expiree", "Seule une demande expirée peut être rouverte.", state=request.state)
+    if request.guarantee is None or deposit_date is None:
+        raise Refusal("aucun-depot-recu", "Aucun dépôt de garanties n'a été reçu de la perception pour cette demande.")
+    assert request.guarantee_deadline is not None and request.quote is not None
+    if deposit_date > request.guarantee_deadline:
+        raise Refusal(
+            "depot-hors-delai",
+            f"Garanties déposées le {deposit_date.isoformat()}, après le délai du "
+            f"{request.guarantee_deadline.isoformat()} : la demande reste expirée.",
+        )
+    if not why.strip():
+        raise Refusal("motif-requis", "Le motif de la réouverture est requis.")
+    validated = replace(
+        request,
+        state="VALIDATED",
+        validation_date=deposit_date,
+        schedule=redate(request.quote.schedule, deposit_date, programme, calendar),
+    )
+    reason = (
+        f"rouverte par {actor.id.removeprefix('operateur:')} : {why.strip()} ; garanties déposées le "
+        f"{deposit_date.isoformat()}, dans le délai du {request.guarantee_deadline.isoformat()}"
+    )
+    return validated, _entry(request, "VALIDATED", "reopened", at, actor, reason)
 
 
 def expire(request: RemissionRequest, today: date, at: datetime) -> Change:

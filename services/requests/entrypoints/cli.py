@@ -35,3 +35,33 @@ def sweep_command(
     if done["failed"]:
         typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)
         raise typer.Exit(1)
+
+
+@cli.command("reopen")
+def reopen_command(
+    request_id: Annotated[str, typer.Argument(help="identifiant de la demande expirée")],
+    why: Annotated[str, typer.Option("--motif", help="pourquoi la demande est rouverte (dans l'historique)")],
+    operator_name: Annotated[str, typer.Option("--operateur", envvar="USER", help="qui la rouvre (dans l'historique)")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Rouvre une demande expirée dont la perception a enregistré les garanties dans le délai.
+
+    La date de dépôt est celle que la perception a donnée dans sa réponse (reçue après l'expiration) :
+    dans le délai, la demande est validée (V = la date de dépôt) ; sinon elle reste expirée.
+    """
+    import uuid
+
+    from contracts.refusals import Refusal
+    from services.requests.entrypoints.operations import reopen_request
+
+    try:
+        wanted = uuid.UUID(request_id)
+    except ValueError:
+        typer.echo(f"identifiant de demande invalide : {request_id}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        request = asyncio.run(reopen_request(database_url, wanted, operator_name, why))
+    except Refusal as refusal:
+        typer.echo(f"demande non rouverte ({refusal.code}) : {refusal.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"demande {request.id} validée, V = {request.validation_date}, {len(request.schedule)} prélèvements")

@@ -1,10 +1,12 @@
-"""One-shot actions on requests' own database: what the CLI runs (the sweep for a given date)."""
+"""One-shot actions on requests' own database: what the CLI runs (the sweep for a given date, a reopening)."""
 
 from datetime import date, datetime
+from uuid import UUID
 
 from services.requests.config import RequestsSettings
+from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import context_of
-from services.requests.service.lifecycle import sweep
+from services.requests.service.lifecycle import reopen, sweep
 from services.runtime.clock import BUSINESS_TZ, SystemClock
 from services.runtime.db import create_pool
 
@@ -18,5 +20,17 @@ async def run_sweep(database_url: str, on: str | None = None) -> dict[str, int]:
     try:
         async with pool.acquire() as conn:
             return await sweep(conn, ctx, at)
+    finally:
+        await pool.close()
+
+
+async def reopen_request(database_url: str, request_id: UUID, operator_name: str, why: str) -> RemissionRequest:
+    """``recouvrement requests reopen``: the use case, with the service's own rules and clock; the
+    validation's events go to the outbox, the service sends them."""
+    ctx = context_of(RequestsSettings(database_url=database_url), SystemClock())
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await reopen(conn, ctx, request_id, operator_name, why)
     finally:
         await pool.close()

@@ -176,6 +176,19 @@ async def guarantee_deposited(
     request = await _answered(conn, request_id, affiliate)
     deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
     actor = Actor(kind="perception", id=guarantee.perception)
+    if request.state == "EXPIRED":  # after the sweep: kept for an operator (``reopen``)
+        late = lifecycle.deposit_after_expiry(
+            request,
+            guarantee,
+            deposit_date,
+            ctx.programme,
+            actor,
+            today=business_date(ctx.clock),
+            affiliate_office=(await perception_of(conn, affiliate))[0].code,
+        )
+        await record(conn, ctx, late)
+        log.warning("guarantees deposited after expiry: kept for an operator", extra={"request_id": str(request_id)})
+        return
     change = lifecycle.deposit_guarantee(
         request,
         guarantee,
@@ -187,6 +200,33 @@ async def guarantee_deposited(
         affiliate_office=(await perception_of(conn, affiliate))[0].code,
     )
     await record(conn, ctx, change)
+
+
+async def reopen(
+    conn: asyncpg.Connection, ctx: RequestsContext, request_id: UUID, operator_name: str, why: str
+) -> RemissionRequest:
+    """``recouvrement requests reopen``: an expired request whose guarantees were deposited within the
+    deadline is validated, its plan announced as any validation's. A new request the affiliate opened
+    since stands in the way (one request in progress per affiliate)."""
+    async with conn.transaction():
+        request = await RequestRepository(conn).get(request_id, for_update=True)
+        if request is None:
+            raise NotFound()
+        deposited = request.guarantee.deposited_at if request.guarantee else None
+        deposit_date = deposited.astimezone(BUSINESS_TZ).date() if deposited else None
+        change = lifecycle.reopen(
+            request, deposit_date, ctx.programme, ctx.calendar, ctx.clock.now(), lifecycle.operator(operator_name), why
+        )
+        try:
+            async with conn.transaction():  # a savepoint: the unique index decides
+                await record(conn, ctx, change)
+        except asyncpg.UniqueViolationError:
+            raise Refusal(
+                "demande-en-cours",
+                "Une autre demande est en cours pour cet affilié : celle-ci ne peut pas être rouverte.",
+                request_id=await RequestRepository(conn).in_progress_of(request.affiliate),
+            ) from None
+    return change[0]
 
 
 async def guarantee_request_received(

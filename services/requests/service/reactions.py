@@ -41,10 +41,10 @@ async def on_perception(
                 conn, ctx, r.request_id, r.affiliate, r.perception, r.reason, r.refused_at
             )
     except Refusal as refusal:
-        # A late answer (the request expired or was withdrawn meanwhile), one for an unknown request
+        # A late refusal (the request expired or was withdrawn meanwhile), one for an unknown request
         # or another affiliate's, one from an office that was not asked or dated outside the request's
-        # window: nothing changes, and the dead letter tells an operator, who may have to call the
-        # perception (a guarantee deposited on the deadline day that arrived after the sweep).
+        # window: nothing changes, and the dead letter tells an operator. (A deposit after expiry is
+        # kept on the request by lifecycle.guarantee_deposited, for `recouvrement requests reopen`.)
         log.warning(
             "perception answer refused",
             extra={
