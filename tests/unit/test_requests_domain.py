@@ -317,6 +317,7 @@ def test_each_reason_to_refuse_a_new_request_has_its_code() -> None:
     for code, situation in cases.items():
         assert [r.code for r in refusals(PROGRAMME, situation)] == [code]
     assert "Perception Fès Saïs" in refusals(PROGRAMME, cases["arrangement-actif"])[0].message
+    assert "(jusqu'à 12/2024)" in refusals(PROGRAMME, cases["rien-a-remettre"])[0].message  # not 2024-12
     assert [r.code for r in refusals(PROGRAMME, facts(remissible=None))] == ["creance-inconnue"]
 
 

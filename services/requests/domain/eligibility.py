@@ -77,7 +77,7 @@ def refusals(programme: Programme, facts: EligibilityFacts) -> list[Refusal]:
             Refusal(
                 "rien-a-remettre",
                 "Aucune majoration, astreinte ou frais de recouvrement n'est dû sur les périodes éligibles "
-                f"(jusqu'à {programme.eligible_until}).",
+                f"(jusqu'à {_month_year(programme.eligible_until)}).",
             )
         )
     return found
@@ -99,3 +99,9 @@ def validation_refusals(programme: Programme, arrangement: ArrangementFact | Non
     """What may have changed since the request was opened and still forbids validating it."""
     facts = EligibilityFacts(None, arrangement, Decimal(1), defaulted_before=False, today=today)
     return [r for r in refusals(programme, facts) if r.code in ("programme-ferme", "arrangement-actif")]
+
+
+def _month_year(period: str) -> str:
+    """A period as people write it in Morocco: 2024-12 is 12/2024."""
+    year, month = period.split("-")
+    return f"{month}/{year}"
