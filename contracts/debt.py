@@ -113,6 +113,13 @@ class PeriodPosition(Contract):
     majorations: AmountLine
     astreintes: AmountLine
     frais: AmountLine
+    principal_paid_on: date | None = Field(
+        default=None,
+        description=(
+            "date de réception du dernier paiement des cotisations (principal) de la période ; une fois"
+            " le principal payé en entier, le jour où il l'a été"
+        ),
+    )
 
 
 class ActiveArrangement(Contract):

@@ -13,6 +13,7 @@ balances = st.builds(
     PeriodBalance,
     period=periods,
     lines=st.fixed_dictionaries({c: st.builds(Line, due=amounts, paid=amounts) for c in CATEGORIES}),
+    principal_paid_on=st.none() | st.dates(date(2015, 1, 1), date(2027, 12, 31)),
 )
 period_lists = st.lists(balances, max_size=30, unique_by=lambda b: b.period)
 arrangements = st.none() | st.builds(

@@ -1,12 +1,13 @@
 """The consolidated debt's arithmetic, to the centime."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.debt.domain.ledger import COLUMNS, Booking, balance_deltas
+from services.debt.domain.ledger import COLUMNS, Booking, balance_deltas, principal_paid_dates
 from services.debt.domain.position import CATEGORIES, Line, PeriodBalance, Position, is_eligible
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999.99"), places=2)
@@ -18,6 +19,7 @@ bookings = st.builds(
     category=st.sampled_from(CATEGORIES),
     side=st.sampled_from(["due", "paid"]),
     amount=amounts,
+    on=st.none() | st.dates(date(2015, 1, 1), date(2027, 12, 31)),
 )
 
 
@@ -43,6 +45,23 @@ def test_deltas_carry_every_centime_exactly_once(items: list[Booking]) -> None:
 @given(st.lists(bookings, max_size=60))
 def test_deltas_do_not_depend_on_arrival_order(items: list[Booking]) -> None:
     assert balance_deltas(items) == balance_deltas(list(reversed(items)))
+
+
+@given(st.lists(bookings, max_size=60))
+def test_a_periods_principal_is_paid_on_its_latest_payments_date(items: list[Booking]) -> None:
+    latest = principal_paid_dates(items)
+    for (affiliate, period), day in latest.items():
+        dated = [
+            b.on
+            for b in items
+            if (b.affiliate, b.period, b.category, b.side) == (affiliate, period, "principal", "paid")
+        ]
+        assert day == max(d for d in dated if d is not None)
+    # Only principal payments count: a charge or a majoration paid says nothing of the contributions.
+    assert set(latest) == {
+        (b.affiliate, b.period) for b in items if b.category == "principal" and b.side == "paid" and b.on is not None
+    }
+    assert principal_paid_dates(items) == principal_paid_dates(list(reversed(items)))
 
 
 lines = st.builds(Line, due=amounts, paid=amounts)

@@ -29,6 +29,7 @@ def test_every_position_event_is_a_valid_contract_message_with_the_same_numbers(
     assert event.payload.version == version
     for sent, balance in zip(event.payload.periods, position.periods, strict=True):
         assert sent.period == balance.period
+        assert sent.principal_paid_on == balance.principal_paid_on
         for category in CATEGORIES:
             line = getattr(sent, category)
             assert (line.due, line.paid, line.outstanding) == (

@@ -61,12 +61,22 @@ class PositionRepository:
         )
         return {row["entry_id"] for row in result}
 
-    async def add_to_balances(self, deltas: dict[tuple[str, str], dict[str, Decimal]]) -> None:
+    async def add_to_balances(
+        self, deltas: dict[tuple[str, str], dict[str, Decimal]], paid_on: dict[tuple[str, str], date] | None = None
+    ) -> None:
+        """Add each period's sums; ``paid_on`` moves its latest principal payment's date forward."""
         if not deltas:
             return
         keys = list(deltas)
         columns = {name: [deltas[key][name] for key in keys] for name in COLUMNS}
-        await _Q.add_to_balances(self._conn, affiliates=[a for a, _ in keys], periods=[p for _, p in keys], **columns)
+        dates = paid_on or {}
+        await _Q.add_to_balances(
+            self._conn,
+            affiliates=[a for a, _ in keys],
+            periods=[p for _, p in keys],
+            principal_paid_on=[dates.get(key) for key in keys],
+            **columns,
+        )
 
     async def open_arrangement(self, affiliate: str, arrangement: Arrangement) -> None:
         await _Q.open_arrangement(
@@ -222,7 +232,7 @@ def _balance(row: Any) -> PeriodBalance:
     lines = {
         c: Line(due=row[f"{c}_due"], paid=row[f"{c}_paid"], written_off=row[f"{c}_written_off"]) for c in CATEGORIES
     }
-    return PeriodBalance(row["period"], lines)
+    return PeriodBalance(row["period"], lines, row["principal_paid_on"])
 
 
 def _remission(row: Any, shares: dict[str, dict[Category, Decimal]]) -> Remission:

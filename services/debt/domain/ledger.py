@@ -3,6 +3,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -21,6 +22,8 @@ class Booking:
     category: Category
     side: Side
     amount: Decimal
+    on: date | None = None
+    """The entry's date (a payment's ``received_on``): kept for the principal's latest payment."""
 
 
 def balance_deltas(bookings: Iterable[Booking]) -> dict[tuple[str, str], dict[str, Decimal]]:
@@ -31,3 +34,18 @@ def balance_deltas(bookings: Iterable[Booking]) -> dict[tuple[str, str], dict[st
         row = deltas.setdefault((booking.affiliate, booking.period), dict.fromkeys(COLUMNS, ZERO))
         row[f"{booking.category}_{booking.side}"] += booking.amount
     return deltas
+
+
+def principal_paid_dates(bookings: Iterable[Booking]) -> dict[tuple[str, str], date]:
+    """The latest date of a principal payment per (affiliate, period) in a batch.
+
+    Requests watches current contributions (article 2) by the day their principal was paid; once a
+    period's principal is paid in full, the latest of its payments' dates is the day it was settled,
+    whatever order the payments arrived in."""
+    latest: dict[tuple[str, str], date] = {}
+    for booking in bookings:
+        if booking.category == "principal" and booking.side == "paid" and booking.on is not None:
+            key = (booking.affiliate, booking.period)
+            known = latest.get(key)
+            latest[key] = booking.on if known is None or known < booking.on else known
+    return latest

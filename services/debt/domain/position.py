@@ -29,6 +29,8 @@ class Line:
 class PeriodBalance:
     period: str
     lines: Mapping[Category, Line]
+    principal_paid_on: date | None = None
+    """The latest principal payment's date (see ``ledger.principal_paid_dates``)."""
 
     def line(self, category: Category) -> Line:
         return self.lines.get(category, Line())

@@ -8,7 +8,7 @@ from opentelemetry.context import Context
 
 from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, PaymentReceived
 from services.debt.adapters.repository import EntryRow, PositionRepository
-from services.debt.domain.ledger import Booking, balance_deltas
+from services.debt.domain.ledger import Booking, balance_deltas, principal_paid_dates
 from services.debt.domain.position import Arrangement
 from services.debt.service.position_events import position_messages
 from services.debt.service.read_models import debt_view_json
@@ -48,7 +48,7 @@ def _booking(entry: LedgerMessage) -> Booking | None:
         return Booking(p.affiliate, p.period, p.category, "due", p.amount)
     if isinstance(entry, PaymentReceived):
         q = entry.payload
-        return Booking(q.affiliate, q.period, q.category, "paid", q.amount)
+        return Booking(q.affiliate, q.period, q.category, "paid", q.amount, q.received_on)
     return None
 
 
@@ -70,7 +70,8 @@ async def apply_ledger_batch(
             if entry.payload.entry_id in fresh_ids and entry.payload.entry_id not in seen:
                 seen.add(entry.payload.entry_id)
                 fresh.append(entry)
-        await repo.add_to_balances(balance_deltas(b for e in fresh if (b := _booking(e)) is not None))
+        bookings = [b for e in fresh if (b := _booking(e)) is not None]
+        await repo.add_to_balances(balance_deltas(bookings), principal_paid_dates(bookings))
         for entry in fresh:  # rare, and their order matters
             if isinstance(entry, ArrangementOpened):
                 o = entry.payload
@@ -92,7 +93,7 @@ async def book(conn: asyncpg.Connection, entries: Sequence[tuple[EntryRow, Booki
     repo = PositionRepository(conn)
     fresh_ids = await repo.record_entries([row for row, _ in entries])
     fresh = [booking for row, booking in entries if row.entry_id in fresh_ids]
-    await repo.add_to_balances(balance_deltas(fresh))
+    await repo.add_to_balances(balance_deltas(fresh), principal_paid_dates(fresh))
     return len(fresh)
 
 

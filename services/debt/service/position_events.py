@@ -26,7 +26,12 @@ def position_payload(position: Position) -> dict[str, Any]:
     return {
         "affiliate": position.affiliate,
         "version": position.version,
-        "periods": [{"period": p.period} | amount_lines(p) for p in position.periods],
+        "periods": [
+            {"period": p.period}
+            | amount_lines(p)
+            | {"principal_paid_on": p.principal_paid_on.isoformat() if p.principal_paid_on else None}
+            for p in position.periods
+        ],
         "arrangement": arrangement_json(position.arrangement),
     }
 

@@ -126,7 +126,7 @@ def _entry(
     period, category = key
     return (
         EntryRow(entry_id, event_id, affiliate, kind, period, category, amount, on),
-        Booking(affiliate, period, category, side, amount),
+        Booking(affiliate, period, category, side, amount, on),
     )
 
 

@@ -8,18 +8,19 @@ SELECT * FROM unnest(
 ON CONFLICT (entry_id) DO NOTHING
 RETURNING entry_id;
 
--- name: add_to_balances(affiliates, periods, principal_due, principal_paid, principal_written_off, majorations_due, majorations_paid, majorations_written_off, astreintes_due, astreintes_paid, astreintes_written_off, frais_due, frais_paid, frais_written_off)!
+-- name: add_to_balances(affiliates, periods, principal_due, principal_paid, principal_written_off, majorations_due, majorations_paid, majorations_written_off, astreintes_due, astreintes_paid, astreintes_written_off, frais_due, frais_paid, frais_written_off, principal_paid_on)!
 INSERT INTO period_balance AS b (affiliate, period,
                                  principal_due, principal_paid, principal_written_off,
                                  majorations_due, majorations_paid, majorations_written_off,
                                  astreintes_due, astreintes_paid, astreintes_written_off,
-                                 frais_due, frais_paid, frais_written_off)
+                                 frais_due, frais_paid, frais_written_off, principal_paid_on)
 SELECT * FROM unnest(
     :affiliates::text[], :periods::text[],
     :principal_due::numeric[], :principal_paid::numeric[], :principal_written_off::numeric[],
     :majorations_due::numeric[], :majorations_paid::numeric[], :majorations_written_off::numeric[],
     :astreintes_due::numeric[], :astreintes_paid::numeric[], :astreintes_written_off::numeric[],
-    :frais_due::numeric[], :frais_paid::numeric[], :frais_written_off::numeric[]
+    :frais_due::numeric[], :frais_paid::numeric[], :frais_written_off::numeric[],
+    :principal_paid_on::date[]
 )
 ON CONFLICT (affiliate, period) DO UPDATE SET
     principal_due           = b.principal_due           + EXCLUDED.principal_due,
@@ -33,7 +34,8 @@ ON CONFLICT (affiliate, period) DO UPDATE SET
     astreintes_written_off  = b.astreintes_written_off  + EXCLUDED.astreintes_written_off,
     frais_due               = b.frais_due               + EXCLUDED.frais_due,
     frais_paid              = b.frais_paid              + EXCLUDED.frais_paid,
-    frais_written_off       = b.frais_written_off       + EXCLUDED.frais_written_off;
+    frais_written_off       = b.frais_written_off       + EXCLUDED.frais_written_off,
+    principal_paid_on       = GREATEST(b.principal_paid_on, EXCLUDED.principal_paid_on);
 
 -- name: open_arrangement(affiliate, arrangement_id, perception_code, perception_name, opened_on)!
 INSERT INTO arrangement (affiliate, arrangement_id, perception_code, perception_name, opened_on)
