@@ -67,6 +67,18 @@ class Representation(Contract):
     business_days_later: int = Field(default=5, ge=1)
 
 
+class Contributions(Contract):
+    """Article 2: the contributions that fall due during a plan are paid with it.
+
+    A period's contributions are due on ``due_day`` of the next month (the next business day when
+    that is not one); unpaid ``grace_days`` later, the affiliate is given notice and ``cure_days``
+    to pay; unpaid after that, the plan is forfeited (domain.md, "Obligations during a plan")."""
+
+    due_day: int = Field(default=10, ge=1, le=28, description="jour d'exigibilité des cotisations du mois échu")
+    grace_days: int = Field(default=15, ge=0, le=90, description="délai de grâce après l'exigibilité")
+    cure_days: int = Field(default=30, ge=1, le=180, description="délai de régularisation après la mise en demeure")
+
+
 class Conditions(Contract):
     """Les conditions générales the affiliate accepts; a new text is a new version."""
 
@@ -88,6 +100,7 @@ class Programme(Contract):
     quote_validity_minutes: int = Field(default=30, ge=1)
     representation: Representation = Field(default_factory=Representation)
     extra_holidays: list[date] = Field(default_factory=list, description="jours fériés ajoutés au calendrier")
+    contributions: Contributions = Field(default_factory=Contributions)
     conditions: Conditions
 
     @model_validator(mode="after")

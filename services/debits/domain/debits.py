@@ -316,10 +316,20 @@ def conclude(plan_state: PlanState, debits: Sequence[Debit], on: date) -> Comple
     failed = [d for d in debits if d.finally_failed]
     if not failed:
         return None
-    reason = f"échéance {failed[0].sequence} définitivement impayée"
-    cancelled = [replace(d, state="CANCELLED", next_attempt_on=None) for d in debits if d.pending]
+    return forfeit(plan_state, debits, on, f"échéance {failed[0].sequence} définitivement impayée")
+
+
+def forfeit(plan_state: PlanState, debits: Sequence[Debit], on: date, reason: str) -> Defaulted | None:
+    """The plan is DEFAULTED for ``reason``: a debit that finally failed (``conclude``), or requests'
+    sweep (article 2, current contributions unpaid). The debits not yet sent are CANCELLED; an order
+    already at the bank stays ORDERED, its answer kept as a payment. A plan over already is left."""
+    if plan_state != "ACTIVE":
+        return None
+    paid = sum((d.amount for d in debits if d.state == "SETTLED"), Decimal("0.00"))
+    pending = [d for d in debits if d.pending]
+    cancelled = [replace(d, state="CANCELLED", next_attempt_on=None) for d in pending]
     changes = [
         Change(d.sequence, old.state, "CANCELLED", d.attempts, f"plan déchu le {on.isoformat()} : {reason}")
-        for d, old in zip(cancelled, [d for d in debits if d.pending], strict=True)
+        for d, old in zip(cancelled, pending, strict=True)
     ]
     return Defaulted(reason, paid, cancelled, changes)

@@ -32,7 +32,7 @@ from services.debits.domain import debits as domain
 from services.debits.domain import results
 from services.debits.domain.debits import Change, Debit
 from services.debits.service.context import PRODUCER, DebitsContext
-from services.runtime.clock import business_date
+from services.runtime.clock import BUSINESS_TZ, business_date
 from services.runtime.consumer import Unapplicable
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
@@ -77,8 +77,12 @@ async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered
 
 
 async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
-    """A VALIDATED request gets its plan and debits, once; other states change nothing (yet)."""
+    """A VALIDATED request gets its plan and debits, once; a request DEFAULTED by requests itself
+    (article 2: current contributions unpaid) forfeits its plan here too; other states change nothing."""
     p = event.payload
+    if p.state == "DEFAULTED":
+        await _request_defaulted(conn, ctx, event)
+        return
     if p.state != "VALIDATED" or p.plan is None:
         return
     repo = PlanRepository(conn)
@@ -123,6 +127,46 @@ async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: 
         occurred_at=ctx.clock.now(),
     )
     await enqueue_many(conn, [OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, scheduled)])
+
+
+async def _request_defaulted(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
+    """requests' sweep forfeited the plan (article 2): the debits not yet sent are cancelled and the
+    plan is DEFAULTED, announced as ``PlanDefaulted`` so debt reinstates the remise as for a debit
+    default. A plan debits closed already (its own default, or every debit paid) stays as it is: this
+    is then requests hearing the same end, or too late to change it (the runbook says what to do)."""
+    p = event.payload
+    repo = PlanRepository(conn)
+    plan = await repo.plan(p.request_id, lock=True)
+    if plan is None:
+        log.warning("request defaulted without a plan here", extra={"request_id": str(p.request_id)})
+        return
+    on = p.at.astimezone(BUSINESS_TZ).date()
+    debits = await repo.debits(p.request_id)
+    reason = p.reason.removeprefix("déchéance : ")
+    outcome = domain.forfeit(plan["state"], debits, on, reason)
+    if outcome is None:
+        if plan["state"] == "COMPLETED":
+            log.error("request defaulted after its plan completed", extra={"request_id": str(p.request_id)})
+        return
+    await repo.close_plan(p.request_id, "DEFAULTED", on)
+    updates = [(p.request_id, d) for d in outcome.cancelled]
+    changes = list(zip(outcome.cancelled, outcome.changes, strict=True))
+    await repo.update_debits(updates)
+    await repo.add_history([(p.request_id, c) for _, c in changes], ctx.clock.now())
+    defaulted = PlanDefaulted.build(
+        PlanDefaultedPayload(
+            request_id=p.request_id,
+            affiliate=p.affiliate,
+            reason=outcome.reason,
+            paid_so_far=outcome.paid_so_far,
+            cancelled_sequences=[d.sequence for d in outcome.cancelled],
+            defaulted_on=on,
+        ),
+        producer=PRODUCER,
+        occurred_at=ctx.clock.now(),
+    )
+    messages = [debit_changed(ctx, p.request_id, p.affiliate, d, c) for d, c in changes]
+    await enqueue_many(conn, [*messages, OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, defaulted)])
 
 
 async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitExecuted | DebitRejected) -> None:

@@ -1,7 +1,8 @@
 """Requests and projections in Postgres. Takes a connection: the caller owns the transaction."""
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from contracts.debt import Perception
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote, ScheduledDebit
 from services.requests.domain.eligibility import ArrangementFact
+from services.requests.domain.obligations import Contribution
 from services.requests.domain.request import HistoryEntry, RemissionRequest
 from services.runtime.db import load_queries, rows
 
@@ -23,7 +25,7 @@ _SCHEDULE = TypeAdapter(list[ScheduledDebit])
 _ACCOUNTS = TypeAdapter(list[BankAccount])
 
 
-def _request(row: asyncpg.Record) -> RemissionRequest:
+def request_of(row: asyncpg.Record) -> RemissionRequest:
     return RemissionRequest(
         id=row["id"],
         affiliate=row["affiliate"],
@@ -54,6 +56,31 @@ class PositionFact:
 
 
 @dataclass(frozen=True)
+class PositionRow:
+    affiliate: str
+    version: int
+    remissible: Decimal
+    arrangement: ArrangementFact | None
+    contributions: list[Contribution]
+
+
+def contributions_json(contributions: list[Contribution]) -> str:
+    return json.dumps(
+        [
+            [c.period, str(c.due), str(c.outstanding), c.paid_on.isoformat() if c.paid_on else None]
+            for c in contributions
+        ]
+    )
+
+
+def contributions_of(stored: str | None) -> list[Contribution]:
+    return [
+        Contribution(period, Decimal(due), Decimal(outstanding), date.fromisoformat(paid_on) if paid_on else None)
+        for period, due, outstanding, paid_on in json.loads(stored or "[]")
+    ]
+
+
+@dataclass(frozen=True)
 class Profile:
     raison_sociale: str
     perception_code: str
@@ -81,10 +108,10 @@ class RequestRepository:
     async def get(self, request_id: UUID, *, for_update: bool = False) -> RemissionRequest | None:
         query = _Q.lock_request if for_update else _Q.request_by_id
         row = await query(self._conn, id=request_id)
-        return _request(row) if row else None
+        return request_of(row) if row else None
 
     async def of_affiliate(self, affiliate: str) -> list[RemissionRequest]:
-        return [_request(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
+        return [request_of(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
 
     async def save(self, request: RemissionRequest) -> None:
         await _Q.save_request(
@@ -145,11 +172,11 @@ class RequestRepository:
         await _Q.touch_drafts(self._conn, affiliates=[a for a, _ in activity], ats=[at for _, at in activity])
 
     async def expired_awaiting(self, today: Any, page: int) -> list[RemissionRequest]:
-        return [_request(r) for r in await rows(_Q.lock_expired_awaiting(self._conn, today=today, page=page))]
+        return [request_of(r) for r in await rows(_Q.lock_expired_awaiting(self._conn, today=today, page=page))]
 
     async def validated_without_plan(self, before: datetime, most: int, page: int) -> list[RemissionRequest]:
         found = await rows(_Q.lock_validated_without_plan(self._conn, before=before, most=most, page=page))
-        return [_request(r) for r in found]
+        return [request_of(r) for r in found]
 
     async def plan_scheduled(self, request_id: UUID, at: datetime) -> None:
         await _Q.plan_scheduled(self._conn, id=request_id, at=at)
@@ -163,7 +190,7 @@ class RequestRepository:
 
     async def awaiting_unacknowledged(self, before: datetime, most: int, page: int) -> list[RemissionRequest]:
         found = await rows(_Q.lock_awaiting_unacknowledged(self._conn, before=before, most=most, page=page))
-        return [_request(r) for r in found]
+        return [request_of(r) for r in found]
 
     async def mark_guarantee_reannounced(self, request_id: UUID, at: datetime) -> None:
         await _Q.mark_guarantee_reannounced(self._conn, id=request_id, at=at)
@@ -172,7 +199,7 @@ class RequestRepository:
         return {r["state"]: r["n"] for r in await rows(_Q.guarantee_requests_per_state(self._conn, most=most))}
 
     async def idle_drafts(self, before: Any, page: int) -> list[RemissionRequest]:
-        return [_request(r) for r in await rows(_Q.lock_idle_drafts(self._conn, before=before, page=page))]
+        return [request_of(r) for r in await rows(_Q.lock_idle_drafts(self._conn, before=before, page=page))]
 
 
 class ProjectionRepository:
@@ -181,15 +208,16 @@ class ProjectionRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def save_positions(self, positions: list[tuple[str, int, Decimal, ArrangementFact | None]]) -> None:
-        """(affiliate, version, remissible, arrangement), at most one row per affiliate."""
+    async def save_positions(self, positions: list[PositionRow]) -> None:
+        """At most one row per affiliate."""
         await _Q.upsert_positions(
             self._conn,
-            affiliates=[p[0] for p in positions],
-            versions=[p[1] for p in positions],
-            remissibles=[p[2] for p in positions],
-            codes=[p[3].perception_code if p[3] else None for p in positions],
-            names=[p[3].perception_name if p[3] else None for p in positions],
+            affiliates=[p.affiliate for p in positions],
+            versions=[p.version for p in positions],
+            remissibles=[p.remissible for p in positions],
+            codes=[p.arrangement.perception_code if p.arrangement else None for p in positions],
+            names=[p.arrangement.perception_name if p.arrangement else None for p in positions],
+            contributions=[contributions_json(p.contributions) for p in positions],
         )
 
     async def position(self, affiliate: str) -> PositionFact | None:

@@ -44,6 +44,8 @@ Event = Literal[
     "guarantee_request_received",
     "late_guarantee_deposited",
     "reopened",
+    "contributions_notice",
+    "contributions_cured",
 ]
 
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
@@ -502,14 +504,14 @@ DEBITS = Actor(kind="system", id="debits")
 PAYING: frozenset[RequestState] = frozenset({"VALIDATED", "IN_PROGRESS"})
 
 
-def _require_paying(request: RemissionRequest) -> None:
+def require_paying(request: RemissionRequest) -> None:
     if request.state not in PAYING:
         raise Refusal("pas-de-plan-en-cours", "La demande n'a pas de plan de paiement en cours.", state=request.state)
 
 
 def first_debit_settled(request: RemissionRequest, at: datetime) -> Change | None:
     """VALIDATED → IN_PROGRESS with the first debit paid; later ones change no state (None)."""
-    _require_paying(request)
+    require_paying(request)
     if request.state == "IN_PROGRESS":
         return None
     changed = replace(request, state="IN_PROGRESS")
@@ -518,13 +520,13 @@ def first_debit_settled(request: RemissionRequest, at: datetime) -> Change | Non
 
 def complete(request: RemissionRequest, at: datetime) -> Change:
     """Every debit paid: the remission is definitive."""
-    _require_paying(request)
+    require_paying(request)
     reason = "tous les prélèvements sont payés : la remise est définitive"
     return replace(request, state="COMPLETED"), _entry(request, "COMPLETED", "completed", at, DEBITS, reason)
 
 
 def default(request: RemissionRequest, reason: str, at: datetime) -> Change:
     """A debit finally failed: the remitted amounts are owed again (article 4)."""
-    _require_paying(request)
+    require_paying(request)
     why = f"déchéance : {reason}"
     return replace(request, state="DEFAULTED"), _entry(request, "DEFAULTED", "defaulted", at, DEBITS, why)

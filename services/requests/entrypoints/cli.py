@@ -19,7 +19,9 @@ def sweep_command(
     database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
 ) -> None:
     """Expire les demandes dont le délai de garanties est passé, annule les brouillons inactifs, ré-annonce
-    les validations restées sans échéancier et renvoie les demandes de garanties sans accusé de réception."""
+    les validations restées sans échéancier, renvoie les demandes de garanties sans accusé de réception et
+    surveille les cotisations courantes des plans en cours (article 2 : mise en demeure, régularisation,
+    déchéance)."""
     from services.requests.entrypoints.operations import run_sweep
 
     try:
@@ -30,7 +32,9 @@ def sweep_command(
     typer.echo(
         f"{done['expired']} demandes expirées, {done['cancelled']} brouillons annulés, "
         f"{done['reannounced']} validations ré-annoncées (sans échéancier de debits), "
-        f"{done['guarantees_reannounced']} demandes de garanties renvoyées (sans accusé de réception)"
+        f"{done['guarantees_reannounced']} demandes de garanties renvoyées (sans accusé de réception), "
+        f"{done['contributions_noticed']} mises en demeure (cotisations courantes), "
+        f"{done['contributions_cured']} régularisées, {done['contributions_defaulted']} plans déchus"
     )
     if done["failed"]:
         typer.echo(f"{done['failed']} demandes n'ont pas pu être traitées : voir le journal", err=True)

@@ -14,9 +14,10 @@ from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import Dependencies
-from services.requests.entrypoints.http_models import RequestOut, request_out
-from services.requests.service import lifecycle
+from services.requests.entrypoints.http_models import PlanHealthOut, RequestOut, plan_health_out, request_out
+from services.requests.service import lifecycle, obligations
 from services.requests.service.quote_arrivals import sealed_quote
+from services.runtime.clock import business_date
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
@@ -133,6 +134,21 @@ async def get_request(request_id: UUID, principal: CurrentPrincipal, conn: Conne
     if found is None or not principal.holds(found.affiliate):
         raise lifecycle.NotFound()
     return await _answer(conn, found)
+
+
+@router.get(
+    "/requests/{request_id}/contributions",
+    response_model=PlanHealthOut,
+    summary="Les cotisations courantes échues pendant le plan (article 2), payées ou non, et les mises en demeure",
+)
+async def plan_contributions(
+    deps: Dependencies, request_id: UUID, principal: CurrentPrincipal, conn: Connection
+) -> PlanHealthOut:
+    found = await RequestRepository(conn).get(request_id)
+    if found is None or not principal.holds(found.affiliate):
+        raise lifecycle.NotFound()
+    today = business_date(deps.context.clock)
+    return plan_health_out(found.id, today, await obligations.plan_health(conn, deps.context, found, today))
 
 
 async def _run(conn: asyncpg.Connection, deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:

@@ -1,6 +1,7 @@
 """The shapes requests answers with over HTTP (documented in its OpenAPI page)."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from contracts.debits import BankAccount
 from contracts.programme import Modality
 from contracts.requests import Actor, Guarantee, RequestState
 from contracts.simulation import Quote, ScheduledDebit
+from services.requests.domain.obligations import HealthState, PeriodHealth
 from services.requests.domain.request import WITHDRAWABLE, HistoryEntry, RemissionRequest
 
 Action = Literal["choose_modality", "choose_bank_account", "validate", "withdraw"]
@@ -43,6 +45,45 @@ class RequestOut(BaseModel):
     last_activity_at: datetime
     actions: list[Action]
     history: list[HistoryOut]
+
+
+class ContributionOut(BaseModel):
+    """One current period booked since V (article 2): what is due, by when, and whether it is paid."""
+
+    period: str
+    due_on: date
+    grace_until: date
+    amount: Decimal
+    outstanding: Decimal
+    paid_on: date | None
+    state: HealthState
+    cure_deadline: date | None
+
+
+class PlanHealthOut(BaseModel):
+    request_id: UUID
+    as_of: date
+    contributions: list[ContributionOut]
+
+
+def plan_health_out(request_id: UUID, today: date, health: list[PeriodHealth]) -> PlanHealthOut:
+    return PlanHealthOut(
+        request_id=request_id,
+        as_of=today,
+        contributions=[
+            ContributionOut(
+                period=h.period,
+                due_on=h.due_on,
+                grace_until=h.breach_on,
+                amount=h.amount,
+                outstanding=h.outstanding,
+                paid_on=h.paid_on,
+                state=h.state,
+                cure_deadline=h.cure_deadline,
+            )
+            for h in health
+        ],
+    )
 
 
 def actions(request: RemissionRequest) -> list[Action]:

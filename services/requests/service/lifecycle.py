@@ -21,6 +21,7 @@ from services.requests.service.events import (
     reannounce_validation,
     record,
 )
+from services.requests.service.obligations import watch_contributions
 from services.runtime.clock import BUSINESS_TZ, business_date
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,8 @@ async def guarantee_refused(
 async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int = 200) -> dict[str, int]:
     """Expire requests whose guarantee deadline passed, cancel drafts idle too long, as of ``at``;
     then announce again what a partner never took up (a validation without a plan, a guarantee
-    request without an acknowledgement).
+    request without an acknowledgement); then watch the running plans' current contributions
+    (article 2: notice, cure, default).
 
     Pages of rows locked with SKIP LOCKED, one transaction each: replicas sweeping at the same time
     share the work, and a long sweep does not hold every row it will touch.
@@ -306,6 +308,9 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
             break
     done["reannounced"] = await _reannounce_unplanned(conn, ctx, at, page)
     done["guarantees_reannounced"] = await _reannounce_unacknowledged(conn, ctx, at, page)
+    watched = await watch_contributions(conn, ctx, at, page)
+    done |= {f"contributions_{kind}": count for kind, count in watched.items() if kind != "failed"}
+    done["failed"] += watched["failed"]
     return done
 
 
@@ -361,6 +366,8 @@ async def plan_progressed(
         if change is not None:
             await record(conn, ctx, change)
         return
+    if outcome == "defaulted" and request.state == "DEFAULTED":
+        return  # the sweep defaulted it (article 2) and debits answered by closing the plan: nothing new
     if outcome == "completed":
         # A one-debit plan may complete before requests heard of its first payment: same end.
         await record(conn, ctx, lifecycle.complete(request, at))

@@ -7,10 +7,12 @@ import asyncpg
 
 from contracts.auth import AffiliateRegistered
 from contracts.debits import BankAccountsChanged
-from contracts.debt import PositionChanged
+from contracts.debt import PeriodPosition, PositionChanged
+from contracts.programme import Programme
 from contracts.simulation import QuoteIssued
-from services.requests.adapters.repository import Profile, ProjectionRepository, RequestRepository
+from services.requests.adapters.repository import PositionRow, Profile, ProjectionRepository, RequestRepository
 from services.requests.domain.eligibility import ArrangementFact, remissible
+from services.requests.domain.obligations import Contribution, watched
 from services.requests.service.context import RequestsContext
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,27 @@ async def on_positions(conn: asyncpg.Connection, ctx: RequestsContext, events: l
     for event in _newest(events):
         position, arrangement = event.payload, event.payload.arrangement
         fact = ArrangementFact(arrangement.perception.code, arrangement.perception.name) if arrangement else None
-        rows.append((position.affiliate, position.version, remissible(position.periods, ctx.programme), fact))
+        rows.append(
+            PositionRow(
+                position.affiliate,
+                position.version,
+                remissible(position.periods, ctx.programme),
+                fact,
+                current_contributions(position.periods, ctx.programme),
+            )
+        )
     await ProjectionRepository(conn).save_positions(rows)
+
+
+def current_contributions(periods: list[PeriodPosition], programme: Programme) -> list[Contribution]:
+    """The contributions (principal) of the periods a plan of this programme can watch (article 2):
+    after the month the programme opened, since no plan was validated before it."""
+    opened = programme.window.opens_on
+    return [
+        Contribution(p.period, p.principal.due, p.principal.outstanding, p.principal_paid_on)
+        for p in periods
+        if p.principal.due > 0 and watched(p.period, opened)
+    ]
 
 
 async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered]) -> None:

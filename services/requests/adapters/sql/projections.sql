@@ -1,12 +1,16 @@
--- name: upsert_positions(affiliates, versions, remissibles, codes, names)!
+-- name: upsert_positions(affiliates, versions, remissibles, codes, names, contributions)!
 -- One statement for a batch (one row per affiliate). An older version arriving late (a
 -- re-announcement, a replay) never replaces a newer one.
-INSERT INTO debt_position (affiliate, version, remissible, arrangement_perception_code, arrangement_perception_name)
-SELECT * FROM unnest(:affiliates::text[], :versions::bigint[], :remissibles::numeric[], :codes::text[], :names::text[])
+INSERT INTO debt_position (affiliate, version, remissible, arrangement_perception_code,
+                           arrangement_perception_name, contributions)
+SELECT affiliate, version, remissible, code, name, contributions::jsonb
+FROM unnest(:affiliates::text[], :versions::bigint[], :remissibles::numeric[], :codes::text[], :names::text[],
+            :contributions::text[]) AS t (affiliate, version, remissible, code, name, contributions)
 ON CONFLICT (affiliate) DO UPDATE SET
     version = EXCLUDED.version, remissible = EXCLUDED.remissible,
     arrangement_perception_code = EXCLUDED.arrangement_perception_code,
-    arrangement_perception_name = EXCLUDED.arrangement_perception_name
+    arrangement_perception_name = EXCLUDED.arrangement_perception_name,
+    contributions = EXCLUDED.contributions
 WHERE debt_position.version < EXCLUDED.version;
 
 -- name: position_of(affiliate)^

@@ -1,0 +1,36 @@
+-- Article 2: the running plans the sweep watches, and the notices it gave.
+
+-- name: lock_unchecked_plans(today, after, page)
+-- Running plans not yet looked at as of :today, with what debt says of their current contributions.
+-- SKIP LOCKED: replicas sweeping at once share the plans; one a payment holds waits for the next pass.
+SELECT r.*, p.contributions::text AS contributions
+FROM request r
+LEFT JOIN debt_position p ON p.affiliate = r.affiliate
+WHERE r.state IN ('VALIDATED', 'IN_PROGRESS') AND r.id > :after
+  AND (r.contributions_checked_on IS NULL OR r.contributions_checked_on < :today)
+ORDER BY r.id LIMIT :page
+FOR UPDATE OF r SKIP LOCKED;
+
+-- name: mark_checked(ids, today)!
+UPDATE request SET contributions_checked_on = :today WHERE id = ANY(:ids::uuid[]);
+
+-- name: notices_of(ids)
+SELECT * FROM contributions_notice WHERE request_id = ANY(:ids::uuid[]) ORDER BY request_id, period;
+
+-- name: insert_notice(request_id, period, amount, due_on, noticed_on, cure_deadline)!
+INSERT INTO contributions_notice (request_id, period, amount, due_on, noticed_on, cure_deadline)
+VALUES (:request_id, :period, :amount, :due_on, :noticed_on, :cure_deadline)
+ON CONFLICT (request_id, period) DO NOTHING;
+
+-- name: mark_cured(request_id, period, cured_on)!
+UPDATE contributions_notice SET cured_on = :cured_on
+WHERE request_id = :request_id AND period = :period AND cured_on IS NULL;
+
+-- name: contributions_of(affiliate)$
+SELECT contributions::text FROM debt_position WHERE affiliate = :affiliate;
+
+-- name: notices_count()
+-- For the gauge: notices open (the affiliate has until the deadline) and cured.
+SELECT count(*) FILTER (WHERE n.cured_on IS NULL AND r.state IN ('VALIDATED', 'IN_PROGRESS')) AS open,
+       count(*) FILTER (WHERE n.cured_on IS NOT NULL) AS cured
+FROM contributions_notice n JOIN request r ON r.id = n.request_id;
