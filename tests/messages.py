@@ -32,6 +32,7 @@ def charge(
     amount: str = "10.00",
     entry_id: str | None = None,
     at: datetime = AT,
+    booked_on: date = date(2025, 1, 10),
 ) -> ChargeBooked:
     payload = ChargeBookedPayload.model_validate(
         {
@@ -40,13 +41,21 @@ def charge(
             "period": period,
             "category": category,
             "amount": amount,
-            "booked_on": date(2025, 1, 10),
+            "booked_on": booked_on,
         }
     )
     return ChargeBooked.build(payload, producer="test", occurred_at=at)
 
 
-def payment(affiliate: str, period: str, *, category: str, amount: str, at: datetime = AT) -> PaymentReceived:
+def payment(
+    affiliate: str,
+    period: str,
+    *,
+    category: str,
+    amount: str,
+    at: datetime = AT,
+    received_on: date = date(2025, 2, 1),
+) -> PaymentReceived:
     payload = PaymentReceivedPayload.model_validate(
         {
             "entry_id": f"P-{uuid.uuid4().hex[:12]}",
@@ -54,7 +63,7 @@ def payment(affiliate: str, period: str, *, category: str, amount: str, at: date
             "period": period,
             "category": category,
             "amount": amount,
-            "received_on": date(2025, 2, 1),
+            "received_on": received_on,
         }
     )
     return PaymentReceived.build(payload, producer="test", occurred_at=at)

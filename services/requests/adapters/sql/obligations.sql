@@ -2,12 +2,14 @@
 
 -- name: lock_unchecked_plans(today, after, page)
 -- Running plans not yet looked at as of :today, with what debt says of their current contributions.
+-- "Not as of :today" rather than "before :today": an operator replaying an earlier day (or a later
+-- one) must not leave the plans unwatched until the calendar catches up.
 -- SKIP LOCKED: replicas sweeping at once share the plans; one a payment holds waits for the next pass.
 SELECT r.*, p.contributions::text AS contributions
 FROM request r
 LEFT JOIN debt_position p ON p.affiliate = r.affiliate
 WHERE r.state IN ('VALIDATED', 'IN_PROGRESS') AND r.id > :after
-  AND (r.contributions_checked_on IS NULL OR r.contributions_checked_on < :today)
+  AND r.contributions_checked_on IS DISTINCT FROM :today
 ORDER BY r.id LIMIT :page
 FOR UPDATE OF r SKIP LOCKED;
 
