@@ -5,6 +5,8 @@ changes them. Simulation, requests and debits all load the same programme file, 
 apply cannot drift apart. Shipped programmes live in ``contracts/programmes/<CODE>.json``.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -49,6 +51,31 @@ class Tier(Contract):
             return True
         low = self.min_installments or 1
         return low <= installments and (self.max_installments is None or installments <= self.max_installments)
+
+
+@dataclass(frozen=True, slots=True)
+class CountRange:
+    """Consecutive installment counts, ``low`` to ``high`` included."""
+
+    low: int
+    high: int
+
+    def __contains__(self, count: object) -> bool:
+        return isinstance(count, int) and self.low <= count <= self.high
+
+    def as_json(self) -> dict[str, int]:
+        return {"min": self.low, "max": self.high}
+
+
+def count_ranges(counts: Iterable[int]) -> list[CountRange]:
+    """The counts as sorted, disjoint ranges, each as long as it can be: ``1..23, 25..60``."""
+    ranges: list[CountRange] = []
+    for n in sorted(set(counts)):
+        if ranges and ranges[-1].high == n - 1:
+            ranges[-1] = CountRange(ranges[-1].low, n)
+        else:
+            ranges.append(CountRange(n, n))
+    return ranges
 
 
 class Window(Contract):
@@ -107,16 +134,34 @@ class Programme(Contract):
     def _tiers_cover_every_count_once(self) -> Self:
         if sum(t.modality == "FULL" for t in self.tiers) != 1:
             raise ValueError("un programme a exactement un palier FULL")
+        # A count no tier covers is a gap the decision left (refused, named in the refusal); a count
+        # two tiers cover would have two rates.
         for n in range(1, self.max_installments + 1):
             covering = [t.code for t in self.tiers if t.covers("INSTALLMENTS", n)]
-            if len(covering) != 1:
+            if len(covering) > 1:
                 raise ValueError(f"{n} échéances : {len(covering)} paliers au lieu d'un ({covering})")
+        if not self.allowed_installment_ranges():
+            raise ValueError(f"aucun palier par acomptes ne couvre de 1 à {self.max_installments} échéances")
         return self
+
+    def allowed_installment_ranges(self) -> list[CountRange]:
+        """The counts an installment plan may have: those of the ``INSTALLMENTS`` tiers, up to
+        ``max_installments``, as sorted, disjoint, merged ranges (``1..23, 25..60`` when no tier covers 24)."""
+        return count_ranges(
+            n for n in range(1, self.max_installments + 1) if any(t.covers("INSTALLMENTS", n) for t in self.tiers)
+        )
+
+    def allows_installments(self, installments: int) -> bool:
+        """Whether ``installments`` lies in one of ``allowed_installment_ranges()``."""
+        return 1 <= installments <= self.max_installments and any(
+            t.covers("INSTALLMENTS", installments) for t in self.tiers
+        )
 
     def tier(self, modality: Modality, installments: int = 0) -> Tier:
         """The tier depends on the modality and, for installments, on their count only."""
-        if modality == "INSTALLMENTS" and not 1 <= installments <= self.max_installments:
-            raise ValueError(f"nombre d'échéances hors de 1..{self.max_installments}")
+        if modality == "INSTALLMENTS" and not self.allows_installments(installments):
+            ranges = ", ".join(f"{r.low}..{r.high}" for r in self.allowed_installment_ranges())
+            raise ValueError(f"{installments} échéances : hors des nombres permis ({ranges})")
         return next(t for t in self.tiers if t.covers(modality, installments))
 
     def covers_period(self, period: str) -> bool:

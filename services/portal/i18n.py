@@ -31,6 +31,35 @@ def translator(lang: Language) -> Callable[..., str]:
     return t
 
 
+_RANGE = {"fr": "de {min} à {max}", "ar": "من {min} إلى {max}"}
+_OR = {"fr": " ou ", "ar": " أو "}
+_AND = {"fr": ", ", "ar": "، "}
+
+
+def counts_text(lang: Language, ranges: list[dict[str, int]]) -> str:
+    """Installment counts as a service sends them (``[{"min": 1, "max": 23}, {"min": 25, "max": 60}]``),
+    said in the page's language: "de 1 à 23 ou de 25 à 60", "من 1 إلى 23 أو من 25 إلى 60"."""
+    words = [str(r["min"]) if r["min"] == r["max"] else _RANGE[lang].format(**r) for r in ranges]
+    if len(words) <= 1:
+        return "".join(words)
+    return _AND[lang].join(words[:-1]) + _OR[lang] + words[-1]
+
+
+def _ranges_of(figures: dict[str, Any]) -> list[dict[str, int]] | None:
+    """The allowed counts a refusal names: ``allowed``, or the one range of an older answer."""
+    allowed = figures.get("allowed")
+    if isinstance(allowed, list):
+        return allowed
+    low, high = figures.get("min_installments"), figures.get("max_installments")
+    return [{"min": low, "max": high}] if isinstance(low, int) and isinstance(high, int) else None
+
+
+def _gapped(figures: dict[str, Any]) -> bool:
+    """Not every count from 1 to the largest: "au plus n" would send the affiliate to a refused count."""
+    allowed = figures.get("allowed")
+    return isinstance(allowed, list) and bool(allowed) and (len(allowed) > 1 or allowed[0].get("min") != 1)
+
+
 class _Blanks(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "…"
@@ -38,7 +67,9 @@ class _Blanks(dict[str, Any]):
 
 _VARIANTS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     # the same refusal reads differently when its figures say so
-    "echeance-sous-minimum": lambda d: "sans-plan" if d.get("max_installments_allowed") == 0 else None,
+    "echeance-sous-minimum": lambda d: (
+        "sans-plan" if d.get("max_installments_allowed") == 0 else "plages" if _gapped(d) else None
+    ),
     "budget-insuffisant": lambda d: "integral" if d.get("modality") == "FULL" else None,
 }
 
@@ -57,4 +88,6 @@ def refusal_text(lang: Language, code: str, service_message: str, details: dict[
     if not text:
         return service_message
     filled = {k: format_amount(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in figures.items()}
+    if (ranges := _ranges_of(figures)) is not None:
+        filled["plages"] = counts_text(lang, ranges)
     return text.format_map(_Blanks(filled))

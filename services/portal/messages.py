@@ -182,8 +182,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "simulation.echeances": {"fr": "Nombre d'échéances", "ar": "عدد الأقساط"},
     "simulation.echeances.aide": {
-        "fr": "De 1 à {max} ; chaque échéance doit atteindre {minimum}.",
-        "ar": "من 1 إلى {max}؛ يجب ألا يقل كل قسط عن {minimum}.",
+        "fr": "Possible sans avance : {plages} ; chaque échéance doit atteindre {minimum}.",
+        "ar": "الممكن بدون تسبيق: {plages}؛ يجب ألا يقل كل قسط عن {minimum}.",
     },
     "simulation.moins": {"fr": "Une échéance de moins", "ar": "قسط أقل"},
     "simulation.plus": {"fr": "Une échéance de plus", "ar": "قسط إضافي"},
@@ -404,12 +404,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "يجب أن يكون التسبيق بين {advance_min} و {advance_max}.",
     },
     "refus.echeances-hors-limites": {
-        "fr": "Le nombre d'échéances doit être compris entre {min_installments} et {max_installments}.",
-        "ar": "يجب أن يكون عدد الأقساط بين {min_installments} و {max_installments}.",
+        "fr": "Le programme permet {plages} échéances ; {installments} n'en fait pas partie.",
+        "ar": "يسمح البرنامج بعدد أقساط {plages}؛ العدد {installments} غير مسموح به.",
     },
     "refus.echeance-sous-minimum": {
         "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de {installment_amount}. Avec cette avance, choisissez au plus {max_installments_allowed} échéance(s).",
         "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed} قسطا.",
+    },
+    "refus.echeance-sous-minimum.plages": {
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de {installment_amount}. Avec cette avance, choisissez {plages} échéances.",
+        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر عددا من الأقساط {plages}.",
     },
     "refus.echeance-sous-minimum.sans-plan": {
         "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de {installment_amount}. Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.",

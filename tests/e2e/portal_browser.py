@@ -84,6 +84,11 @@ class Api:
     def quote(self, quote_id: str) -> Any:
         return self.get(f"{self.stack.simulation}/v1/simulations/{quote_id}")
 
+    def options(self, affiliate: str) -> Any:
+        answer = self.http.post(f"{self.stack.simulation}/v1/simulations/options", json={"affiliate": affiliate})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
     def settled(self, affiliate: str, timeout: float = 90) -> None:
         """The demo debt arrives by Kafka after start, in several versions: wait until debt,
         requests and simulation agree on the latest (a quote on an older version is refused)."""

@@ -8,6 +8,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -212,27 +213,35 @@ def test_installments_with_the_slider_to_awaiting_guarantees(
     expect(page).to_have_url(re.compile("/simulation$"))
     request_id = request_id_of(page)
 
-    # the slider, by keyboard and by the − / + buttons
-    slider = page.locator("#echeances")
-    slider.focus()
-    page.keyboard.press("Home")
-    expect(page.locator("#echeances-valeur")).to_have_text("1")
+    # the count, from the list of the counts simulation allows this debt, and by the − / + buttons
+    offered = api.options(ATLAS)
+    allowed = [n for r in offered["installments_allowed"] for n in range(r["min"], r["max"] + 1)]
+    counts = page.locator("#echeances")
+    expect(counts.locator("option")).to_have_count(len(allowed))
+    assert [int(v) for v in counts.locator("option").evaluate_all("os => os.map(o => o.value)")] == allowed
+    counts.select_option("1")
     page.get_by_role("button", name="Une échéance de plus").click()
     page.get_by_role("button", name="Une échéance de plus").click()
     page.get_by_role("button", name="Une échéance de plus").click()
     page.get_by_role("button", name="Une échéance de moins").click()
-    expect(page.locator("#echeances-valeur")).to_have_text("3")
-    expect(slider).to_have_value("3")
+    expect(counts).to_have_value(str(allowed[min(2, len(allowed) - 1)]))
     page.get_by_label("Avance (MAD)").fill("1000,00")
 
-    # a count the programme refuses for this debt: said next to the slider, the input kept
-    page.locator("#echeances").fill("60")
+    # a count this advance makes too small, said next to the list, the advance kept as typed: the
+    # largest count offered, with an advance leaving 2999.99 per installment
+    largest = allowed[-1]
+    tier = next(o for o in offered["options"] if o["available"] and o["max_installments"] == largest)
+    advance = Decimal(tier["to_pay"]) - (Decimal("3000.00") - Decimal("0.01")) * largest
+    typed = f"{advance:.2f}".replace(".", ",")
+    counts.select_option(str(largest))
+    page.get_by_label("Avance (MAD)").fill(typed)
     page.get_by_role("button", name="Simuler", exact=True).click()
-    expect(page.locator("#erreur-echeances")).to_contain_text("choisissez au plus")
+    expect(page.locator("#erreur-echeances")).to_contain_text("choisissez")
     expect(page.locator("#echeances")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_label("Avance (MAD)")).to_have_value("1000,00")  # kept as typed
+    expect(page.get_by_label("Avance (MAD)")).to_have_value(typed)  # kept as typed
     visits.check(page, "10a-simulation-refusee")
-    page.locator("#echeances").fill("3")
+    page.get_by_label("Avance (MAD)").fill("1000,00")
+    page.locator("#echeances").select_option("3")
     page.get_by_role("button", name="Simuler", exact=True).click()
     quote = api.quote(quote_id_of(page))
     assert (quote["modality"], quote["installments"], quote["advance"]) == ("INSTALLMENTS", 3, "1000.00")
@@ -251,7 +260,7 @@ def test_installments_with_the_slider_to_awaiting_guarantees(
     visits.check(page, "10-simulation-acomptes")
 
     # back to a plan, then the conditions and the validation
-    page.locator("#echeances").fill("3")
+    page.locator("#echeances").select_option("3")
     page.get_by_role("button", name="Simuler", exact=True).click()
     page.get_by_role("link", name="Continuer vers les conditions générales").click()
     page.get_by_label(re.compile("J'ai lu et j'accepte")).check()

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # business date 2026-11-02: first debit due 2026-12-10
 PROGRAMME_FICTIF = Path(__file__).parents[1] / "data" / "programme-fictif.json"
+PROGRAMME_LACUNES = Path(__file__).parents[1] / "data" / "programme-lacunes.json"  # no tier for 24
 
 
 def line(outstanding: str) -> dict[str, str]:
@@ -248,14 +249,22 @@ async def test_a_malformed_position_is_dead_lettered_and_the_next_applied(simula
         (
             {"modality": "INSTALLMENTS", "installments": 61},
             "echeances-hors-limites",
-            lambda p: p["max_installments"] == 60 and "entre 1 et 60" in p["title"],
+            lambda p: (
+                p["max_installments"] == 60
+                and p["allowed"] == [{"min": 1, "max": 60}]
+                and "permet de 1 à 60 échéances ; 61 n'en fait pas partie" in p["title"]
+            ),
         ),
         (
             {"modality": "INSTALLMENTS", "installments": 24},
             "echeance-sous-minimum",
             # 1..24: to_pay = 45100.12 -> / 24 = 1879.17 ; floor(45100.12 / 3000) = 15
             # 25+: rM 3200.10 + rF 400 + rA 2100 -> to_pay 46300.15 -> / 25 = 1852.00: none
-            lambda p: p["max_installments_allowed"] == 15 and "au plus 15" in p["title"],
+            lambda p: (
+                p["max_installments_allowed"] == 15
+                and p["allowed"] == [{"min": 1, "max": 15}]
+                and "au plus 15" in p["title"]
+            ),
         ),
         (
             {"modality": "INSTALLMENTS", "installments": 2, "advance": "45100.12"},
@@ -339,6 +348,56 @@ async def test_another_programme_file_changes_the_rates(infra: Infra, database: 
         assert datetime.fromisoformat(quote["expires_at"]) == NOW + timedelta(minutes=10)
 
 
+async def test_a_programme_with_a_gap_refuses_the_count_in_it_and_names_the_allowed_ranges(
+    infra: Infra, database: str
+) -> None:
+    settings = settings_for(infra, database, programme_file=PROGRAMME_LACUNES)
+    async with started(infra, settings, database) as simulation:
+        a = new_affiliate()
+        await send(infra, position(a, 1, {"2025-03": ("100000.00", "10000.00", "0.00", "0.00")}))
+        # 1..23: rM 5000 -> to_pay 105000.00 ; 25+: rM 4000 -> 106000.00 (/ 60 = 1766.66 >= 1000)
+        below = await simulation.when_known(a, modality="INSTALLMENTS", installments=23)
+        assert (below.status_code, below.json()["tier"], below.json()["to_pay"]) == (201, "ACOMPTES_1_23", "105000.00")
+        above = await simulation.simulate(a, modality="INSTALLMENTS", installments=25)
+        assert (above.status_code, above.json()["tier"], above.json()["to_pay"]) == (
+            201,
+            "ACOMPTES_25_PLUS",
+            "106000.00",
+        )
+
+        gap = await simulation.simulate(a, modality="INSTALLMENTS", installments=24)
+        assert gap.status_code == 422, gap.text
+        assert gap.headers["content-type"] == "application/problem+json"
+        problem = gap.json()
+        assert (problem["code"], problem["title"]) == (
+            "echeances-hors-limites",
+            "Le programme permet de 1 à 23 ou de 25 à 60 échéances ; 24 n'en fait pas partie.",
+        )
+        assert (problem["installments"], problem["min_installments"], problem["max_installments"]) == (24, 1, 60)
+        assert problem["allowed"] == [{"min": 1, "max": 23}, {"min": 25, "max": 60}]
+
+        options = await simulation.options(a)
+        assert options.status_code == 200, options.text
+        assert options.json()["installments_allowed"] == [{"min": 1, "max": 23}, {"min": 25, "max": 60}]
+
+
+async def test_a_gap_the_minimum_installment_leaves_between_the_tiers_is_named(
+    simulation: Simulation, infra: Infra
+) -> None:
+    a = new_affiliate()
+    # M 130000 only. 1..24: to_pay 65000 -> 21 x 3095.23 ok, / 22 = 2954.54 ; 25+: to_pay 78000 -> 25, 26 ok
+    await send(infra, position(a, 1, {"2022-01": ("0.00", "130000.00", "0.00", "0.00")}))
+    await simulation.when_known(a, modality="FULL")
+    response = await simulation.simulate(a, modality="INSTALLMENTS", installments=24)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert (problem["code"], problem["max_installments_allowed"]) == ("echeance-sous-minimum", 26)
+    assert problem["allowed"] == [{"min": 1, "max": 21}, {"min": 25, "max": 26}]
+    assert problem["title"].endswith("Avec cette avance, choisissez de 1 à 21 ou de 25 à 26 échéances.")
+    options = await simulation.options(a)
+    assert options.json()["installments_allowed"] == [{"min": 1, "max": 21}, {"min": 25, "max": 26}]
+
+
 async def test_options_compare_the_tiers_and_suggest_a_plan_without_issuing_a_quote(
     simulation: Simulation, infra: Infra
 ) -> None:
@@ -353,6 +412,7 @@ async def test_options_compare_the_tiers_and_suggest_a_plan_without_issuing_a_qu
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["affiliate"], body["debt_version"], body["suggestion_refusal"]) == (a, 1, None)
+    assert body["installments_allowed"] == [{"min": 1, "max": 15}]  # 25+ allows none for this debt
     assert body["options"] == [
         {
             # rM 8000.25 x 0.60 = 4800.15 ; rF 600.00 ; rA 2700.00 -> 8100.15 ; 52000.25 - 8100.15

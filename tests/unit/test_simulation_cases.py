@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from contracts.calendar import BusinessCalendar
-from contracts.programme import Programme, load_programme, shipped_programme
+from contracts.programme import CountRange, Programme, load_programme, shipped_programme
 from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding, eligible_debt
-from services.simulation.domain.quote_terms import max_installments_for, quote_terms
+from services.simulation.domain.quote_terms import max_installments_for, offered_installments, quote_terms
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
+LACUNES = load_programme(Path(__file__).parents[1] / "data" / "programme-lacunes.json")
 CALENDAR = BusinessCalendar()
 D = Decimal
 
@@ -189,8 +190,13 @@ def test_a_credit_wider_than_the_debt_leaves_nothing_to_pay() -> None:
 def test_installment_count_out_of_range(n: int) -> None:
     refused = refusal(one_period(p="100000.00", m="100.00"), n=n)
     assert refused.code == "echeances-hors-limites"
-    assert "entre 1 et 60" in refused.message
-    assert refused.details == {"installments": n, "min_installments": 1, "max_installments": 60}
+    assert f"Le programme permet de 1 à 60 échéances ; {n} n'en fait pas partie." == refused.message
+    assert refused.details == {
+        "installments": n,
+        "min_installments": 1,
+        "max_installments": 60,
+        "allowed": [{"min": 1, "max": 60}],
+    }
 
 
 @pytest.mark.parametrize("advance", ["50050.00", "60000.00", "-0.01"])
@@ -212,6 +218,7 @@ def test_an_installment_under_the_minimum_names_the_largest_count() -> None:
         "installment_amount": "2104.16",
         "minimum_installment": "3000.00",
         "max_installments_allowed": 16,
+        "allowed": [{"min": 1, "max": 16}],
     }
     assert "au plus 16 échéances" in refused.message
     assert quote(one_period(p="50000.00", m="1000.00"), "INSTALLMENTS", n=16).schedule[0].amount == D("3156.25")
@@ -229,6 +236,7 @@ def test_when_no_count_works_the_refusal_says_so() -> None:
     # to_pay = 2000 + 50 = 2050.00 < 3000: not even one installment reaches the minimum
     refused = refusal(one_period(p="2000.00", m="100.00"), n=1)
     assert refused.details["max_installments_allowed"] == 0
+    assert refused.details["allowed"] == []
     assert "aucun plan par acomptes" in refused.message
 
 
@@ -239,6 +247,51 @@ def test_the_largest_count_can_lie_in_the_higher_tier() -> None:
     assert max_installments_for(DEC, debt, D("0")) == 26
     assert refusal(debt, n=24).details["max_installments_allowed"] == 26
     assert quote(debt, "INSTALLMENTS", n=26).to_pay == D("78000.00")
+
+
+def test_a_gap_the_minimum_leaves_between_two_tiers_is_named() -> None:
+    # The same debt: 1..24 at 65000: / 21 = 3095.23 ok, / 22 = 2954.54 refused ; 25+ at 78000: 25 and 26.
+    # "au plus 26" would send the affiliate to 22, 23 or 24, all refused: the refusal names both ranges.
+    debt = one_period(m="130000.00")
+    assert offered_installments(DEC, debt, D("0")) == [CountRange(1, 21), CountRange(25, 26)]
+    refused = refusal(debt, n=24)
+    assert refused.code == "echeance-sous-minimum"
+    assert refused.details["allowed"] == [{"min": 1, "max": 21}, {"min": 25, "max": 26}]
+    assert refused.message.endswith("Avec cette avance, choisissez de 1 à 21 ou de 25 à 26 échéances.")
+    # with an advance of 3000: 62000 / 20 = 3100 ok, / 21 = 2952.38 ; 75000 / 25 = 3000 ok, / 26 refused
+    assert offered_installments(DEC, debt, D("3000")) == [CountRange(1, 20), CountRange(25, 25)]
+    assert refusal(debt, n=22, advance="3000.00").message.endswith("choisissez de 1 à 20 ou 25 échéances.")
+
+
+class TestAProgrammeWithAGap:
+    """LACUNES-TEST-2099 (tests/data): tiers 1..23 and 25..60, no tier for 24."""
+
+    debt = eligible_debt(LACUNES, [line("2025-03", p="100000.00", m="10000.00")])
+
+    def test_the_counts_it_allows(self) -> None:
+        assert LACUNES.allowed_installment_ranges() == [CountRange(1, 23), CountRange(25, 60)]
+        assert [n for n in (0, 1, 23, 24, 25, 60, 61) if LACUNES.allows_installments(n)] == [1, 23, 25, 60]
+
+    @pytest.mark.parametrize("n", [24, 0, 61])
+    def test_a_count_outside_names_the_allowed_ranges(self, n: int) -> None:
+        refused = refusal(self.debt, n=n, programme=LACUNES)
+        assert refused.code == "echeances-hors-limites"
+        assert refused.message == f"Le programme permet de 1 à 23 ou de 25 à 60 échéances ; {n} n'en fait pas partie."
+        assert refused.details == {
+            "installments": n,
+            "min_installments": 1,
+            "max_installments": 60,
+            "allowed": [{"min": 1, "max": 23}, {"min": 25, "max": 60}],
+        }
+
+    def test_either_side_of_the_gap_is_quoted_with_its_own_tier(self) -> None:
+        # 1..23: rM 5000 -> to_pay 105000.00 ; 25+: rM 4000 -> 106000.00
+        below, above = (quote(self.debt, "INSTALLMENTS", n=n, programme=LACUNES) for n in (23, 25))
+        assert (below.tier, f"{below.to_pay}") == ("ACOMPTES_1_23", "105000.00")
+        assert (above.tier, f"{above.to_pay}") == ("ACOMPTES_25_PLUS", "106000.00")
+        # 106000 / 60 = 1766.66 >= 1000: every allowed count is offered, the gap stays a gap
+        assert offered_installments(LACUNES, self.debt, D("0")) == [CountRange(1, 23), CountRange(25, 60)]
+        assert max_installments_for(LACUNES, self.debt, D("0")) == 60
 
 
 def test_full_payment_takes_neither_advance_nor_installments() -> None:

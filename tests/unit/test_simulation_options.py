@@ -15,8 +15,8 @@ from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding, eligible_debt
 from services.simulation.domain.options import Suggestion, TierOption, compare_tiers, suggest_plan
-from services.simulation.domain.quote_terms import quote_terms, to_pay_of
-from tests.unit.test_simulation_properties import DEC, FICTIF, outstanding
+from services.simulation.domain.quote_terms import offered_installments, quote_terms, to_pay_of
+from tests.unit.test_simulation_properties import DEC, FICTIF, LACUNES, outstanding
 
 D = Decimal
 V = date(2025, 6, 1)
@@ -56,8 +56,8 @@ INVERSE = Programme.model_validate(
         "conditions": {"version": "CG-TEST", "text": "[TEST]"},
     }
 )
-CALENDARS = {p.code: BusinessCalendar(p.extra_holidays) for p in (DEC, FICTIF, INVERSE)}
-programmes = st.sampled_from([DEC, FICTIF, INVERSE])
+CALENDARS = {p.code: BusinessCalendar(p.extra_holidays) for p in (DEC, FICTIF, INVERSE, LACUNES)}
+programmes = st.sampled_from([DEC, FICTIF, INVERSE, LACUNES])
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,14 @@ def check_comparison(programme: Programme, debt: EligibleDebt, options: list[Tie
     full_terms = quote(programme, debt, "FULL")
     assert full.available == (full_terms is not None)
     assert full.installments == range(0)
+    offered = [n for r in offered_installments(programme, debt, ZERO) for n in range(r.low, r.high + 1)]
     for n in range(1, programme.max_installments + 1):
-        option = by_tier[programme.tier("INSTALLMENTS", n).code]
         terms = quote(programme, debt, "INSTALLMENTS", n)
+        assert (terms is not None) == (n in offered), n
+        if not programme.allows_installments(n):  # a count no tier covers: in no option either
+            assert terms is None and not any(n in o.installments for o in options), n
+            continue
+        option = by_tier[programme.tier("INSTALLMENTS", n).code]
         # Accepted by simuler with no advance exactly when the comparison lists the count.
         assert (terms is not None) == (n in option.installments), n
         if terms is not None:

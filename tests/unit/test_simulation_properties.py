@@ -1,5 +1,6 @@
 """For any debt and any parameters the programme allows, the quote keeps its promises to the centime."""
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,11 +14,12 @@ from contracts.programme import Programme, load_programme, shipped_programme
 from contracts.refusals import Refusal
 from contracts.simulation import QuoteTerms
 from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding, eligible_debt
-from services.simulation.domain.quote_terms import max_installments_for, quote_terms, to_pay_of
+from services.simulation.domain.quote_terms import max_installments_for, offered_installments, quote_terms, to_pay_of
 
 DEC = shipped_programme("DEC-05-2023")
 FICTIF = load_programme(Path(__file__).parents[1] / "data" / "programme-fictif.json")
-CALENDARS = {p.code: BusinessCalendar(p.extra_holidays) for p in (DEC, FICTIF)}
+LACUNES = load_programme(Path(__file__).parents[1] / "data" / "programme-lacunes.json")  # no tier for 24
+CALENDARS = {p.code: BusinessCalendar(p.extra_holidays) for p in (DEC, FICTIF, LACUNES)}
 
 amounts = st.one_of(
     st.decimals(min_value=Decimal("0.00"), max_value=Decimal("2000000.00"), places=2),
@@ -31,7 +33,7 @@ outstanding = st.lists(
     max_size=24,
     unique_by=lambda r: r.period,
 )
-programmes = st.sampled_from([DEC, FICTIF])
+programmes = st.sampled_from([DEC, FICTIF, LACUNES])
 validation_dates = st.dates(date(2024, 1, 1), date(2031, 12, 31))
 
 
@@ -96,8 +98,8 @@ def test_any_allowed_quote_keeps_every_promise(
     modality = data.draw(st.sampled_from(["FULL", "INSTALLMENTS"]))
     n, advance = 0, ZERO
     if modality == "INSTALLMENTS":
-        n = data.draw(st.integers(1, programme.max_installments))
-        to_pay = to_pay_of(debt, programme.tier("INSTALLMENTS", n))
+        n = data.draw(st.integers(1, programme.max_installments) | st.integers(-1, programme.max_installments + 2))
+        to_pay = to_pay_of(debt, programme.tier("INSTALLMENTS", n)) if programme.allows_installments(n) else ZERO
         if to_pay > ZERO:
             centimes = int(to_pay * 100) - 1
             advance = Decimal(data.draw(st.just(0) | st.integers(0, centimes))) / 100
@@ -109,6 +111,10 @@ def test_any_allowed_quote_keeps_every_promise(
             assert bases(debt) == (ZERO, ZERO, ZERO)
         elif refused.code == "rien-a-payer":
             assert Decimal(str(refused.details["to_pay"])) <= ZERO
+        elif refused.code == "echeances-hors-limites":
+            assert not programme.allows_installments(n)
+            ranges = programme.allowed_installment_ranges()
+            assert refused.details["allowed"] == [{"min": r.low, "max": r.high} for r in ranges]
         else:
             assert refused.code == "echeance-sous-minimum", refused.code
             rest = to_pay_of(debt, programme.tier("INSTALLMENTS", n)) - advance
@@ -141,6 +147,31 @@ def test_the_largest_count_named_is_allowed_and_every_larger_one_is_not(
     if largest:
         assert allowed(largest)
     assert not any(allowed(n) for n in range(largest + 1, programme.max_installments + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(programme=programmes, lines=outstanding, data=st.data())
+def test_the_counts_offered_are_exactly_those_quoted(
+    programme: Programme, lines: list[Outstanding], data: st.DataObject
+) -> None:
+    debt = eligible_debt(programme, lines)
+    assume(any(amount > ZERO for amount in (debt.majorations, debt.astreintes, debt.frais)))
+    advance = Decimal(data.draw(st.just(0) | st.integers(0, 5_000_000))) / 100
+    offered = offered_installments(programme, debt, advance)
+    calendar = CALENDARS[programme.code]
+    accepted = []
+    for n in range(1, programme.max_installments + 1):
+        try:
+            quote_terms(programme, calendar, debt, "INSTALLMENTS", date(2025, 6, 1), advance=advance, installments=n)
+        except Refusal as refused:
+            if refused.code == "echeance-sous-minimum":
+                # the refusal names the same counts, as ranges
+                assert refused.details["allowed"] == [{"min": r.low, "max": r.high} for r in offered]
+            continue
+        accepted.append(n)
+    assert [n for r in offered for n in range(r.low, r.high + 1)] == accepted
+    assert all(after.low > before.high + 1 for before, after in itertools.pairwise(offered))
+    event(f"{len(offered)} range(s)")
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,19 +1,17 @@
 // Progressive enhancement only: every page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const range = document.getElementById("echeances");
-  const output = document.getElementById("echeances-valeur");
-  if (range && output) {
-    const show = () => { output.textContent = range.value; };
-    range.addEventListener("input", show);
-    // − / + change the count here instead of submitting the form (they submit without JavaScript).
+  // The installment count: a list of the allowed counts only (a gap is never offered).
+  const counts = document.getElementById("echeances");
+  if (counts && counts.tagName === "SELECT") {
+    // − / + move to the previous / next allowed count here instead of submitting the form (they
+    // submit without JavaScript, and the server steps over a gap the same way).
     document.querySelectorAll("button.pas").forEach((button) => {
       button.addEventListener("click", (event) => {
         event.preventDefault();
-        const next = Number(range.value) + Number(button.dataset.pas);
-        range.value = String(Math.min(Number(range.max), Math.max(Number(range.min), next)));
-        show();
-        range.focus();
+        const next = counts.selectedIndex + Number(button.dataset.pas);
+        counts.selectedIndex = Math.min(counts.options.length - 1, Math.max(0, next));
+        counts.focus();
       });
     });
   }

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from contracts.calendar import BusinessCalendar, due_dates
 from contracts.money import CENTIME, MAX_AMOUNT, ZERO, format_amount, round_down, round_half_up
-from contracts.programme import Modality, Programme, Rates, Tier
+from contracts.programme import CountRange, Modality, Programme, Rates, Tier, count_ranges
 from contracts.refusals import Refusal
 from contracts.simulation import CategoryAmounts, DebitKind, QuoteTerms, RemiseAmounts, ScheduledDebit
 from services.simulation.domain import refusals
@@ -53,22 +53,32 @@ def installment_amount(remaining: Decimal, installments: int) -> Decimal:
     return round_down(remaining / installments)
 
 
-def max_installments_for(programme: Programme, debt: EligibleDebt, advance: Decimal) -> int:
-    """The largest count whose installments all reach the minimum with this advance (0: none does).
+def offered_installments(programme: Programme, debt: EligibleDebt, advance: Decimal) -> list[CountRange]:
+    """The counts a plan may have for this debt with this advance, as sorted, disjoint ranges: those the
+    tiers allow (``Programme.allowed_installment_ranges``) whose installments all reach the minimum.
 
     The tier, hence the amount to pay, depends on the count, so each count is tried with its own
-    tier. Only ``rest // n`` needs checking: the last installment is ``rest − (n−1)·(rest // n)``,
-    never less than the others.
+    tier: a lower tier remits more, so its installments are smaller, and a debt can allow 1 to 21 and
+    25 to 26 but not 22 to 24. Only ``rest // n`` needs checking: the last installment is
+    ``rest − (n−1)·(rest // n)``, never less than the others.
     """
     by_tier: dict[str, Decimal] = {}
-    for n in range(programme.max_installments, 0, -1):
+
+    def reaches_minimum(n: int) -> bool:
         tier = programme.tier("INSTALLMENTS", n)
         if tier.code not in by_tier:
             by_tier[tier.code] = to_pay_of(debt, tier)
         remaining = by_tier[tier.code] - advance
-        if remaining > ZERO and installment_amount(remaining, n) >= programme.minimum_installment:
-            return n
-    return 0
+        return remaining > ZERO and installment_amount(remaining, n) >= programme.minimum_installment
+
+    allowed = programme.allowed_installment_ranges()
+    return count_ranges(n for r in allowed for n in range(r.low, r.high + 1) if reaches_minimum(n))
+
+
+def max_installments_for(programme: Programme, debt: EligibleDebt, advance: Decimal) -> int:
+    """The largest count whose installments all reach the minimum with this advance (0: none does)."""
+    offered = offered_installments(programme, debt, advance)
+    return offered[-1].high if offered else 0
 
 
 def _check_something_to_remit(debt: EligibleDebt) -> None:
@@ -102,13 +112,24 @@ def _tier(programme: Programme, modality: Modality, advance: Decimal, installmen
                 {"advance": f"{advance:f}", "installments": installments},
             )
         return programme.tier("FULL")
-    if not 1 <= installments <= programme.max_installments:
+    if not programme.allows_installments(installments):
+        allowed = programme.allowed_installment_ranges()
         raise refused(
             refusals.ECHEANCES_HORS_LIMITES,
-            f"Le nombre d'échéances doit être compris entre 1 et {programme.max_installments}.",
-            {"installments": installments, "min_installments": 1, "max_installments": programme.max_installments},
+            f"Le programme permet {refusals.counts_in_words(allowed)} échéances ; {installments} n'en fait pas partie.",
+            {
+                "installments": installments,
+                "min_installments": allowed[0].low,
+                "max_installments": allowed[-1].high,
+                "allowed": refusals.counts_as_json(allowed),
+            },
         )
     return programme.tier("INSTALLMENTS", installments)
+
+
+def _up_to(ranges: list[CountRange]) -> bool:
+    """Every count from 1 to the largest: "au plus n" says it all."""
+    return len(ranges) == 1 and ranges[0].low == 1
 
 
 def _check_installments(
@@ -125,14 +146,18 @@ def _check_installments(
     installment = installment_amount(to_pay - advance, installments)
     if installment >= minimum:
         return
-    largest = max_installments_for(programme, debt, advance)
-    details: dict[str, str | int] = {
+    offered = offered_installments(programme, debt, advance)
+    largest = offered[-1].high if offered else 0
+    details: dict[str, refusals.Detail] = {
         "installments": installments,
         "installment_amount": f"{installment:f}",
         "minimum_installment": f"{minimum:f}",
         "max_installments_allowed": largest,
+        "allowed": refusals.counts_as_json(offered),
     }
-    if largest:
+    if offered and not _up_to(offered):
+        advice = f"Avec cette avance, choisissez {refusals.counts_in_words(offered)} échéances."
+    elif largest:
         advice = f"Avec cette avance, choisissez au plus {largest} échéance{'s' if largest > 1 else ''}."
     else:
         advice = "Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement."

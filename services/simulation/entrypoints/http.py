@@ -57,6 +57,13 @@ class OptionOut(BaseModel):
     installment_at_max: Money | None = Field(description="montant d'une échéance au plus grand nombre permis")
 
 
+class CountRangeOut(BaseModel):
+    """Des nombres d'échéances consécutifs, bornes comprises."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
 class SuggestionOut(BaseModel):
     """Le plan le moins cher dont chaque prélèvement tient dans le budget mensuel, sans avance."""
 
@@ -87,6 +94,11 @@ class OptionsOut(BaseModel):
     affiliate: str
     debt_version: int = Field(description="la version de la créance sur laquelle la comparaison est calculée")
     options: list[OptionOut] = Field(description="un élément par palier, dans l'ordre du programme")
+    installments_allowed: list[CountRangeOut] = Field(
+        description="les nombres d'échéances permis sans avance, en plages triées et disjointes "
+        "(p. ex. de 1 à 21 puis de 25 à 26) : ceux des paliers dont chaque échéance atteint le minimum ; "
+        "vide : aucun plan par acomptes"
+    )
     suggestion: SuggestionOut | None = Field(
         description="null sans budget, ou quand aucun plan ne tient dans le budget"
     )
@@ -137,6 +149,7 @@ def _options_out(found: Options) -> OptionsOut:
         affiliate=found.affiliate,
         debt_version=found.debt_version,
         options=[_option_out(option) for option in found.options],
+        installments_allowed=[CountRangeOut(min=r.low, max=r.high) for r in found.installments],
         suggestion=None if found.suggestion is None else _suggestion_out(found.suggestion),
         suggestion_refusal=None
         if refusal is None

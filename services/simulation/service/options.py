@@ -9,9 +9,12 @@ from decimal import Decimal
 
 import asyncpg
 
+from contracts.money import ZERO
+from contracts.programme import CountRange
 from contracts.refusals import Refusal
 from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.domain.options import Suggestion, TierOption, compare_tiers, suggest_plan
+from services.simulation.domain.quote_terms import offered_installments
 from services.simulation.service.quoting import Rules, current_debt
 
 
@@ -20,6 +23,8 @@ class Options:
     affiliate: str
     debt_version: int
     options: list[TierOption]
+    installments: list[CountRange]
+    """every count a plan may have with no advance: the tiers' counts whose installments reach the minimum"""
     suggestion: Suggestion | None
     suggestion_refusal: Refusal | None
 
@@ -35,6 +40,7 @@ async def simulation_options(
     programme = rules.programme
     position, debt = await current_debt(SimulationRepository(conn), programme, affiliate)
     options = compare_tiers(programme, debt)
+    installments = offered_installments(programme, debt, ZERO)
     suggestion: Suggestion | None = None
     refusal: Refusal | None = None
     if monthly_budget is not None:
@@ -42,4 +48,4 @@ async def simulation_options(
             suggestion = suggest_plan(programme, debt, monthly_budget)
         except Refusal as refused:
             refusal = refused
-    return Options(affiliate, position.version, options, suggestion, refusal)
+    return Options(affiliate, position.version, options, installments, suggestion, refusal)

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from contracts.money import parse_amount
 from services.portal.api import ServiceRefusal
+from services.portal.i18n import counts_text
 from services.portal.pages.demande.draft import in_draft
 from services.portal.sessions import Session
-from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
+from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
 
 router = APIRouter(prefix="/demandes/{request_id}")
 
@@ -30,6 +32,59 @@ REFUSAL_BY_FIELD = {
 # An installment count as typed: ASCII digits only. str.isdigit() took "²" (then int() raised: a 500)
 # and "١٢" (read as 12).
 _COUNT = re.compile(r"[0-9]{1,4}")
+
+
+def _ranges(counts: Iterable[int]) -> list[dict[str, int]]:
+    ranges: list[dict[str, int]] = []
+    for n in sorted(set(counts)):
+        if ranges and ranges[-1]["max"] == n - 1:
+            ranges[-1]["max"] = n
+        else:
+            ranges.append({"min": n, "max": n})
+    return ranges
+
+
+def _programme_ranges(programme: dict[str, Any]) -> list[dict[str, int]]:
+    """The counts the programme's installment tiers cover, up to its maximum, as its file states them."""
+    top = int(programme["max_installments"])
+    return _ranges(
+        n
+        for tier in programme["tiers"]
+        if tier["modality"] == "INSTALLMENTS"
+        for n in range(tier.get("min_installments") or 1, min(tier.get("max_installments") or top, top) + 1)
+    )
+
+
+def offered_ranges(programme: dict[str, Any], options: dict[str, Any] | None) -> list[dict[str, int]]:
+    """The counts the page offers: those simulation allows this debt with no advance (the tiers' counts
+    whose installments reach the minimum, ``installments_allowed``); the programme's counts when the
+    comparison is not available or allows no plan (the refusal then says why)."""
+    allowed = (options or {}).get("installments_allowed")
+    return list(allowed) if allowed else _programme_ranges(programme)
+
+
+def counts_of(ranges: list[dict[str, int]]) -> list[int]:
+    return [n for r in ranges for n in range(r["min"], r["max"] + 1)]
+
+
+def nearest_count(counts: list[int], wanted: int) -> int:
+    """``wanted`` when it is offered, else the largest offered count under it, else the smallest one."""
+    below = [n for n in counts if n <= wanted]
+    return below[-1] if below else counts[0]
+
+
+def step_count(counts: list[int], current: int, step: int) -> int:
+    """The − / + buttons: the previous or next offered count, over a gap; the ends stay where they are."""
+    if step > 0:
+        return next((n for n in counts if n > current), counts[-1])
+    return next((n for n in reversed(counts) if n < current), counts[0])
+
+
+async def _offered(request: Request, session: Session, affiliate: str) -> list[int]:
+    programme, options = await asyncio.gather(
+        portal_of(request).services.programme(), _options(request, session, affiliate, None)
+    )
+    return counts_of(offered_ranges(programme, options))
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -64,12 +119,13 @@ async def _simulation_page(
         services.programme(),
         _options(request, session, found["affiliate"], monthly),
     )
+    ranges = offered_ranges(programme, options)
+    counts = counts_of(ranges)
     if saisie is None:
         terms = devis or found.get("quote") or {}
-        saisie = {
-            "avance": terms.get("advance", "0.00"),
-            "echeances": terms.get("installments") or min(12, programme["max_installments"]),
-        }
+        saisie = {"avance": terms.get("advance", "0.00"), "echeances": terms.get("installments") or 12}
+    # the list offers only allowed counts: a count outside it (a gap, a stale page) shows its nearest one
+    saisie = saisie | {"echeances": nearest_count(counts, saisie.get("echeances") or 1)}
     champ = REFUSAL_BY_FIELD.get(erreur.code) if erreur else None
     return render(
         request,
@@ -85,6 +141,8 @@ async def _simulation_page(
         erreur=erreur,
         erreurs=erreurs or {},
         saisie=saisie,
+        echeances_permises=counts,
+        plages=counts_text(lang_of(request), ranges),
         budget=budget,
     )
 
@@ -144,7 +202,7 @@ async def simulate(
         if count is None:
             erreurs["echeances"] = "simulation.echeances-invalide"
         elif pas in ("-1", "+1"):  # the − / + buttons, which also work without JavaScript
-            count = max(1, count + int(pas))
+            count = step_count(await _offered(request, session, found["affiliate"]), count, int(pas))
     if erreurs:
         saisie: dict[str, Any] = {"avance": avance if advance is None else advance, "echeances": count or 1}
         return await _simulation_page(request, session, found, status_code=422, erreurs=erreurs, saisie=saisie)
