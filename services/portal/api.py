@@ -193,5 +193,9 @@ class Services:
     async def bank_accounts(self, token: str, affiliate: str) -> Any:
         return await self.call("debits", "GET", f"/v1/affiliates/{affiliate}/bank-accounts", token)
 
+    async def contributions_of(self, token: str, request_id: UUID) -> Any:
+        """The plan's current contributions (article 2) as requests judges them today."""
+        return await self.call("requests", "GET", f"/v1/requests/{request_id}/contributions", token)
+
     async def debits_of(self, token: str, request_id: UUID) -> Any:
         return await self.call("debits", "GET", f"/v1/requests/{request_id}/debits", token)

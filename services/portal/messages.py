@@ -338,6 +338,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "الشروط العامة المقبولة: الصيغة {version}.",
     },
     "demande.historique": {"fr": "Historique", "ar": "السجل"},
+    "cotisations.titre": {"fr": "Cotisations courantes pendant le plan", "ar": "الاشتراكات الجارية خلال المخطط"},
+    "cotisations.regle": {
+        "fr": "Pendant le plan, les cotisations de chaque mois restent dues à leur échéance (article 2 de la"
+        " décision) : impayées après le délai de grâce, elles donnent lieu à une mise en demeure ; non réglées"
+        " dans le délai indiqué, le plan est déchu et la totalité des remises redevient exigible.",
+        "ar": "خلال المخطط، تظل اشتراكات كل شهر مستحقة في أجلها (المادة 2 من المقرر): إذا لم تُؤدَّ بعد أجل"
+        " الإمهال يُوجَّه إنذار؛ وإذا لم تُسوَّ داخل الأجل المحدد يسقط المخطط وتصبح جميع الإعفاءات مستحقة من جديد.",
+    },
+    "cotisations.mise-en-demeure": {
+        "fr": "Mise en demeure : les cotisations de {periode} ({montant}) sont impayées. Réglez-les au plus tard"
+        " le {date}, faute de quoi le plan sera déchu.",
+        "ar": "إنذار: اشتراكات {periode} ({montant}) غير مؤداة. يرجى تسويتها في أجل أقصاه {date}، وإلا سقط المخطط.",
+    },
+    "cotisations.tableau": {"fr": "Situation au {date}", "ar": "الوضعية في {date}"},
+    "cotisations.periode": {"fr": "Période", "ar": "الفترة"},
+    "cotisations.exigible": {"fr": "Exigible le", "ar": "مستحقة في"},
+    "cotisations.grace": {"fr": "Délai de grâce jusqu'au", "ar": "أجل الإمهال إلى"},
+    "cotisations.montant": {"fr": "Cotisations", "ar": "الاشتراكات"},
+    "cotisations.reste": {"fr": "Reste dû", "ar": "الباقي المستحق"},
+    "cotisations.etat": {"fr": "État", "ar": "الحالة"},
+    "cotisations.etat.paid": {"fr": "Payée", "ar": "مؤداة"},
+    "cotisations.etat.upcoming": {"fr": "À échoir", "ar": "لم يحل أجلها"},
+    "cotisations.etat.overdue": {"fr": "En retard", "ar": "متأخرة"},
+    "cotisations.etat.noticed": {"fr": "Mise en demeure", "ar": "إنذار"},
+    "cotisations.etat.cured": {"fr": "Régularisée", "ar": "مسواة"},
+    "cotisations.etat.unpaid": {"fr": "Impayée : plan déchu", "ar": "غير مؤداة: سقط المخطط"},
+    "cotisations.payee-le": {"fr": "le {date}", "ar": "في {date}"},
+    "cotisations.avant-le": {"fr": "à régler au plus tard le {date}", "ar": "تؤدى في أجل أقصاه {date}"},
+    "cotisations.aucune": {
+        "fr": "Aucune cotisation n'est encore échue depuis la validation du plan.",
+        "ar": "لم يحل بعد أجل أي اشتراك منذ المصادقة على المخطط.",
+    },
     "demande.plan-en-route": {
         "fr": "Les prélèvements sont en cours de planification auprès de votre banque.",
         "ar": "الاقتطاعات في طور البرمجة لدى بنككم.",

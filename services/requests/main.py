@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from contracts.requests import RequestState
 from contracts.simulation import QUOTE_SEAL_KIND
+from services.requests.adapters.obligations_repository import ObligationRepository
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.config import RequestsSettings
 from services.requests.entrypoints.dependencies import RequestsDependencies, context_of
@@ -89,6 +90,13 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
                 " après leurs renvois",
                 lambda conn: RequestRepository(conn).guarantee_requests_per_state(ctx.reannounce_most),
                 ("received", "awaiting_receipt", "unacknowledged"),
+            ),
+            StateGauge(
+                "contributions_watch",
+                "Article 2 : mises en demeure en cours, régularisées, plans en cours que la veille n'a pas"
+                " examinés depuis plus d'un jour",
+                lambda conn: ObligationRepository(conn).watch_per_state(),
+                ("noticed", "cured", "unwatched"),
             ),
         ],
     )

@@ -26,8 +26,8 @@ from tests.e2e.conftest import RunningStack
 from tests.e2e.test_debits_flow import (
     SLOW,
     amounts,
-    debt_of,
     debits_of,
+    debt_of,
     events_until,
     plan_of,
     remission_reaches,

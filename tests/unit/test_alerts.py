@@ -30,6 +30,7 @@ def exposed() -> set[str]:
             StateGauge("debits", "x", none, ()),
             StateGauge("debit_orders_unanswered", "x", none, ()),
             StateGauge("guarantee_requests", "x", none, ()),
+            StateGauge("contributions_watch", "x", none, ()),
         ]
     )
     names: set[str] = {"up"}

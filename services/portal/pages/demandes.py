@@ -40,11 +40,21 @@ async def _debits(request: Request, token: str, found: dict[str, Any]) -> list[d
     return debits
 
 
+async def _contributions(request: Request, token: str, found: dict[str, Any]) -> dict[str, Any] | None:
+    """The plan's health (article 2): every current period due since the validation, paid or not,
+    and any notice with its deadline. None before the validation."""
+    if found["state"] not in ("VALIDATED", "IN_PROGRESS", "COMPLETED", "DEFAULTED"):
+        return None
+    health: dict[str, Any] = await portal_of(request).services.contributions_of(token, UUID(found["id"]))
+    return health
+
+
 @router.get("/{request_id}", response_class=HTMLResponse, response_model=None)
 async def request_detail(request: Request, request_id: UUID) -> HTMLResponse:
     session, found = await request_of_affiliate(request, request_id)
     debits = await _debits(request, session.access_token, found)
-    return render(request, "demande.html", session=session, demande=found, prelevements=debits)
+    cotisations = await _contributions(request, session.access_token, found)
+    return render(request, "demande.html", session=session, demande=found, prelevements=debits, cotisations=cotisations)
 
 
 @router.post("/{request_id}/retrait", response_class=HTMLResponse, response_model=None)

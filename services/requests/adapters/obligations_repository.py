@@ -64,6 +64,5 @@ class ObligationRepository:
     async def contributions(self, affiliate: str) -> list[Contribution]:
         return contributions_of(await _Q.contributions_of(self._conn, affiliate=affiliate))
 
-    async def counts(self) -> dict[str, int]:
-        row = (await rows(_Q.notices_count(self._conn)))[0]
-        return {"open": row["open"], "cured": row["cured"]}
+    async def watch_per_state(self) -> dict[str, int]:
+        return {row["state"]: row["n"] for row in await rows(_Q.watch_per_state(self._conn))}

@@ -31,8 +31,17 @@ WHERE request_id = :request_id AND period = :period AND cured_on IS NULL;
 -- name: contributions_of(affiliate)$
 SELECT contributions::text FROM debt_position WHERE affiliate = :affiliate;
 
--- name: notices_count()
--- For the gauge: notices open (the affiliate has until the deadline) and cured.
-SELECT count(*) FILTER (WHERE n.cured_on IS NULL AND r.state IN ('VALIDATED', 'IN_PROGRESS')) AS open,
-       count(*) FILTER (WHERE n.cured_on IS NOT NULL) AS cured
-FROM contributions_notice n JOIN request r ON r.id = n.request_id;
+-- name: watch_per_state()
+-- For the gauge: notices open on running plans, notices cured, and running plans the sweep has not
+-- looked at for more than a day (validated before yesterday): a sweeper that stopped.
+SELECT 'noticed' AS state, count(*) AS n
+FROM contributions_notice c JOIN request r ON r.id = c.request_id
+WHERE c.cured_on IS NULL AND r.state IN ('VALIDATED', 'IN_PROGRESS')
+UNION ALL
+SELECT 'cured', count(*) FROM contributions_notice WHERE cured_on IS NOT NULL
+UNION ALL
+SELECT 'unwatched', count(*) FROM request
+WHERE state IN ('VALIDATED', 'IN_PROGRESS')
+  AND validation_date < (now() AT TIME ZONE 'Africa/Casablanca')::date - 1
+  AND (contributions_checked_on IS NULL
+       OR contributions_checked_on < (now() AT TIME ZONE 'Africa/Casablanca')::date - 1);
