@@ -14,7 +14,10 @@ from contracts.perceptions import (
     load_registry,
     parse_registry,
 )
+from contracts.topics import CATALOGUE, GUARANTEE_REQUESTS, RETIRED, all_topic_names, guarantee_requests
+from partners.perception.config import PerceptionSettings
 from services.stack.demo_data.model import PERCEPTIONS as DEMO_PERCEPTIONS
+from services.stack.provisioning import topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "code,name\n"
@@ -42,6 +45,31 @@ def test_an_office_has_one_topic_and_an_unknown_code_none() -> None:
         with pytest.raises(ValueError, match="absente du registre des perceptions"):
             guarantees_topic(unknown)
     assert guarantees_topic_name("ZZZ") == "requests.guarantees.ZZZ.v1"  # the name it would have
+
+
+def test_each_office_has_its_topic_in_the_catalogue_provisioned_with_its_dlq() -> None:
+    assert [t.name for t in GUARANTEE_REQUESTS] == [guarantees_topic(code) for code in PERCEPTIONS]
+    assert {t.name for t in GUARANTEE_REQUESTS} <= {t.name for t in CATALOGUE}
+    assert guarantee_requests("CAS-01").consumers == ("perception CAS-01",)  # that office alone reads it
+    assert all(t.producers == ("requests",) and t.key == "affiliate" for t in GUARANTEE_REQUESTS)
+    provisioned = {spec.name for spec in topic_specs(None, 1, 1)}
+    topics = {guarantees_topic(code) for code in PERCEPTIONS}
+    assert topics | {name + ".dlq" for name in topics} <= provisioned
+    assert provisioned == set(all_topic_names())
+    # the single topic every office read is retired: neither in the catalogue nor provisioned
+    assert "requests.guarantees.v1" in {t.name for t in RETIRED}
+    assert not {"requests.guarantees.v1", "requests.guarantees.v1.dlq"} & provisioned
+    with pytest.raises(ValueError, match="absente du registre"):
+        guarantee_requests("ZZZ")
+
+
+def test_the_reference_perception_plays_every_office_or_those_named() -> None:
+    assert PerceptionSettings().offices() == list(PERCEPTIONS)
+    settings = PerceptionSettings(PERCEPTION_OFFICES=" RAB-02, CAS-01,RAB-02 ")
+    assert settings.offices() == ["RAB-02", "CAS-01"]
+    assert settings.group_id("CAS-01") == "perception-CAS-01"
+    with pytest.raises(ValueError, match="perception inconnue : ZZZ"):
+        PerceptionSettings(PERCEPTION_OFFICES="CAS-01,ZZZ")
 
 
 def test_comments_blank_lines_and_quoted_names_are_read() -> None:
