@@ -51,7 +51,9 @@ Event = Literal[
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
 
 UNKNOWN_PERCEPTION = Perception(code="INCONNUE", name="Perception non renseignée")
-"""Asked when auth had not announced the affiliate yet: the perceptions route it by affiliate number."""
+"""The office before auth announced the affiliate. No guarantee request goes to it any more (issue 16:
+``validate`` refuses ``perception-inconnue``); requests an older version left waiting on it answer to
+the office auth names since."""
 
 
 @dataclass(frozen=True)
