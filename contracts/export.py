@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, JsonSchemaMode
 
 from contracts.identifiers import AffiliateNumber
-from contracts.topics import CATALOGUE, Topic
+from contracts.topics import CATALOGUE, RETIRED, Topic
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: every path :func:`render` returns is relative to it."""
@@ -272,9 +272,16 @@ def render() -> dict[str, str]:
     return files
 
 
+def retired_schemas() -> set[str]:
+    """The committed schemas of the retired topics (``contracts.topics.RETIRED``): kept as they were,
+    never regenerated, never stale."""
+    return {f"{SCHEMAS_DIR}/{topic.name}.json" for topic in RETIRED}
+
+
 def stale_schemas(root: Path = ROOT, rendered: dict[str, str] | None = None) -> list[str]:
-    """Schema files on disk that no catalogue topic produces any more (a retired or renamed topic)."""
-    expected = set(rendered if rendered is not None else render())
+    """Schema files on disk that no catalogue topic produces any more (a renamed topic, or a topic
+    removed without being declared retired in ``contracts.topics.RETIRED``)."""
+    expected = set(rendered if rendered is not None else render()) | retired_schemas()
     return sorted(
         path
         for path in (p.relative_to(root).as_posix() for p in (root / SCHEMAS_DIR).glob("*.json"))
@@ -326,8 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in write(root):
         print(f"wrote {path}")
     for path in stale_schemas(root):
-        # Not deleted automatically: retiring a v1 topic is a decision, to be made in review (git rm).
-        print(f"warning: {path} matches no topic of the catalogue; remove it if the topic is retired", file=sys.stderr)
+        # Not deleted automatically: retiring a v1 topic is a decision, to be made in review (RETIRED).
+        print(
+            f"warning: {path} matches no topic of the catalogue; declare the topic in contracts.topics.RETIRED",
+            file=sys.stderr,
+        )
     return 0
 
 

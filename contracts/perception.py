@@ -19,7 +19,7 @@ from contracts.requests import GuaranteeType
 
 
 class GuaranteeRequestReceivedPayload(Contract):
-    """The office has the guarantee request (``requests.guarantees.v1``): sent as soon as it reads
+    """The office has the guarantee request (``requests.guarantees.<office>.v1``): sent as soon as it reads
     one, before any answer. Without it, requests sends the guarantee request again (the same request
     id: an office keeps one file per request id and acknowledges again)."""
 

@@ -1,4 +1,7 @@
-"""``requests.events.v1`` (the request lifecycle) and ``requests.guarantees.v1`` (for the perceptions)."""
+"""``requests.events.v1`` (the request lifecycle) and ``requests.guarantees.<office>.v1`` (one topic per
+perception office, ``contracts/perceptions.py``): what an office hears of its affiliates' guarantees,
+from the request (required) to what becomes of them (released, enforced; or nothing held: withdrawn,
+deadline passed)."""
 
 from datetime import date
 from typing import Annotated, ClassVar, Literal, Self
@@ -11,7 +14,7 @@ from contracts.envelope import Contract, Envelope
 from contracts.identifiers import AffiliateNumber
 from contracts.money import PositiveMoney
 from contracts.programme import Modality
-from contracts.simulation import Quote, ScheduledDebit
+from contracts.simulation import Quote, RemiseAmounts, ScheduledDebit
 
 RequestState = Literal[
     "DRAFT",
@@ -88,7 +91,7 @@ class RequestStateChanged(Envelope):
 RequestEvent = Annotated[RequestStateChanged, Field(discriminator="type")]
 
 
-# --- requests.guarantees.v1 --------------------------------------------------------------------
+# --- requests.guarantees.<office>.v1 -----------------------------------------------------------
 
 
 class GuaranteeRequiredPayload(Contract):
@@ -130,5 +133,46 @@ class GuaranteeWithdrawn(Envelope):
     payload: GuaranteeClosedPayload
 
 
-GuaranteeRequestMessage = GuaranteeRequired | GuaranteeDeadlinePassed | GuaranteeWithdrawn
+class GuaranteeReleasedPayload(Contract):
+    request_id: UUID
+    affiliate: AffiliateNumber
+    perception: Perception
+    guarantee: Guarantee = Field(description="les garanties déposées, à restituer")
+    at: AwareDatetime = Field(description="quand la demande est devenue COMPLETED")
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
+
+
+class GuaranteeReleased(Envelope):
+    """Every debit of the plan is paid (COMPLETED): the remise is definitive, the office may release
+    the guarantees it holds."""
+
+    TYPE: ClassVar[str] = "requests.guarantee_released"
+    type: Literal["requests.guarantee_released"]
+    payload: GuaranteeReleasedPayload
+
+
+class GuaranteeEnforcedPayload(Contract):
+    request_id: UUID
+    affiliate: AffiliateNumber
+    perception: Perception
+    guarantee: Guarantee = Field(description="les garanties déposées, à mettre en jeu")
+    reinstated: RemiseAmounts = Field(
+        description="la remise du plan validé, due de nouveau (article 4), par catégorie et au total"
+    )
+    at: AwareDatetime = Field(description="quand la demande est devenue DEFAULTED")
+    reason: str = Field(max_length=REASON_MAX_LENGTH, description="pourquoi le plan est déchu")
+
+
+class GuaranteeEnforced(Envelope):
+    """The plan defaulted (DEFAULTED): every remitted amount is owed again, the office enforces the
+    guarantees it holds for it."""
+
+    TYPE: ClassVar[str] = "requests.guarantee_enforced"
+    type: Literal["requests.guarantee_enforced"]
+    payload: GuaranteeEnforcedPayload
+
+
+GuaranteeRequestMessage = (
+    GuaranteeRequired | GuaranteeDeadlinePassed | GuaranteeWithdrawn | GuaranteeReleased | GuaranteeEnforced
+)
 GuaranteeRequestEvent = Annotated[GuaranteeRequestMessage, Field(discriminator="type")]

@@ -24,6 +24,7 @@ from contracts.debits import (
 from contracts.debt import LedgerEntry, LedgerMessage, PositionChanged, PositionEvent
 from contracts.epochs import BrokerEpochMarked, EpochEvent
 from contracts.perception import PerceptionEvent, PerceptionMessage
+from contracts.perceptions import PERCEPTIONS, guarantees_topic
 from contracts.requests import GuaranteeRequestEvent, GuaranteeRequestMessage, RequestEvent, RequestStateChanged
 from contracts.simulation import QuoteEvent, QuoteIssued
 
@@ -107,14 +108,29 @@ REQUESTS_EVENTS: Topic[RequestStateChanged] = Topic(
     message=RequestEvent,
     description="Chaque transition du cycle de vie d'une demande de remise, avec qui, quand et pourquoi.",
 )
-REQUESTS_GUARANTEES: Topic[GuaranteeRequestMessage] = Topic(
-    name="requests.guarantees.v1",
-    key="affiliate",
-    producers=("requests",),
-    consumers=("perception",),
-    message=GuaranteeRequestEvent,
-    description="Garanties à déposer pour un plan par acomptes : exigées, délai dépassé, demande retirée.",
+GUARANTEE_REQUESTS: tuple[Topic[GuaranteeRequestMessage], ...] = tuple(
+    Topic(
+        name=guarantees_topic(code),
+        key="affiliate",
+        producers=("requests",),
+        consumers=(f"perception {code}",),
+        message=GuaranteeRequestEvent,
+        description=(
+            f"Garanties des affiliés de la {name} (code {code}), cette perception seule les lit : exigées pour un"
+            " plan par acomptes, délai dépassé, demande retirée ; puis à restituer (plan soldé) ou à mettre en"
+            " jeu (plan déchu, avec la remise due de nouveau)."
+        ),
+    )
+    for code, name in PERCEPTIONS.items()
 )
+
+
+def guarantee_requests(office_code: str) -> Topic[GuaranteeRequestMessage]:
+    """The topic of one office of the registry (``contracts/perceptions.csv``); ``ValueError`` otherwise."""
+    name = guarantees_topic(office_code)
+    return next(topic for topic in GUARANTEE_REQUESTS if topic.name == name)
+
+
 PERCEPTION_GUARANTEES: Topic[PerceptionMessage] = Topic(
     name="perception.guarantees.v1",
     key="affiliate",
@@ -185,13 +201,37 @@ CATALOGUE: tuple[Topic[Any], ...] = (
     DEBT_POSITIONS,
     SIMULATION_QUOTES,
     REQUESTS_EVENTS,
-    REQUESTS_GUARANTEES,
+    *GUARANTEE_REQUESTS,
     PERCEPTION_GUARANTEES,
     DEBITS_ACCOUNTS,
     DEBITS_EVENTS,
     BANK_RESULTS,
     *BANK_ORDERS,
     PLATFORM_EPOCHS,
+)
+
+
+@dataclass(frozen=True)
+class RetiredTopic:
+    """A ``v1`` topic no longer in the catalogue: nothing produces to it or reads it, it is not
+    provisioned, and its committed schema (``contracts/schemas/<name>.json``) stays as the record of
+    what was on the wire. Each message type it carried lives on in ``replaced_by``, whose schemas
+    must accept every message the retired one did (``tests/unit/test_contracts.py``)."""
+
+    name: str
+    replaced_by: tuple[Topic[Any], ...]
+    why: str
+
+
+RETIRED: tuple[RetiredTopic, ...] = (
+    RetiredTopic(
+        name="requests.guarantees.v1",
+        replaced_by=GUARANTEE_REQUESTS,
+        why=(
+            "issue 16 : une perception ne lit plus que les demandes de garanties de ses affiliés, sur son"
+            " propre topic requests.guarantees.<code>.v1"
+        ),
+    ),
 )
 
 

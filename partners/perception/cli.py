@@ -20,7 +20,7 @@ PerceptionCode = Annotated[str, typer.Option("--perception", help="code de la pe
 
 
 def serve_command() -> None:
-    """Sert la perception de référence (PERCEPTION_DEFAULT, PERCEPTION_RULES, PERCEPTION_DELAY_MS)."""
+    """Sert la perception de référence (PERCEPTION_OFFICES, PERCEPTION_DEFAULT, PERCEPTION_RULES, …)."""
     from partners.perception.config import PerceptionSettings
     from services.runtime.serving import serve
 

@@ -470,6 +470,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refus.demande-non-modifiable": {"fr": "", "ar": "لم يعد الطلب مسودة: لا يمكن تعديله."},
     "refus.demande-introuvable": {"fr": "", "ar": "الطلب غير موجود لهذا الحساب."},
     "refus.obligation-garanties-requise": {"fr": "", "ar": "يستلزم الأداء بالأقساط قبول الالتزام بإيداع الضمانات."},
+    "refus.perception-inconnue": {
+        "fr": "",
+        "ar": "لا يمكن حاليا طلب الضمانات من القباضة المكلفة بهذا المنخرط: يرجى المحاولة بعد لحظات أو اختيار الأداء الكلي.",
+    },
     "refus.cg-non-acceptees": {"fr": "", "ar": "يجب قبول الشروط العامة للمصادقة."},
     "refus.affilie-introuvable": {"fr": "", "ar": "المنخرط غير موجود لهذا الحساب."},
 }

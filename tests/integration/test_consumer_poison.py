@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from contracts.debt import ChargeBooked
 from contracts.perception import GuaranteeRefused, PerceptionEvent
 from contracts.requests import GuaranteeRequired
-from contracts.topics import DEBT_LEDGER, PERCEPTION_GUARANTEES, REQUESTS_GUARANTEES, Topic
+from contracts.topics import DEBT_LEDGER, PERCEPTION_GUARANTEES, Topic, guarantee_requests
 from partners.perception.config import PerceptionSettings
 from partners.perception.main import create_app as create_perception
 from services.debt.config import DebtSettings
@@ -467,11 +467,13 @@ async def test_the_reference_perception_dead_letters_unreadable_requests_and_ans
     hostile = unreadable(raw(guarantee_required(a))[0] or b"")
     request = guarantee_required(a)
     async with running(create_perception(settings)):
-        await produce(infra.bootstrap, REQUESTS_GUARANTEES.name, a, [*hostile, raw(request)])
+        await produce(infra.bootstrap, guarantee_requests("CAS-01").name, a, [*hostile, raw(request)])
         receipt, answer = await read_topic(
             infra.bootstrap, PERCEPTION_GUARANTEES.name, lambda r: len(r) >= 2, key=a, timeout=30
         )
-        dead = await read_topic(infra.bootstrap, REQUESTS_GUARANTEES.dlq, lambda r: len(r) >= len(hostile), key=a)
+        dead = await read_topic(
+            infra.bootstrap, guarantee_requests("CAS-01").dlq, lambda r: len(r) >= len(hostile), key=a
+        )
     for message, kind in (
         (receipt, "perception.guarantee_request_received"),
         (answer, "perception.guarantee_deposited"),

@@ -6,7 +6,8 @@ requests with its real database and broker; the perception's answers arrive on
 then ordered every overdue installment at once), a 495-character refusal made the request's own
 event invalid. An answer from another office than the one asked, or dated outside the request's window
 (before its submission, after today, after the deadline), goes to ``perception.guarantees.v1.dlq``
-with its reason and moves nothing; a refusal's reason is bounded in our own event.
+with its reason and moves nothing; a refusal's reason is bounded in our own event. An installment
+plan waits for auth to name the affiliate's office (issue 16): no guarantee request to ``INCONNUE``.
 """
 
 # ruff: noqa: F401, F811 (``svc``, the requests service, is test_requests_lifecycle's fixture: the tests name it)
@@ -28,8 +29,8 @@ from contracts.topics import (
     DEBT_POSITIONS,
     PERCEPTION_GUARANTEES,
     REQUESTS_EVENTS,
-    REQUESTS_GUARANTEES,
     SIMULATION_QUOTES,
+    guarantee_requests,
 )
 from services.runtime.clock import BUSINESS_TZ
 from tests.integration.test_requests_lifecycle import (  # the requests service and its fixture
@@ -41,7 +42,7 @@ from tests.integration.test_requests_lifecycle import (  # the requests service 
     quote,
     svc,
 )
-from tests.support import eventually, header, new_affiliate, publish, read_topic
+from tests.support import eventually, header, new_affiliate, publish, read_to_end, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -77,28 +78,31 @@ def refusal(request_id: str, affiliate: str, reason: str, at: datetime, *, offic
     )
 
 
-async def awaiting(svc: Requests, affiliate: str, *, known_office: bool = True) -> str:
-    """A request of ``affiliate`` in AWAITING_GUARANTEE (auth's profile announced or not yet)."""
-    if known_office:
-        request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
-    else:
-        await svc.send(DEBT_POSITIONS.name, affiliate, position(affiliate, 1))
-        await svc.send(DEBITS_ACCOUNTS.name, affiliate, accounts(affiliate))
+async def draft_without_office(svc: Requests, affiliate: str) -> str:
+    """An installment draft of ``affiliate``, ready to validate, before auth announced its profile."""
+    await svc.send(DEBT_POSITIONS.name, affiliate, position(affiliate, 1))
+    await svc.send(DEBITS_ACCOUNTS.name, affiliate, accounts(affiliate))
 
-        async def created() -> str | None:
-            answer = await svc.create(affiliate)
-            return str(answer.json()["id"]) if answer.status_code == 201 else None
+    async def created() -> str | None:
+        answer = await svc.create(affiliate)
+        return str(answer.json()["id"]) if answer.status_code == 201 else None
 
-        request_id = await eventually(created)
-        base = f"/v1/requests/{request_id}"
-        body = {"modality": "INSTALLMENTS", "guarantee_obligation_accepted": True}
-        assert (await svc.act(affiliate, "PUT", f"{base}/modality", body)).status_code == 200
+    request_id = await eventually(created)
+    base = f"/v1/requests/{request_id}"
+    body = {"modality": "INSTALLMENTS", "guarantee_obligation_accepted": True}
+    assert (await svc.act(affiliate, "PUT", f"{base}/modality", body)).status_code == 200
 
-        async def account_chosen() -> bool:
-            answer = await svc.act(affiliate, "PUT", f"{base}/bank-account", {"bank_account_id": ACCOUNT_ID})
-            return answer.status_code == 200
+    async def account_chosen() -> bool:
+        answer = await svc.act(affiliate, "PUT", f"{base}/bank-account", {"bank_account_id": ACCOUNT_ID})
+        return answer.status_code == 200
 
-        await eventually(account_chosen)
+    await eventually(account_chosen)
+    return request_id
+
+
+async def awaiting(svc: Requests, affiliate: str) -> str:
+    """A request of ``affiliate`` (office CAS-01) in AWAITING_GUARANTEE."""
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
     issued = quote(affiliate, modality="INSTALLMENTS")
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
     waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
@@ -208,19 +212,21 @@ async def test_a_refusal_of_495_characters_rejects_with_a_bounded_reason_and_a_v
     assert event.payload.reason == written
 
 
-async def test_a_request_sent_to_an_unknown_office_takes_the_answer_of_the_office_auth_names_since(
+async def test_an_installment_plan_waits_for_auth_to_name_the_office_then_asks_it_on_its_topic(
     svc: Requests,
 ) -> None:
+    """Issue 16: a guarantee request never goes out to ``INCONNUE``; the validation is refused (409
+    ``perception-inconnue``), nothing is written, and the same validation passes once auth named the office."""
     affiliate = new_affiliate()
-    request_id = await awaiting(svc, affiliate, known_office=False)
-    records = await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, bool, key=affiliate)
-    assert json.loads(records[-1].value)["payload"]["perception"]["code"] == "INCONNUE"
-    now = svc.clock.now()
-    # before auth names the office, only INCONNUE itself may answer: CAS-01 is just another office
-    early = deposit(request_id, affiliate, now)
-    await publish(svc.infra.bootstrap, PERCEPTION_GUARANTEES.name, [(affiliate, early)])
-    [reason] = await dead_letters(svc, affiliate, [early])
-    assert "perception-non-sollicitee" in reason and "demandées à la perception INCONNUE" in reason
+    request_id = await draft_without_office(svc, affiliate)
+    issued = quote(affiliate, modality="INSTALLMENTS")
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    refused = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    assert (refused.status_code, refused.json()["code"]) == (409, "perception-inconnue"), refused.text
+    assert refused.json()["perception"] is None
+    assert (await state_of(svc, affiliate, request_id))["state"] == "DRAFT"
+    office_topic = guarantee_requests(OFFICE)
+    assert await read_to_end(svc.infra.bootstrap, office_topic.name, key=affiliate) == []
 
     await svc.send(AUTH_AFFILIATES.name, affiliate, profile(affiliate))  # auth names CAS-01
 
@@ -235,7 +241,12 @@ async def test_a_request_sent_to_an_unknown_office_takes_the_answer_of_the_offic
             await conn.close()
 
     await eventually(office_known)
-    stray = deposit(request_id, affiliate, now, office="RAB-02")  # still not the affiliate's office
+    waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    assert waiting.json()["state"] == "AWAITING_GUARANTEE", waiting.text
+    records = await read_topic(svc.infra.bootstrap, office_topic.name, bool, key=affiliate)
+    assert json.loads(records[-1].value)["payload"]["perception"]["code"] == OFFICE
+    now = svc.clock.now()
+    stray = deposit(request_id, affiliate, now, office="RAB-02")  # not the office asked
     await publish(svc.infra.bootstrap, PERCEPTION_GUARANTEES.name, [(affiliate, stray)])
     [reason] = await dead_letters(svc, affiliate, [stray])
     assert "perception-non-sollicitee" in reason

@@ -39,8 +39,8 @@ from contracts.topics import (
     DEBT_POSITIONS,
     PERCEPTION_GUARANTEES,
     REQUESTS_EVENTS,
-    REQUESTS_GUARANTEES,
     SIMULATION_QUOTES,
+    guarantee_requests,
 )
 from services.requests.config import RequestsSettings
 from services.requests.main import create_app
@@ -55,6 +55,8 @@ from tests.support import eventually, header, new_affiliate, publish, read_topic
 pytestmark = pytest.mark.integration
 
 PROGRAMME = shipped_programme("DEC-05-2023")
+OFFICE_TOPIC = guarantee_requests("CAS-01")
+"""Where the guarantees of the affiliates of ``profile`` (office CAS-01) go: that office's topic."""
 CG = PROGRAMME.conditions.version
 ACCOUNT_ID = "0b5d7c1e-7f3a-4c55-9d7e-2a41f1c0a001"
 LINE = {"due": "0.00", "paid": "0.00", "outstanding": "0.00"}
@@ -425,7 +427,7 @@ async def test_installments_wait_for_the_guarantee_and_the_deposit_validates_the
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
     deadline = waiting.json()["guarantee_deadline"]
 
-    records = await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, bool, key=affiliate)
+    records = await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, bool, key=affiliate)
     required = json.loads(records[-1].value)
     assert required["type"] == "requests.guarantee_required"
     assert required["payload"] | {"quote_id": None} == {
@@ -536,7 +538,7 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
     assert (quiet["state"], quiet["history"][-1]["event"]) == ("CANCELLED", "cancelled_inactive")
     records = await read_topic(
         svc.infra.bootstrap,
-        REQUESTS_GUARANTEES.name,
+        OFFICE_TOPIC.name,
         lambda r: any(b"guarantee_deadline_passed" in x.value for x in r),
         key=waiting,
     )
@@ -643,7 +645,7 @@ async def test_an_installments_draft_is_withdrawn_without_troubling_the_percepti
         svc.infra.bootstrap, REQUESTS_EVENTS.name, lambda r: "CANCELLED" in states(r, request_id), key=affiliate
     )
     assert states(records, request_id) == ["DRAFT", "CANCELLED"]
-    assert await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, lambda r: True, key=affiliate) == []
+    assert await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, lambda r: True, key=affiliate) == []
 
 
 async def test_withdrawal_of_a_waiting_request_tells_the_perception(svc: Requests) -> None:
@@ -659,7 +661,7 @@ async def test_withdrawal_of_a_waiting_request_tells_the_perception(svc: Request
     assert (again.status_code, again.json()["code"]) == (409, "retrait-impossible")
     records = await read_topic(
         svc.infra.bootstrap,
-        REQUESTS_GUARANTEES.name,
+        OFFICE_TOPIC.name,
         lambda r: any(b"guarantee_withdrawn" in x.value for x in r),
         key=affiliate,
     )
@@ -985,7 +987,7 @@ async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_t
 
     records = await read_topic(
         svc.infra.bootstrap,
-        REQUESTS_GUARANTEES.name,
+        OFFICE_TOPIC.name,
         lambda r: sum(b"guarantee_required" in x.value for x in r) >= 4,
         key=lost,
     )
@@ -998,7 +1000,7 @@ async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_t
     assert sent_again[0]["reason"] == (
         "aucun accusé de réception de la perception CAS-01 en 60 minutes : demande de garanties envoyée de nouveau"
     )
-    quiet = await read_topic(svc.infra.bootstrap, REQUESTS_GUARANTEES.name, bool, key=acknowledged)
+    quiet = await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, bool, key=acknowledged)
     assert sum(b"guarantee_required" in r.value for r in quiet) == 1
     acknowledged_body = (await svc.act(acknowledged, "GET", f"/v1/requests/{ids[acknowledged]}")).json()
     assert [h["event"] for h in acknowledged_body["history"]].count("guarantee_request_received") == 1

@@ -44,7 +44,7 @@ from contracts.debt import (
 from contracts.envelope import Contract, Envelope
 from contracts.identifiers import AffiliateNumber, Period, Rib, is_valid_rib, mask_rib, rib_key
 from contracts.money import CENTIME, Money, PositiveMoney, round_down, round_half_up
-from contracts.topics import CATALOGUE, DEBT_LEDGER, Topic
+from contracts.topics import CATALOGUE, DEBT_LEDGER, RETIRED, Topic
 from tests.unit.schema_compat import incompatibilities
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,8 +240,18 @@ def test_committed_schemas_stay_compatible() -> None:
     baseline = _baseline_schemas()
     assert baseline, "no committed schema found: run `make schemas`"
     topics = {topic.name: topic for topic in CATALOGUE}
+    retired = {topic.name: topic for topic in RETIRED}
     problems = []
     for name, committed in baseline.items():
+        if name in retired:
+            # Retired (nothing produces to it any more): every message it carried must read the same on
+            # each topic that replaces it, so an office moves over with the same code.
+            for replacement in retired[name].replaced_by:
+                problems += [
+                    f"{name} -> {replacement.name}: {problem}"
+                    for problem in incompatibilities(committed, export.schema_document(replacement))
+                ]
+            continue
         if name not in topics:
             problems.append(f"{name}: topic removed from the catalogue (a v1 topic cannot disappear)")
             continue
@@ -251,6 +261,16 @@ def test_committed_schemas_stay_compatible() -> None:
             if (line := f"{name}: {problem}") not in DELIBERATE_TIGHTENINGS
         ]
     assert not problems, "incompatible change within v1 (make a v2 model/topic instead):\n" + "\n".join(problems)
+
+
+def test_a_retired_topic_is_out_of_the_catalogue_and_its_schema_stays_committed() -> None:
+    names = {topic.name for topic in CATALOGUE}
+    for topic in RETIRED:
+        assert topic.name not in names and topic.replaced_by and topic.why
+        assert {t.name for t in topic.replaced_by} <= names
+        assert (ROOT / export.SCHEMAS_DIR / f"{topic.name}.json").is_file(), "its schema stays, as it was"
+        assert f"{export.SCHEMAS_DIR}/{topic.name}.json" not in export.stale_schemas(ROOT)
+    assert "requests.guarantees.v1" in {topic.name for topic in RETIRED}
 
 
 def _object(properties: dict[str, Any], required: list[str], **extra: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import typer.main
 import yaml
 from pydantic_settings import BaseSettings
 
-from contracts.topics import CATALOGUE, all_topic_names
+from contracts.topics import CATALOGUE, RETIRED, all_topic_names
 from services.cli import app as cli_app
 from services.runtime.settings import DEFAULT_DATA_DIR, ServiceSettings
 from services.stack.provisioning import SERVICES_WITH_DATABASE, topic_specs
@@ -552,12 +552,29 @@ def test_every_key_file_a_container_reads_is_under_a_mounted_volume() -> None:
 def test_the_acl_page_names_every_topic_and_service_principal() -> None:
     page = (ROOT / "docs" / "kafka-acls.md").read_text()
     for topic in CATALOGUE:
-        # one topic per bank (debits.orders.007.v1...) is documented once, as debits.orders.<code>.v1
+        # one topic per bank (debits.orders.007.v1...) or per perception office
+        # (requests.guarantees.CAS-01.v1...) is documented once, as debits.orders.<code>.v1 ...
         generic = re.sub(r"\.\d{3}\.", ".<code>.", topic.name)
+        generic = re.sub(r"^requests\.guarantees\.[A-Z0-9-]+\.v1$", "requests.guarantees.<code>.v1", generic)
         assert f"`{topic.name}`" in page or f"`{generic}`" in page, topic.name
         for service in (*topic.producers, *topic.consumers):
             if service in SERVICES:
                 assert f"recouvrement-{service}" in page, service
+
+
+def test_the_acl_page_grants_no_retired_topic_and_each_office_its_own_topic_only() -> None:
+    page = (ROOT / "docs" / "kafka-acls.md").read_text()
+    commands = page[page.index("## `kafka-acls.sh`") :].replace("\\\n", " ")  # one command a line
+    for topic in RETIRED:
+        granted = [line for line in commands.splitlines() if f"--topic {topic.name} " in f"{line} "]
+        assert all("--remove" in line for line in granted), granted  # only the lines that take it away
+        assert f"`{topic.name}`, is retired" in page
+    # an office reads its own topic (a literal name), never the prefix every office's topics share
+    office_lines = [line for line in commands.splitlines() if "User:perception-" in line]
+    assert office_lines and not any(
+        "--resource-pattern-type prefixed" in line and "--topic" in line for line in office_lines
+    )
+    assert "--topic requests.guarantees.CAS-01.v1" in commands
 
 
 def test_production_never_injects_faults_and_uses_the_idempotent_producer() -> None:

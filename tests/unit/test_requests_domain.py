@@ -153,6 +153,70 @@ def test_installments_wait_30_days_then_the_deposit_redates_the_schedule_from_v(
     ]
 
 
+@pytest.mark.parametrize(
+    ("perception", "named", "said"),
+    [
+        (None, None, "pas encore connue de la plateforme"),
+        (lifecycle.UNKNOWN_PERCEPTION, None, "pas encore connue de la plateforme"),
+        (
+            Perception(code="ZZZ", name="Perception hors registre"),
+            "ZZZ",
+            "La perception ZZZ (Perception hors registre)",
+        ),
+    ],
+)
+def test_an_installment_plan_is_refused_when_its_office_has_no_topic(
+    perception: Perception | None, named: str | None, said: str
+) -> None:
+    """Issue 16: a guarantee request never goes out to an office that cannot read it."""
+    request = draft("INSTALLMENTS")
+    with pytest.raises(Refusal) as refused:
+        lifecycle.validate(
+            request,
+            quote("INSTALLMENTS"),
+            FRESH,
+            PROGRAMME.conditions.version,
+            PROGRAMME,
+            CALENDAR,
+            at=AT,
+            today=TODAY,
+            actor=ME,
+            perception=perception,
+        )
+    assert (refused.value.code, refused.value.kind, refused.value.status) == ("perception-inconnue", "conflict", 409)
+    assert refused.value.details == {"perception": named} and said in refused.value.message
+    # a full payment asks no office: validated whatever auth says of it
+    full, _ = lifecycle.validate(
+        draft(),
+        quote(),
+        FRESH,
+        PROGRAMME.conditions.version,
+        PROGRAMME,
+        CALENDAR,
+        at=AT,
+        today=TODAY,
+        actor=ME,
+        perception=perception,
+    )
+    assert full.state == "VALIDATED"
+    # an office of the registry handed to the rule: asked
+    office = CAS_01 if named is None else perception
+    waiting, _ = lifecycle.validate(
+        request,
+        quote("INSTALLMENTS"),
+        FRESH,
+        PROGRAMME.conditions.version,
+        PROGRAMME,
+        CALENDAR,
+        at=AT,
+        today=TODAY,
+        actor=ME,
+        perception=office,
+        offices={"ZZZ", "CAS-01"},
+    )
+    assert waiting.state == "AWAITING_GUARANTEE" and waiting.guarantee_perception == office
+
+
 def test_the_office_asked_acknowledges_a_guarantee_request_and_only_a_waiting_one() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     office = Actor(kind="perception", id="CAS-01")

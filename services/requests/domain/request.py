@@ -14,6 +14,7 @@ a partner's text copied in can never make our event invalid.
 """
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -21,6 +22,7 @@ from uuid import UUID
 
 from contracts.calendar import BusinessCalendar, due_dates
 from contracts.debt import Perception
+from contracts.perceptions import PERCEPTIONS
 from contracts.programme import Modality, Programme
 from contracts.refusals import Refusal
 from contracts.requests import REASON_MAX_LENGTH, TERMINAL_STATES, Actor, Guarantee, Plan, RequestState
@@ -51,7 +53,9 @@ Event = Literal[
 WITHDRAWABLE: frozenset[RequestState] = frozenset({"DRAFT", "AWAITING_GUARANTEE"})
 
 UNKNOWN_PERCEPTION = Perception(code="INCONNUE", name="Perception non renseignée")
-"""Asked when auth had not announced the affiliate yet: the perceptions route it by affiliate number."""
+"""The office before auth announced the affiliate. No guarantee request goes to it any more (issue 16:
+``validate`` refuses ``perception-inconnue``); requests an older version left waiting on it answer to
+the office auth names since."""
 
 
 @dataclass(frozen=True)
@@ -222,9 +226,11 @@ def validate(
     today: date,
     actor: Actor,
     perception: Perception | None = None,
+    offices: Collection[str] = PERCEPTIONS,
 ) -> Change:
     """FULL: VALIDATED at once (V = today). INSTALLMENTS: waits for the guarantees until the deadline,
-    from ``perception``, the affiliate's office (unknown when auth has not announced it)."""
+    from ``perception``, the affiliate's office, which must be one of ``offices`` (the registry: an
+    office with a topic to be asked on); unknown (auth has not announced it) or another, refused."""
     _require_draft(request)
     if request.modality is None:
         raise Refusal("modalite-requise", "Choisissez d'abord la modalité de paiement.", kind="invalid")
@@ -239,6 +245,8 @@ def validate(
             cg_version=programme.conditions.version,
         )
     _check_quote(request, quote, check, programme, at)
+    if request.modality == "INSTALLMENTS":
+        _check_office_known(perception, offices)
     bound = replace(request, quote=quote, cg_version=cg_version, last_activity_at=at)
     if request.modality == "FULL":
         validated = replace(
@@ -254,6 +262,25 @@ def validate(
     )
     reason = f"plan par acomptes validé ; garanties à déposer au plus tard le {deadline.isoformat()}"
     return waiting, _entry(request, "AWAITING_GUARANTEE", "awaiting_guarantee", at, actor, reason)
+
+
+def _check_office_known(perception: Perception | None, offices: Collection[str]) -> None:
+    """A guarantee request never goes out to an office that cannot read it (issue 16): the affiliate
+    waits for auth to name its office, or an operator adds the office to the registry."""
+    if perception is None or perception.code == UNKNOWN_PERCEPTION.code:
+        raise Refusal(
+            "perception-inconnue",
+            "La perception qui gère cet affilié n'est pas encore connue de la plateforme : les garanties ne"
+            " peuvent pas lui être demandées. Réessayez dans quelques minutes, ou choisissez le paiement intégral.",
+            perception=None,
+        )
+    if perception.code not in offices:
+        raise Refusal(
+            "perception-inconnue",
+            f"La perception {perception.code} ({perception.name}) ne reçoit pas encore les demandes de garanties"
+            " de la plateforme : adressez-vous à elle, ou choisissez le paiement intégral.",
+            perception=perception.code,
+        )
 
 
 def _require_awaiting(request: RemissionRequest) -> None:

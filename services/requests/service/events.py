@@ -1,25 +1,42 @@
-"""The events a change of a request implies, written to the outbox with the change itself."""
+"""The events a change of a request implies, written to the outbox with the change itself.
 
+What an office hears of its affiliates' guarantees goes to its own topic,
+``requests.guarantees.<office>.v1`` (``contracts/perceptions.py``): the guarantee request, then what
+becomes of it. A request validated asks only an office of the registry (``validate`` refuses
+``perception-inconnue`` otherwise); a message for an office without a topic (a request left waiting
+on ``INCONNUE`` by an older version, an office since removed from the registry) is still written, to
+the topic that office would have: the relay parks it (no such topic in the catalogue) for an operator,
+it is never dropped.
+"""
+
+import logging
 from datetime import datetime
 
 import asyncpg
 
 from contracts.debt import Perception
-from contracts.envelope import Envelope
+from contracts.perceptions import PERCEPTIONS, guarantees_topic_name
 from contracts.requests import (
     GuaranteeClosedPayload,
     GuaranteeDeadlinePassed,
+    GuaranteeEnforced,
+    GuaranteeEnforcedPayload,
+    GuaranteeReleased,
+    GuaranteeReleasedPayload,
+    GuaranteeRequestMessage,
     GuaranteeRequired,
     GuaranteeRequiredPayload,
     GuaranteeWithdrawn,
     RequestStateChanged,
     RequestStateChangedPayload,
 )
-from contracts.topics import REQUESTS_EVENTS, REQUESTS_GUARANTEES
+from contracts.topics import REQUESTS_EVENTS
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain.request import UNKNOWN_PERCEPTION, Change, HistoryEntry, RemissionRequest
 from services.requests.service.context import PRODUCER, RequestsContext
 from services.runtime.outbox import OutgoingMessage, enqueue_many
+
+log = logging.getLogger(__name__)
 
 
 async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change) -> None:
@@ -34,8 +51,19 @@ async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change)
     messages = [_state_changed(request, entry, now)]
     guarantee_event = await _guarantee_event(conn, change, now)
     if guarantee_event is not None:
-        messages.append(OutgoingMessage.of(REQUESTS_GUARANTEES.name, request.affiliate, guarantee_event))
+        messages.append(_to_office(request, guarantee_event))
     await enqueue_many(conn, messages)
+
+
+def _to_office(request: RemissionRequest, event: GuaranteeRequestMessage) -> OutgoingMessage:
+    """``event`` on the topic of the office its payload names."""
+    office = event.payload.perception
+    if office.code not in PERCEPTIONS:
+        log.warning(
+            "guarantee message for an office without a topic: the relay parks it for an operator",
+            extra={"request_id": str(request.id), "perception": office.code, "type": event.type},
+        )
+    return OutgoingMessage.of(guarantees_topic_name(office.code), request.affiliate, event)
 
 
 async def reannounce_validation(
@@ -55,10 +83,21 @@ async def reannounce_guarantee_request(
     """The guarantee request as it was sent (same request, office, amount and deadline), under a new
     event id, to the office asked, and the history line that says why; no lifecycle event (the state
     is unchanged)."""
-    perception, raison_sociale = await perception_of(conn, request.affiliate)
-    required = _guarantee_required(request, request.guarantee_perception or perception, raison_sociale, ctx.clock.now())
+    office, raison_sociale = await _office_asked(conn, request)
+    required = _guarantee_required(request, office, raison_sociale, ctx.clock.now())
     await RequestRepository(conn).append_history(request.id, entry)
-    await enqueue_many(conn, [OutgoingMessage.of(REQUESTS_GUARANTEES.name, request.affiliate, required)])
+    await enqueue_many(conn, [_to_office(request, required)])
+
+
+async def _office_asked(conn: asyncpg.Connection, request: RemissionRequest) -> tuple[Perception, str | None]:
+    """The office the guarantee request named, recorded on the request: the one told what becomes of
+    it, the only one whose answer counts. (Recorded ``INCONNUE`` by an older version, or not at all:
+    the office auth names now, the one whose answer counts then.) And the raison sociale."""
+    current, raison_sociale = await perception_of(conn, request.affiliate)
+    asked = request.guarantee_perception
+    if asked is None or asked.code == UNKNOWN_PERCEPTION.code:
+        return current, raison_sociale
+    return asked, raison_sociale
 
 
 def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime) -> OutgoingMessage:
@@ -85,22 +124,27 @@ def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime
     )
 
 
-async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: datetime) -> Envelope | None:
-    """What the perception must hear: a guarantee is due, or no longer (withdrawn, deadline passed).
-    Only for a request that reached AWAITING_GUARANTEE: a draft never asked for one."""
+async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: datetime) -> GuaranteeRequestMessage | None:
+    """What the office must hear: a guarantee is due, or no longer (withdrawn, deadline passed); then,
+    for an installment plan whose guarantees it holds, that they may be released (COMPLETED) or are to
+    be enforced (DEFAULTED). Nothing for a draft (never asked) nor a full payment (no guarantee)."""
     request, entry = change
     asked = entry.to_state == "AWAITING_GUARANTEE"
     closed = entry.from_state == "AWAITING_GUARANTEE" and entry.to_state in ("CANCELLED", "EXPIRED")
-    if not (asked or closed):
+    settled = (
+        entry.to_state in ("COMPLETED", "DEFAULTED")
+        and request.modality == "INSTALLMENTS"
+        and request.guarantee is not None
+    )
+    if not (asked or closed or settled):
         return None
     assert request.quote is not None and request.guarantee_deadline is not None
-    # The office asked, recorded on the request: the one told to stop waiting, the only one whose
-    # answer counts. (A request left waiting by a version that did not record it: auth's office now.)
-    perception, raison_sociale = await perception_of(conn, request.affiliate)
-    perception = request.guarantee_perception or perception
+    perception, raison_sociale = await _office_asked(conn, request)
     cid = str(request.id)
     if asked:
         return _guarantee_required(request, perception, raison_sociale, now)
+    if settled:
+        return _guarantee_settled(request, entry, perception, now)
     kind = GuaranteeWithdrawn if entry.to_state == "CANCELLED" else GuaranteeDeadlinePassed
     closed_payload = GuaranteeClosedPayload(
         request_id=request.id,
@@ -115,6 +159,39 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
         occurred_at=now,
         correlation_id=cid,
     )
+
+
+def _guarantee_settled(
+    request: RemissionRequest, entry: HistoryEntry, asked: Perception, now: datetime
+) -> GuaranteeReleased | GuaranteeEnforced:
+    """To the office holding the guarantees (the one that recorded the deposit, which was the one
+    asked): release them, or enforce them for the remise of the validated plan, owed again."""
+    assert request.guarantee is not None and request.quote is not None
+    guarantee = request.guarantee
+    holder = asked
+    if guarantee.perception != asked.code:
+        holder = Perception(code=guarantee.perception, name=PERCEPTIONS.get(guarantee.perception, guarantee.perception))
+    cid = str(request.id)
+    if entry.to_state == "COMPLETED":
+        released = GuaranteeReleasedPayload(
+            request_id=request.id,
+            affiliate=request.affiliate,
+            perception=holder,
+            guarantee=guarantee,
+            at=entry.at,
+            reason=entry.reason,
+        )
+        return GuaranteeReleased.build(released, producer=PRODUCER, occurred_at=now, correlation_id=cid)
+    enforced = GuaranteeEnforcedPayload(
+        request_id=request.id,
+        affiliate=request.affiliate,
+        perception=holder,
+        guarantee=guarantee,
+        reinstated=request.quote.remise,
+        at=entry.at,
+        reason=entry.reason,
+    )
+    return GuaranteeEnforced.build(enforced, producer=PRODUCER, occurred_at=now, correlation_id=cid)
 
 
 def _guarantee_required(

@@ -136,18 +136,27 @@ async def validate(
             newer_quote_exists=await projections.newer_quote_exists(quote),
         )
         perception, _ = await perception_of(conn, request.affiliate)
-        change = lifecycle.validate(
-            request,
-            quote,
-            check,
-            cg_version,
-            ctx.programme,
-            ctx.calendar,
-            at=ctx.clock.now(),
-            today=today,
-            actor=actor,
-            perception=perception,
-        )
+        try:
+            change = lifecycle.validate(
+                request,
+                quote,
+                check,
+                cg_version,
+                ctx.programme,
+                ctx.calendar,
+                at=ctx.clock.now(),
+                today=today,
+                actor=actor,
+                perception=perception,
+            )
+        except Refusal as refusal:
+            if refusal.code == "perception-inconnue" and refusal.details.get("perception"):
+                # Not the affiliate's doing: an office auth names that has no topic (contracts/perceptions.csv).
+                log.warning(
+                    "installment plan refused: the affiliate's office is not in the perception registry",
+                    extra={"request_id": str(request_id), "perception": refusal.details["perception"]},
+                )
+            raise
         await record(conn, ctx, change)
     return change[0]
 
