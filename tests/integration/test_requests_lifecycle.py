@@ -520,6 +520,7 @@ async def test_the_sweep_expires_late_guarantees_and_cancels_idle_drafts(svc: Re
             # the drafts' last activity is the service clock's now: 23 hours later they stay
             almost = svc.clock.now() + timedelta(hours=23)
             nothing = {"expired": 0, "cancelled": 0, "reannounced": 0, "guarantees_reannounced": 0, "failed": 0}
+            nothing |= {"contributions_noticed": 0, "contributions_cured": 0, "contributions_defaulted": 0}
             # (no office acknowledged the guarantee request: each sweep an hour apart sends it again)
             assert await sweep(conn, svc.ctx, almost) == nothing | {"guarantees_reannounced": 1}
             # the deadline day itself still counts for the guarantee
