@@ -2,7 +2,7 @@
 
 What a perception may say is bounded here, at the door (issue 13): its dates lie in years 2000 to
 2099 (``contracts.dates``) and a guarantee's reference is printable text. The rest is the requests
-service's to judge (``services/requests/domain/request.py``): the answer must come from the office the
+service's to judge (``services/requests/domain/guarantees.py``): the answer must come from the office the
 guarantee request named, and be dated between the request's submission and today (and, for a deposit,
 the deadline); a refusal's reason is copied into the request's own event bounded to that event's limit.
 """

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from contracts.requests import Actor, Guarantee, GuaranteeEnforced, GuaranteeReleased
 from contracts.topics import guarantee_requests
+from services.requests.domain import guarantees
 from services.requests.domain import request as lifecycle
 from services.requests.service.events import _guarantee_settled, _to_office
 from tests.unit.test_requests_domain import AT, CALENDAR, CAS_01, PROGRAMME, draft, quote, validate
@@ -14,7 +15,7 @@ def _paying() -> lifecycle.RemissionRequest:
     guarantee = Guarantee(reference="GAR-7", type="NANTISSEMENT", perception="CAS-01", deposited_at=AT)
     office = Actor(kind="perception", id="CAS-01")
     on = date(2026, 11, 28)
-    validated, _ = lifecycle.deposit_guarantee(waiting, guarantee, on, PROGRAMME, CALENDAR, office, today=on)
+    validated, _ = guarantees.deposit_guarantee(waiting, guarantee, on, PROGRAMME, CALENDAR, office, today=on)
     return validated
 
 

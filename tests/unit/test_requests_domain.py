@@ -13,6 +13,7 @@ from contracts.programme import shipped_programme
 from contracts.refusals import Refusal
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
+from services.requests.domain import guarantees
 from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import ArrangementFact, EligibilityFacts, refusals, remissible
 from services.requests.domain.request import QuoteCheck, RemissionRequest
@@ -140,7 +141,7 @@ def test_installments_wait_30_days_then_the_deposit_redates_the_schedule_from_v(
     )
     perception = Actor(kind="perception", id="CAS-01")
     deposited_on = date(2026, 12, 18)
-    validated, entry = lifecycle.deposit_guarantee(
+    validated, entry = guarantees.deposit_guarantee(
         waiting, guarantee, deposited_on, PROGRAMME, CALENDAR, perception, today=deposited_on
     )
     assert (validated.state, validated.validation_date, entry.actor) == ("VALIDATED", deposited_on, perception)
@@ -220,7 +221,7 @@ def test_an_installment_plan_is_refused_when_its_office_has_no_topic(
 def test_the_office_asked_acknowledges_a_guarantee_request_and_only_a_waiting_one() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     office = Actor(kind="perception", id="CAS-01")
-    entry = lifecycle.receive_guarantee_request(waiting, office, AT, affiliate_office="CAS-01")
+    entry = guarantees.receive_guarantee_request(waiting, office, AT, affiliate_office="CAS-01")
     assert entry is not None
     assert (entry.event, entry.from_state, entry.to_state, entry.actor) == (
         "guarantee_request_received",
@@ -229,40 +230,40 @@ def test_the_office_asked_acknowledges_a_guarantee_request_and_only_a_waiting_on
         office,
     )
     with pytest.raises(Refusal) as refused:
-        lifecycle.receive_guarantee_request(
+        guarantees.receive_guarantee_request(
             waiting, Actor(kind="perception", id="RAB-01"), AT, affiliate_office="CAS-01"
         )
     assert refused.value.code == "perception-non-sollicitee"
     # The deposit came first (the acknowledgement was delayed): nothing to say.
     validated, _ = validate(draft(), quote())
-    assert lifecycle.receive_guarantee_request(validated, office, AT, affiliate_office="CAS-01") is None
-    again = lifecycle.reannounce_guarantee_request(waiting, AT, timedelta(minutes=60))
+    assert guarantees.receive_guarantee_request(validated, office, AT, affiliate_office="CAS-01") is None
+    again = guarantees.reannounce_guarantee_request(waiting, AT, timedelta(minutes=60))
     assert (again.event, again.to_state, again.actor.id) == ("reannounced", "AWAITING_GUARANTEE", "sweep")
     assert "perception CAS-01 en 60 minutes" in again.reason
     with pytest.raises(Refusal):
-        lifecycle.reannounce_guarantee_request(validated, AT, timedelta(minutes=60))
+        guarantees.reannounce_guarantee_request(validated, AT, timedelta(minutes=60))
 
 
 def test_a_deposit_after_expiry_is_kept_and_an_operator_reopens_only_one_made_in_time() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
-    expired, _ = lifecycle.expire(waiting, date(2026, 12, 29), AT + timedelta(days=31))
+    expired, _ = guarantees.expire(waiting, date(2026, 12, 29), AT + timedelta(days=31))
     office = Actor(kind="perception", id="CAS-01")
     in_time = Guarantee(reference="GAR-9", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=30))
-    kept, line = lifecycle.deposit_after_expiry(
+    kept, line = guarantees.deposit_after_expiry(
         expired, in_time, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30), affiliate_office="CAS-01"
     )
     assert (kept.state, kept.guarantee, line.event) == ("EXPIRED", in_time, "late_guarantee_deposited")
     assert "le 2026-12-28" in line.reason and "un opérateur peut rouvrir" in line.reason
     with pytest.raises(Refusal) as again:  # one deposit kept; a second answer changes nothing
-        lifecycle.deposit_after_expiry(kept, in_time, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
+        guarantees.deposit_after_expiry(kept, in_time, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
     assert again.value.code == "pas-en-attente-de-garanties"
     with pytest.raises(Refusal) as stranger:
         other = in_time.model_copy(update={"perception": "RAB-01"})
-        lifecycle.deposit_after_expiry(expired, other, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
+        guarantees.deposit_after_expiry(expired, other, date(2026, 12, 28), PROGRAMME, office, today=date(2026, 12, 30))
     assert stranger.value.code == "perception-non-sollicitee"
 
-    ops = lifecycle.operator("a.benali")
-    reopened, entry = lifecycle.reopen(kept, date(2026, 12, 28), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+    ops = guarantees.operator("a.benali")
+    reopened, entry = guarantees.reopen(kept, date(2026, 12, 28), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
     assert (reopened.state, reopened.validation_date, entry.event, entry.actor) == (
         "VALIDATED",
         date(2026, 12, 28),
@@ -271,10 +272,10 @@ def test_a_deposit_after_expiry_is_kept_and_an_operator_reopens_only_one_made_in
     )
     assert reopened.schedule[0].due_date == date(2027, 1, 10)  # V in December: the 10th of January
     with pytest.raises(Refusal) as late:  # the day after the deadline: stays expired
-        lifecycle.reopen(kept, date(2026, 12, 29), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+        guarantees.reopen(kept, date(2026, 12, 29), PROGRAMME, CALENDAR, AT, ops, "reçu tard")
     assert late.value.code == "depot-hors-delai"
     with pytest.raises(Refusal) as nothing:
-        lifecycle.reopen(expired, None, PROGRAMME, CALENDAR, AT, ops, "reçu tard")
+        guarantees.reopen(expired, None, PROGRAMME, CALENDAR, AT, ops, "reçu tard")
     assert nothing.value.code == "aucun-depot-recu"
 
 
@@ -282,7 +283,7 @@ def test_a_deposit_after_the_deadline_is_refused() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     late = Guarantee(reference="GAR-1", type="AUTRE", perception="CAS-01", deposited_at=AT + timedelta(days=31))
     with pytest.raises(Refusal) as refused:
-        lifecycle.deposit_guarantee(waiting, late, date(2026, 12, 29), PROGRAMME, CALENDAR, ME, today=date(2027, 1, 5))
+        guarantees.deposit_guarantee(waiting, late, date(2026, 12, 29), PROGRAMME, CALENDAR, ME, today=date(2027, 1, 5))
     assert refused.value.code == "garanties-hors-delai"
 
 
@@ -349,8 +350,8 @@ def test_only_a_draft_changes_and_only_draft_or_waiting_can_be_withdrawn() -> No
 def test_expiry_counts_the_deadline_day_and_idle_drafts_wait_24_hours() -> None:
     waiting, _ = validate(draft("INSTALLMENTS"), quote("INSTALLMENTS"))
     with pytest.raises(Refusal):
-        lifecycle.expire(waiting, date(2026, 12, 28), AT)
-    expired, entry = lifecycle.expire(waiting, date(2026, 12, 29), AT)
+        guarantees.expire(waiting, date(2026, 12, 28), AT)
+    expired, entry = guarantees.expire(waiting, date(2026, 12, 29), AT)
     assert (expired.state, entry.actor) == ("EXPIRED", lifecycle.SWEEP)
     idle = draft()  # last activity at AT
     with pytest.raises(Refusal):

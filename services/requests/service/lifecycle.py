@@ -11,6 +11,7 @@ from contracts.refusals import Refusal
 from contracts.requests import Actor, Guarantee
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.domain import guarantees
 from services.requests.domain import request as lifecycle
 from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
 from services.requests.domain.request import QuoteCheck, RemissionRequest
@@ -187,7 +188,7 @@ async def guarantee_deposited(
     deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
     actor = Actor(kind="perception", id=guarantee.perception)
     if request.state == "EXPIRED":  # after the sweep: kept for an operator (``reopen``)
-        late = lifecycle.deposit_after_expiry(
+        late = guarantees.deposit_after_expiry(
             request,
             guarantee,
             deposit_date,
@@ -199,7 +200,7 @@ async def guarantee_deposited(
         await record(conn, ctx, late)
         log.warning("guarantees deposited after expiry: kept for an operator", extra={"request_id": str(request_id)})
         return
-    change = lifecycle.deposit_guarantee(
+    change = guarantees.deposit_guarantee(
         request,
         guarantee,
         deposit_date,
@@ -224,8 +225,8 @@ async def reopen(
             raise NotFound()
         deposited = request.guarantee.deposited_at if request.guarantee else None
         deposit_date = deposited.astimezone(BUSINESS_TZ).date() if deposited else None
-        change = lifecycle.reopen(
-            request, deposit_date, ctx.programme, ctx.calendar, ctx.clock.now(), lifecycle.operator(operator_name), why
+        change = guarantees.reopen(
+            request, deposit_date, ctx.programme, ctx.calendar, ctx.clock.now(), guarantees.operator(operator_name), why
         )
         try:
             async with conn.transaction():  # a savepoint: the unique index decides
@@ -246,7 +247,7 @@ async def guarantee_request_received(
     it again; the first acknowledgement is a line in the history."""
     request = await _answered(conn, request_id, affiliate)
     actor = Actor(kind="perception", id=perception)
-    entry = lifecycle.receive_guarantee_request(
+    entry = guarantees.receive_guarantee_request(
         request, actor, at, affiliate_office=(await perception_of(conn, affiliate))[0].code
     )
     if entry is None:
@@ -266,7 +267,7 @@ async def guarantee_refused(
     at: datetime,
 ) -> None:
     request = await _answered(conn, request_id, affiliate)
-    change = lifecycle.refuse_guarantee(
+    change = guarantees.refuse_guarantee(
         request,
         reason,
         at,
@@ -297,7 +298,7 @@ async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, pa
     def close(request: RemissionRequest) -> lifecycle.Change:
         if request.state == "DRAFT":
             return lifecycle.cancel_inactive(request, ctx.programme, at)
-        return lifecycle.expire(request, today, at)
+        return guarantees.expire(request, today, at)
 
     while True:
         async with conn.transaction():
@@ -349,7 +350,7 @@ async def _reannounce_unacknowledged(conn: asyncpg.Connection, ctx: RequestsCont
         async with conn.transaction():
             waiting = await repo.awaiting_unacknowledged(at - ctx.guarantee_receipt_wait, ctx.reannounce_most, page)
             for request in waiting:
-                entry = lifecycle.reannounce_guarantee_request(request, at, ctx.guarantee_receipt_wait)
+                entry = guarantees.reannounce_guarantee_request(request, at, ctx.guarantee_receipt_wait)
                 await reannounce_guarantee_request(conn, ctx, request, entry)
                 await repo.mark_guarantee_reannounced(request.id, at)
                 log.warning("guarantee request sent again: no acknowledgement", extra={"request_id": str(request.id)})
