@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.stack.embedded import free_ports
+from services.stack.provisioning import database_url
 from tests.e2e.otlp_receiver import OtlpReceiver
 
 # Demo affiliates (20 generated, seed 2024) with penalties to remit, and the perception's rule for each.
@@ -47,6 +48,21 @@ class RunningStack:
             bad = [line for line in log.read_text(errors="replace").splitlines() if '"level": "ERROR"' in line]
             errors += [f"{log.name}: {line}" for line in bad[-5:]]
         return said + "\n".join(errors)
+
+
+def operator_command(stack: "RunningStack", database: str, *args: str, timeout: float = 180) -> str:
+    """``recouvrement <args>`` as an operator runs it, on the service's own database; its output."""
+    pg = stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=stack.env | {"DATABASE_URL": database_url(pg, database), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def start_stack(env: dict[str, str], timeout: float = 300) -> tuple[subprocess.Popen[str], list[str]]:

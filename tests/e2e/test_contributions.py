@@ -9,8 +9,6 @@ for V in December 2026 (the dates are computed from V the same way if the test r
                 cure until 2027-04-25, default 2027-04-26
 """
 
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,8 +19,7 @@ from contracts.calendar import BusinessCalendar
 from contracts.programme import CURRENT_PROGRAMME, shipped_programme
 from contracts.topics import DEBT_LEDGER
 from services.requests.domain.obligations import breach_on, due_on
-from services.stack.provisioning import database_url
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, operator_command
 from tests.e2e.test_debits_flow import (
     SLOW,
     amounts,
@@ -48,17 +45,7 @@ P1_AMOUNT, P2_AMOUNT = Decimal("5234.50"), Decimal("4100.00")
 
 def sweep(stack: RunningStack, on: date) -> str:
     """``recouvrement requests sweep --date`` as an operator runs it, on requests' database."""
-    pg = stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "requests", "sweep", "--date", on.isoformat()],
-        env=stack.env | {"DATABASE_URL": database_url(pg, "requests"), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return operator_command(stack, "requests", "requests", "sweep", "--date", on.isoformat(), timeout=120)
 
 
 def next_period(period: str) -> str:

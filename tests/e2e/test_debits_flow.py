@@ -8,8 +8,6 @@ conftest.py): ``REJECTED_ONCE_BY_BANK`` (AM04 on each debit's first attempt, the
 """
 
 import json
-import subprocess
-import sys
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,8 +21,7 @@ from contracts.identifiers import bank_code
 from contracts.topics import BANK_ORDERS, BANK_RESULTS, DEBITS_EVENTS
 from services.debits.config import DebitsSettings
 from services.debt.domain.position import CATEGORIES
-from services.stack.provisioning import database_url
-from tests.e2e.conftest import REJECTED_BY_BANK, REJECTED_ONCE_BY_BANK, RunningStack
+from tests.e2e.conftest import REJECTED_BY_BANK, REJECTED_ONCE_BY_BANK, RunningStack, operator_command
 from tests.e2e.otlp_receiver import OtlpReceiver
 from tests.e2e.test_requests_flow import Employer
 from tests.support import eventually, header, read_topic
@@ -41,17 +38,7 @@ FINAL_STATES = {"SETTLED", "CANCELLED"}
 
 def debit_run(stack: RunningStack, on: date) -> str:
     """``recouvrement debits run --date`` as an operator runs it, on debits' database."""
-    pg = stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "debits", "run", "--date", on.isoformat()],
-        env=stack.env | {"DATABASE_URL": database_url(pg, "debits"), "COLUMNS": "160"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return operator_command(stack, "debits", "debits", "run", "--date", on.isoformat())
 
 
 async def debits_of(employer: Employer, request_id: str) -> list[dict[str, Any]]:

@@ -71,6 +71,25 @@ def debit_changed(
     return OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, event)
 
 
+def plan_defaulted(
+    ctx: DebitsContext, request_id: UUID, affiliate: str, outcome: domain.Defaulted, on: date
+) -> OutgoingMessage:
+    """``debits.plan_defaulted``: debt reinstates the remise on it, requests learns why."""
+    defaulted = PlanDefaulted.build(
+        PlanDefaultedPayload(
+            request_id=request_id,
+            affiliate=affiliate,
+            reason=outcome.reason,
+            paid_so_far=outcome.paid_so_far,
+            cancelled_sequences=[d.sequence for d in outcome.cancelled],
+            defaulted_on=on,
+        ),
+        producer=PRODUCER,
+        occurred_at=ctx.clock.now(),
+    )
+    return OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, defaulted)
+
+
 async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered]) -> None:
     # In topic order: the last announcement of an affiliate in the batch wins.
     await PlanRepository(conn).save_profiles({e.payload.affiliate: e.payload.raison_sociale for e in events})
@@ -153,20 +172,8 @@ async def _request_defaulted(conn: asyncpg.Connection, ctx: DebitsContext, event
     changes = list(zip(outcome.cancelled, outcome.changes, strict=True))
     await repo.update_debits(updates)
     await repo.add_history([(p.request_id, c) for _, c in changes], ctx.clock.now())
-    defaulted = PlanDefaulted.build(
-        PlanDefaultedPayload(
-            request_id=p.request_id,
-            affiliate=p.affiliate,
-            reason=outcome.reason,
-            paid_so_far=outcome.paid_so_far,
-            cancelled_sequences=[d.sequence for d in outcome.cancelled],
-            defaulted_on=on,
-        ),
-        producer=PRODUCER,
-        occurred_at=ctx.clock.now(),
-    )
     messages = [debit_changed(ctx, p.request_id, p.affiliate, d, c) for d, c in changes]
-    await enqueue_many(conn, [*messages, OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, defaulted)])
+    await enqueue_many(conn, [*messages, plan_defaulted(ctx, p.request_id, p.affiliate, outcome, on)])
 
 
 async def on_result(conn: asyncpg.Connection, ctx: DebitsContext, event: DebitExecuted | DebitRejected) -> None:
@@ -279,17 +286,5 @@ async def _conclude(
         await repo.close_plan(request_id, "DEFAULTED", on)
         updates += [(request_id, d) for d in outcome.cancelled]
         changes += list(zip(outcome.cancelled, outcome.changes, strict=True))
-        defaulted = PlanDefaulted.build(
-            PlanDefaultedPayload(
-                request_id=request_id,
-                affiliate=affiliate,
-                reason=outcome.reason,
-                paid_so_far=outcome.paid_so_far,
-                cancelled_sequences=[d.sequence for d in outcome.cancelled],
-                defaulted_on=on,
-            ),
-            producer=PRODUCER,
-            occurred_at=ctx.clock.now(),
-        )
-        return [OutgoingMessage.of(DEBITS_EVENTS.name, affiliate, defaulted)]
+        return [plan_defaulted(ctx, request_id, affiliate, outcome, on)]
     return []
