@@ -14,6 +14,15 @@ class DebtSettings(ServiceSettings, ProgrammeSettings):
         alias="LEDGER_BATCH_SIZE",
         description="ledger entries applied per transaction (one position event per touched affiliate)",
     )
+    ledger_days_ahead: int = Field(
+        default=1,
+        ge=0,
+        alias="LEDGER_DAYS_AHEAD",
+        description=(
+            "a ledger entry dated more than this many days after today (Casablanca) goes to debt.ledger.v1.dlq:"
+            " a payment typed with a future date would leave its period unpaid until then (article 2)"
+        ),
+    )
     republish_positions_on_start: bool = Field(
         default=False,
         alias="REPUBLISH_POSITIONS_ON_START",

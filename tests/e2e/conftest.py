@@ -126,6 +126,8 @@ def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = No
         "RECOUVREMENT_PG_PORT": str(ports["pg"]),
         "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
         "RECOUVREMENT_DEMO_AFFILIATES": "20",
+        # The tests replay months ahead (requests sweep --date): their ledger entries are dated then.
+        "LEDGER_DAYS_AHEAD": "400",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
         **(rules or {}),
     }

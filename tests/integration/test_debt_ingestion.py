@@ -207,6 +207,28 @@ async def test_an_entry_the_database_refuses_is_dead_lettered_and_the_others_app
     assert "NumericValueOutOfRange" in (header(dead, "x-dlq-reason") or "")
 
 
+async def test_an_entry_dated_in_the_future_is_dead_lettered_and_its_batch_applied(debt: Debt, infra: Infra) -> None:
+    """Today is 2026-11-02 (the fixture's clock) and LEDGER_DAYS_AHEAD is 1: a payment received on
+    2026-11-03 is applied, one on 2026-11-04 is a typo. Applied, it would have set the period's
+    principal_paid_on two days ahead: paid "later than it was", a plan could be defaulted for it."""
+    a = new_affiliate()
+    tomorrow = messages.payment(
+        a, "2026-10", category="principal", amount="100.00", at=NOW, received_on=date(2026, 11, 3)
+    )
+    typo = messages.payment(a, "2026-10", category="principal", amount="900.00", at=NOW, received_on=date(2026, 11, 4))
+    await send(infra, charge(a, "2026-10", "principal", "1000.00"), tomorrow, typo)
+    [dead] = await read_topic(infra.bootstrap, DEBT_LEDGER.dlq, lambda r: len(r) >= 1, key=a)
+    assert json.loads(dead.value)["payload"]["entry_id"] == typo.payload.entry_id
+    assert "datée du 2026-11-04 : dans le futur" in (header(dead, "x-dlq-reason") or "")
+
+    async def applied() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await debt.get(a)).json()
+        return body if body["periods"] and body["periods"][0]["principal"]["paid"] == "100.00" else None
+
+    body = await eventually(applied)
+    assert body["periods"][0]["principal"]["outstanding"] == "900.00"
+
+
 async def test_each_batch_announces_one_whole_position_per_affiliate(debt: Debt, infra: Infra) -> None:
     a, b = new_affiliate(), new_affiliate()
     await send(

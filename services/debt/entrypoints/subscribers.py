@@ -64,7 +64,9 @@ def register_ledger_subscriber(broker: KafkaBroker, platform: Platform, settings
             for entry, context in zip(entries, contexts, strict=True)
             if trace.get_current_span(context).get_span_context().is_valid  # a record without traceparent
         }
-        outcome = await apply_ledger_batch(conn, entries, platform.clock, settings.eligibility_cutoff, traces)
+        outcome = await apply_ledger_batch(
+            conn, entries, platform.clock, settings.eligibility_cutoff, traces, days_ahead=settings.ledger_days_ahead
+        )
         span = trace.get_current_span()
         span.set_attribute("debt.entries.applied", outcome.applied)
         span.set_attribute("debt.entries.duplicates", outcome.duplicates)

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import asyncpg
 from opentelemetry.context import Context
@@ -12,7 +13,8 @@ from services.debt.domain.ledger import Booking, balance_deltas, principal_paid_
 from services.debt.domain.position import Arrangement
 from services.debt.service.position_events import position_messages
 from services.debt.service.read_models import debt_view_json
-from services.runtime.clock import Clock
+from services.runtime.clock import Clock, business_date
+from services.runtime.consumer import Unapplicable
 from services.runtime.outbox import enqueue_many
 
 LedgerMessage = ChargeBooked | PaymentReceived | ArrangementOpened | ArrangementClosed
@@ -52,15 +54,31 @@ def _booking(entry: LedgerMessage) -> Booking | None:
     return None
 
 
+def check_dates(entries: Sequence[LedgerMessage], latest: date) -> None:
+    """A ledger entry is dated on or before ``latest`` (today and a margin): a payment received or a
+    charge booked later than that is a typo. Applied, a payment dated 2062 for 2026 would hide a paid
+    period's payment until then, and the plan would be defaulted for contributions that were paid
+    (article 2). Unapplicable: the runtime applies the batch again one entry at a time and
+    dead-letters this one, with the reason."""
+    for entry in entries:
+        on = _row(entry).effective_on
+        if on > latest:
+            raise Unapplicable(f"écriture {entry.payload.entry_id} datée du {on.isoformat()} : dans le futur")
+
+
 async def apply_ledger_batch(
     conn: asyncpg.Connection,
     entries: Sequence[LedgerMessage],
     clock: Clock,
     cutoff: str,
     trace_contexts: dict[str, Context] | None = None,
+    days_ahead: int | None = None,
 ) -> BatchOutcome:
     """In one transaction: record entries (duplicates skipped), move balances, bump each touched
-    affiliate's version once and write its whole position to the outbox."""
+    affiliate's version once and write its whole position to the outbox. With ``days_ahead``, an
+    entry dated later than today plus that many days is refused (``check_dates``)."""
+    if days_ahead is not None:
+        check_dates(entries, business_date(clock) + timedelta(days=days_ahead))
     repo = PositionRepository(conn)
     async with conn.transaction():
         fresh_ids = await repo.record_entries([_row(e) for e in entries])
