@@ -32,6 +32,9 @@ class PerceptionRegistryError(ValueError):
     """The registry file is unusable; the message names the file and the line."""
 
 
+UNKNOWN_CODE = "INCONNUE"
+"""What requests names an affiliate's office before auth announced it: never an office of the registry."""
+
 RULES = registry.RegistryRules(
     file=REGISTRY_FILE,
     code=re.compile(rf"(?=.{{1,{MAX_CODE_LENGTH}}}$)[A-Z0-9]+(-[A-Z0-9]+)*"),
@@ -41,19 +44,13 @@ RULES = registry.RegistryRules(
     nothing="aucune perception",
     max_name_length=MAX_NAME_LENGTH,
     error=PerceptionRegistryError,
+    reserved=(UNKNOWN_CODE,),
 )
-
-
-UNKNOWN_CODE = "INCONNUE"
-"""What requests names an affiliate's office before auth announced it: never an office of the registry."""
 
 
 def parse_registry(text: str, source: str = REGISTRY_FILE) -> dict[str, str]:
     """``code -> name`` in file order (``contracts.registry.parse``); ``INCONNUE`` is no office."""
-    offices = registry.parse(RULES, text, source)
-    if UNKNOWN_CODE in offices:
-        raise PerceptionRegistryError(f"{source} : le code {UNKNOWN_CODE} est réservé (perception non renseignée)")
-    return offices
+    return registry.parse(RULES, text, source)
 
 
 def load_registry(path: Path | None = None) -> dict[str, str]:

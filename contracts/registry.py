@@ -32,6 +32,8 @@ class RegistryRules:
     """``aucune banque``: the error when the header has no line after it."""
     max_name_length: int
     error: type[ValueError]
+    reserved: tuple[str, ...] = ()
+    """Codes that must never name an entry (``INCONNUE`` for the perceptions)."""
 
 
 def parse(rules: RegistryRules, text: str, source: str | None = None) -> dict[str, str]:
@@ -60,6 +62,8 @@ def parse(rules: RegistryRules, text: str, source: str | None = None) -> dict[st
             code, name = row
             if not rules.code.fullmatch(code):
                 raise error(f"{where} : {rules.code_label} « {code} » invalide ({rules.code_hint})")
+            if code in rules.reserved:
+                raise error(f"{where} : le code {code} est réservé")
             if code in entries:
                 raise error(f"{where} : {rules.code_label} {code} déjà donné ligne {first_line[code]}")
             if not name or name != name.strip() or not name.isprintable() or len(name) > rules.max_name_length:

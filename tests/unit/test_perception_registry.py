@@ -77,6 +77,14 @@ def test_comments_blank_lines_and_quoted_names_are_read() -> None:
     assert parse_registry(text) == {"CAS-01": "Perception Casablanca Anfa", "FES-SAIS": "Perception Fès, Saïs"}
 
 
+def test_a_registry_file_naming_inconnue_is_refused_at_load_too(tmp_path: Path) -> None:
+    # load_registry, which builds PERCEPTIONS, once parsed without the reserved-code check.
+    file = tmp_path / "perceptions.csv"
+    file.write_text(HEADER + "CAS-01,Perception Casablanca Anfa\nINCONNUE,Personne\n", encoding="utf-8")
+    with pytest.raises(PerceptionRegistryError, match="ligne 3 : le code INCONNUE est réservé"):
+        load_registry(file)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
