@@ -171,6 +171,9 @@ def test_health_shows_every_current_period_in_its_state() -> None:
         ("2027-05", "upcoming"),  # due 2027-06-10
     ]
     assert shown[1].cure_deadline == notice.cure_deadline
+    # Paid the day after the deadline: too late, as the sweep decides; the page does not say otherwise.
+    late = [paid(date(2027, 5, 28), "2027-03")]
+    assert [h.state for h in health(V, late, {"2027-03": notice}, TERMS, CALENDAR, date(2027, 5, 28))] == ["unpaid"]
 
 
 days = st.integers(0, 120).map(lambda n: date(2027, 5, 10) + timedelta(days=n))

@@ -162,7 +162,8 @@ def health(
         if notice is not None and not notice.open:
             state = "cured"
         elif notice is not None:
-            state = "unpaid" if today > notice.cure_deadline and not c.paid_by(today) else "noticed"
+            late = today > notice.cure_deadline and not c.paid_by(notice.cure_deadline)  # as ``evaluate`` says
+            state = "unpaid" if late else "noticed"
         elif c.paid_by(today):
             state = "paid"
         elif today > breach_on(c.period, terms, calendar):
