@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import asyncpg
 from opentelemetry.context import Context
 
+from contracts.dates import EARLIEST_YEAR
 from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, PaymentReceived
 from services.debt.adapters.repository import EntryRow, PositionRepository
 from services.debt.domain.ledger import Booking, balance_deltas, principal_paid_dates
@@ -55,15 +56,17 @@ def _booking(entry: LedgerMessage) -> Booking | None:
 
 
 def check_dates(entries: Sequence[LedgerMessage], latest: date) -> None:
-    """A ledger entry is dated on or before ``latest`` (today and a margin): a payment received or a
-    charge booked later than that is a typo. Applied, a payment dated 2062 for 2026 would hide a paid
-    period's payment until then, and the plan would be defaulted for contributions that were paid
-    (article 2). Unapplicable: the runtime applies the batch again one entry at a time and
-    dead-letters this one, with the reason."""
+    """A ledger entry is dated from 2000 (``contracts.dates``) to ``latest`` (today and a margin).
+    Later is a typo: applied, a payment dated 2062 for 2026 would hide a paid period's payment until
+    then, and the plan would be defaulted for contributions that were paid (article 2). Year 1 is one
+    too: the period would count as paid on time, whenever it was. Unapplicable: the runtime applies
+    the batch again one entry at a time and dead-letters this one, with the reason."""
     for entry in entries:
         on = _row(entry).effective_on
         if on > latest:
             raise Unapplicable(f"écriture {entry.payload.entry_id} datée du {on.isoformat()} : dans le futur")
+        if on.year < EARLIEST_YEAR:
+            raise Unapplicable(f"écriture {entry.payload.entry_id} datée du {on.isoformat()} : avant {EARLIEST_YEAR}")
 
 
 async def apply_ledger_batch(
