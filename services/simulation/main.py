@@ -16,7 +16,7 @@ from services.runtime.telemetry import setup_logging, setup_tracing
 from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.config import SimulationSettings
 from services.simulation.entrypoints.dependencies import SimulationDependencies
-from services.simulation.entrypoints.http import router
+from services.simulation.entrypoints.http import programme_document, router
 from services.simulation.entrypoints.subscribers import register_subscribers
 from services.simulation.service.quoting import Rules
 
@@ -49,7 +49,7 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
         platform=platform,
         rules=Rules(programme, calendar),
         sealer=_quote_sealer(settings),
-        programme_json=programme.model_dump_json().encode(),
+        programme_json=programme_document(programme),
     )
     return create_http_app(
         title="CNSS Espace Recouvrement: simulation",

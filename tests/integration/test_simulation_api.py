@@ -326,6 +326,7 @@ async def test_the_programme_in_force_is_public(simulation: Simulation) -> None:
         10,
     )
     assert body["tiers"][0]["rates"] == {"majorations": "0.60", "frais": "0.60", "astreintes": "0.90"}
+    assert body["installments_allowed"] == [{"min": 1, "max": 60}]  # the portal offers these when it must
 
 
 async def test_another_programme_file_changes_the_rates(infra: Infra, database: str) -> None:

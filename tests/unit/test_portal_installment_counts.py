@@ -24,6 +24,7 @@ PROGRAMME: dict[str, Any] = {
         {"code": "ACOMPTES_1_23", "modality": "INSTALLMENTS", "min_installments": 1, "max_installments": 23},
         {"code": "ACOMPTES_25_PLUS", "modality": "INSTALLMENTS", "min_installments": 25},
     ],
+    "installments_allowed": [{"min": 1, "max": 23}, {"min": 25, "max": 60}],
 }
 # As /v1/simulations/options answers for M 130000 under DEC-05-2023: the minimum leaves 22 to 24 out.
 OPTIONS: dict[str, Any] = {"options": [], "installments_allowed": [{"min": 1, "max": 21}, {"min": 25, "max": 26}]}

@@ -1,5 +1,6 @@
 """simulation over HTTP: issue a quote, read it back, compare the tiers for a debt, show the programme in force."""
 
+import json
 from typing import Annotated
 from uuid import UUID
 
@@ -8,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
-from contracts.programme import Modality, Rates
+from contracts.programme import Modality, Programme, Rates
 from contracts.simulation import RemiseAmounts, SealedQuote
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
@@ -218,6 +219,14 @@ async def quote(quote_id: UUID, principal: CurrentPrincipal, deps: Dependencies,
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "devis-introuvable", "Devis introuvable pour ce compte.")
     return Response(_sealed(deps.sealer, found[1]), media_type="application/json")
+
+
+def programme_document(programme: Programme) -> bytes:
+    """``GET /v1/programme``: the programme file, and the installment counts its tiers allow as
+    ranges (``installments_allowed``), so no client derives them from the tiers itself."""
+    document = programme.model_dump(mode="json")
+    document["installments_allowed"] = [r.as_json() for r in programme.allowed_installment_ranges()]
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @router.get("/programme", summary="Le programme de remise en vigueur (taux, plafonds, dates)")

@@ -2,7 +2,6 @@
 
 import asyncio
 import re
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,33 +33,14 @@ REFUSAL_BY_FIELD = {
 _COUNT = re.compile(r"[0-9]{1,4}")
 
 
-def _ranges(counts: Iterable[int]) -> list[dict[str, int]]:
-    ranges: list[dict[str, int]] = []
-    for n in sorted(set(counts)):
-        if ranges and ranges[-1]["max"] == n - 1:
-            ranges[-1]["max"] = n
-        else:
-            ranges.append({"min": n, "max": n})
-    return ranges
-
-
-def _programme_ranges(programme: dict[str, Any]) -> list[dict[str, int]]:
-    """The counts the programme's installment tiers cover, up to its maximum, as its file states them."""
-    top = int(programme["max_installments"])
-    return _ranges(
-        n
-        for tier in programme["tiers"]
-        if tier["modality"] == "INSTALLMENTS"
-        for n in range(tier.get("min_installments") or 1, min(tier.get("max_installments") or top, top) + 1)
-    )
-
-
 def offered_ranges(programme: dict[str, Any], options: dict[str, Any] | None) -> list[dict[str, int]]:
     """The counts the page offers: those simulation allows this debt with no advance (the tiers' counts
-    whose installments reach the minimum, ``installments_allowed``); the programme's counts when the
-    comparison is not available or allows no plan (the refusal then says why)."""
+    whose installments reach the minimum, the comparison's ``installments_allowed``); the programme's
+    (its own ``installments_allowed``, simulation's ``/v1/programme``) when the comparison is not
+    available or allows no plan (the refusal then says why). Both are simulation's: the portal derives
+    no count from the tiers."""
     allowed = (options or {}).get("installments_allowed")
-    return list(allowed) if allowed else _programme_ranges(programme)
+    return list(allowed) if allowed else list(programme["installments_allowed"])
 
 
 def counts_of(ranges: list[dict[str, int]]) -> list[int]:
