@@ -37,7 +37,7 @@ from services.debt.adapters.repository import PositionRepository
 from services.debt.config import DebtSettings
 from services.debt.domain.ledger import balance_deltas
 from services.debt.main import MIGRATIONS
-from services.debt.service.apply_ledger import _booking, _row, apply_ledger_batch
+from services.debt.service.apply_ledger import _booking, apply_ledger_batch, entry_row
 from services.debt.service.position_events import position_messages
 from services.debt.service.read_models import debt_view_json
 from services.runtime import outbox
@@ -104,7 +104,7 @@ async def timed_batch(conn: asyncpg.Connection, batch: list[tuple[bytes, bytes]]
     repo = PositionRepository(conn)
     async with conn.transaction():
         lap("BEGIN")
-        rows = [_row(e) for e in parsed]
+        rows = [entry_row(e) for e in parsed]
         lap("python: entry rows")
         fresh_ids = await repo.record_entries(rows)
         lap("SQL: insert ledger_entry (unnest, RETURNING)")

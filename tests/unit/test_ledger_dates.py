@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 
 from contracts.debt import PaymentReceived
-from services.debt.service.apply_ledger import check_dates
+from services.debt.adapters.repository import EntryRow
+from services.debt.service.apply_ledger import LedgerMessage, check_dates, entry_row
 from services.runtime.consumer import Unapplicable
 from tests import messages
 
@@ -17,9 +18,13 @@ def payment_on(day: date) -> PaymentReceived:
     return messages.payment("1000001", "2026-10", category="principal", amount="100.00", received_on=day)
 
 
+def rows(*entries: LedgerMessage) -> list[EntryRow]:
+    return [entry_row(e) for e in entries]
+
+
 @pytest.mark.parametrize("day", [date(2000, 1, 1), date(2026, 11, 2), LATEST])
 def test_a_date_from_2000_to_the_margin_is_applied(day: date) -> None:
-    check_dates([payment_on(day), messages.charge("1000001", "2026-10", booked_on=day)], LATEST)
+    check_dates(rows(payment_on(day), messages.charge("1000001", "2026-10", booked_on=day)), LATEST)
 
 
 @pytest.mark.parametrize(
@@ -34,5 +39,5 @@ def test_a_date_from_2000_to_the_margin_is_applied(day: date) -> None:
 def test_a_date_outside_is_refused_naming_the_entry(day: date, reason: str) -> None:
     typo = payment_on(day)
     with pytest.raises(Unapplicable, match=reason) as refused:
-        check_dates([payment_on(date(2026, 10, 30)), typo], LATEST)
+        check_dates(rows(payment_on(date(2026, 10, 30)), typo), LATEST)
     assert typo.payload.entry_id in str(refused.value)

@@ -28,7 +28,7 @@ class BatchOutcome:
     positions_published: int
 
 
-def _row(entry: LedgerMessage) -> EntryRow:
+def entry_row(entry: LedgerMessage) -> EntryRow:
     match entry:
         case ChargeBooked(payload=p):
             return EntryRow(
@@ -55,18 +55,18 @@ def _booking(entry: LedgerMessage) -> Booking | None:
     return None
 
 
-def check_dates(entries: Sequence[LedgerMessage], latest: date) -> None:
+def check_dates(entries: Sequence[EntryRow], latest: date) -> None:
     """A ledger entry is dated from 2000 (``contracts.dates``) to ``latest`` (today and a margin).
     Later is a typo: applied, a payment dated 2062 for 2026 would hide a paid period's payment until
     then, and the plan would be defaulted for contributions that were paid (article 2). Year 1 is one
     too: the period would count as paid on time, whenever it was. Unapplicable: the runtime applies
     the batch again one entry at a time and dead-letters this one, with the reason."""
     for entry in entries:
-        on = _row(entry).effective_on
+        on = entry.effective_on
         if on > latest:
-            raise Unapplicable(f"écriture {entry.payload.entry_id} datée du {on.isoformat()} : dans le futur")
+            raise Unapplicable(f"écriture {entry.entry_id} datée du {on.isoformat()} : dans le futur")
         if on.year < EARLIEST_YEAR:
-            raise Unapplicable(f"écriture {entry.payload.entry_id} datée du {on.isoformat()} : avant {EARLIEST_YEAR}")
+            raise Unapplicable(f"écriture {entry.entry_id} datée du {on.isoformat()} : avant {EARLIEST_YEAR}")
 
 
 async def apply_ledger_batch(
@@ -80,11 +80,12 @@ async def apply_ledger_batch(
     """In one transaction: record entries (duplicates skipped), move balances, bump each touched
     affiliate's version once and write its whole position to the outbox. With ``days_ahead``, an
     entry dated later than today plus that many days is refused (``check_dates``)."""
+    rows = [entry_row(e) for e in entries]
     if days_ahead is not None:
-        check_dates(entries, business_date(clock) + timedelta(days=days_ahead))
+        check_dates(rows, business_date(clock) + timedelta(days=days_ahead))
     repo = PositionRepository(conn)
     async with conn.transaction():
-        fresh_ids = await repo.record_entries([_row(e) for e in entries])
+        fresh_ids = await repo.record_entries(rows)
         seen: set[str] = set()
         fresh: list[LedgerMessage] = []
         for entry in entries:  # an id repeated inside one batch counts once too
