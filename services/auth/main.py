@@ -34,7 +34,9 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
     settings = settings or AuthSettings()
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
-    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform = Platform.create(
+        settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    )
     platform.replay_policy = ReplayPolicy(reannounce=lambda conn: republish_affiliates(conn, clock))
     platform.purges = [
         Purge(

@@ -33,7 +33,9 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
     ctx = context_of(settings, clock)
-    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform = Platform.create(
+        settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    )
     platform.replay_policy = ReplayPolicy(
         prune=lambda conn: PlanRepository(conn).drop_replayed_orders_moved_on(),
         reannounce=lambda conn: republish_accounts(conn, clock),

@@ -26,7 +26,9 @@ def create_app(settings: DebtSettings | None = None, clock: Clock | None = None)
     settings = settings or DebtSettings()
     clock = clock or SystemClock()
     setup_logging(settings.log_level)
-    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform = Platform.create(
+        settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    )
     platform.replay_policy = ReplayPolicy(reannounce=lambda conn: republish_positions(conn, clock))
     register_subscribers(platform.broker, platform, settings)
     sweepers: list[Periodic] = []

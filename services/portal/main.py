@@ -82,7 +82,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     settings = settings or PortalSettings()
     setup_logging(settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise; spans say it
-    tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
+    tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

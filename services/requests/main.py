@@ -36,7 +36,9 @@ def create_app(settings: RequestsSettings | None = None, clock: Clock | None = N
     setup_logging(settings.log_level)
     ctx = context_of(settings, clock)
     programme = ctx.programme
-    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform = Platform.create(
+        settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    )
     platform.purges = [
         Purge(
             "quote",

@@ -99,6 +99,16 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )
+    trace_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        alias="OTEL_TRACES_SAMPLER_ARG",
+        description=(
+            "share of traces recorded (parent-based: decided where a trace starts, followed by every hop); "
+            "unsampled calls keep their trace id in the logs. 1 in development, e.g. 0.05 under campaign load"
+        ),
+    )
     log_level: str = Field(default="INFO", alias="LOG_LEVEL", description="DEBUG, INFO, WARNING or ERROR")
     token_public_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "keys" / "token-signing.pub.pem",

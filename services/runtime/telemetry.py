@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -46,9 +47,18 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
-def setup_tracing(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
-    """Always a real SDK provider, so logs carry trace ids; spans leave only if an endpoint is set."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+def setup_tracing(service_name: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> TracerProvider:
+    """Always a real SDK provider, so logs carry trace ids; spans leave only if an endpoint is set.
+
+    ``sample_ratio``: the share of traces recorded, decided once where a trace starts (the gateway's
+    call, a sweep) and followed by every hop after it (parent-based), so a trace is whole or absent.
+    An unsampled trace still has its id, carried through HTTP and Kafka and written in every log line:
+    only its spans are not built, which is most of tracing's cost under load.
+    """
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+    )
     if otlp_endpoint:
         exporter = OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces", timeout=5)
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))

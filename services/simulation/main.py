@@ -36,7 +36,9 @@ def create_app(settings: SimulationSettings | None = None, clock: Clock | None =
         "programme in force",
         extra={"programme": programme.code, "eligible_until": programme.eligible_until},
     )
-    platform = Platform.create(settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint))
+    platform = Platform.create(
+        settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    )
     platform.purges = [
         Purge(
             "quotes",

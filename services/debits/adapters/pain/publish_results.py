@@ -23,7 +23,7 @@ def result_key(item: ImportedResult) -> str:
 
 async def publish_results(settings: ServiceSettings, results: Sequence[ImportedResult]) -> int:
     """Sends every result under one trace (``import pain002``); returns how many were acknowledged."""
-    provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
+    provider = setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
     tracer = provider.get_tracer(__name__)
     producer = create_producer(settings)
     await producer.start()
