@@ -21,12 +21,6 @@ class BankSettings(ServiceSettings):
         description="réponses par affilié, RIB ou * : 1000003=AC04,1000004=AM04-once,*=pay (sans règle : payé)",
     )
     delay_ms: int = Field(default=0, ge=0, alias="BANK_DELAY_MS", description="attente avant de répondre à un ordre")
-    kafka_fetch_max_wait_ms: int = Field(
-        default=250,
-        alias="KAFKA_FETCH_MAX_WAIT_MS",
-        description="attente d'un fetch : une banque n'a pas besoin de 10 ms, et une consommation par banque "
-        "avec des fetchs de 10 ms occupait le broker embarqué (Tansu) aux trois quarts d'un cœur",
-    )
 
     @field_validator("rules")
     @classmethod

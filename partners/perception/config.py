@@ -35,13 +35,6 @@ class PerceptionSettings(ServiceSettings):
         description="motif des refus",
     )
 
-    kafka_fetch_max_wait_ms: int = Field(
-        default=250,
-        alias="KAFKA_FETCH_MAX_WAIT_MS",
-        description="attente d'un fetch : une perception n'a pas besoin de 10 ms, et une consommation par "
-        "perception avec des fetchs de 10 ms occuperait le broker embarqué (Tansu), comme les banques",
-    )
-
     @field_validator("rules")
     @classmethod
     def _rules_parse(cls, value: str) -> str:

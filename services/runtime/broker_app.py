@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_producer
+from services.runtime.kafka import create_producer, fetch_pacer
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def create_broker_app(
         await producer.start()
         dead_letters.append(DeadLetters(producer, settings.service_name))
         await broker.start()
+        fetch_pacer(settings).pace(broker.subscribers)
         on_started()
         try:
             yield

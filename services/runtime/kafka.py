@@ -14,6 +14,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry.trace import TracerProvider
 
+from services.runtime.fetch_pacing import FetchPacer
 from services.runtime.settings import ServiceSettings
 
 
@@ -68,6 +69,13 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
     }
+
+
+def fetch_pacer(settings: ServiceSettings) -> FetchPacer:
+    """Paces the subscribers' fetches once the broker has started them (see ``fetch_pacing``)."""
+    return FetchPacer(
+        settings.kafka_fetch_max_wait_ms, settings.kafka_idle_fetch_max_wait_ms, settings.kafka_idle_after_ms
+    )
 
 
 def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:

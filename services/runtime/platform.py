@@ -20,7 +20,7 @@ from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import CrashPoints
-from services.runtime.kafka import create_broker, create_producer, create_tail_reader
+from services.runtime.kafka import create_broker, create_producer, create_tail_reader, fetch_pacer
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.outbox_log import NO_POLICY, ReplayPolicy
@@ -126,6 +126,7 @@ class Platform:
         if before_consuming is not None:
             await before_consuming(self)
         await self.broker.start()
+        fetch_pacer(s).pace(self.broker.subscribers)
 
     async def stop(self, step_timeout: float = 5.0) -> None:
         """Consumers first (no new work), then the relay (may be mid-batch), then connections.
