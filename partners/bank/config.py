@@ -22,6 +22,14 @@ class BankSettings(ServiceSettings):
     )
     delay_ms: int = Field(default=0, ge=0, alias="BANK_DELAY_MS", description="attente avant de répondre à un ordre")
 
+    kafka_fetch_max_wait_ms: int = Field(
+        default=250,
+        alias="KAFKA_FETCH_MAX_WAIT_MS",
+        description="attente d'un fetch quand des messages arrivent : une banque n'a pas besoin de 10 ms, et une "
+        "consommation par banque à 10 ms coûte au broker embarqué (Tansu) sous charge "
+        "(au repos, l'attente s'allonge jusqu'à KAFKA_IDLE_FETCH_MAX_WAIT_MS)",
+    )
+
     @field_validator("rules")
     @classmethod
     def _rules_parse(cls, value: str) -> str:

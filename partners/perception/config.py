@@ -35,6 +35,14 @@ class PerceptionSettings(ServiceSettings):
         description="motif des refus",
     )
 
+    kafka_fetch_max_wait_ms: int = Field(
+        default=250,
+        alias="KAFKA_FETCH_MAX_WAIT_MS",
+        description="attente d'un fetch quand des messages arrivent : une perception n'a pas besoin de 10 ms, et une "
+        "consommation par perception à 10 ms coûte au broker embarqué (Tansu) sous charge "
+        "(au repos, l'attente s'allonge jusqu'à KAFKA_IDLE_FETCH_MAX_WAIT_MS)",
+    )
+
     @field_validator("rules")
     @classmethod
     def _rules_parse(cls, value: str) -> str:
