@@ -193,6 +193,8 @@ class Stack:
     processes: dict[str, Any] = field(default_factory=dict)
 
     def env(self, name: str) -> dict[str, str]:
+        if name == EVENTS_PROCESS:  # requests' second process: same database and keys, consumes its topics
+            return self.env("requests") | {"HTTP_PORT": str(self.ports[name]), "CONSUME_EVENTS": "true"}
         extra = {
             "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
             "KAFKA_GROUP_ID": f"bench-{name}-{uuid.uuid4().hex[:8]}",
@@ -211,17 +213,22 @@ class Stack:
             extra["QUOTE_SIGNING_KEY_FILE"] = str(self.keys / "quote.pem")
         if name == "requests":
             extra["QUOTE_PUBLIC_KEY_FILES"] = str(self.keys / "quote.pub.pem")
+            if SPLIT:
+                extra["CONSUME_EVENTS"] = "false"
         return child_env(extra, drop=_DROPPED)
 
     def start(self) -> None:
         for name in SERVICES:
             self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_flows_{name}"))
-        names = (*SERVICES, "perception")
+        names = (*SERVICES, "perception", *([EVENTS_PROCESS] if SPLIT else []))
         self.ports |= dict(zip(names, free_ports(len(names)), strict=True))
         for name in names:
-            command = service_command(name, f"flows-{name}") if name != "perception" else []
-            if not command:
+            if name == "perception":
                 command = ["-m", "services.cli", "perception", "serve"]
+            elif name == EVENTS_PROCESS:
+                command = service_command("requests", f"flows-{name}")
+            else:
+                command = service_command(name, f"flows-{name}")
             self.processes[name] = spawn(command, self.env(name), self.log(name))
         for name, process in self.processes.items():
             wait_http(self.ports[name], "/health/ready", process, 120, self.log(name))
@@ -378,6 +385,10 @@ class Validations:
         await self._consumer.stop()
 
 
+SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
+"""``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
+consuming its topics, instead of one process doing both in one event loop."""
+EVENTS_PROCESS = "requests-events"
 SEAL = os.environ.get("BENCH_FLOW_SEAL", "1") != "0"
 """``BENCH_FLOW_SEAL=0``: validate with the quote id only, requests waits for the quote's event (the
 path of every validation before quotes were sealed)."""

@@ -99,7 +99,12 @@ def run() -> None:
         say("prêt.")
         say(f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)")
         for name, url in urls.items():
-            say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
+            if name in config.split:
+                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}-events)")
+            elif name.removesuffix("-events") in config.split:
+                say(f"  {name:<10} {url}   (consomme les topics de {name.removesuffix('-events')})")
+            else:
+                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
         say(f"  journaux : {config.data_dir / 'logs'}")
         say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")

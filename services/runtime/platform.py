@@ -125,8 +125,11 @@ class Platform:
         self.retention.start()
         if before_consuming is not None:
             await before_consuming(self)
-        await self.broker.start()
-        fetch_pacer(s).pace(self.broker.subscribers)
+        if s.consume_events:
+            await self.broker.start()
+            fetch_pacer(s).pace(self.broker.subscribers)
+        else:
+            log.info("serving HTTP only: another process consumes the service's topics (CONSUME_EVENTS=false)")
 
     async def stop(self, step_timeout: float = 5.0) -> None:
         """Consumers first (no new work), then the relay (may be mid-batch), then connections.
@@ -166,7 +169,12 @@ class Platform:
         """What events need, beside HTTP: reported (``/health/ready`` body, ``/health/details``),
         never a reason to leave rotation."""
         try:
-            broker = bool(await self.broker.ping(timeout=2))
+            if self.settings.consume_events:
+                broker = bool(await self.broker.ping(timeout=2))
+            else:  # no consumer started: asked through the relay's producer
+                broker = self.producer is not None and bool(
+                    await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+                )
         except Exception:
             broker = False
         return {"broker": broker, "outbox_relay": bool(self.relay and self.relay.running)}

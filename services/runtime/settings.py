@@ -106,6 +106,14 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(
         default=500, alias="KAFKA_HEARTBEAT_INTERVAL_MS", description="consumer heartbeat period"
     )
+    consume_events: bool = Field(
+        default=True,
+        alias="CONSUME_EVENTS",
+        description=(
+            "false: this process serves HTTP and consumes no topic, another process of the service (the same "
+            "image, true) consumes them: event handling then never queues behind HTTP requests in one event loop"
+        ),
+    )
     consumer_max_attempts: int = Field(
         default=5,
         ge=1,

@@ -16,7 +16,7 @@ from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.logs import LogRotation
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
-from services.stack.settings import PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
+from services.stack.settings import EVENTS_PORT_OFFSET, EVENTS_SUFFIX, PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
 
 API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 RESTART_BACKOFF_MAX_S = 30.0
@@ -60,16 +60,21 @@ class StackConfig:
     demo_seed: int = 2024
     otlp_endpoint: str | None = None
     logs: LogRotation = DEFAULT_LOG_ROTATION
+    split: tuple[str, ...] = ()
+    """services run as an HTTP process and a ``<service>-events`` process (``RECOUVREMENT_EVENTS_PROCESSES``)"""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
         """From the environment (``LauncherSettings``), or from ``env`` alone when given."""
         settings = LauncherSettings() if env is None else LauncherSettings.model_validate(env)
+        split = settings.split_services()
+        ports = settings.ports()
         return cls(
             data_dir=settings.data_dir.resolve(),
             pg_port=settings.pg_port,
             kafka_port=settings.kafka_port,
-            ports=settings.ports(),
+            ports=ports | {name + EVENTS_SUFFIX: ports[name] + EVENTS_PORT_OFFSET for name in split},
+            split=split,
             external_database_url=settings.database_url,
             external_kafka=settings.kafka_bootstrap_servers,
             seed_demo=settings.seed_demo,
@@ -152,7 +157,7 @@ class Stack:
 
     @staticmethod
     def _command(name: str) -> list[str]:
-        return [name, "serve"] if name in PARTNER_PORTS else ["serve", name]
+        return [name, "serve"] if name in PARTNER_PORTS else ["serve", service_of(name)]
 
     def supervise(self, say: "Say", now: float | None = None) -> list[str]:
         """One pass of the supervisor: a child found dead is restarted, with backoff; returns the
@@ -206,6 +211,8 @@ class Stack:
 
     def service_env(self, name: str) -> dict[str, str]:
         c = self.config
+        if name.endswith(EVENTS_SUFFIX):  # the service's second process: its consumers, on a port of its own
+            return self.service_env(service_of(name)) | {"HTTP_PORT": str(c.ports[name]), "CONSUME_EVENTS": "true"}
         env = dict(os.environ)
         env |= {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "PYTHONUNBUFFERED": "1"}
         if c.otlp_endpoint:
@@ -219,6 +226,8 @@ class Stack:
             "HTTP_PORT": str(c.ports[name]),
             "TOKEN_PUBLIC_KEY_FILE": str(c.public_key),
         }
+        if name in c.split:
+            env["CONSUME_EVENTS"] = "false"
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
             # the portal runs beside it: its X-Forwarded-For names the user's address
@@ -268,7 +277,7 @@ class Stack:
                         continue
                     if response.status_code == 200:
                         answered = response.json().get("service")
-                        if answered != name:  # our process could not bind: another one holds its port
+                        if answered != service_of(name):  # our process could not bind: another one holds its port
                             raise RuntimeError(f"le port {port} de {name} est tenu par un autre processus ({answered})")
                         del pending[name]
                 if time.monotonic() > deadline:
@@ -293,6 +302,11 @@ class Stack:
 class Say:
     def __call__(self, message: str) -> None:
         print(f"[recouvrement] {message}", flush=True)
+
+
+def service_of(name: str) -> str:
+    """``requests-events`` (a service's second process) is the requests service."""
+    return name.removesuffix(EVENTS_SUFFIX)
 
 
 def service_urls(config: StackConfig) -> dict[str, str]:

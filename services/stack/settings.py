@@ -11,6 +11,10 @@ from services.runtime.settings import DEFAULT_DATA_DIR
 SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
 """The portal is the employers' way in (http://127.0.0.1:8080); it calls the five others over HTTP."""
 PARTNER_PORTS = {"perception": 8190, "bank": 8191}
+SPLITTABLE = ("auth", "debt", "simulation", "requests", "debits")
+"""the services with topics to consume, which RECOUVREMENT_EVENTS_PROCESSES may run as two processes"""
+EVENTS_SUFFIX = "-events"
+EVENTS_PORT_OFFSET = 10
 """Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 
 
@@ -80,6 +84,28 @@ class LauncherSettings(BaseSettings):
         alias="RECOUVREMENT_LOG_KEEP",
         description="rotated copies kept per log file (`x.log.1` the newest); older ones are deleted",
     )
+
+    events_processes: str = Field(
+        default="",
+        alias="RECOUVREMENT_EVENTS_PROCESSES",
+        description=(
+            "services run as two processes, e.g. `requests`: one serves HTTP on the service's port and consumes "
+            "nothing, the other (`<service>-events`, port + 10) consumes its topics, so under load an event never "
+            "waits behind HTTP requests in one event loop"
+        ),
+    )
+
+    @field_validator("events_processes")
+    @classmethod
+    def _splittable(cls, value: str) -> str:
+        names = [name for name in value.replace(" ", "").split(",") if name]
+        unknown = sorted(set(names) - set(SPLITTABLE))
+        if unknown:  # a typo fails at start, not as a stack that silently runs one process
+            raise ValueError(f"services inconnus {unknown} (attendus : {', '.join(SPLITTABLE)})")
+        return ",".join(names)
+
+    def split_services(self) -> tuple[str, ...]:
+        return tuple(name for name in self.events_processes.split(",") if name)
 
     @field_validator("database_url", "kafka_bootstrap_servers", "otlp_endpoint", mode="before")
     @classmethod

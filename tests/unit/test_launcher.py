@@ -168,3 +168,27 @@ def test_a_log_grown_past_its_bound_is_rotated_under_its_running_writer(tmp_path
     finally:
         writer.stdin.close()
         writer.wait(5)
+
+
+def test_a_split_service_runs_as_an_http_process_and_an_events_process(tmp_path: Path) -> None:
+    """``RECOUVREMENT_EVENTS_PROCESSES=requests``: the HTTP process consumes nothing, the second one,
+    on the port + 10 and the same database, consumes requests' topics (issue 14)."""
+    config = StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path), "RECOUVREMENT_EVENTS_PROCESSES": "requests"})
+    assert config.split == ("requests",)
+    assert config.ports["requests-events"] == SERVICE_PORTS["requests"] + 10
+    stack = Stack(config)
+    stack.database_server_url = "postgresql://postgres@127.0.0.1:1"
+    http, events = stack.service_env("requests"), stack.service_env("requests-events")
+    assert (http["CONSUME_EVENTS"], http["HTTP_PORT"]) == ("false", str(SERVICE_PORTS["requests"]))
+    assert (events["CONSUME_EVENTS"], events["HTTP_PORT"]) == ("true", str(SERVICE_PORTS["requests"] + 10))
+    assert events["DATABASE_URL"] == http["DATABASE_URL"]
+    assert events["QUOTE_PUBLIC_KEY_FILES"] == http["QUOTE_PUBLIC_KEY_FILES"]
+    assert Stack._command("requests-events") == ["serve", "requests"]
+    assert "CONSUME_EVENTS" not in stack.service_env("debt")  # not split: one process does both
+
+
+def test_an_unknown_service_to_split_stops_the_start(tmp_path: Path) -> None:
+    for value in ("request", "portal", "requests,bank"):
+        with pytest.raises(ValueError, match="services inconnus"):
+            StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path), "RECOUVREMENT_EVENTS_PROCESSES": value})
+    assert StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path)}).split == ()
