@@ -67,6 +67,9 @@ SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 FULL_AFFILIATES = 2000
 FIRST_AFFILIATE = 3_000_000
 CONCURRENCY = int(os.environ.get("BENCH_FLOW_CONCURRENCY", "100"))
+RETRIES = 3
+SATURATED_RETRY_AFTER_S = 2.0
+"""the Retry-After of a 503 service-sature (``services/runtime/problems.py``)"""
 PERIODS = tuple(f"2024-{m:02d}" for m in range(7, 13))  # six eligible periods, everything outstanding
 INSTALLMENTS = 24
 AIM_FLOWS = 100.0
@@ -398,20 +401,35 @@ class Failure(Exception):
     pass
 
 
+async def as_a_gateway(call: Callable[[], Awaitable[tuple[int, Any]]], retried: int) -> tuple[int, Any, int]:
+    """A call made as a gateway makes it (``docs/operations.md``): a 503 ``service-sature`` (no database
+    connection came free in time, so nothing was done) is tried again after its Retry-After, up to
+    RETRIES times. Returns the answer and ``retried`` plus the retries made."""
+    status, body = await call()
+    for _ in range(RETRIES):
+        if not (status == 503 and isinstance(body, dict) and body.get("code") == "service-sature"):
+            break
+        retried += 1
+        await asyncio.sleep(SATURATED_RETRY_AFTER_S)
+        status, body = await call()
+    return status, body, retried
+
+
 async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> dict[str, Any]:
     requests, debits, simulation = (Http(stack.ports[n]) for n in ("requests", "debits", "simulation"))
     watcher = Validations(stack.infra.bootstrap)
     await watcher.start()
     latencies: dict[str, list[float]] = {step: [] for step in STEPS}
+    retried: dict[str, int] = dict.fromkeys(STEPS, 0)
     errors: list[str] = []
     slots = asyncio.Semaphore(concurrency)
     try:
         _, conditions = await requests.call("GET", "/v1/conditions", b"")
         cg_version = conditions["version"]
 
-        async def step(name: str, expected: int, call: Awaitable[tuple[int, Any]]) -> Any:
+        async def step(name: str, expected: int, call: Callable[[], Awaitable[tuple[int, Any]]]) -> Any:
             started = time.perf_counter()
-            status, body = await call
+            status, body, retried[name] = await as_a_gateway(call, retried[name])
             latencies[name].append(time.perf_counter() - started)
             if status != expected:
                 raise Failure(f"{name}: {status} {str(body)[:300]}")
@@ -421,25 +439,33 @@ async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> d
             auth = f"Authorization: Bearer {tokens[numero]}\r\n".encode()
             async with slots:
                 started = time.perf_counter()
-                created = await step("create", 201, requests.call("POST", "/v1/requests", auth, {"affiliate": numero}))
+                created = await step(
+                    "create", 201, lambda: requests.call("POST", "/v1/requests", auth, {"affiliate": numero})
+                )
                 base = f"/v1/requests/{created['id']}"
                 choice = {"modality": "INSTALLMENTS", "guarantee_obligation_accepted": True}
-                await step("modality", 200, requests.call("PUT", f"{base}/modality", auth, choice))
+                await step("modality", 200, lambda: requests.call("PUT", f"{base}/modality", auth, choice))
                 listed = await step(
-                    "bank_accounts", 200, debits.call("GET", f"/v1/affiliates/{numero}/bank-accounts", auth)
+                    "bank_accounts", 200, lambda: debits.call("GET", f"/v1/affiliates/{numero}/bank-accounts", auth)
                 )
                 account = {"bank_account_id": listed[0]["id"]}
-                await step("bank_account", 200, requests.call("PUT", f"{base}/bank-account", auth, account))
-                simulate: dict[str, Any] = {"affiliate": numero, "modality": "INSTALLMENTS", "advance": "0.00"}
-                simulate["installments"] = INSTALLMENTS
-                quote = await step("simulate", 201, simulation.call("POST", "/v1/simulations", auth, simulate))
+                await step("bank_account", 200, lambda: requests.call("PUT", f"{base}/bank-account", auth, account))
+                simulate = {
+                    "affiliate": numero,
+                    "modality": "INSTALLMENTS",
+                    "advance": "0.00",
+                    "installments": INSTALLMENTS,
+                }
+                quote = await step("simulate", 201, lambda: simulation.call("POST", "/v1/simulations", auth, simulate))
                 validation = {
                     "quote_id": quote["quote_id"],
                     "cg_version": cg_version,
                     "cg_accepted": True,
                     "quote_seal": quote["seal"] if SEAL else None,  # as the portal does
                 }
-                waiting = await step("validate", 200, requests.call("POST", f"{base}/validation", auth, validation))
+                waiting = await step(
+                    "validate", 200, lambda: requests.call("POST", f"{base}/validation", auth, validation)
+                )
                 answered = time.perf_counter()
                 if waiting["state"] != "AWAITING_GUARANTEE":
                     raise Failure(f"validate: state {waiting['state']}")
@@ -469,6 +495,7 @@ async def run_flows(stack: Stack, tokens: dict[str, str], concurrency: int) -> d
         "errors": errors,
         "seal": SEAL,
         "validations_refused": sum("validate: 409" in e for e in errors),
+        "retried_503": retried,
         "wall_s": wall,
         "flows_per_s": len(done) / wall if wall > 0 else float("nan"),
         "calls_per_s": len(done) * HTTP_CALLS_PER_FLOW / wall if wall > 0 else float("nan"),
@@ -666,7 +693,9 @@ def main() -> dict[str, Any]:
                 f"  {measured['flows']:,} flows in {measured['wall_s']:.1f} s: {measured['flows_per_s']:.1f} flows/s, "
                 f"{fmt(measured['calls_per_s'])} flow calls/s; {len(measured['errors'])} errors, of which "
                 f"{measured['validations_refused']} validations refused (409); quote seal {'on' if SEAL else 'off'}; "
-                f"validate p50/p99 {validate['p50_ms']:.0f}/{validate['p99_ms']:.0f} ms"
+                f"validate p50/p99 {validate['p50_ms']:.0f}/{validate['p99_ms']:.0f} ms; calls retried after a 503 "
+                f"service-sature: {sum(measured['retried_503'].values())} "
+                f"({', '.join(f'{k} {v}' for k, v in measured['retried_503'].items() if v) or 'none'})"
             )
             for error in measured["errors"][:10]:
                 say(f"  error {error}")
