@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_producer, fetch_pacer
+from services.runtime.kafka import create_producer, fetch_pacer, start_consuming
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def create_broker_app(
         producer = create_producer(settings)
         await producer.start()
         dead_letters.append(DeadLetters(producer, settings.service_name))
-        await broker.start()
+        await start_consuming(broker)
         fetch_pacer(settings).pace(broker.subscribers)
         on_started()
         try:

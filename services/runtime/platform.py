@@ -20,7 +20,7 @@ from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import CrashPoints
-from services.runtime.kafka import create_broker, create_producer, create_tail_reader, fetch_pacer
+from services.runtime.kafka import create_broker, create_producer, create_tail_reader, fetch_pacer, start_consuming
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.outbox_log import NO_POLICY, ReplayPolicy
@@ -126,7 +126,7 @@ class Platform:
         if before_consuming is not None:
             await before_consuming(self)
         if s.consume_events:
-            await self.broker.start()
+            await start_consuming(self.broker)
             fetch_pacer(s).pace(self.broker.subscribers)
         else:
             log.info("serving HTTP only: another process consumes the service's topics (CONSUME_EVENTS=false)")
