@@ -3,6 +3,8 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.settings import TraceSampleRatio
+
 
 class PortalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
@@ -46,14 +48,5 @@ class PortalSettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )
-    trace_sample_ratio: float = Field(
-        default=1.0,
-        ge=0,
-        le=1,
-        alias="OTEL_TRACES_SAMPLER_ARG",
-        description=(
-            "share of traces recorded (parent-based: decided where a trace starts, followed by every hop); "
-            "unsampled calls keep their trace id in the logs. 1 in development, e.g. 0.05 under campaign load"
-        ),
-    )
+    trace_sample_ratio: TraceSampleRatio = 1.0
     log_level: str = Field(default="INFO", alias="LOG_LEVEL", description="DEBUG, INFO, WARNING or ERROR")

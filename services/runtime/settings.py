@@ -14,6 +14,21 @@ from contracts.programme import CURRENT_PROGRAMME, Programme, load_programme, sh
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
 
 
+TraceSampleRatio = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=1,
+        alias="OTEL_TRACES_SAMPLER_ARG",
+        description=(
+            "share of traces recorded (parent-based: decided where a trace starts, followed by every hop); "
+            "unsampled calls keep their trace id in the logs. 1 in development, e.g. 0.1 under campaign load"
+        ),
+    ),
+]
+"""every process's sampling setting (the services' and the portal's settings)"""
+
+
 class ServiceSettings(BaseSettings):
     """Each service subclasses this with its own ``env_prefix`` defaults for port and database."""
 
@@ -126,16 +141,7 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )
-    trace_sample_ratio: float = Field(
-        default=1.0,
-        ge=0,
-        le=1,
-        alias="OTEL_TRACES_SAMPLER_ARG",
-        description=(
-            "share of traces recorded (parent-based: decided where a trace starts, followed by every hop); "
-            "unsampled calls keep their trace id in the logs. 1 in development, e.g. 0.05 under campaign load"
-        ),
-    )
+    trace_sample_ratio: TraceSampleRatio = 1.0
     log_level: str = Field(default="INFO", alias="LOG_LEVEL", description="DEBUG, INFO, WARNING or ERROR")
     token_public_key_file: Path = Field(
         default=DEFAULT_DATA_DIR / "keys" / "token-signing.pub.pem",
