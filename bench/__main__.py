@@ -28,6 +28,23 @@ BENCHES: dict[str, ModuleType] = {
     "breakdown": breakdown,
 }
 OPTIONAL = {"breakdown": "BENCH_BREAKDOWN"}
+ISSUE_14_START = {
+    "ingestion": "11 % month order, 27 % affiliate order",
+    "debt_http": "16 %",
+    "simulation_http": "4-5.6 %",
+    "flows": "13.8-20.2 flows/s, 0.5-12 % of validations refused",
+    "portal_pages": "×1.6 to ×2.15",
+    "startup cold, with demo": "41-50 s",
+    "debit_run": "5.2 % (398 orders/s), 1M never run",
+}
+"""the figures issue 14 started from (2026-12-05), printed beside today's: by bench, or by row for
+the benches with several rows"""
+
+
+def issue_14_start(bench: str, row: list[str]) -> str:
+    if bench == "startup":
+        return ISSUE_14_START.get(row[0], "–")
+    return ISSUE_14_START.get(bench, "–")
 
 
 def main() -> int:
@@ -58,10 +75,11 @@ def main() -> int:
         say(f"=== {name} took {time.monotonic() - bench_started:.0f} s ===")
     rows = []
     for name, result in results.items():
-        rows += BENCHES[name].rows_for(result)
+        rows += [[*row, issue_14_start(name, row)] for row in BENCHES[name].rows_for(result)]
     print()
     print(f"Summary (BENCH_SCALE={scale()}, {machine()['cpus']} CPUs, {time.monotonic() - started:.0f} s in all)")
-    print(table(["bench", "volume / detail", "measured", "baseline (same run)", "ratio", "aim"], rows))
+    header = ["bench", "volume / detail", "measured", "baseline (same run)", "ratio", "aim", "issue 14's start"]
+    print(table(header, rows))
     for name, reason in failures.items():
         print(f"FAILED {name}: {reason}")
     for name, change in changes.items():
