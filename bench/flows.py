@@ -67,6 +67,10 @@ SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 FULL_AFFILIATES = 2000
 FIRST_AFFILIATE = 3_000_000
 CONCURRENCY = int(os.environ.get("BENCH_FLOW_CONCURRENCY", "100"))
+SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
+"""``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
+consuming its topics, instead of one process doing both in one event loop."""
+EVENTS_PROCESS = "requests-events"
 RETRIES = 3
 SATURATED_RETRY_AFTER_S = 2.0
 """the Retry-After of a 503 service-sature (``services/runtime/problems.py``)"""
@@ -388,10 +392,6 @@ class Validations:
         await self._consumer.stop()
 
 
-SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
-"""``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
-consuming its topics, instead of one process doing both in one event loop."""
-EVENTS_PROCESS = "requests-events"
 SEAL = os.environ.get("BENCH_FLOW_SEAL", "1") != "0"
 """``BENCH_FLOW_SEAL=0``: validate with the quote id only, requests waits for the quote's event (the
 path of every validation before quotes were sealed)."""

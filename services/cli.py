@@ -60,8 +60,9 @@ for service, service_app in (
 @app.command()
 def run() -> None:
     """Démarre toute la pile : Postgres et broker embarqués, topics, services, données de démo."""
-    from services.stack.launcher import Say, Stack, StackConfig, service_urls
+    from services.stack.launcher import Say, Stack, StackConfig, service_of, service_urls
     from services.stack.provisioning import database_url
+    from services.stack.settings import EVENTS_SUFFIX
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the stack as cleanly as Ctrl-C
@@ -100,9 +101,9 @@ def run() -> None:
         say(f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)")
         for name, url in urls.items():
             if name in config.split:
-                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}-events)")
-            elif name.removesuffix("-events") in config.split:
-                say(f"  {name:<10} {url}   (consomme les topics de {name.removesuffix('-events')})")
+                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}{EVENTS_SUFFIX})")
+            elif name != service_of(name):
+                say(f"  {name:<10} {url}   (consomme les topics de {service_of(name)})")
             else:
                 say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")

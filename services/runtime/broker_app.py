@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_producer, fetch_pacer, start_consuming
+from services.runtime.kafka import create_producer, start_consuming
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,7 @@ def create_broker_app(
         producer = create_producer(settings)
         await producer.start()
         dead_letters.append(DeadLetters(producer, settings.service_name))
-        await start_consuming(broker)
-        fetch_pacer(settings).pace(broker.subscribers)
+        await start_consuming(broker, settings)
         on_started()
         try:
             yield

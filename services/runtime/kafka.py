@@ -72,8 +72,9 @@ def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
-async def start_consuming(broker: KafkaBroker) -> None:
-    """``broker.start()``, with the subscribers started at once instead of one after another.
+async def start_consuming(broker: KafkaBroker, settings: ServiceSettings) -> None:
+    """``broker.start()``, with the subscribers started at once instead of one after another, then
+    their fetches paced (``fetch_pacing``).
 
     Each subscriber is its own consumer group and its start waits for the group's join, about 3 s on
     Tansu whatever the session timeout: started in turn, the reference perception's ten office
@@ -86,13 +87,10 @@ async def start_consuming(broker: KafkaBroker) -> None:
     for publisher in broker.publishers:
         await publisher.start()
     broker.running = True
-
-
-def fetch_pacer(settings: ServiceSettings) -> FetchPacer:
-    """Paces the subscribers' fetches once the broker has started them (see ``fetch_pacing``)."""
-    return FetchPacer(
+    pacer = FetchPacer(
         settings.kafka_fetch_max_wait_ms, settings.kafka_idle_fetch_max_wait_ms, settings.kafka_idle_after_ms
     )
+    pacer.pace(broker.subscribers)
 
 
 def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:

@@ -20,7 +20,7 @@ from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import CrashPoints
-from services.runtime.kafka import create_broker, create_producer, create_tail_reader, fetch_pacer, start_consuming
+from services.runtime.kafka import create_broker, create_producer, create_tail_reader, start_consuming
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.outbox_log import NO_POLICY, ReplayPolicy
@@ -126,8 +126,7 @@ class Platform:
         if before_consuming is not None:
             await before_consuming(self)
         if s.consume_events:
-            await start_consuming(self.broker)
-            fetch_pacer(s).pace(self.broker.subscribers)
+            await start_consuming(self.broker, s)
         else:
             log.info("serving HTTP only: another process consumes the service's topics (CONSUME_EVENTS=false)")
 

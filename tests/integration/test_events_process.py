@@ -2,7 +2,6 @@
 other consumes its topics; in one process a handler's every await queued behind the HTTP requests
 (issue 14: the perception's answers waited 19 s p50 in the flow bench, 0.4 s split)."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,4 +99,3 @@ async def test_the_http_only_process_leaves_every_message_to_the_consuming_one(i
     finally:
         await producer.stop()
         await conn.close()
-        await asyncio.sleep(0)
