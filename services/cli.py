@@ -60,9 +60,8 @@ for service, service_app in (
 @app.command()
 def run() -> None:
     """Démarre toute la pile : Postgres et broker embarqués, topics, services, données de démo."""
-    from services.stack.launcher import Say, Stack, StackConfig, service_of, service_urls
+    from services.stack.launcher import Say, Stack, StackConfig, listing
     from services.stack.provisioning import database_url
-    from services.stack.settings import EVENTS_SUFFIX
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the stack as cleanly as Ctrl-C
@@ -96,16 +95,9 @@ def run() -> None:
             )
             marker.write_text(json.dumps({"affiliates": config.demo_affiliates, "seed": config.demo_seed}))
             say(f"données de démo chargées : {len(dataset.export.accounts)} comptes, {len(dataset.ledger)} écritures")
-        urls = service_urls(config)
         say("prêt.")
-        say(f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)")
-        for name, url in urls.items():
-            if name in config.split:
-                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}{EVENTS_SUFFIX})")
-            elif name != service_of(name):
-                say(f"  {name:<10} {url}   (consomme les topics de {service_of(name)})")
-            else:
-                say(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
+        for line in listing(config):
+            say(line)
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
         say(f"  journaux : {config.data_dir / 'logs'}")
         say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")
@@ -127,6 +119,10 @@ def serve(
     service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")],
     host: Annotated[str, typer.Option(envvar="HTTP_HOST")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(envvar="HTTP_PORT", help="défaut : le port du service")] = None,
+    shared_port: Annotated[
+        int | None,
+        typer.Option(envvar="HTTP_SHARED_PORT", help="le port que les répliques du service partagent (SO_REUSEPORT)"),
+    ] = None,
 ) -> None:
     """Sert un service (HTTP, et ses consommateurs Kafka) ; configuration par variables d'environnement."""
     from services.runtime.serving import serve
@@ -134,7 +130,9 @@ def serve(
 
     if service not in SERVICE_PORTS:
         raise typer.BadParameter(f"service inconnu : {service} (attendu : {', '.join(SERVICE_PORTS)})")
-    serve(f"services.{service}.main:create_app", host, port if port is not None else SERVICE_PORTS[service])
+    serve(
+        f"services.{service}.main:create_app", host, port if port is not None else SERVICE_PORTS[service], shared_port
+    )
 
 
 @topics_app.command("provision")

@@ -16,6 +16,7 @@ from services.runtime.client_address import client_address
 from services.runtime.metrics import HttpTimer, StateGauge
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
+from services.runtime.telemetry import instance_id
 from services.runtime.tokens import InvalidToken, Principal
 
 MAX_BODY_BYTES = 64 * 1024
@@ -179,6 +180,7 @@ def create_http_app(
         body = {
             "status": "ok" if ok else "unavailable",
             "service": platform.settings.service_name,  # the launcher checks who answers on the port
+            "instance": instance_id(),  # which replica answered
             "checks": checks,
             "dependencies": dependencies,
         }
@@ -187,7 +189,12 @@ def create_http_app(
     @app.get("/health/details", tags=["santé"], summary="Base de données, broker et relais : pour les alertes")
     async def details() -> Any:
         """Every dependency's state, always 200: for alerts and dashboards, never for rotation."""
-        return {"database": await platform.database_ready(), **await platform.dependencies()}
+        return {
+            "database": await platform.database_ready(),
+            **await platform.dependencies(),
+            "instance": instance_id(),
+            "partitions": platform.assignment(),  # which replica holds which partitions of the group
+        }
 
     for router in routers:
         app.include_router(router)

@@ -161,6 +161,15 @@ class Platform:
         """The aiokafka consumers of the service's subscribers, once started (for the lag metric)."""
         return [c for c in (getattr(s, "consumer", None) for s in self.broker.subscribers) if c is not None]
 
+    def assignment(self) -> dict[str, list[int]]:
+        """The partitions this process consumes now, per topic: replicas of a service share their
+        consumer groups, so each holds its part (none while a rebalance is under way)."""
+        held: dict[str, set[int]] = {}
+        for consumer in self.consumers():
+            for tp in consumer.assignment():
+                held.setdefault(tp.topic, set()).add(tp.partition)
+        return {topic: sorted(partitions) for topic, partitions in sorted(held.items())}
+
     async def database_ready(self) -> bool:
         return await database_ready(self.pool)
 

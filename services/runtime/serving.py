@@ -1,9 +1,39 @@
 """How every process of the stack serves its app: one place for uvicorn's options."""
 
+import socket
+import sys
 
-def serve(factory: str, host: str, port: int) -> None:
+STARTUP_FAILURE = 3
+"""uvicorn's exit code when the app did not start (its lifespan failed)"""
+
+
+def serve(factory: str, host: str, port: int, shared_port: int | None = None) -> None:
     """Runs ``factory`` ("module:function" building the app) with uvicorn: our JSON logs
-    (``log_config=None``), and 10 s for requests in flight when asked to stop."""
+    (``log_config=None``), and 10 s for requests in flight when asked to stop.
+
+    ``shared_port``: the port every replica of the service listens on (``RECOUVREMENT_<SERVICE>_REPLICAS``),
+    each with its own socket in one ``SO_REUSEPORT`` group, so the kernel spreads the connections
+    evenly, as a Kubernetes Service would. (One socket inherited by all was tried first: whichever
+    process woke first accepted a whole burst of connections.) The replica also serves ``port``
+    alone, so that its health and its metrics are asked of it, not of whichever replica accepts."""
     import uvicorn  # here: the command line starts without loading the server
 
-    uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    if shared_port is None:
+        uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+        return
+    config = uvicorn.Config(factory, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    server.run(sockets=[reuse_port_socket(host, shared_port), config.bind_socket()])
+    if not server.started:  # as uvicorn.run: the launcher sees a replica that could not start
+        sys.exit(STARTUP_FAILURE)
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """Bound, not listening: asyncio listens when it serves it. The launcher binds one too and never
+    listens on it, which keeps the port from any process outside the group (only sockets of the same
+    user with ``SO_REUSEPORT`` may join, and only listening ones are given connections)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock

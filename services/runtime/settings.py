@@ -40,6 +40,15 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST", description="address the HTTP server binds")
     http_port: int = Field(default=8100, alias="HTTP_PORT", description="port of the HTTP server")
+    http_shared_port: int | None = Field(
+        default=None,
+        alias="HTTP_SHARED_PORT",
+        description=(
+            "read by `recouvrement serve`: a port every replica of the service listens on with SO_REUSEPORT, the "
+            "kernel spreading the connections (`RECOUVREMENT_<SERVICE>_REPLICAS` in the embedded stack); the "
+            "replica also serves HTTP_PORT alone"
+        ),
+    )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/postgres",
         alias="DATABASE_URL",

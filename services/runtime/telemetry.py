@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import socket
 import sys
 from datetime import UTC, datetime
 
@@ -36,6 +38,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def instance_id() -> str:
+    """Which process of a service this is (the pod's name in Kubernetes, then the pid): a replica's
+    spans and health answers say it, so one replica misbehaving is found among its peers."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -56,7 +64,7 @@ def setup_tracing(service_name: str, otlp_endpoint: str | None, sample_ratio: fl
     only its spans are not built, which is most of tracing's cost under load.
     """
     provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}),
+        resource=Resource.create({"service.name": service_name, "service.instance.id": instance_id()}),
         sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
     )
     if otlp_endpoint:

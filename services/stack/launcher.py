@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,12 +12,22 @@ from pathlib import Path
 
 import httpx
 
+from services.runtime.serving import reuse_port_socket
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.logs import LogRotation
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
-from services.stack.settings import EVENTS_PORT_OFFSET, EVENTS_SUFFIX, PARTNER_PORTS, SERVICE_PORTS, LauncherSettings
+from services.stack.settings import (
+    EVENTS_SUFFIX,
+    PARTNER_PORTS,
+    SERVICE_PORTS,
+    LauncherSettings,
+    check_replica_names,
+    consumes_only,
+    process_ports,
+    service_of,
+)
 
 API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
 RESTART_BACKOFF_MAX_S = 30.0
@@ -53,6 +64,7 @@ class StackConfig:
     pg_port: int = 15432
     kafka_port: int = 19092
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS) | PARTNER_PORTS)
+    """every process, and the port on which it answers alone (``settings.process_ports``)"""
     external_database_url: str | None = None
     external_kafka: str | None = None
     seed_demo: bool = True
@@ -62,19 +74,24 @@ class StackConfig:
     logs: LogRotation = DEFAULT_LOG_ROTATION
     split: tuple[str, ...] = ()
     """services run as an HTTP process and a ``<service>-events`` process (``RECOUVREMENT_EVENTS_PROCESSES``)"""
+    shared: dict[str, int] = field(default_factory=dict)
+    """the port of each replicated service (``RECOUVREMENT_<SERVICE>_REPLICAS``), on which all its
+    replicas listen"""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "StackConfig":
         """From the environment (``LauncherSettings``), or from ``env`` alone when given."""
+        check_replica_names(os.environ if env is None else env)
         settings = LauncherSettings() if env is None else LauncherSettings.model_validate(env)
         split = settings.split_services()
-        ports = settings.ports()
+        ports, shared = process_ports(settings.ports(), split, settings.replicas())
         return cls(
             data_dir=settings.data_dir.resolve(),
             pg_port=settings.pg_port,
             kafka_port=settings.kafka_port,
-            ports=ports | {name + EVENTS_SUFFIX: ports[name] + EVENTS_PORT_OFFSET for name in split},
+            ports=ports,
             split=split,
+            shared=shared,
             external_database_url=settings.database_url,
             external_kafka=settings.kafka_bootstrap_servers,
             seed_demo=settings.seed_demo,
@@ -87,7 +104,7 @@ class StackConfig:
     def __post_init__(self) -> None:
         """Two processes told the same port: the second dies on bind while the first answers its
         health checks, and the stack looks ready without it. Refused before anything starts."""
-        owners = dict(self.ports)
+        owners = dict(self.ports) | {f"{name} (port partagé)": port for name, port in self.shared.items()}
         if self.external_database_url is None:
             owners["postgres"] = self.pg_port
         if self.external_kafka is None:
@@ -97,6 +114,10 @@ class StackConfig:
             if port in seen:
                 raise ValueError(f"le port {port} est donné à la fois à {seen[port]} et à {name}")
             seen[port] = name
+
+    def traffic_port(self, service: str) -> int:
+        """where a service is called: the port its replicas share, or its one process's"""
+        return self.shared.get(service, self.ports[service])
 
     @property
     def private_key(self) -> Path:
@@ -124,6 +145,9 @@ class Stack:
         self.children: dict[str, Child] = {}
         """the supervised: every service, every partner, and ``broker`` when it is embedded"""
         self.restarts: dict[str, int] = {}
+        self.reserved: dict[str, socket.socket] = {}
+        """the replicas' shared ports, bound (not listening) by the launcher for the stack's life: no
+        process outside the group can take one while a replica restarts"""
         self.database_server_url = config.external_database_url or ""
         self.bootstrap = config.external_kafka or ""
 
@@ -147,6 +171,8 @@ class Stack:
             self.bootstrap = self.broker.bootstrap
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
+        for service, port in c.shared.items():  # a port already taken stops the start here
+            self.reserved[service] = reuse_port_socket("127.0.0.1", port)
         for name in self.config.ports:
             self.processes[name] = self._spawn(name, self._command(name))
             self.children[name] = Child()
@@ -211,8 +237,12 @@ class Stack:
 
     def service_env(self, name: str) -> dict[str, str]:
         c = self.config
-        if name.endswith(EVENTS_SUFFIX):  # the service's second process: its consumers, on a port of its own
-            return self.service_env(service_of(name)) | {"HTTP_PORT": str(c.ports[name]), "CONSUME_EVENTS": "true"}
+        if consumes_only(name):  # the service's second process: its consumers, on a port of its own
+            env = self.service_env(service_of(name)) | {"HTTP_PORT": str(c.ports[name]), "CONSUME_EVENTS": "true"}
+            env.pop("HTTP_SHARED_PORT", None)  # and none of its HTTP traffic
+            return env
+        if name != service_of(name):  # another replica: the service's settings, its own port
+            return self.service_env(service_of(name)) | {"HTTP_PORT": str(c.ports[name])}
         env = dict(os.environ)
         env |= {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "PYTHONUNBUFFERED": "1"}
         if c.otlp_endpoint:
@@ -228,6 +258,8 @@ class Stack:
         }
         if name in c.split:
             env["CONSUME_EVENTS"] = "false"
+        if name in c.shared:
+            env["HTTP_SHARED_PORT"] = str(c.shared[name])
         if name == "auth":
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
             # the portal runs beside it: its X-Forwarded-For names the user's address
@@ -237,7 +269,7 @@ class Stack:
         if name == "requests":
             env["QUOTE_PUBLIC_KEY_FILES"] = str(c.quote_public_key)
         if name == "portal":
-            env |= {f"{api.upper()}_URL": f"http://127.0.0.1:{c.ports[api]}" for api in API_SERVICES}
+            env |= {f"{api.upper()}_URL": f"http://127.0.0.1:{c.traffic_port(api)}" for api in API_SERVICES}
             env["COOKIE_SECURE"] = "false"  # plain http on 127.0.0.1: a Secure cookie would never come back
             return env
         if self.broker is not None:  # the memory-only broker forgot every state topic: announce again
@@ -251,10 +283,11 @@ class Stack:
         return env
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        env = self.service_env(name)
         with (self.config.data_dir / "logs" / f"{name}.log").open("ab") as log_file:
             return subprocess.Popen(
                 [sys.executable, "-m", "services.cli", *command],
-                env=self.service_env(name),
+                env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -295,6 +328,8 @@ class Stack:
                 process.kill()
         if self.broker is not None:
             self.broker.stop()
+        for reserved in self.reserved.values():
+            reserved.close()
         if self.postgres is not None:
             self.postgres.stop()
 
@@ -304,13 +339,41 @@ class Say:
         print(f"[recouvrement] {message}", flush=True)
 
 
-def service_of(name: str) -> str:
-    """``requests-events`` (a service's second process) is the requests service."""
-    return name.removesuffix(EVENTS_SUFFIX)
-
-
 def service_urls(config: StackConfig) -> dict[str, str]:
-    return {name: f"http://127.0.0.1:{port}" for name, port in config.ports.items()}
+    """where each service, portal and partner is called (a replicated service: its shared port)"""
+    names = dict.fromkeys(service_of(name) for name in config.ports)
+    return {name: f"http://127.0.0.1:{config.traffic_port(name)}" for name in names}
 
 
-__all__ = ["PARTNER_PORTS", "SERVICES_WITH_DATABASE", "SERVICE_PORTS", "Say", "Stack", "StackConfig", "service_urls"]
+def listing(config: StackConfig) -> list[str]:
+    """What ``recouvrement run`` prints once ready: where to call each service, and what each of
+    its processes is when it has several."""
+    urls = service_urls(config)
+    lines = [f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)"]
+    for name, url in urls.items():
+        if name in config.split:
+            lines.append(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}{EVENTS_SUFFIX})")
+        else:
+            lines.append(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
+    for name, port in config.ports.items():  # the processes behind a service, when it has several
+        if consumes_only(name):
+            role = f"consomme les topics de {service_of(name)}"
+        elif service_of(name) in config.shared:
+            role = "une réplique ; sa santé, ses métriques"
+        else:
+            continue
+        lines.append(f"    {name:<19} http://127.0.0.1:{port}   ({role})")
+    return lines
+
+
+__all__ = [
+    "PARTNER_PORTS",
+    "SERVICES_WITH_DATABASE",
+    "SERVICE_PORTS",
+    "Say",
+    "Stack",
+    "StackConfig",
+    "listing",
+    "service_of",
+    "service_urls",
+]

@@ -1,6 +1,8 @@
 """What the embedded stack's launcher reads (``recouvrement run``, ``make run``, the tests' stacks):
 settings like every service's, so the configuration reference is generated from them."""
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -13,13 +15,36 @@ SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 810
 PARTNER_PORTS = {"perception": 8190, "bank": 8191}
 SPLITTABLE = ("auth", "debt", "simulation", "requests", "debits")
 """the services with topics to consume, which RECOUVREMENT_EVENTS_PROCESSES may run as two processes"""
+"""Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 EVENTS_SUFFIX = "-events"
 EVENTS_PORT_OFFSET = 10
-"""Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
+REPLICABLE = (*SPLITTABLE, "portal")
+"""what ``RECOUVREMENT_<SERVICE>_REPLICAS`` may run as several processes (the partners are one each)"""
+REPLICA_PORT_STEP = 100
+"""Replica k of a replicated service answers alone on the service's port + k × 100 (``requests``
+8204, ``requests-2`` 8304), the service's port being the one they share. Its events processes share
+nothing: replica k on the events port + (k − 1) × 100 (``requests-events`` 8114, ``requests-events-2``
+8214)."""
+MAX_REPLICAS = 8
+_REPLICA = re.compile(r"-\d+$")
+_REPLICAS_SETTING = re.compile(r"RECOUVREMENT_(\w+)_REPLICAS")
 
 
 def _port(name: str, default: int) -> int:
     return Field(default=default, alias=f"RECOUVREMENT_{name.upper()}_PORT", description=f"HTTP port of {name}")
+
+
+def _replicas(name: str) -> int:
+    return Field(
+        default=1,
+        ge=1,
+        le=MAX_REPLICAS,
+        alias=f"RECOUVREMENT_{name.upper()}_REPLICAS",
+        description=(
+            f"processes of {name}, sharing its port (the launcher holds the listening socket, the kernel spreads the "
+            "connections), its database and its consumer groups; each also answers alone on its own port"
+        ),
+    )
 
 
 class LauncherSettings(BaseSettings):
@@ -32,6 +57,12 @@ class LauncherSettings(BaseSettings):
     debits_port: int = _port("debits", SERVICE_PORTS["debits"])
     portal_port: int = _port("portal", SERVICE_PORTS["portal"])
     perception_port: int = _port("perception", PARTNER_PORTS["perception"])
+    auth_replicas: int = _replicas("auth")
+    debt_replicas: int = _replicas("debt")
+    simulation_replicas: int = _replicas("simulation")
+    requests_replicas: int = _replicas("requests")
+    debits_replicas: int = _replicas("debits")
+    portal_replicas: int = _replicas("portal")
     bank_port: int = _port("bank", PARTNER_PORTS["bank"])
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
@@ -114,3 +145,55 @@ class LauncherSettings(BaseSettings):
 
     def ports(self) -> dict[str, int]:
         return {name: getattr(self, f"{name}_port") for name in SERVICE_PORTS | PARTNER_PORTS}
+
+    def replicas(self) -> dict[str, int]:
+        """The services asked to run as more than one process, and how many."""
+        counts = {name: int(getattr(self, f"{name}_replicas")) for name in REPLICABLE}
+        return {name: count for name, count in counts.items() if count > 1}
+
+
+def replica_name(name: str, k: int) -> str:
+    """``requests``, ``requests-2``, ``requests-3``…: the first replica keeps the plain name (its log
+    file, its line in the listing), so one process per service looks as it always did."""
+    return name if k == 1 else f"{name}-{k}"
+
+
+def service_of(name: str) -> str:
+    """``requests-2``, ``requests-events`` and ``requests-events-2`` are all the requests service."""
+    return _REPLICA.sub("", name).removesuffix(EVENTS_SUFFIX)
+
+
+def consumes_only(name: str) -> bool:
+    """an events process: it consumes the service's topics and takes none of its HTTP traffic"""
+    return _REPLICA.sub("", name).endswith(EVENTS_SUFFIX)
+
+
+def process_ports(
+    ports: dict[str, int], split: tuple[str, ...], replicas: dict[str, int]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Every process of the stack with the port it answers on alone, and the ports the replicas of a
+    service share (the launcher holds those sockets). ``ports``: the services' and partners' ports."""
+    own: dict[str, int] = {}
+    shared: dict[str, int] = {}
+    for name, port in ports.items():
+        count = replicas.get(name, 1)
+        if count == 1:
+            own[name] = port
+        else:
+            shared[name] = port
+            own |= {replica_name(name, k): port + REPLICA_PORT_STEP * k for k in range(1, count + 1)}
+        if name in split:
+            events = port + EVENTS_PORT_OFFSET
+            own |= {
+                replica_name(name + EVENTS_SUFFIX, k): events + REPLICA_PORT_STEP * (k - 1) for k in range(1, count + 1)
+            }
+    return own, shared
+
+
+def check_replica_names(environ: Mapping[str, str]) -> None:
+    """``RECOUVREMENT_REQUEST_REPLICAS=2`` (a typo) or ``RECOUVREMENT_BANK_REPLICAS`` (a partner)
+    would be ignored, and a bench would measure one process believing it measured two: refused."""
+    for key in environ:
+        match = _REPLICAS_SETTING.fullmatch(key)
+        if match and match.group(1).lower() not in REPLICABLE:
+            raise ValueError(f"{key} : service inconnu (attendus : {', '.join(REPLICABLE)})")

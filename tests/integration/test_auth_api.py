@@ -1,6 +1,7 @@
 """auth over HTTP, with its real database and broker: login, lockout, events, bad input."""
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
+from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS, all_topic_names
 from services.auth.config import AuthSettings
 from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
@@ -236,4 +237,9 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.json()["service"] == "auth"  # the launcher checks who answers on a port
     assert ready.json()["checks"] == {"database": True}
     assert ready.json()["dependencies"] == {"broker": True, "outbox_relay": True}
-    assert (await client.get("/health/details")).json() == {"database": True, "broker": True, "outbox_relay": True}
+    details = (await client.get("/health/details")).json()
+    assert {key: details[key] for key in ("database", "broker", "outbox_relay")} == dict.fromkeys(
+        ("database", "broker", "outbox_relay"), True
+    )
+    assert details["instance"].endswith(f"/{os.getpid()}")  # the process that answered (one of the replicas)
+    assert set(details["partitions"]) <= set(all_topic_names())  # what it consumes now (see test_replicas)

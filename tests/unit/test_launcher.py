@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from services.stack.embedded import free_ports
-from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Child, Stack, StackConfig
+from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Child, Stack, StackConfig, listing, service_urls
 from services.stack.logs import LogRotation
+from services.stack.settings import consumes_only, service_of
 
 
 def test_two_processes_given_one_port_are_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -192,3 +193,75 @@ def test_an_unknown_service_to_split_stops_the_start(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="services inconnus"):
             StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path), "RECOUVREMENT_EVENTS_PROCESSES": value})
     assert StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path)}).split == ()
+
+
+def replicated(tmp_path: Path, **env: str) -> StackConfig:
+    return StackConfig.from_env({"RECOUVREMENT_DATA_DIR": str(tmp_path), **env})
+
+
+def test_replicas_share_the_services_port_and_each_answers_alone_on_its_own(tmp_path: Path) -> None:
+    """``RECOUVREMENT_REQUESTS_REPLICAS=2`` (issue 14): both replicas listen on 8104; ``requests``
+    answers alone on 8204, ``requests-2`` on 8304, so each one's health is its own."""
+    config = replicated(tmp_path, RECOUVREMENT_REQUESTS_REPLICAS="2")
+    assert config.shared == {"requests": SERVICE_PORTS["requests"]}
+    assert (config.ports["requests"], config.ports["requests-2"]) == (8204, 8304)
+    assert config.traffic_port("requests") == 8104 and config.traffic_port("debt") == SERVICE_PORTS["debt"]
+    assert [name for name in config.ports if name.startswith("requests")] == ["requests", "requests-2"]
+
+    stack = Stack(config)
+    stack.database_server_url = "postgresql://postgres@127.0.0.1:1"
+    first, second = stack.service_env("requests"), stack.service_env("requests-2")
+    assert (first["HTTP_PORT"], second["HTTP_PORT"]) == ("8204", "8304")
+    assert first["HTTP_SHARED_PORT"] == second["HTTP_SHARED_PORT"] == "8104"
+    assert first["DATABASE_URL"] == second["DATABASE_URL"]  # one service: its database, its groups
+    assert "CONSUME_EVENTS" not in second  # each replica serves and consumes (the group splits partitions)
+    assert Stack._command("requests-2") == ["serve", "requests"]
+    assert stack.service_env("portal")["REQUESTS_URL"] == "http://127.0.0.1:8104"
+    assert "HTTP_SHARED_PORT" not in stack.service_env("debt")
+    assert service_urls(config)["requests"] == "http://127.0.0.1:8104"
+    assert set(service_urls(config)) == set(SERVICE_PORTS) | set(PARTNER_PORTS)  # one URL per service
+
+
+def test_replicas_of_a_split_service_double_both_kinds_of_process(tmp_path: Path) -> None:
+    config = replicated(tmp_path, RECOUVREMENT_REQUESTS_REPLICAS="2", RECOUVREMENT_EVENTS_PROCESSES="requests")
+    assert {name: port for name, port in config.ports.items() if service_of(name) == "requests"} == {
+        "requests": 8204,
+        "requests-2": 8304,
+        "requests-events": 8114,
+        "requests-events-2": 8214,
+    }
+    stack = Stack(config)
+    stack.database_server_url = "postgresql://postgres@127.0.0.1:1"
+    http, events = stack.service_env("requests-2"), stack.service_env("requests-events-2")
+    assert (http["CONSUME_EVENTS"], http["HTTP_SHARED_PORT"]) == ("false", "8104")
+    assert (events["CONSUME_EVENTS"], "HTTP_SHARED_PORT" in events) == ("true", False)  # takes no HTTP traffic
+    assert events["HTTP_PORT"] == "8214"
+    lines = listing(config)
+    assert any("requests-events-2" in line and "8214" in line and "consomme" in line for line in lines)
+    assert any(line.split()[:2] == ["requests-2", "http://127.0.0.1:8304"] for line in lines)
+
+
+def test_a_replica_count_out_of_bounds_stops_the_start(tmp_path: Path) -> None:
+    for value in ("0", "9", "deux", "-1"):
+        with pytest.raises(ValueError, match="RECOUVREMENT_DEBT_REPLICAS"):
+            replicated(tmp_path, RECOUVREMENT_DEBT_REPLICAS=value)
+    for typo in ("RECOUVREMENT_REQUEST_REPLICAS", "RECOUVREMENT_BANK_REPLICAS"):  # ignored, it would run one
+        with pytest.raises(ValueError, match=f"{typo} : service inconnu"):
+            replicated(tmp_path, **{typo: "2"})
+
+
+def test_a_replicas_port_taken_by_another_process_is_refused(tmp_path: Path) -> None:
+    """The portal on 8004 with two replicas would answer alone on 8104, requests' port; the portal
+    on 8104 would take the port requests' replicas share: both refused before anything starts."""
+    portal_twice = {"RECOUVREMENT_PORTAL_PORT": "8004", "RECOUVREMENT_PORTAL_REPLICAS": "2"}
+    with pytest.raises(ValueError, match=r"le port 8104 est donné à la fois à requests et à portal$"):
+        replicated(tmp_path, **portal_twice)
+    with pytest.raises(ValueError, match=r"le port 8104 est donné à la fois à portal et à requests \(port partagé\)"):
+        replicated(tmp_path, RECOUVREMENT_REQUESTS_REPLICAS="2", RECOUVREMENT_PORTAL_PORT="8104")
+
+
+def test_process_names_say_their_service() -> None:
+    assert [service_of(n) for n in ("requests", "requests-2", "requests-events", "requests-events-12")] == [
+        "requests"
+    ] * 4
+    assert [consumes_only(n) for n in ("requests-2", "requests-events", "requests-events-2")] == [False, True, True]
