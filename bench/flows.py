@@ -61,6 +61,7 @@ from services.debits.entrypoints.operations import import_bank_accounts
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
 from services.stack.demo_data import DEMO_BANKS, PERCEPTIONS
 from services.stack.embedded import free_ports
+from services.stack.settings import EVENTS_SUFFIX, consumes_only, replica_name, service_of
 
 NAME = "flows"
 SERVICES = ("auth", "debt", "simulation", "requests", "debits")
@@ -70,7 +71,10 @@ CONCURRENCY = int(os.environ.get("BENCH_FLOW_CONCURRENCY", "100"))
 SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
 """``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
 consuming its topics, instead of one process doing both in one event loop."""
-EVENTS_PROCESS = "requests-events"
+REPLICAS = int(os.environ.get("BENCH_FLOW_REPLICAS", "1"))
+"""``BENCH_FLOW_REPLICAS=2``: requests (the busiest service) as two replicas sharing its port and its
+consumer groups, as ``RECOUVREMENT_REQUESTS_REPLICAS=2`` runs it (with the split: two of each kind)."""
+BUSIEST = "requests"
 RETRIES = 3
 SATURATED_RETRY_AFTER_S = 2.0
 """the Retry-After of a 503 service-sature (``services/runtime/problems.py``)"""
@@ -199,21 +203,30 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Any] = field(default_factory=dict)
 
+    own: dict[str, int] = field(default_factory=dict)
+    """every process and the port it answers on alone (``ports``: where each service is called)"""
+
     def env(self, name: str) -> dict[str, str]:
-        if name == EVENTS_PROCESS:  # requests' second process: same database and keys, consumes its topics
-            return self.env("requests") | {"HTTP_PORT": str(self.ports[name]), "CONSUME_EVENTS": "true"}
+        if consumes_only(name):  # requests' events process: same database and keys, consumes its topics
+            env = self.env(BUSIEST) | {"HTTP_PORT": str(self.own[name]), "CONSUME_EVENTS": "true"}
+            env.pop("HTTP_SHARED_PORT", None)
+            return env
+        if name != service_of(name):  # another replica: its own port
+            return self.env(service_of(name)) | {"HTTP_PORT": str(self.own[name])}
         extra = {
             "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
             "KAFKA_GROUP_ID": f"bench-{name}-{uuid.uuid4().hex[:8]}",
         }
         if name == "perception":
-            extra |= {"PERCEPTION_HTTP_PORT": str(self.ports[name]), "PERCEPTION_DEFAULT": "deposit"}
+            extra |= {"PERCEPTION_HTTP_PORT": str(self.own[name]), "PERCEPTION_DEFAULT": "deposit"}
             return child_env(extra, drop=_DROPPED)
         extra |= {
             "DATABASE_URL": self.dsn[name],
-            "HTTP_PORT": str(self.ports[name]),
+            "HTTP_PORT": str(self.own[name]),
             "TOKEN_PUBLIC_KEY_FILE": str(self.keys / "signing.pub.pem"),
         }
+        if self.ports[name] != self.own[name]:
+            extra["HTTP_SHARED_PORT"] = str(self.ports[name])
         if name == "auth":
             extra["TOKEN_PRIVATE_KEY_FILE"] = str(self.keys / "signing.pem")
         if name == "simulation":
@@ -227,18 +240,23 @@ class Stack:
     def start(self) -> None:
         for name in SERVICES:
             self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_flows_{name}"))
-        names = (*SERVICES, "perception", *([EVENTS_PROCESS] if SPLIT else []))
-        self.ports |= dict(zip(names, free_ports(len(names)), strict=True))
+        busiest = [replica_name(BUSIEST, k) for k in range(1, REPLICAS + 1)]
+        if SPLIT:
+            busiest += [replica_name(BUSIEST + EVENTS_SUFFIX, k) for k in range(1, REPLICAS + 1)]
+        names = (*(n for n in SERVICES if n != BUSIEST), *busiest, "perception")
+        ports = free_ports(len(names) + 1)  # one more: the port requests' replicas share
+        self.own |= dict(zip(names, ports, strict=False))
+        self.ports |= {name: self.own[name] for name in names if name == service_of(name)}
+        if REPLICAS > 1:
+            self.ports[BUSIEST] = ports[-1]
         for name in names:
             if name == "perception":
                 command = ["-m", "services.cli", "perception", "serve"]
-            elif name == EVENTS_PROCESS:
-                command = service_command("requests", f"flows-{name}")
             else:
-                command = service_command(name, f"flows-{name}")
+                command = service_command(service_of(name), f"flows-{name}")
             self.processes[name] = spawn(command, self.env(name), self.log(name))
         for name, process in self.processes.items():
-            wait_http(self.ports[name], "/health/ready", process, 120, self.log(name))
+            wait_http(self.own[name], "/health/ready", process, 120, self.log(name))
 
     def log(self, name: str) -> Path:
         return self.infra.root / f"{name}.log"
@@ -712,6 +730,7 @@ def main() -> dict[str, Any]:
         "machine": machine(),
         "affiliates": n,
         "concurrency": concurrency,
+        "requests_processes": {"replicas": REPLICAS, "split": SPLIT},
         "setup_s": setup_s,
         "setup_counts": known,
         "ledger_entries": len(entries),
@@ -739,7 +758,7 @@ def rows_for(result: dict[str, Any]) -> list[list[str]]:
     f, b = result["flows"], result["baseline"]
     return [
         [
-            f"flows ({result['affiliates']:,} affiliates, {result['concurrency']} in flight)",
+            f"flows ({result['affiliates']:,} affiliates, {result['concurrency']} in flight{_shape(result)})",
             f"{f['flows_per_s']:.1f} flows/s; p99 validate→VALIDATED {f['steps']['to_validated']['p99_ms']:.0f} ms",
             f"{fmt(f['calls_per_s'])} flow calls/s",
             f"{fmt(b['calls_per_s'])} /health/live calls/s",
@@ -749,12 +768,20 @@ def rows_for(result: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def _shape(result: dict[str, Any]) -> str:
+    """how requests ran: ``; requests ×2, split`` (nothing when one process did everything)"""
+    shape = result.get("requests_processes", {"replicas": 1, "split": False})
+    said = ([f"×{shape['replicas']}"] if shape["replicas"] > 1 else []) + (["split"] if shape["split"] else [])
+    return f"; requests {', '.join(said)}" if said else ""
+
+
 def print_report(result: dict[str, Any]) -> None:
     f, b = result["flows"], result["baseline"]
     print()
     print(
         f"The whole flow (INSTALLMENTS × {INSTALLMENTS}, reference perception deposits), {result['affiliates']:,} "
-        f"affiliates, {result['concurrency']} in flight, one uvicorn worker per service (BENCH_SCALE={result['scale']})"
+        f"affiliates, {result['concurrency']} in flight, one uvicorn worker per process{_shape(result)} "
+        f"(BENCH_SCALE={result['scale']})"
     )
     rows = [[step, f"{s['n']:,}", f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}"] for step, s in f["steps"].items()]
     print(table(["step", "calls", "p50 ms", "p99 ms"], rows))
