@@ -38,6 +38,9 @@ K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.37.0"
 PROVISION = ["topics", "provision"]
 CONFIGMAP = "recouvrement-config"
+EVENTS = "-events"
+CONSUMING_APART = {"requests"}
+"""services whose consumers run in a Deployment of their own (``<service>-events``, CONSUME_EVENTS)"""
 
 
 def project_version() -> str:
@@ -185,7 +188,18 @@ def k8s_env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments_running(command: list[str]) -> list[dict[str, Any]]:
+    """Every Deployment running the command: the one serving a service's HTTP, and its consumers'
+    (``<service>-events``) when they run apart (``CONSUME_EVENTS``)."""
     return [d for d in k8s("Deployment") if any(c.get("args") == command for c in pod_containers(d))]
+
+
+def serving(name: str) -> dict[str, Any]:
+    """The Deployment whose pods the Service ``name`` selects: the one taking the HTTP calls."""
+    selector = by_name("Service", name)["spec"]["selector"]
+    (deployment,) = [
+        d for d in deployments_running(command_of(name)) if d["spec"]["selector"]["matchLabels"] == selector
+    ]
+    return deployment
 
 
 def by_name(kind: str, name: str) -> dict[str, Any]:
@@ -288,7 +302,8 @@ def test_every_service_and_partner_has_a_compose_service_and_a_deployment() -> N
     assert {"auth", "debt", "simulation", "requests", "debits"} <= set(SERVICES)
     for name in [*SERVICES, *PARTNERS]:
         assert compose_services_running(command_of(name)), f"no compose service runs {command_of(name)}"
-        assert len(deployments_running(command_of(name))) == 1, f"one Deployment runs {command_of(name)}"
+        names = {d["metadata"]["name"] for d in deployments_running(command_of(name))}
+        assert names in ({name}, {name, f"{name}{EVENTS}"}), f"{command_of(name)} runs in {names}"
 
 
 def test_partners_are_behind_the_partners_profile() -> None:
@@ -330,10 +345,10 @@ def test_every_service_has_its_own_database() -> None:
     for name in SERVICES:
         for service in compose_services_running(command_of(name)).values():
             assert service["environment"]["DATABASE_URL"].rsplit("/", 1)[1] == name
-        (deployment,) = deployments_running(command_of(name))
-        (container,) = pod_containers(deployment)
-        ref = k8s_env(container)["DATABASE_URL"]["secretKeyRef"]
-        assert ref["name"] == f"recouvrement-{name}-db"
+        for deployment in deployments_running(command_of(name)):
+            (container,) = pod_containers(deployment)
+            ref = k8s_env(container)["DATABASE_URL"]["secretKeyRef"]
+            assert ref["name"] == f"recouvrement-{name}-db"
 
 
 def test_ports_agree_in_compose_and_kubernetes() -> None:
@@ -345,16 +360,19 @@ def test_ports_agree_in_compose_and_kubernetes() -> None:
             assert port == default, f"{compose_name}: {variable}"
             for published in service.get("ports", []):
                 assert published["target"] == port, compose_name
-        (deployment,) = deployments_running(command_of(name))
+        for deployment in deployments_running(command_of(name)):
+            (container,) = pod_containers(deployment)
+            assert int(k8s_env(container)[variable]) == port
+            named = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert list(named.values()) == [port]
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                target = container[probe]["httpGet"]["port"]
+                assert named.get(target, target) == port, f"{name} {probe}"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        deployment = serving(name) if name in SERVICES else deployments_running(command_of(name))[0]
         (container,) = pod_containers(deployment)
-        assert int(k8s_env(container)[variable]) == port
         named = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert list(named.values()) == [port]
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            target = container[probe]["httpGet"]["port"]
-            assert named.get(target, target) == port, f"{name} {probe}"
-        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
-        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
         service = by_name("Service", deployment["metadata"]["name"])
         for service_port in service["spec"]["ports"]:
             assert named.get(service_port["targetPort"], service_port["targetPort"]) == port
@@ -445,10 +463,10 @@ def test_requests_and_debits_run_two_instances_in_one_consumer_group() -> None:
 
 def test_each_service_scales_and_survives_drains_in_kubernetes() -> None:
     for name in SERVICES:
-        (deployment,) = deployments_running(command_of(name))
-        target = deployment["metadata"]["name"]
-        assert by_name("HorizontalPodAutoscaler", target)["spec"]["scaleTargetRef"]["name"] == target
-        assert by_name("PodDisruptionBudget", target)["spec"]["selector"] == deployment["spec"]["selector"]
+        for deployment in deployments_running(command_of(name)):
+            target = deployment["metadata"]["name"]
+            assert by_name("HorizontalPodAutoscaler", target)["spec"]["scaleTargetRef"]["name"] == target
+            assert by_name("PodDisruptionBudget", target)["spec"]["selector"] == deployment["spec"]["selector"]
     for deployment in k8s("Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -475,7 +493,7 @@ def test_http_only_services_get_no_kafka_and_no_token_key() -> None:
             for upstream in upstreams(name):
                 port = settings_class(upstream).model_fields["http_port"].default
                 assert env[f"{upstream.upper()}_URL"] == f"http://{upstream}:{port}", compose_name
-        (deployment,) = deployments_running(command_of(name))
+        deployment = serving(name)
         (container,) = pod_containers(deployment)
         env = k8s_env(container)
         assert not [v for v in env if foreign.match(v)], deployment["metadata"]["name"]
@@ -484,9 +502,8 @@ def test_http_only_services_get_no_kafka_and_no_token_key() -> None:
         for upstream in upstreams(name):
             url = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", env[f"{upstream.upper()}_URL"])
             assert url, f"{name}: {upstream.upper()}_URL"
-            (upstream_deployment,) = deployments_running(command_of(upstream))
             service = by_name("Service", url.group(1))
-            assert service["spec"]["selector"] == upstream_deployment["spec"]["selector"]["matchLabels"], upstream
+            assert service["spec"]["selector"] == serving(upstream)["spec"]["selector"]["matchLabels"], upstream
             assert int(url.group(2)) in {p["port"] for p in service["spec"]["ports"]}, upstream
 
 
@@ -502,9 +519,10 @@ def test_only_simulation_seals_quotes_and_only_requests_opens_the_seals() -> Non
     """A service that holds the quote signing key could issue any quote: simulation alone has it."""
     for deployment in k8s("Deployment"):
         name = deployment["metadata"]["name"]
+        runs = pod_containers(deployment)[0]["args"]  # requests-events runs requests, its consumers
         secrets = {v.get("secret", {}).get("secretName") for v in deployment["spec"]["template"]["spec"]["volumes"]}
-        assert ("recouvrement-quote-signing" in secrets) == (name == "simulation"), name
-        assert ("recouvrement-quote-public" in secrets) == (name == "requests"), name
+        assert ("recouvrement-quote-signing" in secrets) == (runs == command_of("simulation")), name
+        assert ("recouvrement-quote-public" in secrets) == (runs == command_of("requests")), name
     for name, service in compose_model()["services"].items():
         sources = {v["source"] for v in service.get("volumes", [])}
         environment = service.get("environment") or {}
@@ -591,3 +609,31 @@ def test_production_never_injects_faults_and_uses_the_idempotent_producer() -> N
                 assert "FAULT_INJECTION" not in env, deployment["metadata"]["name"]
                 if "KAFKA_BOOTSTRAP_SERVERS" in env:
                     assert env.get("KAFKA_IDEMPOTENT_PRODUCER") == "true", deployment["metadata"]["name"]
+
+
+def test_requests_consumes_in_a_deployment_of_its_own() -> None:
+    """Issue 14: in one process a consumer's every await queued behind the HTTP calls in flight. The
+    requests pods serve HTTP and consume nothing; requests-events, the same image with the same
+    settings, secrets and volumes, consumes and takes no HTTP call (no Service selects it)."""
+    for name in SERVICES:
+        deployments = {d["metadata"]["name"]: d for d in deployments_running(command_of(name))}
+        if name not in CONSUMING_APART:
+            assert set(deployments) == {name}
+            (container,) = pod_containers(deployments[name])
+            assert k8s_env(container).get("CONSUME_EVENTS", "true") == "true", name
+            continue
+        http, events = deployments[name], deployments[name + EVENTS]
+        (http_container,) = pod_containers(http)
+        (events_container,) = pod_containers(events)
+        http_env, events_env = k8s_env(http_container), k8s_env(events_container)
+        assert (http_env.pop("CONSUME_EVENTS"), events_env.pop("CONSUME_EVENTS")) == ("false", "true")
+        assert http_env == events_env  # one service: same database, principal, keys and settings
+        assert http["spec"]["template"]["spec"]["volumes"] == events["spec"]["template"]["spec"]["volumes"]
+        assert http_container["volumeMounts"] == events_container["volumeMounts"]
+        events_labels = events["spec"]["template"]["metadata"]["labels"]
+        for service in k8s("Service"):
+            selector = service["spec"]["selector"].items()
+            assert not selector <= events_labels.items(), (
+                f"Service {service['metadata']['name']} selects {name}{EVENTS}"
+            )
+        assert events["spec"]["replicas"] >= 2  # the group keeps a member through a drain (its PDB: 1)
