@@ -47,8 +47,9 @@ lint: $(STAMP)
 bench: $(STAMP)  ## speed, each figure beside a same-run baseline
 	$(BIN)/python -m bench
 
-schemas: $(STAMP)  ## regenerate the committed JSON Schemas and AsyncAPI document from contracts/
+schemas: $(STAMP)  ## regenerate the committed JSON Schemas, AsyncAPI and OpenAPI documents (contracts/)
 	$(BIN)/python -m contracts.export
+	$(BIN)/python -m services.stack.openapi
 
 docs: $(STAMP)  ## regenerate the configuration reference in docs/operations.md from the settings classes
 	$(BIN)/python -m services.stack.config_reference

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.client_address import client_address
 from services.runtime.metrics import HttpTimer, StateGauge
+from services.runtime.openapi import complete_document
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.telemetry import instance_id
@@ -155,6 +156,7 @@ def create_http_app(
     app.state.platform = platform
     app.state.dependencies = dependencies  # what the handlers get through dependencies_of
     install_problem_handlers(app)
+    complete_document(app, bearer=authenticated)
     app.add_middleware(BodyLimit)
     platform.metrics.count_states(state_gauges)
     app.add_middleware(HttpTimer, metrics=platform.metrics)  # outermost: a 413 or a 503 is timed too

@@ -215,3 +215,13 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     comparison = _Comparison(old, new)
     comparison.compare(old, new, "")
     return comparison.problems
+
+
+def incompatibilities_within(
+    old_root: dict[str, Any], new_root: dict[str, Any], old: Any, new: Any, path: str
+) -> list[str]:
+    """The same comparison for two schemas inside larger documents (an OpenAPI document's request
+    and response bodies), their ``$ref`` pointers resolved against those documents."""
+    comparison = _Comparison(old_root, new_root)
+    comparison.compare(old, new, path)
+    return comparison.problems
