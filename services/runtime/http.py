@@ -2,17 +2,20 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.client_address import client_address
+from services.runtime.idempotency import Idempotency
 from services.runtime.metrics import HttpTimer, StateGauge
 from services.runtime.openapi import complete_document
 from services.runtime.platform import Platform
@@ -77,17 +80,27 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-async def authenticated(request: Request) -> Principal:
+_BEARER = HTTPBearer(
+    auto_error=False,  # a missing token is our problem+json 401, not FastAPI's 403
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="the access token `POST /v1/sessions` (auth) returns",
+)
+"""FastAPI's own bearer scheme, for what it documents: each operation that needs a token says so
+in the committed OpenAPI documents (``security: bearer``)."""
+
+
+async def authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> Principal:
     # async on purpose: FastAPI runs a plain-def dependency in a thread pool, a hop per request.
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if credentials is None or not credentials.credentials:
         raise Problem(401, "non-authentifie", "Authentification requise.", headers=_UNAUTHENTICATED)
     verifier = platform_of(request).verifier
     if verifier is None:
         raise Problem(401, "jeton-invalide", "Jeton d'accès invalide ou expiré.", headers=_UNAUTHENTICATED)
     try:
-        return verifier.verify(token)
+        return verifier.verify(credentials.credentials)
     except InvalidToken:
         raise Problem(
             401,
@@ -156,7 +169,9 @@ def create_http_app(
     app.state.platform = platform
     app.state.dependencies = dependencies  # what the handlers get through dependencies_of
     install_problem_handlers(app)
-    complete_document(app, bearer=authenticated)
+    complete_document(app)
+    # Inside BodyLimit: the body it reads to compare requests is bounded.
+    app.add_middleware(Idempotency, platform=platform, ttl=timedelta(hours=platform.settings.idempotency_key_hours))
     app.add_middleware(BodyLimit)
     platform.metrics.count_states(state_gauges)
     app.add_middleware(HttpTimer, metrics=platform.metrics)  # outermost: a 413 or a 503 is timed too

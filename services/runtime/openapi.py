@@ -5,16 +5,13 @@ error as ``application/problem+json`` with a stable ``code`` (``runtime/problems
 gateways build on (committed in ``contracts/openapi/``) must describe what they get: each operation's
 422 is a problem with its ``errors``, a 400 where a body is read (invalid JSON), a 401 where a token
 is required, and ``default`` covers the others (404, 409, 429, 503…), each with its code. Our token
-check is a dependency of our own, which FastAPI cannot see as a security scheme: the operations that
-depend on it are marked ``bearer`` here.
+check is FastAPI's bearer scheme, so it marks the operations that need one; their POSTs take the
+``Idempotency-Key`` header, read by a middleware FastAPI does not see.
 """
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from services.runtime.problems import PROBLEM_JSON
 
@@ -51,61 +48,48 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 _FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "1 to 255 visible ASCII characters, chosen by the client for this request (a UUID). Sent again with the same "
+        "request within IDEMPOTENCY_KEY_HOURS (24), it gets the first answer again, status and body, with "
+        "`Idempotent-Replayed: true`; with another request, 422 `cle-idempotence-reutilisee`; while the first is "
+        "still served, 409 `requete-en-cours` (Retry-After). Keys are the caller's own (runtime/idempotency.py)."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+"""read by a middleware FastAPI does not see: documented on each POST that takes a token"""
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}}}
 
 
-def complete_document(app: FastAPI, bearer: Callable[..., Any]) -> None:
-    """Rewrites the app's generated document once, when it is first asked for; ``bearer`` is the
-    dependency that reads and checks the access token."""
+def complete_document(app: FastAPI) -> None:
+    """Rewrites the app's generated document once, when it is first asked for."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _rewrite(generate(), _secured(app, bearer))
+            _rewrite(generate())
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
-    for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from _calls(dependency)
-
-
-def _secured(app: FastAPI, bearer: Callable[..., Any]) -> set[tuple[str, str]]:
-    """(path, method) of each operation that depends on the token check, however deep"""
-    return {
-        (route.path, method.lower())
-        for route in app.routes
-        if isinstance(route, APIRoute) and bearer in _calls(route.dependant)
-        for method in route.methods or ()
-    }
-
-
-def _rewrite(document: dict[str, Any], secured: set[tuple[str, str]]) -> None:
-    components = document.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
+def _rewrite(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_ERRORS:
         schemas.pop(name, None)
     schemas["Problem"] = PROBLEM_SCHEMA
-    if secured:
-        components["securitySchemes"] = {
-            "bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "JWT",
-                "description": "the access token `POST /v1/sessions` (auth) returns",
-            }
-        }
-    for path, item in document.get("paths", {}).items():
+    for item in document.get("paths", {}).values():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            if (path, method) in secured:
-                operation["security"] = [{"bearer": []}]
+            if "security" in operation:  # depends on the token check (runtime/http.py: _BEARER)
+                if method == "post":
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
                 responses["401"] = _problem("Jeton absent, invalide ou expiré (`non-authentifie`, `jeton-invalide`)")
             if "422" in responses:
                 responses["422"] = _problem("Valeurs invalides (`requete-invalide`), champ par champ dans `errors`")

@@ -1,10 +1,10 @@
 """Nothing grows forever: each service purges, on a schedule, what outlived its window.
 
-Every service purges its inbox (``INBOX_RETENTION_DAYS``) and its outbox's log
-(``OUTBOX_RETENTION_DAYS``); a service adds its own (auth: login attempts, simulation and requests:
-quotes, the portal: expired sessions). Each purge deletes a few thousand rows per statement, in its
-own short transaction, until nothing is left to purge: a backlog of months never holds one long
-lock beside the traffic.
+Every service purges its inbox (``INBOX_RETENTION_DAYS``), its outbox's log
+(``OUTBOX_RETENTION_DAYS``) and its idempotency keys (``IDEMPOTENCY_KEY_HOURS``); a service adds its
+own (auth: login attempts, simulation and requests: quotes, the portal: expired sessions). Each purge
+deletes a few thousand rows per statement, in its own short transaction, until nothing is left to
+purge: a backlog of months never holds one long lock beside the traffic.
 """
 
 import logging
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.runtime import inbox, outbox_log
+from services.runtime import idempotency, inbox, outbox_log
 from services.runtime.periodic import Periodic
 from services.runtime.settings import ServiceSettings
 
@@ -33,10 +33,11 @@ class Purge:
 
 
 def platform_purges(settings: ServiceSettings) -> list[Purge]:
-    """What every service purges: its inbox and its outbox's log."""
+    """What every service purges: its inbox, its outbox's log and its idempotency keys."""
     return [
         Purge("inbox", timedelta(days=settings.inbox_retention_days), inbox.purge),
         Purge("outbox_log", timedelta(days=settings.outbox_retention_days), outbox_log.purge),
+        Purge("idempotency_key", timedelta(hours=settings.idempotency_key_hours), idempotency.purge),
     ]
 
 

@@ -213,6 +213,15 @@ class ServiceSettings(BaseSettings):
             "OUTBOX_RETENTION_DAYS and the topics' retention, so no replay or re-read applies one twice"
         ),
     )
+    idempotency_key_hours: float = Field(
+        default=24,
+        gt=0,
+        alias="IDEMPOTENCY_KEY_HOURS",
+        description=(
+            "how long the first answer to a POST sent with an Idempotency-Key is given again to the same key "
+            "and request (docs/gateways.md)"
+        ),
+    )
     retention_interval_seconds: float = Field(
         default=3600,
         ge=0,

@@ -56,5 +56,7 @@ async def test_the_guides_examples_run_against_the_stack(stack: RunningStack, tm
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"affiliate \d{7}", lines[0]), lines
     assert re.fullmatch(r"\d+\.\d{2}", lines[1]), lines  # the eligible total: an amount as a string
+    quotes = [line for line in lines if re.fullmatch(r"[0-9a-f-]{36}", line)]
+    assert len(quotes) == 2 and quotes[0] == quotes[1]  # one key, one quote: the second try replayed
     assert "404 application/problem+json" in lines
     assert lines[-1] == "affilie-introuvable"

@@ -92,6 +92,14 @@ async def test_auth_purges_old_inbox_log_and_idle_login_counters_and_keeps_the_r
                 uuid.uuid4(),
                 NOW - timedelta(days=age),
             )
+        # idempotency keys (24 h): one taken 25 hours ago, one an hour ago
+        for key, hours in (("old", 25), ("new", 1)):
+            await conn.execute(
+                "INSERT INTO idempotency_key (account_id, key, request_hash, status, created_at)"
+                " VALUES ('a', $1, '\\x00', 201, $2)",
+                key,
+                NOW - timedelta(hours=hours),
+            )
         # login counters: idle 40 days; idle 40 days but locked until tomorrow; touched yesterday
         await conn.executemany(
             "INSERT INTO login_attempt (login, address, consecutive_failures, locked_until, last_attempt_at)"
@@ -105,14 +113,15 @@ async def test_auth_purges_old_inbox_log_and_idle_login_counters_and_keeps_the_r
 
     purged = await retention.run_once(NOW)
 
-    assert purged == {"inbox": 3, "outbox_log": 1, "login_attempt": 1}
+    assert purged == {"inbox": 3, "outbox_log": 1, "idempotency_key": 1, "login_attempt": 1}
     assert told == purged  # what /metrics counts
     async with auth_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 2
         assert await conn.fetchval("SELECT array_agg(id) FROM outbox_log") == [2]
         logins = await conn.fetchval("SELECT array_agg(login ORDER BY login) FROM login_attempt")
         assert logins == ["locked", "recent"]
-    assert await retention.run_once(NOW) == {"inbox": 0, "outbox_log": 0, "login_attempt": 0}
+        assert await conn.fetchval("SELECT array_agg(key) FROM idempotency_key") == ["new"]
+    assert await retention.run_once(NOW) == {"inbox": 0, "outbox_log": 0, "idempotency_key": 0, "login_attempt": 0}
 
 
 async def test_a_backlog_larger_than_one_delete_is_purged_whole(auth_pool: asyncpg.Pool) -> None:
@@ -124,7 +133,8 @@ async def test_a_backlog_larger_than_one_delete_is_purged_whole(auth_pool: async
             NOW - timedelta(days=60),
         )
     settings = ServiceSettings(service_name="auth")
-    assert await Retention(auth_pool, platform_purges(settings)).run_once(NOW) == {"inbox": 12000, "outbox_log": 0}
+    purged = await Retention(auth_pool, platform_purges(settings)).run_once(NOW)
+    assert purged == {"inbox": 12000, "outbox_log": 0, "idempotency_key": 0}
 
 
 async def test_simulation_purges_quotes_expired_before_the_window(database: str, infra: Infra) -> None:
