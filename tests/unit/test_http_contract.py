@@ -147,7 +147,7 @@ def test_additions_do_not_break(document: dict[str, Any]) -> None:
         d["components"]["schemas"]["RequestOut"]["required"].append("channel")  # a new field in an answer
         d["components"]["schemas"]["NewRequest"]["properties"]["note"] = {"type": "string"}  # optional input
         d["paths"][CREATE]["get"]["parameters"].append(
-            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}}
+            {"name": "etat", "in": "query", "required": False, "schema": {"type": "string"}}
         )
         d["paths"][CREATE]["post"]["responses"]["202"] = {"description": "accepted"}
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field
 
 from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
@@ -12,6 +12,7 @@ from contracts.envelope import Contract
 from services.debits.adapters.account_repository import AccountRepository
 from services.debits.service.debit_history import debits_of_request
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
@@ -40,14 +41,20 @@ class DebitOut(DebitView):
     "/affiliates/{affiliate}/bank-accounts",
     response_model=list[BankAccount],
     summary="Comptes bancaires enregistrés de l'affilié (RIB masqué sauf les 4 derniers chiffres)",
+    responses={200: {"headers": LINK_HEADER}},
 )
 async def bank_accounts(
-    affiliate: AffiliatePath, principal: CurrentPrincipal, conn: Connection
+    affiliate: AffiliatePath,
+    principal: CurrentPrincipal,
+    conn: Connection,
+    page: Page,
+    request: Request,
+    response: Response,
 ) -> list[dict[str, str]]:
     require_affiliate(principal, affiliate)
     registered = (await AccountRepository(conn).accounts_of([affiliate])).get(affiliate, [])
     # Only the masked view leaves the service: the full RIB is never in an answer.
-    return [c.masked() for c in registered]
+    return page_of([c.masked() for c in registered], lambda a: [a["id"]], page, request, response)
 
 
 @router.get(
@@ -55,10 +62,13 @@ async def bank_accounts(
     response_model=list[DebitOut],
     tags=["prélèvements"],
     summary="Les prélèvements du plan d'une demande validée, avec leur état et leur historique",
+    responses={200: {"headers": LINK_HEADER}},
 )
-async def request_debits(request_id: UUID, principal: CurrentPrincipal, conn: Connection) -> list[dict[str, Any]]:
+async def request_debits(
+    request_id: UUID, principal: CurrentPrincipal, conn: Connection, page: Page, request: Request, response: Response
+) -> list[dict[str, Any]]:
     found = await debits_of_request(conn, request_id)
     # Same answer for a request without a plan and for someone else's: nothing leaks.
     if found is None or not principal.holds(found[0]):
         raise Problem(404, "demande-introuvable", "Demande introuvable ou sans prélèvements pour ce compte.")
-    return found[1]
+    return page_of(found[1], lambda d: [str(d["sequence"])], page, request, response)

@@ -1,10 +1,11 @@
 """debt over HTTP: the consolidated debt of an affiliate the caller holds; for operators, the count
 of plan events waiting for their request's validation."""
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.money import Money
@@ -14,6 +15,7 @@ from services.debt.domain.position import Position
 from services.debt.entrypoints.dependencies import Dependencies
 from services.debt.service.read_models import debt_view_json
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.paging import LINK_HEADER, Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["créance"])
 
@@ -101,17 +103,33 @@ class DebtOut(BaseModel):
     "/affiliates/{numero}/debt",
     summary="La créance consolidée d'un affilié",
     response_model=DebtOut,
-    responses={401: {"description": "Non authentifié"}, 404: {"description": "Affilié introuvable pour ce compte"}},
+    responses={
+        200: {"headers": LINK_HEADER},
+        401: {"description": "Non authentifié"},
+        404: {"description": "Affilié introuvable pour ce compte"},
+    },
 )
 async def consolidated_debt(
-    numero: AffiliatePath, principal: CurrentPrincipal, deps: Dependencies, conn: Connection
+    numero: AffiliatePath,
+    principal: CurrentPrincipal,
+    deps: Dependencies,
+    conn: Connection,
+    page: Page,
+    request: Request,
+    response: Response,
 ) -> Response:
+    """``limit``/``cursor`` page the periods; the totals are always the whole position's."""
     require_affiliate(principal, numero)
     view = await PositionRepository(conn).view_of(numero)
     if view is None:  # held by the account, but nothing booked yet: an empty position
         view = debt_view_json(Position.of(numero, 0, (), None), deps.eligibility_cutoff)
-    # Served as stored: debt_view_json built it in the transaction that last changed the position.
-    return Response(view.encode(), media_type="application/json")
+    if page.whole:
+        # Served as stored: debt_view_json built it in the transaction that last changed the position.
+        return Response(view.encode(), media_type="application/json")
+    document = json.loads(view)
+    document["periods"] = page_of(document["periods"], lambda p: [p["period"]], page, request, response)
+    link = {"Link": response.headers["link"]} if "link" in response.headers else None
+    return Response(json.dumps(document, ensure_ascii=False).encode(), media_type="application/json", headers=link)
 
 
 health_router = APIRouter(tags=["santé"])

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.identifiers import PRINTABLE
@@ -19,6 +19,7 @@ from services.requests.service import lifecycle, obligations
 from services.requests.service.quote_arrivals import sealed_quote
 from services.runtime.clock import business_date
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
 
@@ -118,12 +119,23 @@ async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincip
     return await _answer(conn, created)
 
 
-@router.get("/requests", response_model=list[RequestOut], summary="Les demandes d'un affilié, la plus récente d'abord")
+@router.get(
+    "/requests",
+    response_model=list[RequestOut],
+    summary="Les demandes d'un affilié, la plus récente d'abord",
+    responses={200: {"headers": LINK_HEADER}},
+)
 async def list_requests(
-    principal: CurrentPrincipal, affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")], conn: Connection
+    principal: CurrentPrincipal,
+    affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")],
+    conn: Connection,
+    page: Page,
+    request: Request,
+    response: Response,
 ) -> list[RequestOut]:
     require_affiliate(principal, affiliate)
-    found = await RequestRepository(conn).of_affiliate(affiliate)
+    everything = await RequestRepository(conn).of_affiliate(affiliate)
+    found = page_of(everything, lambda r: [str(r.id)], page, request, response)
     accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
     return [request_out(r, await RequestRepository(conn).history(r.id), accounts) for r in found]
 

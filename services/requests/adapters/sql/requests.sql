@@ -9,7 +9,8 @@ SELECT * FROM request WHERE id = :id;
 SELECT * FROM request WHERE id = :id FOR UPDATE;
 
 -- name: requests_of(affiliate)
-SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC;
+-- The id breaks ties (two requests of one instant): the same order on every call, which pages need.
+SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC, id DESC;
 
 -- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, guarantee_perception, last_activity_at)!
 UPDATE request SET
