@@ -25,6 +25,15 @@ class AuthSettings(ServiceSettings):
         alias="TOKEN_TTL_MINUTES",
         description="lifetime of an access token; also how long an old public key stays after a rotation",
     )
+    refresh_token_days: float = Field(
+        default=30,
+        gt=0,
+        alias="REFRESH_TOKEN_DAYS",
+        description=(
+            "lifetime of a refresh token (POST /v1/sessions/refresh): each refresh gives the next one, so a session "
+            "used at least this often lasts; one unused this long is over"
+        ),
+    )
     lockout_threshold: int = Field(
         default=5, alias="LOCKOUT_THRESHOLD", description="failed logins in a row that lock a login"
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.auth.adapters.refresh_repository import RefreshRepository
 from services.auth.adapters.repository import AccountRepository
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
@@ -43,7 +44,10 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
             "login_attempt",
             timedelta(days=settings.login_attempt_retention_days),
             lambda conn, before: AccountRepository(conn).purge_attempts(before),
-        )
+        ),
+        # A day after it expired: long enough that the reuse of a stolen token is still recognised
+        # (and refused) beside its family for a while, short enough that the table stays small.
+        Purge("refresh_token", timedelta(days=1), lambda conn, before: RefreshRepository(conn).purge(before)),
     ]
     tokens = TokenIssuer(
         settings.token_private_key_file.read_bytes(),
@@ -79,6 +83,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
             clock=clock,
             policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
             gate=gate,
+            refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
     )
     app = create_http_app(

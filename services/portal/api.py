@@ -125,13 +125,21 @@ class Services:
                 raise SessionExpired
             if response.status_code >= 400:
                 raise _refusal(response)
-            return response.json()
+            return response.json() if response.content else None  # a 204 (logout) has no body
 
     # auth
     async def login(self, login: str, password: str, address: str) -> Any:
         """``address``: the user's, for auth's limits and lockout (auth believes it from the portal only)."""
         body = {"login": login, "password": password}
         return await self.call("auth", "POST", "/v1/sessions", json=body, forwarded_for=address)
+
+    async def refresh(self, refresh_token: str) -> Any:
+        """The next access and refresh tokens; a ServiceRefusal (401 session-invalide) when the session is over."""
+        return await self.call("auth", "POST", "/v1/sessions/refresh", json={"refresh_token": refresh_token})
+
+    async def logout(self, token: str) -> None:
+        """Ends the session at auth (its refresh tokens no longer serve)."""
+        await self.call("auth", "DELETE", "/v1/sessions/current", token)
 
     # debt
     async def debt(self, token: str, affiliate: str) -> Any:

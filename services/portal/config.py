@@ -45,6 +45,15 @@ class PortalSettings(BaseSettings):
             "Secure flag on the session cookie; false only on plain http on one machine (make run, docker-compose.yml)"
         ),
     )
+    session_max_hours: float = Field(
+        default=8,
+        gt=0,
+        alias="SESSION_MAX_HOURS",
+        description=(
+            "a portal session ends this long after the login however active (its access token is renewed every "
+            "15 minutes meanwhile), or sooner when auth's refresh token expires or the user logs out"
+        ),
+    )
     otlp_endpoint: str | None = Field(
         default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT", description="OTLP/HTTP collector, e.g. http://otel:4318"
     )

@@ -1,14 +1,16 @@
-"""Portal sessions: a random id in an HttpOnly cookie, everything else (the access token) in Postgres.
+"""Portal sessions: a random id in an HttpOnly cookie, everything else (the tokens) in Postgres.
 
 Stored server-side so that logging out ends the session everywhere at once, and so that any
-replica of the portal serves any page.
+replica of the portal serves any page. The access token lives 15 minutes; the session lives as long
+as auth's refresh token (capped by ``SESSION_MAX_HOURS``): a page asked within a minute of the
+access token's end first exchanges the refresh token (``renew``), under the session's row lock.
 """
 
 import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import asyncpg
 from services.runtime.db import load_queries
 
 _queries = load_queries(Path(__file__).parent / "sql")
+RENEW_BEFORE = timedelta(minutes=1)
+"""an access token this close to its end is renewed before the page calls a service with it"""
 PURGE_BATCH = 1000
 """expired sessions deleted per statement (``sql/sessions.sql``, ``purge_expired``)"""
 
@@ -51,6 +55,8 @@ class Affilie:
 @dataclass(frozen=True, slots=True)
 class Session:
     access_token: str
+    refresh_token: str | None
+    access_expires_at: datetime
     login: str
     display_name: str
     affilies: list[Affilie]
@@ -64,6 +70,9 @@ class Session:
 
     def holds(self, numero: str) -> bool:
         return any(a.numero == numero for a in self.affilies)
+
+    def needs_renewal(self, now: datetime) -> bool:
+        return self.refresh_token is not None and self.access_expires_at - now < RENEW_BEFORE
 
 
 def _hash(cookie_value: str) -> bytes:
@@ -84,11 +93,17 @@ class SessionStore:
         display_name: str,
         affilies: list[Affilie],
         expires_at: datetime,
+        refresh_token: str | None = None,
+        access_expires_at: datetime | None = None,
     ) -> tuple[str, Session]:
-        """The new cookie value and the session; a single affiliate is chosen at once (guide: no choice)."""
+        """The new cookie value and the session; a single affiliate is chosen at once (guide: no choice).
+        Without a refresh token the session ends with its access token (``access_expires_at``)."""
         cookie_value = secrets.token_urlsafe(32)
+        access_expires_at = access_expires_at or expires_at
         session = Session(
             access_token=access_token,
+            refresh_token=refresh_token,
+            access_expires_at=access_expires_at,
             login=login,
             display_name=display_name,
             affilies=affilies,
@@ -100,6 +115,8 @@ class SessionStore:
             self.conn,
             id_hash=_hash(cookie_value),
             access_token=access_token,
+            refresh_token=refresh_token,
+            access_expires_at=access_expires_at,
             login=login,
             display_name=display_name,
             affiliates=json.dumps([a.as_json() for a in affilies]),
@@ -109,18 +126,33 @@ class SessionStore:
         )
         return cookie_value, session
 
-    async def find(self, cookie_value: str) -> Session | None:
-        row = await _queries.live_session(self.conn, id_hash=_hash(cookie_value))
+    async def find(self, cookie_value: str, *, lock: bool = False) -> Session | None:
+        """``lock``: under the row lock, in the caller's transaction (before a renewal)."""
+        query = _queries.lock_live_session if lock else _queries.live_session
+        row = await query(self.conn, id_hash=_hash(cookie_value))
         if row is None:
             return None
         return Session(
             access_token=row["access_token"],
+            refresh_token=row["refresh_token"],
+            access_expires_at=row["access_expires_at"],
             login=row["login"],
             display_name=row["display_name"],
             affilies=[Affilie.of(a) for a in json.loads(row["affiliates"])],
             affiliate=row["affiliate"],
             csrf_token=row["csrf_token"],
             expires_at=row["expires_at"],
+        )
+
+    async def renew(
+        self, cookie_value: str, access_token: str, refresh_token: str, access_expires_at: datetime
+    ) -> None:
+        await _queries.renew(
+            self.conn,
+            id_hash=_hash(cookie_value),
+            access_token=access_token,
+            refresh_token=refresh_token,
+            access_expires_at=access_expires_at,
         )
 
     async def choose(self, cookie_value: str, numero: str) -> None:

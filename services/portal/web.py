@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -91,11 +92,34 @@ def local_path(target: str | None, default: str = "/") -> str:
 async def current_session(request: Request) -> tuple[str, Session]:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        async with portal_of(request).pool.acquire() as conn:
+        portal = portal_of(request)
+        async with portal.pool.acquire() as conn:
             session = await SessionStore(conn).find(cookie)
+        if session is not None and session.needs_renewal(datetime.now(UTC)):
+            session = await _renewed(portal, cookie)
         if session is not None:
             return cookie, session
     raise LoginAgain(request.url.path, "session-expiree" if cookie else None)
+
+
+async def _renewed(portal: Portal, cookie: str) -> Session | None:
+    """The session with a fresh access token, exchanged under the session's row lock (a second page
+    of the same session waits, then finds it done); None when auth says the session is over."""
+    async with portal.pool.acquire() as conn, conn.transaction():
+        store = SessionStore(conn)
+        session = await store.find(cookie, lock=True)
+        if session is None or not session.needs_renewal(datetime.now(UTC)):
+            return session
+        assert session.refresh_token is not None
+        try:
+            answer = await portal.services.refresh(session.refresh_token)
+        except ServiceRefusal:  # expired, revoked (logged out elsewhere, or a copy was used): log in again
+            await store.close(cookie)
+            return None
+        await store.renew(
+            cookie, answer["access_token"], answer["refresh_token"], datetime.fromisoformat(answer["expires_at"])
+        )
+        return await store.find(cookie)
 
 
 async def session_with_affiliate(request: Request) -> tuple[str, Session, str]:

@@ -62,6 +62,8 @@ class Principal:
     account_id: str
     login: str
     affiliates: frozenset[str]
+    session_id: str | None = None
+    """the session (auth's refresh-token family) the token belongs to: what logout ends"""
 
     def holds(self, affiliate: str) -> bool:
         return affiliate in self.affiliates
@@ -149,6 +151,7 @@ class TokenVerifier:
             account_id=str(claims["sub"]),
             login=str(claims.get("login", "")),
             affiliates=frozenset(str(a) for a in claims.get("aff", [])),
+            session_id=str(claims["sid"]) if "sid" in claims else None,
         )
         return principal, float(claims["exp"])
 
@@ -169,6 +172,7 @@ class TokenIssuer:
             "sub": principal.account_id,
             "login": principal.login,
             "aff": sorted(principal.affiliates),
+            **({"sid": principal.session_id} if principal.session_id else {}),
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(expires.timestamp()),

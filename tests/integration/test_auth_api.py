@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import pytest
 
@@ -98,6 +99,58 @@ async def test_login_returns_a_short_lived_token_holding_the_group_affiliates(
     mine = await client.get("/v1/me/affiliates", headers={"authorization": f"Bearer {body['access_token']}"})
     assert mine.status_code == 200
     assert [a["raison_sociale"] for a in mine.json()["affiliates"]] == ["Atlas Test SARL", "Zagora Test SA"]
+
+
+def verifier(infra: Infra) -> TokenVerifier:
+    return TokenVerifier.from_file(infra.public_key, issuer="espace-recouvrement/auth", audience="espace-recouvrement")
+
+
+async def refreshed(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/v1/sessions/refresh", json={"refresh_token": token})
+
+
+async def test_a_refresh_token_gives_a_new_access_token_once_and_a_copy_ends_the_session(
+    client: httpx.AsyncClient, infra: Infra, login: str, database: str
+) -> None:
+    first = (await open_session(client, login, PASSWORD)).json()
+    assert len(first["refresh_token"]) >= 40 and first["refresh_token"] not in first["access_token"]
+    session = verifier(infra).verify(first["access_token"]).session_id
+    assert session is not None
+
+    second = await refreshed(client, first["refresh_token"])
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["refresh_token"] != first["refresh_token"] and body["access_token"] != first["access_token"]
+    again = verifier(infra).verify(body["access_token"])
+    assert (again.session_id, again.affiliates) == (session, {"7000001", "7000002"})  # the same session
+    assert [a["numero"] for a in body["affiliates"]] == ["7000001", "7000002"]
+    conn = await asyncpg.connect(database)
+    try:  # only hashes are kept: a dump of the table opens no session
+        stored = await conn.fetch("SELECT token_hash FROM refresh_token")
+        assert len(stored) == 2 and all(first["refresh_token"].encode() not in bytes(r[0]) for r in stored)
+    finally:
+        await conn.close()
+
+    # the first token again: a copy (or a replay) was used, so the whole session ends, both tokens
+    reused = await refreshed(client, first["refresh_token"])
+    assert (reused.status_code, reused.json()["code"]) == (401, "session-invalide")
+    assert (await refreshed(client, body["refresh_token"])).json()["code"] == "session-invalide"
+    assert (await refreshed(client, "x" * 43)).status_code == 401  # unknown
+
+
+async def test_logout_ends_the_session_and_an_unused_refresh_token_expires(
+    client: httpx.AsyncClient, clock: FrozenClock, login: str
+) -> None:
+    opened = (await open_session(client, login, PASSWORD)).json()
+    other = (await open_session(client, login, PASSWORD)).json()  # another device, another session
+    closed = await client.delete("/v1/sessions/current", headers={"authorization": f"Bearer {opened['access_token']}"})
+    assert closed.status_code == 204
+    assert (await refreshed(client, opened["refresh_token"])).json()["code"] == "session-invalide"
+    assert (await client.delete("/v1/sessions/current")).status_code == 401  # logout needs the token
+
+    clock.advance(timedelta(days=30, seconds=1))  # REFRESH_TOKEN_DAYS
+    late = await refreshed(client, other["refresh_token"])
+    assert (late.status_code, late.json()["code"]) == (401, "session-invalide")
 
 
 async def test_unknown_login_and_wrong_password_are_indistinguishable(client: httpx.AsyncClient, login: str) -> None:

@@ -69,8 +69,9 @@ async def test_a_single_affiliate_is_chosen_at_once_and_expired_sessions_are_pur
 async def test_a_backlog_of_expired_sessions_is_purged_whole_in_one_pass(conn: asyncpg.Connection) -> None:
     """Before: a thousand every five minutes, fewer than a busy hour's logins (review E)."""
     await conn.execute(
-        "INSERT INTO portal_sessions (id_hash, access_token, login, display_name, affiliates, csrf_token, expires_at)"
-        " SELECT sha256(i::text::bytea), 't', 'l', 'n', '[]', 'c', now() - interval '1 hour'"
+        "INSERT INTO portal_sessions (id_hash, access_token, login, display_name, affiliates, csrf_token, expires_at,"
+        " access_expires_at) SELECT sha256(i::text::bytea), 't', 'l', 'n', '[]', 'c', now() - interval '1 hour',"
+        " now() - interval '1 hour'"
         " FROM generate_series(1, 2500) AS i"
     )
     assert await SessionStore(conn).purge_expired() == 2500

@@ -9,7 +9,7 @@ from services.auth.domain.accounts import Account, Affiliate
 from services.auth.domain.lockout import Attempts
 from services.runtime.db import load_queries, rows
 
-_Q = load_queries(Path(__file__).parent / "sql")
+_Q = load_queries(Path(__file__).parent / "sql" / "accounts.sql")
 
 
 class AccountRepository:

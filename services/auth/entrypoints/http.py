@@ -2,13 +2,15 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Affiliate, normalize_login
 from services.auth.entrypoints.dependencies import Dependencies
+from services.auth.service import sessions
 from services.auth.service.login import login
+from services.auth.service.sessions import Issued
 from services.runtime.http import CallerAddress, Connection, CurrentPrincipal
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
@@ -65,6 +67,28 @@ class SessionOut(BaseModel):
     login: str
     display_name: str
     affiliates: list[AffiliateOut]
+    refresh_token: str = Field(
+        description="à échanger une fois contre un nouveau jeton d'accès (POST /v1/sessions/refresh) ; un secret"
+    )
+    refresh_expires_at: datetime
+
+    @classmethod
+    def of(cls, issued: Issued, now: datetime) -> "SessionOut":
+        return cls(
+            access_token=issued.access_token,
+            expires_in=int((issued.expires_at - now).total_seconds()),
+            expires_at=issued.expires_at,
+            login=issued.account.login,
+            display_name=issued.account.display_name,
+            affiliates=[AffiliateOut.of(a) for a in issued.affiliates],
+            refresh_token=issued.refresh_token,
+            refresh_expires_at=issued.refresh_expires_at,
+        )
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class AffiliatesOut(BaseModel):
@@ -87,14 +111,28 @@ async def open_session(credentials: Credentials, address: CallerAddress, deps: D
     # Refused (401 identifiants-invalides, 423 compte-verrouille, 429 trop-de-tentatives): the
     # runtime's one refusal handler answers, with Retry-After when the refusal says how long to wait.
     session = await login(platform.pool, deps.login, credentials.login, credentials.password, address)
-    return SessionOut(
-        access_token=session.access_token,
-        expires_in=int((session.expires_at - deps.login.clock.now()).total_seconds()),
-        expires_at=session.expires_at,
-        login=session.account.login,
-        display_name=session.account.display_name,
-        affiliates=[AffiliateOut.of(a) for a in session.affiliates],
-    )
+    return SessionOut.of(session, deps.login.clock.now())
+
+
+@router.post(
+    "/sessions/refresh",
+    summary="Un nouveau jeton d'accès contre le jeton de rafraîchissement (qui ne sert qu'une fois)",
+    responses={401: {"description": "Session expirée, fermée ou révoquée (`session-invalide`)"}},
+)
+async def refresh_session(body: RefreshIn, deps: Dependencies) -> SessionOut:
+    assert deps.platform.pool is not None
+    issued = await sessions.refresh(deps.platform.pool, deps.login.sessions, body.refresh_token)
+    return SessionOut.of(issued, deps.login.clock.now())
+
+
+@router.delete(
+    "/sessions/current",
+    status_code=204,
+    summary="Fermer la session : ses jetons de rafraîchissement ne servent plus",
+)
+async def close_session(principal: CurrentPrincipal, conn: Connection, deps: Dependencies) -> Response:
+    await sessions.revoke(conn, principal.session_id, deps.login.clock.now())
+    return Response(status_code=204)
 
 
 @router.get("/me/affiliates", summary="Les affiliés du compte connecté")

@@ -1,8 +1,9 @@
 """Use case: log in to the Espace Recouvrement with a Damancom account."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
+from uuid import uuid4
 
 import asyncpg
 
@@ -18,13 +19,14 @@ from contracts.envelope import Envelope
 from contracts.refusals import Refusal
 from contracts.topics import AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
-from services.auth.domain.accounts import Account, Affiliate, normalize_login
+from services.auth.domain.accounts import Account, normalize_login
 from services.auth.domain.lockout import LockoutPolicy
 from services.auth.service.gate import LoginGate
 from services.auth.service.passwords import Passwords
+from services.auth.service.sessions import Issued, SessionPolicy, issue
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue
-from services.runtime.tokens import Principal, TokenIssuer
+from services.runtime.tokens import TokenIssuer
 
 PRODUCER = "auth"
 
@@ -48,12 +50,8 @@ class LoginIsLocked(Refusal):
         self.locked_until = locked_until
 
 
-@dataclass(frozen=True)
-class Session:
-    access_token: str
-    expires_at: datetime
-    account: Account
-    affiliates: list[Affiliate]
+Session = Issued
+"""what a login hands the client: the access token, the first refresh token of a new session"""
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,11 @@ class LoginDependencies:
     clock: Clock
     policy: LockoutPolicy
     gate: LoginGate
+    refresh_ttl: timedelta = timedelta(days=30)
+
+    @property
+    def sessions(self) -> SessionPolicy:
+        return SessionPolicy(self.tokens, self.clock, self.refresh_ttl)
 
 
 async def login(pool: asyncpg.Pool, deps: LoginDependencies, login: str, password: str, address: str) -> Session:
@@ -122,9 +125,7 @@ async def _record(
         affiliates = await repo.affiliates_of(account.id)
         payload = LoginPayload(login=name, account_id=account_id)
         await announce(LoginSucceeded.build(payload, producer=PRODUCER, occurred_at=now))
-        principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates))
-        token, expires_at = deps.tokens.issue(principal, now)
-        return Session(token, expires_at, account, affiliates)
+        return await issue(conn, deps.sessions, account, affiliates, uuid4(), now)  # a new session
 
     after = before.after_failure(now, deps.policy)
     await repo.save_attempts(name, address, after)

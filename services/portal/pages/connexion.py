@@ -1,13 +1,14 @@
 """Authentification, choix de l'affilié, déconnexion, langue."""
 
+import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.portal.api import ServiceRefusal
+from services.portal.api import ServiceRefusal, ServiceUnavailable, SessionExpired
 from services.portal.i18n import LANGUAGES
 from services.portal.sessions import Affilie, SessionStore
 from services.portal.web import (
@@ -23,6 +24,8 @@ from services.portal.web import (
 )
 from services.runtime.client_address import client_address
 from services.runtime.clock import BUSINESS_TZ as CASABLANCA
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -93,12 +96,17 @@ async def login(
         return _login_page(request, status_code=401, erreur="connexion.invalide", login=identifiant)
     affilies = [Affilie.of(a) for a in answer["affiliates"]]
     async with portal.pool.acquire() as conn:
+        access_expires_at = datetime.fromisoformat(answer["expires_at"])
+        refresh_expires_at = datetime.fromisoformat(answer.get("refresh_expires_at") or answer["expires_at"])
+        cap = access_expires_at + timedelta(hours=portal.settings.session_max_hours)
         cookie, session = await SessionStore(conn).open(
             access_token=answer["access_token"],
+            refresh_token=answer.get("refresh_token"),
+            access_expires_at=access_expires_at,
             login=answer["login"],
             display_name=answer["display_name"],
             affilies=affilies,
-            expires_at=datetime.fromisoformat(answer["expires_at"]),
+            expires_at=min(refresh_expires_at, cap),
         )
     target = local_path(suite, "/") if session.affiliate else "/affilies"
     response = redirect(target if target != "/connexion" else "/")
@@ -118,7 +126,12 @@ async def login(
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=128)] = "") -> RedirectResponse:
     cookie, session = await current_session(request)
     check_csrf(session.csrf_token, csrf)
-    async with portal_of(request).pool.acquire() as conn:
+    portal = portal_of(request)
+    try:  # the refresh tokens end at auth too; the portal's session ends whatever auth answers
+        await portal.services.logout(session.access_token)
+    except (ServiceRefusal, ServiceUnavailable, SessionExpired):
+        log.warning("logout not confirmed by auth: its refresh tokens expire on their own")
+    async with portal.pool.acquire() as conn:
         await SessionStore(conn).close(cookie)
     response = redirect("/connexion?motif=deconnecte")
     response.delete_cookie(SESSION_COOKIE)
