@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from opentelemetry import trace
 
 from contracts.money import format_amount, format_rate
+from contracts.refusal_texts import language_of as browser_language
 from services.portal import formatting
 from services.portal.api import ServiceRefusal, Services
 from services.portal.config import PortalSettings
@@ -76,7 +77,12 @@ class InvalidCsrf(Exception):
 
 
 def lang_of(request: Request) -> Language:
-    return language_of(request.cookies.get(LANG_COOKIE))
+    """The language the user chose (its cookie), else the one the browser asks for (Accept-Language):
+    an Arabic browser's first page is in Arabic, before the user finds the switch."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen is not None:
+        return language_of(chosen)
+    return browser_language(request.headers.get("accept-language"))
 
 
 def local_path(target: str | None, default: str = "/") -> str:

@@ -39,7 +39,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").response()
+        too_large = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").answer_scope(scope)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await too_large(scope, receive, send)

@@ -201,7 +201,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _answer(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:
-    await problem.response(scope.get("path"))(scope, receive, send)
+    await problem.answer_scope(scope)(scope, receive, send)
 
 
 async def purge(conn: Any, before: datetime) -> int:

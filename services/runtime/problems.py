@@ -1,5 +1,6 @@
-"""HTTP errors as RFC 9457 ``application/problem+json``: a stable ``code`` for programs, a French
-``title``/``detail`` for people, never a stack trace."""
+"""HTTP errors as RFC 9457 ``application/problem+json``: a stable ``code`` for programs, a ``title``
+(and ``detail``) for people in the caller's language (``Accept-Language``: French by default, Arabic
+from ``contracts.refusal_texts``), the figures as fields of their own, never a stack trace."""
 
 import logging
 from typing import Any
@@ -8,7 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
+from contracts.refusal_texts import Language, field_message, language_of, sentence
 from contracts.refusals import Refusal
 from services.runtime.db import PoolExhausted
 
@@ -36,34 +39,36 @@ class Problem(Exception):
         self.headers = headers
         self.extra = extra
 
-    def response(self, instance: str | None = None) -> JSONResponse:
+    def response(self, instance: str | None = None, language: Language = "fr") -> JSONResponse:
         body: dict[str, Any] = {
             "type": f"https://recouvrement.cnss.ma/problemes/{self.code}",
             "status": self.status,
             "code": self.code,
-            "title": self.title,
+            "title": sentence(language, self.code, self.title, self.extra) if language != "fr" else self.title,
         }
-        if self.detail:
-            body["detail"] = self.detail
+        detail = self.detail
+        errors = self.extra.get("errors")
+        if language != "fr" and isinstance(errors, list):  # a requete-invalide: each field said again
+            errors = [e | {"message": field_message(language, e["code"], e["message"])} for e in errors]
+            detail = "؛ ".join(f"{e['field']} : {e['message']}" for e in errors)
+        elif language != "fr":
+            detail = None  # the French detail is the French title's complement: the Arabic title says it all
+        if detail:
+            body["detail"] = detail
         if instance:
             body["instance"] = instance
-        body |= self.extra
-        return JSONResponse(body, status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON)
+        body |= self.extra | ({"errors": errors} if errors is not None else {})
+        headers = dict(self.headers or {}) | {"Content-Language": language}
+        return JSONResponse(body, status_code=self.status, headers=headers, media_type=PROBLEM_JSON)
 
+    def answer(self, request: Request) -> JSONResponse:
+        """The response to ``request``, in its caller's language."""
+        return self.response(request.url.path, language_of(request.headers.get("accept-language")))
 
-_FIELD_MESSAGES = {
-    "missing": "champ obligatoire",
-    "extra_forbidden": "champ inconnu",
-    "string_pattern_mismatch": "format invalide",
-    "string_too_long": "valeur trop longue",
-    "string_too_short": "valeur trop courte",
-    "string_type": "une chaîne de caractères est attendue",
-    "int_parsing": "un nombre entier est attendu",
-    "greater_than": "valeur trop petite",
-    "less_than_equal": "valeur trop grande",
-    "model_attributes_type": "un objet JSON est attendu",
-    "dict_type": "un objet JSON est attendu",
-}
+    def answer_scope(self, scope: Scope) -> JSONResponse:
+        """The same from a middleware, which has the ASGI scope only."""
+        accept = dict(scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
+        return self.response(scope.get("path"), language_of(accept))
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -71,10 +76,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         kind = str(error.get("type", ""))
-        message = _FIELD_MESSAGES.get(kind)
-        if message is None:
-            # Our own validators already speak French ("une période s'écrit AAAA-MM ...").
-            message = str(error.get("msg", "valeur invalide")).removeprefix("Value error, ")
+        # Our own validators already speak French ("une période s'écrit AAAA-MM ...").
+        message = field_message("fr", kind, str(error.get("msg", "valeur invalide")).removeprefix("Value error, "))
         errors.append({"field": location or "body", "code": kind, "message": message})
     return errors
 
@@ -100,11 +103,11 @@ _STATUS_PROBLEMS = {
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return exc.response(request.url.path)
+        return exc.answer(request)
 
     @app.exception_handler(Refusal)
     async def _refused(request: Request, exc: Refusal) -> JSONResponse:
-        return problem_of(exc).response(request.url.path)
+        return problem_of(exc).answer(request)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,13 +122,13 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "; ".join(f"{e['field']} : {e['message']}" for e in errors),
                 errors=errors,
             )
-        return problem.response(request.url.path)
+        return problem.answer(request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _STATUS_PROBLEMS.get(exc.status_code, ("erreur-http", "La requête n'a pas abouti."))
         headers = dict(exc.headers) if exc.headers else None
-        return Problem(exc.status_code, code, title, headers=headers).response(request.url.path)
+        return Problem(exc.status_code, code, title, headers=headers).answer(request)
 
     @app.exception_handler(PoolExhausted)
     async def _busy(request: Request, exc: PoolExhausted) -> JSONResponse:
@@ -135,7 +138,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             "service-sature",
             "Le service est momentanément saturé. Veuillez réessayer dans un instant.",
             headers={"Retry-After": "2"},
-        ).response(request.url.path)
+        ).answer(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -144,4 +147,4 @@ def install_problem_handlers(app: FastAPI) -> None:
             500,
             "erreur-interne",
             "Une erreur interne est survenue. Veuillez réessayer plus tard.",
-        ).response(request.url.path)
+        ).answer(request)

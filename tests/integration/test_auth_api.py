@@ -296,3 +296,22 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     )
     assert details["instance"].endswith(f"/{os.getpid()}")  # the process that answered (one of the replicas)
     assert set(details["partitions"]) <= set(all_topic_names())  # what it consumes now (see test_replicas)
+
+
+async def test_errors_answer_in_the_callers_language(client: httpx.AsyncClient, login: str) -> None:
+    """Accept-Language: ar gives the title in Arabic, the same code and figures; French by default."""
+    arabic = {"accept-language": "ar-MA,ar;q=0.9,fr;q=0.5"}
+    wrong = await client.post("/v1/sessions", json={"login": login, "password": "pas le bon"}, headers=arabic)
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "identifiants-invalides")
+    assert (
+        wrong.json()["title"] == "اسم المستخدم أو كلمة المرور غير صحيحة." and wrong.headers["content-language"] == "ar"
+    )
+    french = await client.post("/v1/sessions", json={"login": login, "password": "pas le bon"})
+    assert french.json()["title"] == "Identifiant ou mot de passe incorrect."
+    assert french.headers["content-language"] == "fr"
+
+    invalid = await client.post("/v1/sessions", json={"login": login}, headers=arabic)
+    body = invalid.json()
+    assert (invalid.status_code, body["code"]) == (422, "requete-invalide")
+    assert body["errors"] == [{"field": "password", "code": "missing", "message": "حقل إلزامي"}]
+    assert body["title"] == "يتضمن الطلب قيما غير صالحة."

@@ -143,3 +143,16 @@ async def test_forms_without_their_token_are_refused(
     headers = (await client.get("/connexion")).headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["cache-control"] == "no-store"
+
+
+async def test_the_first_page_follows_the_browsers_language_until_the_user_chooses(
+    portal_without_services: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = portal_without_services
+    arabic = await client.get("/connexion", headers={"accept-language": "ar-MA,ar;q=0.9,fr;q=0.8"})
+    assert 'lang="ar"' in arabic.text and 'dir="rtl"' in arabic.text
+    french = await client.get("/connexion", headers={"accept-language": "fr-FR,fr;q=0.9,en;q=0.8"})
+    assert 'lang="fr"' in french.text and 'dir="ltr"' in french.text
+    client.cookies.set("er_lang", "fr")  # the user's choice wins over the browser's
+    chosen = await client.get("/connexion", headers={"accept-language": "ar"})
+    assert 'lang="fr"' in chosen.text
