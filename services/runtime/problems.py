@@ -44,7 +44,8 @@ class Problem(Exception):
             "type": f"https://recouvrement.cnss.ma/problemes/{self.code}",
             "status": self.status,
             "code": self.code,
-            "title": sentence(language, self.code, self.title, self.extra) if language != "fr" else self.title,
+            # the catalogue's sentence when it has one for the language (figures the Moroccan way), else ours
+            "title": sentence(language, self.code, self.title, self.extra),
         }
         detail = self.detail
         errors = self.extra.get("errors")
