@@ -1,15 +1,21 @@
-"""Le récépissé imprimable d'une demande de remise (PDF, fpdf2 avec ses polices standard).
+"""Le récépissé imprimable d'une demande de remise (PDF, fpdf2), en français ou en arabe.
 
 Présentation seulement : chaque montant et chaque date arrive calculé par le service ``requests``
-(le JSON de ``RequestOut``) ; on ne fait ici que les mettre en page.
+(le JSON de ``RequestOut``) ; on ne fait ici que les mettre en page, avec les mots du catalogue du
+portail (``recu.*`` dans ``messages.py``, les deux langues).
 
-Les polices standard du PDF (Helvetica) ne connaissent que le latin-1 : tout texte passe par
-``pdf_text``, qui remplace ce qui n'y tient pas, pour qu'une raison sociale inattendue ne fasse
-jamais échouer le récépissé.
+En français, les polices standard du PDF (Helvetica) ne connaissent que le latin-1 : tout texte passe
+par ``pdf_text``, qui remplace ce qui n'y tient pas, pour qu'une raison sociale inattendue ne fasse
+jamais échouer le récépissé. En arabe, une police TrueType embarquée (DejaVu Sans, ``fonts/``, licence
+Bitstream Vera : latin et arabe) et la mise en forme de HarfBuzz (``uharfbuzz`` : liaisons des lettres,
+sens de droite à gauche, chiffres et numéros gardés de gauche à droite) ; les colonnes se lisent de
+droite à gauche.
 """
 
 import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF, FontFace
@@ -18,9 +24,11 @@ from fpdf.enums import TableCellFillMode, XPos, YPos
 from contracts.identifiers import mask_rib
 from contracts.money import NBSP, format_amount, format_rate
 from services.portal.formatting import date_text
+from services.portal.i18n import Language, translator
 from services.portal.messages import MESSAGES
 
-TITLE = "Récépissé de demande de remise"
+TITLE = MESSAGES["recu.titre"]["fr"]
+FONTS = Path(__file__).parent / "fonts"
 
 CATEGORIES = ("principal", "majorations", "astreintes", "frais")
 
@@ -102,17 +110,17 @@ def pdf_text(text: str) -> str:
 # --- mise en forme ------------------------------------------------------------------------------
 
 
-def timestamp_text(at: datetime) -> str:
-    return f"{date_text(at)} à {at:%H:%M}"
+def timestamp_text(at: datetime, lang: Language = "fr") -> str:
+    return translator(lang)("recu.horodatage", date=date_text(at), heure=f"{at:%H:%M}")
 
 
-def _label(family: str, code: str | None) -> str:
-    """A state, modality or debit kind in French, from the portal's one catalogue (the pages say
-    the same words); a code the catalogue does not know is printed as it is."""
+def _label(lang: Language, family: str, code: str | None) -> str:
+    """A state, modality or debit kind in the document's language, from the portal's one catalogue
+    (the pages say the same words); a code the catalogue does not know is printed as it is."""
     if code is None:
-        return "Non choisie"
+        return translator(lang)("recu.non-choisie")
     entry = MESSAGES.get(f"{family}.{code}")
-    return entry["fr"] if entry else code
+    return entry[lang] if entry else code
 
 
 # --- le document --------------------------------------------------------------------------------
@@ -125,30 +133,66 @@ _MARGIN = 15.0
 
 
 class _ReceiptPdf(FPDF):
-    def __init__(self, number: str, generated_at: datetime) -> None:
+    def __init__(self, number: str, generated_at: datetime, lang: Language) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.number = number
         self.generated_at = generated_at
+        self.language = lang
+        self.t: Callable[..., str] = translator(lang)
+        self.rtl = lang == "ar"
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
+        if self.rtl:
+            self.add_font("dejavu", "", FONTS / "DejaVuSans.ttf")
+            self.add_font("dejavu", "B", FONTS / "DejaVuSans-Bold.ttf")
+            self.set_text_shaping(True)
 
     def normalize_text(self, text: str) -> str:
-        # Tout ce que fpdf2 écrit passe par ici : le filet de sécurité pour le latin-1.
-        return super().normalize_text(pdf_text(text))
+        # Tout ce que fpdf2 écrit passe par ici : le filet de sécurité pour le latin-1 (Helvetica).
+        return super().normalize_text(text if self.rtl else pdf_text(text))
+
+    def font(self, style: str, size: float) -> None:
+        """Helvetica in French; DejaVu in Arabic, which has no italic: the regular face instead."""
+        if self.rtl:
+            self.set_font("dejavu", "B" if "B" in style else "", size)
+        else:
+            self.set_font("Helvetica", style, size)
+
+    @property
+    def start(self) -> str:
+        """where a line begins: the left in French, the right in Arabic"""
+        return "R" if self.rtl else "L"
+
+    @property
+    def end(self) -> str:
+        return "L" if self.rtl else "R"
+
+    def columns(self, values: Sequence[Any]) -> list[Any]:
+        """A table's columns in reading order: right to left in Arabic."""
+        return list(reversed(values)) if self.rtl else list(values)
+
+    def align(self, values: Sequence[str]) -> tuple[str, ...]:
+        flip = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
+        return tuple(flip.get(v, v) for v in reversed(values)) if self.rtl else tuple(values)
 
     def header(self) -> None:
         self.set_text_color(*_BLUE)
-        self.set_font("Helvetica", "B", 12)
-        self.cell(self.get_string_width("CNSS") + 2, 6, "CNSS")
-        self.set_font("Helvetica", "", 9)
+        self.font("B", 12)
+        if self.rtl:  # one line read from the right: the name, then the space
+            self.cell(0, 6, f"CNSS - {self.t('recu.espace')}", align="R")
+        else:
+            self.cell(self.get_string_width("CNSS") + 2, 6, "CNSS")
+            self.font("", 9)
+            self.set_text_color(*_GREY)
+            self.cell(0, 6, self.t("recu.espace"))
+        self.font("", 9)
         self.set_text_color(*_GREY)
-        self.cell(0, 6, "Espace Recouvrement")
         self.set_x(_MARGIN)
         if self.page_no() == 1:
-            self.cell(0, 6, "Caisse nationale de sécurité sociale", align="R")
+            self.cell(0, 6, self.t("recu.caisse"), align=self.end)
         else:  # une page volante de l'échéancier dit encore de quelle demande elle est
-            self.set_font("Helvetica", "", 8)
-            self.cell(0, 6, f"Récépissé de la demande n° {self.number}", align="R")
+            self.font("", 8)
+            self.cell(0, 6, self.t("recu.de-la-demande", numero=self.number), align=self.end)
         self.ln(7)
         self.set_draw_color(*_BLUE)
         self.set_line_width(0.4)
@@ -162,11 +206,16 @@ class _ReceiptPdf(FPDF):
         self.set_line_width(0.2)
         self.line(_MARGIN, self.get_y(), self.w - _MARGIN, self.get_y())
         self.ln(1.5)
-        self.set_font("Helvetica", "", 8)
+        self.font("", 8)
         self.set_text_color(*_GREY)
-        self.cell(0, 5, f"Récépissé généré le {timestamp_text(self.generated_at)}")
+        self.cell(
+            0,
+            5,
+            self.t("recu.genere-le", horodatage=timestamp_text(self.generated_at, self.language)),
+            align=self.start,
+        )
         self.set_x(_MARGIN)
-        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
+        self.cell(0, 5, self.t("recu.page", page=self.page_no(), pages="{nb}"), align=self.end)
         self.set_text_color(*_BLACK)
 
     # -- blocs --
@@ -176,9 +225,9 @@ class _ReceiptPdf(FPDF):
         if self.will_page_break(10 + keep):
             self.add_page()
         self.ln(3)
-        self.set_font("Helvetica", "B", 11)
+        self.font("B", 11)
         self.set_text_color(*_BLUE)
-        self.cell(0, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 7, title, align=self.start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(*_LIGHT_GREY)
         self.set_line_width(0.3)
         self.line(_MARGIN, self.get_y(), self.w - _MARGIN, self.get_y())
@@ -186,23 +235,24 @@ class _ReceiptPdf(FPDF):
         self.set_text_color(*_BLACK)
 
     def fields(self, lines: list[tuple[str, str]]) -> None:
-        self.set_font("Helvetica", "", 10)
+        self.font("", 10)
         with self.table(
-            col_widths=(60, 120),
+            col_widths=self.columns((60, 120)),
             first_row_as_headings=False,
             borders_layout="NONE",
-            text_align=("LEFT", "LEFT"),
+            text_align=self.align(("LEFT", "LEFT")) if not self.rtl else ("RIGHT", "RIGHT"),
             line_height=5,
             padding=(0.4, 1, 0.4, 0),
         ) as table:
             for label, value in lines:
                 row = table.row()
-                row.cell(label, style=FontFace(color=_GREY))
-                row.cell(value, style=FontFace(emphasis="BOLD"))
+                cells = self.columns(((label, FontFace(color=_GREY)), (value, FontFace(emphasis="BOLD"))))
+                for text, style in cells:
+                    row.cell(text, style=style)
 
     def paragraph(self, text: str, *, italic: bool = False) -> None:
-        self.set_font("Helvetica", "I" if italic else "", 9.5)
-        self.multi_cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.font("I" if italic else "", 9.5)
+        self.multi_cell(0, 5, text, align=self.start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 _HEADING = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=_BLUE)
@@ -211,101 +261,102 @@ _TOTAL = FontFace(emphasis="BOLD", fill_color=_LIGHT_GREY)
 
 
 def _request_block(pdf: _ReceiptPdf, request_data: dict[str, Any], affiliate: dict[str, Any]) -> None:
-    pdf.section("Demande")
+    t = pdf.t
+    pdf.section(t("recu.demande"))
     lines = [
-        ("N° de demande", str(request_data["id"])),
-        ("Programme", str(request_data["programme"])),
-        ("État", _label("etat", request_data["state"])),
-        ("Modalité", _label("modalite", request_data.get("modality"))),
+        (t("recu.numero-demande"), str(request_data["id"])),
+        (t("recu.programme"), str(request_data["programme"])),
+        (t("recu.etat"), _label(pdf.language, "etat", request_data["state"])),
+        (t("recu.modalite"), _label(pdf.language, "modalite", request_data.get("modality"))),
     ]
     if request_data.get("validation_date"):
-        lines.append(("Date de validation", date_text(request_data["validation_date"])))
+        lines.append((t("recu.date-validation"), date_text(request_data["validation_date"])))
     if request_data.get("modality") == "INSTALLMENTS":
         deadline = request_data.get("guarantee_deadline")
         lines.append(
-            ("Dépôt des garanties avant le", date_text(deadline) if deadline else "Fixé à la validation de la demande")
+            (t("recu.garanties-avant"), date_text(deadline) if deadline else t("recu.garanties-a-la-validation"))
         )
         perception = affiliate.get("perception") or {}
-        lines.append(("Perception", str(perception.get("name") or "Non renseignée")))
+        lines.append((t("recu.perception"), str(perception.get("name") or t("recu.non-renseignee"))))
     cg_version = request_data.get("cg_version")
-    lines.append(("Conditions générales acceptées", f"Version {cg_version}" if cg_version else "Pas encore acceptées"))
+    accepted = t("recu.cg-version", version=cg_version) if cg_version else t("recu.cg-pas-encore")
+    lines.append((t("recu.cg-acceptees"), accepted))
     pdf.fields(lines)
 
-    pdf.section("Affilié")
+    pdf.section(t("recu.affilie"))
     pdf.fields(
         [
-            ("N° d'affiliation", str(affiliate["numero"])),
-            ("Raison sociale", str(affiliate["raison_sociale"])),
-            ("ICE", str(affiliate.get("ice") or "Non renseigné")),
+            (t("recu.numero-affiliation"), str(affiliate["numero"])),
+            (t("recu.raison-sociale"), str(affiliate["raison_sociale"])),
+            (t("recu.ice"), str(affiliate.get("ice") or t("recu.non-renseigne"))),
         ]
     )
 
 
 def _quote_block(pdf: _ReceiptPdf, quote: dict[str, Any] | None) -> None:
-    pdf.section("Devis de remise", keep=45)
+    t = pdf.t
+    pdf.section(t("recu.devis"), keep=45)
     if quote is None:
-        pdf.paragraph(
-            "Aucun devis n'est encore lié à cette demande : les montants de la remise et l'échéancier seront "
-            "fixés par le devis accepté lors de la validation.",
-            italic=True,
-        )
+        pdf.paragraph(t("recu.sans-devis"), italic=True)
         return
-    pdf.paragraph(f"Devis n° {quote['quote_id']} du {date_text(quote['issued_at'])}")
+    pdf.paragraph(t("recu.devis-du", numero=quote["quote_id"], date=date_text(quote["issued_at"])))
     pdf.ln(1.5)
     eligible, remission, rates = quote["eligible"], quote["remise"], quote["rates"]
-    pdf.set_font("Helvetica", "", 9.5)
+    pdf.font("", 9.5)
     with pdf.table(
-        col_widths=(62, 44, 30, 44),
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        col_widths=pdf.columns((62, 44, 30, 44)),
+        text_align=pdf.align(("LEFT", "RIGHT", "RIGHT", "RIGHT")),
         headings_style=_HEADING,
         line_height=6,
         padding=(0.5, 2),
     ) as table:
         heading = table.row()
-        for title in ("Catégorie", "Montant éligible", "Taux de remise", "Remise"):
+        for title in pdf.columns((t("recu.categorie"), t("recu.montant-eligible"), t("recu.taux"), t("recu.remise"))):
             heading.cell(title)
         for key in CATEGORIES:
             row = table.row()
-            row.cell(_label("categorie", key))
-            row.cell(format_amount(eligible[key]))
-            row.cell(format_rate(rates[key]) if key in rates else format_rate("0"))
-            row.cell(format_amount(remission[key]))
-        row = table.row(style=_TOTAL)
-        row.cell("Total de la remise", colspan=3, align="LEFT")
-        row.cell(format_amount(remission["total"]))
-        row = table.row(style=_TOTAL)
-        row.cell("Montant à payer", colspan=3, align="LEFT")
-        row.cell(format_amount(quote["to_pay"]))
+            rate = format_rate(rates[key]) if key in rates else format_rate("0")
+            for text in pdf.columns(
+                (
+                    _label(pdf.language, "categorie", key),
+                    format_amount(eligible[key]),
+                    rate,
+                    format_amount(remission[key]),
+                )
+            ):
+                row.cell(text)
+        for label, amount in ((t("recu.total-remise"), remission["total"]), (t("recu.a-payer"), quote["to_pay"])):
+            row = table.row(style=_TOTAL)
+            cells = [(label, 3, "RIGHT" if pdf.rtl else "LEFT"), (format_amount(amount), 1, None)]
+            for text, span, align in pdf.columns(cells):
+                row.cell(text, colspan=span, align=align)
     if quote.get("modality") == "INSTALLMENTS":
         pdf.ln(1.5)
         pdf.fields(
             [
-                ("Avance", format_amount(quote["advance"])),
-                ("Nombre d'échéances", str(quote["installments"])),
+                (t("recu.avance"), format_amount(quote["advance"])),
+                (t("recu.nombre-echeances"), str(quote["installments"])),
             ]
         )
 
 
 def _schedule_block(pdf: _ReceiptPdf, request_data: dict[str, Any], quote: dict[str, Any] | None) -> None:
+    t = pdf.t
     schedule = request_data.get("schedule") or []
     indicative = False
     if not schedule and quote is not None:  # pas encore validée : l'échéancier du devis, daté d'une V supposée
         schedule, indicative = quote.get("schedule") or [], True
-    pdf.section("Échéancier des prélèvements", keep=40)
+    pdf.section(t("recu.echeancier"), keep=40)
     if not schedule:
-        pdf.paragraph("Pas encore d'échéancier : il sera établi à la validation de la demande.", italic=True)
+        pdf.paragraph(t("recu.sans-echeancier"), italic=True)
         return
     if indicative:
-        pdf.paragraph(
-            "À titre indicatif : les dates de prélèvement seront recalculées à partir de la date de validation "
-            "de la demande.",
-            italic=True,
-        )
+        pdf.paragraph(t("recu.indicatif"), italic=True)
         pdf.ln(1)
-    pdf.set_font("Helvetica", "", 9.5)
+    pdf.font("", 9.5)
     with pdf.table(
-        col_widths=(14, 40, 40, 42, 44),
-        text_align=("CENTER", "LEFT", "CENTER", "CENTER", "RIGHT"),
+        col_widths=pdf.columns((14, 40, 40, 42, 44)),
+        text_align=pdf.align(("CENTER", "LEFT", "CENTER", "CENTER", "RIGHT")),
         headings_style=_HEADING,
         line_height=5.5,
         padding=(0.3, 2),
@@ -314,47 +365,56 @@ def _schedule_block(pdf: _ReceiptPdf, request_data: dict[str, Any], quote: dict[
         repeat_headings=1,
     ) as table:
         heading = table.row()
-        for title in ("N°", "Type", "Date d'échéance", "Date de prélèvement", "Montant"):
+        titles = ("recu.numero", "recu.type", "recu.date-echeance", "recu.date-prelevement", "recu.montant")
+        for title in pdf.columns([t(key) for key in titles]):
             heading.cell(title)
         for debit in schedule:
             row = table.row()
-            row.cell(str(debit["sequence"]))
-            row.cell(_label("prelevement", debit["kind"]))
-            row.cell(date_text(debit["due_date"]))
-            row.cell(date_text(debit["collection_date"]))
-            row.cell(format_amount(debit["amount"]))
+            values = (
+                str(debit["sequence"]),
+                _label(pdf.language, "prelevement", debit["kind"]),
+                date_text(debit["due_date"]),
+                date_text(debit["collection_date"]),
+                format_amount(debit["amount"]),
+            )
+            for text in pdf.columns(values):
+                row.cell(text)
 
 
 def _account_block(pdf: _ReceiptPdf, account: dict[str, Any] | None) -> None:
-    pdf.section("Compte bancaire à prélever", keep=12)
+    t = pdf.t
+    pdf.section(t("recu.compte"), keep=12)
     if account is None:
-        pdf.paragraph("Aucun compte bancaire n'a encore été choisi.", italic=True)
+        pdf.paragraph(t("recu.sans-compte"), italic=True)
         return
     # Le nom de la banque et le RIB masqué, rien d'autre (ni titulaire ni identifiant interne).
-    pdf.fields([("Banque", str(account["bank_name"])), ("RIB", mask_rib(str(account["rib_masked"])))])
+    pdf.fields([(t("recu.banque"), str(account["bank_name"])), (t("recu.rib"), mask_rib(str(account["rib_masked"])))])
 
 
-def receipt_pdf(request_data: dict[str, Any], affiliate: dict[str, Any], generated_at: datetime) -> bytes:
-    """Le récépissé PDF de ``request_data`` (le JSON de ``RequestOut``) pour ``affiliate``.
+def receipt_pdf(
+    request_data: dict[str, Any], affiliate: dict[str, Any], generated_at: datetime, lang: Language = "fr"
+) -> bytes:
+    """Le récépissé PDF de ``request_data`` (le JSON de ``RequestOut``) pour ``affiliate``, en ``lang``.
 
     ``affiliate`` : ``{"numero", "raison_sociale", "ice", "perception": {"code", "name"}}``.
     ``generated_at`` date le document (pied de page et métadonnées) : même entrée, même PDF.
     """
     number = str(request_data["id"])
-    pdf = _ReceiptPdf(number, generated_at)
+    pdf = _ReceiptPdf(number, generated_at, lang)
+    t = pdf.t
     pdf.set_creation_date(generated_at)
-    pdf.set_title(f"{TITLE} {number}")
+    pdf.set_title(f"{t('recu.titre')} {number}")
     pdf.set_author("CNSS - Espace Recouvrement")
     pdf.set_creator("Espace Recouvrement")
-    pdf.set_lang("fr-MA")
+    pdf.set_lang("ar-MA" if pdf.rtl else "fr-MA")
     pdf.add_page()
 
-    pdf.set_font("Helvetica", "B", 17)
+    pdf.font("B", 17)
     pdf.set_text_color(*_BLUE)
-    pdf.cell(0, 9, TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 9, t("recu.titre"), align=pdf.start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.font("", 10)
     pdf.set_text_color(*_GREY)
-    pdf.cell(0, 5, f"Demande n° {number}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, t("recu.demande-n", numero=number), align=pdf.start, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*_BLACK)
     pdf.ln(2)
 

@@ -171,6 +171,13 @@ def test_group_account_pays_in_full_to_prise_en_charge(
     assert request_id in text
     assert validated["cg_version"] in text
     assert texte(quote["to_pay"]).replace("\u00a0", " ") in text
+    # in Arabic for a browser that asks for it (issue 17): shaped, embedded font, the same figures
+    arabic = page.context.request.get(
+        f"{portal(portal_stack)}/demandes/{request_id}/recepisse.pdf", headers={"accept-language": "ar-MA,ar"}
+    )
+    arabic_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(arabic.body())).pages)
+    assert "er_lang" not in {c["name"] for c in page.context.cookies()}  # no choice made: the browser's language
+    assert "وصل طلب الإعفاء" in arabic_text and request_id in arabic_text
 
     # 8. mes demandes: the request, its state, its history
     page.get_by_role("link", name="Mes demandes").click()

@@ -313,3 +313,38 @@ def test_same_input_same_bytes() -> None:
     assert reader.metadata is not None
     assert reader.metadata.creation_date is not None
     assert reader.metadata.creation_date == GENERE_LE
+
+
+def test_the_arabic_receipt_is_shaped_right_to_left_and_its_figures_read_back() -> None:
+    """Issue 17: the receipt in Arabic, an embedded TrueType font shaped by HarfBuzz; read back, it
+    says the request number, the amounts, the dates and the account's mask."""
+    plan = quote("INSTALLMENTS", advance="5000.00", installments=12)
+    pdf = receipt_pdf(demande("VALIDATED", "INSTALLMENTS", plan), AFFILIE, GENERE_LE, "ar")
+    reader, pages = read(pdf)
+    text = "\n".join(pages)
+    for expected in (
+        "وصل طلب الإعفاء",  # the title
+        "رقم الطلب",  # "request number", beside it
+        str(REQUEST_ID),
+        AFFILIATE,
+        "المبلغ الواجب أداؤه",  # "amount to pay"
+        shown(montant(plan.to_pay)),
+        shown(montant(plan.remise.total)),
+        shown(montant(plan.advance)),
+        date_text(V),
+        ACCOUNT.rib_masked,
+        "مصادق عليه",  # the state, as the pages say it in Arabic
+        "الأداء بالأقساط",  # the modality
+    ):
+        assert expected in text, expected
+    assert "Récépissé" not in text and "Montant" not in text  # nothing left in French
+    assert RIB not in text and RIB.encode() not in pdf
+    fonts = [f["/BaseFont"] for p in reader.pages for f in p["/Resources"]["/Font"].values()]
+    assert fonts and all("DejaVu" in str(name) for name in fonts)  # embedded, not a standard font
+    assert b"/FontFile2" in pdf
+    assert reader.metadata is not None and reader.metadata.title == f"وصل طلب الإعفاء {REQUEST_ID}"
+
+
+def test_the_french_receipt_is_unchanged_by_the_language_parameter() -> None:
+    data = demande("VALIDATED", "FULL", quote("FULL"))
+    assert receipt_pdf(data, AFFILIE, GENERE_LE, "fr") == receipt_pdf(data, AFFILIE, GENERE_LE)

@@ -11,6 +11,7 @@ from services.portal.api import ServiceRefusal
 from services.portal.receipt import receipt_pdf
 from services.portal.web import (
     check_csrf,
+    lang_of,
     portal_of,
     redirect,
     render,
@@ -82,7 +83,8 @@ async def receipt(request: Request, request_id: UUID) -> Response:
     session, found = await request_of_affiliate(request, request_id)
     affilie = session.affilie
     assert affilie is not None  # request_of_affiliate found the request of the chosen affiliate
-    pdf = receipt_pdf(found, affilie.as_json(), datetime.now(CASABLANCA))
+    # in the page's language: the user's choice, else the browser's Accept-Language
+    pdf = receipt_pdf(found, affilie.as_json(), datetime.now(CASABLANCA), lang_of(request))
     return Response(
         pdf,
         media_type="application/pdf",
