@@ -145,8 +145,11 @@ FIELD_MESSAGES: dict[str, dict[Language, str]] = {
     "less_than_equal": {"fr": "valeur trop grande", "ar": "قيمة كبيرة جدا"},
     "model_attributes_type": {"fr": "un objet JSON est attendu", "ar": "يُنتظر كائن JSON"},
     "dict_type": {"fr": "un objet JSON est attendu", "ar": "يُنتظر كائن JSON"},
+    "model_type": {"fr": "un objet JSON est attendu", "ar": "يُنتظر كائن JSON"},
+    "list_type": {"fr": "une liste JSON est attendue", "ar": "تُنتظر لائحة JSON"},
 }
-"""what a field of a ``requete-invalide`` is told, by pydantic's error type"""
+"""what a field in error is told, by pydantic's error type: a ``requete-invalide``'s fields, a bank
+account file's lines (debits)"""
 INVALID_VALUE: dict[Language, str] = {"fr": "valeur invalide", "ar": "قيمة غير صالحة"}
 
 _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from contracts.banks import BANKS, REGISTRY_FILE
 from contracts.debits import BankAccountsChanged, BankAccountsPayload
 from contracts.identifiers import AffiliateNumber, Rib, bank_code
+from contracts.refusal_texts import field_message
 from contracts.refusals import Refusal
 from contracts.topics import DEBITS_ACCOUNTS
 from services.debits.adapters.account_repository import AccountRepository
@@ -76,18 +77,6 @@ class FileRefused(Refusal):
         super().__init__("fichier-refuse", message, kind="invalid")
 
 
-_MESSAGES = {
-    "list_type": "une liste JSON de comptes est attendue",
-    "missing": "champ obligatoire",
-    "extra_forbidden": "champ inconnu",
-    "string_pattern_mismatch": "format invalide",
-    "string_too_short": "valeur vide",
-    "string_too_long": "valeur trop longue",
-    "string_type": "une chaîne de caractères est attendue",
-    "model_type": "un objet JSON est attendu",
-}
-
-
 def _reason(exc: ValidationError) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
     index, *fields = first["loc"] or ("",)
@@ -95,7 +84,7 @@ def _reason(exc: ValidationError) -> str:
     if isinstance(index, int):  # numbered from 1 for the person who reads the file
         where = f"compte n° {index + 1}" + (f" ({'.'.join(str(p) for p in fields)})" if fields else "")
     # Our validators (the contracts' RIB check) already speak French; pydantic's own messages do not.
-    message = _MESSAGES.get(first["type"]) or str(first["msg"]).removeprefix("Value error, ")
+    message = field_message("fr", first["type"], str(first["msg"]).removeprefix("Value error, "))
     more = exc.error_count() - 1
     suffix = f" (et {more} autre{'s' if more > 1 else ''} erreur{'s' if more > 1 else ''})" if more else ""
     return f"{where} : {message}{suffix}" if where else f"{message}{suffix}"
