@@ -111,6 +111,9 @@ class Conditions(Contract):
 
     version: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1)
+    text_ar: str | None = Field(
+        default=None, min_length=1, description="the same text in Arabic (the pages and PDFs of an Arabic reader)"
+    )
 
 
 class Programme(Contract):

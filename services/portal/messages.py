@@ -482,4 +482,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "recu.sans-compte": {"fr": "Aucun compte bancaire n'a encore été choisi.", "ar": "لم يتم اختيار أي حساب بنكي بعد."},
     "recu.banque": {"fr": "Banque", "ar": "البنك"},
     "recu.rib": {"fr": "RIB", "ar": "الرقم البنكي (RIB)"},
+    "conditions.pdf": {"fr": "Les conditions générales en PDF", "ar": "الشروط العامة بصيغة PDF"},
+    "recu.cg-titre": {"fr": "Conditions générales, version {version}", "ar": "الشروط العامة، النسخة {version}"},
+    "recu.document-genere-le": {"fr": "Document généré le {horodatage}", "ar": "وثيقة أنشئت في {horodatage}"},
 }

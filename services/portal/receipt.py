@@ -132,10 +132,21 @@ _BLACK = (0, 0, 0)
 _MARGIN = 15.0
 
 
-class _ReceiptPdf(FPDF):
-    def __init__(self, number: str, generated_at: datetime, lang: Language) -> None:
+class PortalPdf(FPDF):
+    def __init__(
+        self,
+        number: str,
+        generated_at: datetime,
+        lang: Language,
+        running_title: str = "recu.de-la-demande",
+        generated_key: str = "recu.genere-le",
+    ) -> None:
+        """A CNSS document of the portal (the receipt, the CG). ``running_title``: the catalogue key the
+        pages after the first name it with; ``generated_key``: the footer's "generated on"."""
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.number = number
+        self.running_title = running_title
+        self.generated_key = generated_key
         self.generated_at = generated_at
         self.language = lang
         self.t: Callable[..., str] = translator(lang)
@@ -192,7 +203,7 @@ class _ReceiptPdf(FPDF):
             self.cell(0, 6, self.t("recu.caisse"), align=self.end)
         else:  # une page volante de l'échéancier dit encore de quelle demande elle est
             self.font("", 8)
-            self.cell(0, 6, self.t("recu.de-la-demande", numero=self.number), align=self.end)
+            self.cell(0, 6, self.t(self.running_title, numero=self.number, version=self.number), align=self.end)
         self.ln(7)
         self.set_draw_color(*_BLUE)
         self.set_line_width(0.4)
@@ -211,7 +222,7 @@ class _ReceiptPdf(FPDF):
         self.cell(
             0,
             5,
-            self.t("recu.genere-le", horodatage=timestamp_text(self.generated_at, self.language)),
+            self.t(self.generated_key, horodatage=timestamp_text(self.generated_at, self.language)),
             align=self.start,
         )
         self.set_x(_MARGIN)
@@ -260,7 +271,7 @@ _BOLD = FontFace(emphasis="BOLD")
 _TOTAL = FontFace(emphasis="BOLD", fill_color=_LIGHT_GREY)
 
 
-def _request_block(pdf: _ReceiptPdf, request_data: dict[str, Any], affiliate: dict[str, Any]) -> None:
+def _request_block(pdf: PortalPdf, request_data: dict[str, Any], affiliate: dict[str, Any]) -> None:
     t = pdf.t
     pdf.section(t("recu.demande"))
     lines = [
@@ -293,7 +304,7 @@ def _request_block(pdf: _ReceiptPdf, request_data: dict[str, Any], affiliate: di
     )
 
 
-def _quote_block(pdf: _ReceiptPdf, quote: dict[str, Any] | None) -> None:
+def _quote_block(pdf: PortalPdf, quote: dict[str, Any] | None) -> None:
     t = pdf.t
     pdf.section(t("recu.devis"), keep=45)
     if quote is None:
@@ -340,7 +351,7 @@ def _quote_block(pdf: _ReceiptPdf, quote: dict[str, Any] | None) -> None:
         )
 
 
-def _schedule_block(pdf: _ReceiptPdf, request_data: dict[str, Any], quote: dict[str, Any] | None) -> None:
+def _schedule_block(pdf: PortalPdf, request_data: dict[str, Any], quote: dict[str, Any] | None) -> None:
     t = pdf.t
     schedule = request_data.get("schedule") or []
     indicative = False
@@ -381,7 +392,7 @@ def _schedule_block(pdf: _ReceiptPdf, request_data: dict[str, Any], quote: dict[
                 row.cell(text)
 
 
-def _account_block(pdf: _ReceiptPdf, account: dict[str, Any] | None) -> None:
+def _account_block(pdf: PortalPdf, account: dict[str, Any] | None) -> None:
     t = pdf.t
     pdf.section(t("recu.compte"), keep=12)
     if account is None:
@@ -400,7 +411,7 @@ def receipt_pdf(
     ``generated_at`` date le document (pied de page et métadonnées) : même entrée, même PDF.
     """
     number = str(request_data["id"])
-    pdf = _ReceiptPdf(number, generated_at, lang)
+    pdf = PortalPdf(number, generated_at, lang)
     t = pdf.t
     pdf.set_creation_date(generated_at)
     pdf.set_title(f"{t('recu.titre')} {number}")

@@ -178,6 +178,9 @@ def test_group_account_pays_in_full_to_prise_en_charge(
     arabic_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(arabic.body())).pages)
     assert "er_lang" not in {c["name"] for c in page.context.cookies()}  # no choice made: the browser's language
     assert "وصل طلب الإعفاء" in arabic_text and request_id in arabic_text
+    conditions = page.context.request.get(f"{portal(portal_stack)}/conditions.pdf", headers={"accept-language": "ar"})
+    conditions_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(conditions.body())).pages)
+    assert validated["cg_version"] in conditions_text and "الشروط العامة" in conditions_text
 
     # 8. mes demandes: the request, its state, its history
     page.get_by_role("link", name="Mes demandes").click()

@@ -57,7 +57,8 @@ class Validation(BaseModel):
 class ConditionsOut(BaseModel):
     programme: str
     version: str
-    text: str
+    text: str = Field(description="le texte en français, celui qui fait foi")
+    text_ar: str | None = Field(default=None, description="le même texte en arabe, s'il existe")
 
 
 class RefusalOut(BaseModel):
@@ -86,7 +87,8 @@ async def _answer(conn: asyncpg.Connection, remission: RemissionRequest) -> Requ
 @router.get("/conditions", response_model=ConditionsOut, summary="Les conditions générales en vigueur")
 async def conditions(deps: Dependencies) -> ConditionsOut:
     programme = deps.context.programme
-    return ConditionsOut(programme=programme.code, version=programme.conditions.version, text=programme.conditions.text)
+    cg = programme.conditions
+    return ConditionsOut(programme=programme.code, version=cg.version, text=cg.text, text_ar=cg.text_ar)
 
 
 @router.get(

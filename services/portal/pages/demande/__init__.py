@@ -9,3 +9,4 @@ from services.portal.pages.demande import conditions, modalite, prise_en_charge,
 router = APIRouter()
 for step in (modalite, simulation, conditions, prise_en_charge):
     router.include_router(step.router)
+router.include_router(conditions.public)

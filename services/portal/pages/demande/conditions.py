@@ -1,17 +1,23 @@
-"""Step 3: the conditions générales, accepted with the quote on screen, and the validation."""
+"""Step 3: the conditions générales, accepted with the quote on screen, and the validation; the CG
+as a PDF in the page's language (``/conditions.pdf``)."""
 
 import asyncio
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ServiceRefusal
+from services.portal.conditions_pdf import conditions_pdf
 from services.portal.pages.demande.draft import in_draft
-from services.portal.web import check_csrf, portal_of, redirect, render, request_of_affiliate
+from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
+from services.runtime.clock import BUSINESS_TZ as CASABLANCA
 
 router = APIRouter(prefix="/demandes/{request_id}")
+public = APIRouter()
+"""what needs no session: the CG as a document"""
 
 
 @router.get("/conditions", response_class=HTMLResponse, response_model=None)
@@ -60,3 +66,15 @@ async def validate(
     except ServiceRefusal as refusal:
         return render(request, "refus.html", refusal.status, session=session, erreur=refusal, demande=found)
     return redirect(f"/demandes/{request_id}/prise-en-charge")
+
+
+@public.get("/conditions.pdf")
+async def conditions_document(request: Request) -> Response:
+    """The CG in the page's language, for anyone (they are public): to read at leisure or print."""
+    cg = await portal_of(request).services.conditions()
+    pdf = conditions_pdf(cg, datetime.now(CASABLANCA), lang_of(request))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="conditions-{cg["version"]}.pdf"'},
+    )
