@@ -1,5 +1,6 @@
 """Mes demandes: each request with its state, history and debits; withdrawal; the receipt (PDF)."""
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -84,7 +85,9 @@ async def receipt(request: Request, request_id: UUID) -> Response:
     affilie = session.affilie
     assert affilie is not None  # request_of_affiliate found the request of the chosen affiliate
     # in the page's language: the user's choice, else the browser's Accept-Language
-    pdf = receipt_pdf(found, affilie.as_json(), datetime.now(CASABLANCA), lang_of(request))
+    # In a thread: 0.1 s of CPU in French, 0.4 s in Arabic (shaping) for 60 installments, which
+    # would hold every other page of this portal process meanwhile.
+    pdf = await asyncio.to_thread(receipt_pdf, found, affilie.as_json(), datetime.now(CASABLANCA), lang_of(request))
     return Response(
         pdf,
         media_type="application/pdf",

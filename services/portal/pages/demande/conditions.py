@@ -72,7 +72,7 @@ async def validate(
 async def conditions_document(request: Request) -> Response:
     """The CG in the page's language, for anyone (they are public): to read at leisure or print."""
     cg = await portal_of(request).services.conditions()
-    pdf = conditions_pdf(cg, datetime.now(CASABLANCA), lang_of(request))
+    pdf = await asyncio.to_thread(conditions_pdf, cg, datetime.now(CASABLANCA), lang_of(request))  # CPU: off the loop
     return Response(
         pdf,
         media_type="application/pdf",
