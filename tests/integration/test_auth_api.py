@@ -110,7 +110,7 @@ async def refreshed(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def test_a_refresh_token_gives_a_new_access_token_once_and_a_copy_ends_the_session(
-    client: httpx.AsyncClient, infra: Infra, login: str, database: str
+    client: httpx.AsyncClient, infra: Infra, login: str, database: str, clock: FrozenClock
 ) -> None:
     first = (await open_session(client, login, PASSWORD)).json()
     assert len(first["refresh_token"]) >= 40 and first["refresh_token"] not in first["access_token"]
@@ -131,10 +131,15 @@ async def test_a_refresh_token_gives_a_new_access_token_once_and_a_copy_ends_the
     finally:
         await conn.close()
 
-    # the first token again: a copy (or a replay) was used, so the whole session ends, both tokens
+    # the first token again within seconds: a retry whose answer was lost, served again
+    retried = await refreshed(client, first["refresh_token"])
+    assert retried.status_code == 200 and retried.json()["refresh_token"] != body["refresh_token"]
+    # later: a copy was used, so the whole session ends, every token of it
+    clock.advance(timedelta(seconds=31))  # beyond REUSE_LEEWAY
     reused = await refreshed(client, first["refresh_token"])
     assert (reused.status_code, reused.json()["code"]) == (401, "session-invalide")
     assert (await refreshed(client, body["refresh_token"])).json()["code"] == "session-invalide"
+    assert (await refreshed(client, retried.json()["refresh_token"])).json()["code"] == "session-invalide"
     assert (await refreshed(client, "x" * 43)).status_code == 401  # unknown
 
 
@@ -315,3 +320,22 @@ async def test_errors_answer_in_the_callers_language(client: httpx.AsyncClient, 
     assert (invalid.status_code, body["code"]) == (422, "requete-invalide")
     assert body["errors"] == [{"field": "password", "code": "missing", "message": "حقل إلزامي"}]
     assert body["title"] == "يتضمن الطلب قيما غير صالحة."
+
+
+async def test_answers_carrying_tokens_are_never_cached_nor_kept_for_idempotency(
+    client: httpx.AsyncClient, login: str, database: str
+) -> None:
+    """RFC 6749 5.1: no-store on what carries tokens; a retry with an Idempotency-Key is served again,
+    never from a copy of the tokens in the database (a dump must open no session)."""
+    opened = await open_session(client, login, PASSWORD)
+    assert opened.headers["cache-control"] == "no-store"
+    bearer = {"authorization": f"Bearer {opened.json()['access_token']}", "idempotency-key": "renouvellement-1"}
+    renewed = await client.post(
+        "/v1/sessions/refresh", json={"refresh_token": opened.json()["refresh_token"]}, headers=bearer
+    )
+    assert renewed.status_code == 200 and renewed.headers["cache-control"] == "no-store"
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_key") == 0
+    finally:
+        await conn.close()

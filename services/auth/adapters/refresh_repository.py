@@ -40,6 +40,16 @@ class RefreshRepository:
             expires_at=expires_at,
         )
 
+    async def lock_family_of(self, token_hash: bytes) -> UUID | None:
+        """Takes the session's lock (until the transaction ends); None for an unknown token."""
+        family: UUID | None = await _Q.family_of(self._conn, token_hash=token_hash)
+        if family is not None:
+            await self.lock_family(family)
+        return family
+
+    async def lock_family(self, family_id: UUID) -> None:
+        await _Q.lock_family(self._conn, family_id=str(family_id))
+
     async def lock(self, token_hash: bytes) -> StoredRefresh | None:
         row = await _Q.lock_refresh(self._conn, token_hash=token_hash)
         return StoredRefresh(**dict(row)) if row else None

@@ -14,6 +14,8 @@ from services.auth.service.sessions import Issued
 from services.runtime.http import CallerAddress, Connection, CurrentPrincipal
 
 router = APIRouter(prefix="/v1", tags=["authentification"])
+NO_STORE = "no-store"
+"""on every answer carrying tokens (RFC 6749 5.1): no cache keeps them, nor the idempotency table"""
 
 
 class Credentials(BaseModel):
@@ -105,12 +107,15 @@ class AffiliatesOut(BaseModel):
         429: {"description": "Trop de tentatives depuis cette adresse ou sur cet identifiant (Retry-After)"},
     },
 )
-async def open_session(credentials: Credentials, address: CallerAddress, deps: Dependencies) -> SessionOut:
+async def open_session(
+    credentials: Credentials, address: CallerAddress, deps: Dependencies, response: Response
+) -> SessionOut:
     platform = deps.platform
     assert platform.pool is not None
     # Refused (401 identifiants-invalides, 423 compte-verrouille, 429 trop-de-tentatives): the
     # runtime's one refusal handler answers, with Retry-After when the refusal says how long to wait.
     session = await login(platform.pool, deps.login, credentials.login, credentials.password, address)
+    response.headers["Cache-Control"] = NO_STORE
     return SessionOut.of(session, deps.login.clock.now())
 
 
@@ -119,9 +124,10 @@ async def open_session(credentials: Credentials, address: CallerAddress, deps: D
     summary="Un nouveau jeton d'accès contre le jeton de rafraîchissement (qui ne sert qu'une fois)",
     responses={401: {"description": "Session expirée, fermée ou révoquée (`session-invalide`)"}},
 )
-async def refresh_session(body: RefreshIn, deps: Dependencies) -> SessionOut:
+async def refresh_session(body: RefreshIn, deps: Dependencies, response: Response) -> SessionOut:
     assert deps.platform.pool is not None
     issued = await sessions.refresh(deps.platform.pool, deps.login.sessions, body.refresh_token)
+    response.headers["Cache-Control"] = NO_STORE
     return SessionOut.of(issued, deps.login.clock.now())
 
 

@@ -1,7 +1,8 @@
 """Sessions a phone can keep (issue 17): login opens a family of refresh tokens; each refresh uses
 one token once and gets a new access token and the next refresh token; a token used twice was
 copied, and the whole family is revoked (the thief's and the owner's sessions end together, the
-owner logs in again); logout revokes the family.
+owner logs in again), unless it comes back within ``REUSE_LEEWAY``: a retry whose answer was lost;
+logout revokes the family. A session's changes take its family's advisory lock first.
 
 A refresh token is 256 random bits, kept as its SHA-256 only. An access token names its family
 (``sid``) so that logout can end it; the access tokens already issued stay valid until they expire
@@ -25,6 +26,9 @@ from services.runtime.clock import Clock
 from services.runtime.tokens import Principal, TokenIssuer
 
 log = logging.getLogger(__name__)
+
+REUSE_LEEWAY = timedelta(seconds=30)
+"""a refresh token spent again this soon is a retry (the answer was lost), not a copy"""
 
 
 class SessionInvalid(Refusal):
@@ -90,10 +94,16 @@ async def refresh(pool: asyncpg.Pool, policy: SessionPolicy, refresh_token: str)
 
 async def _rotate(conn: asyncpg.Connection, policy: SessionPolicy, digest: bytes, now: datetime) -> Issued | Exception:
     tokens = RefreshRepository(conn)
+    if await tokens.lock_family_of(digest) is None:  # the session's lock first, as logout takes it
+        return SessionInvalid()
     stored = await tokens.lock(digest)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         return SessionInvalid()
-    if stored.used_at is not None:
+    if stored.used_at is not None and now - stored.used_at <= REUSE_LEEWAY:
+        # The same token again within seconds: a client whose answer was lost (a timeout, a cut
+        # connection) tries again. It gets the next pair; the pair it lost is never seen by anyone.
+        log.info("refresh token retried within the leeway", extra={"family_id": str(stored.family_id)})
+    elif stored.used_at is not None:
         revoked = await tokens.revoke_family(stored.family_id, now)
         log.warning(
             "refresh token used twice: its session is revoked",
@@ -103,7 +113,8 @@ async def _rotate(conn: asyncpg.Connection, policy: SessionPolicy, digest: bytes
     account = await tokens.account(stored.account_id)
     if account is None:
         return SessionInvalid()
-    await tokens.mark_used(stored.id, now)
+    if stored.used_at is None:
+        await tokens.mark_used(stored.id, now)
     # The affiliates as they are now: an account that lost one no longer gets it with the next token.
     affiliates = await AccountRepository(conn).affiliates_of(account.id)
     return await issue(conn, policy, account, affiliates, stored.family_id, now)
@@ -117,4 +128,7 @@ async def revoke(conn: asyncpg.Connection, session_id: str | None, now: datetime
         family = UUID(session_id)
     except ValueError:
         return 0
-    return await RefreshRepository(conn).revoke_family(family, now)
+    tokens = RefreshRepository(conn)
+    async with conn.transaction():  # the family's lock lasts as long as this transaction
+        await tokens.lock_family(family)  # after a refresh in flight: its new token is revoked too
+        return await tokens.revoke_family(family, now)

@@ -2,8 +2,16 @@
 INSERT INTO refresh_token (id, family_id, account_id, token_hash, issued_at, expires_at)
 VALUES (:id, :family_id, :account_id::uuid, :token_hash, :issued_at, :expires_at);
 
+-- name: family_of(token_hash)$
+SELECT family_id FROM refresh_token WHERE token_hash = :token_hash;
+
+-- name: lock_family(family_id)!
+-- Every change of a session (a refresh, a logout, a revocation for a copy) takes its family's lock
+-- first, then rows: they are decided one after another, and a logout sees the token a refresh has
+-- just issued (its UPDATE starts after the refresh committed), instead of missing it.
+SELECT pg_advisory_xact_lock(7301, hashtext(:family_id::text));
+
 -- name: lock_refresh(token_hash)^
--- Under the row lock: two refreshes with one token (a retry, a copy) are decided one after the other.
 SELECT id, family_id, account_id::text AS account_id, expires_at, used_at, revoked_at
 FROM refresh_token WHERE token_hash = :token_hash FOR UPDATE;
 
