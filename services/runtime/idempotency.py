@@ -4,7 +4,8 @@ body, instead of a second effect or a 409. The same key with another request is 
 ``cle-idempotence-reutilisee``); a request still being served answers 409 ``requete-en-cours`` with
 ``Retry-After``. Keys are the caller's own (the token's account), kept ``IDEMPOTENCY_KEY_HOURS``.
 
-What is kept: every answer but those that did nothing and invite a retry (5xx, 401, 403, 408, 429):
+What is kept: every answer but those that did nothing and invite a retry (5xx, 401, 403, 408, 429),
+and those marked ``Cache-Control: no-store`` (auth's tokens: a database dump must open no session):
 those free the key. A POST without a key, or without a valid token (login: the route answers), is
 served as before.
 
@@ -18,10 +19,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import PoolExhausted, load_queries
@@ -39,6 +41,7 @@ REPLAYED = (b"idempotent-replayed", b"true")
 MAX_KEY_LENGTH = 255
 ABANDONED_AFTER = timedelta(minutes=2)
 """far beyond any request's life (the pool's wait, the handlers' timeouts): its process is gone"""
+TOO_LARGE = "La requête est trop volumineuse."
 NOT_KEPT = frozenset({401, 403, 408, 429})
 """answers that did nothing and invite the same request again (with every 5xx)"""
 
@@ -90,16 +93,24 @@ class Idempotency:
                 send,
             )
             return
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except HTTPException as too_large:  # BodyLimit, outside: a chunked body over the limit
+            await _answer(Problem(too_large.status_code, "requete-trop-volumineuse", TOO_LARGE), scope, receive, send)
+            return
+        if body is None:  # the client left mid-body: nothing to run, nothing to keep against its retry
+            return
         digest = request_hash(scope, body)
         try:
-            held = await self._begin(account, key.decode(), digest)
+            claimed_at, held = await self._begin(account, key.decode(), digest)
         except PoolExhausted:
             busy = Problem(503, "service-sature", "Le service est momentanément saturé.", headers={"Retry-After": "2"})
             await _answer(busy, scope, receive, send)
             return
-        if held is None:
-            await self._serve_first(scope, body, send, account, key.decode())
+        if claimed_at is not None:
+            await self._serve_first(scope, body, send, account, key.decode(), claimed_at)
+        elif held is None:  # purged between the two statements: let the client come back
+            await _answer(_in_progress(), scope, receive, send)
         elif held.request_hash != digest:
             reused = Problem(
                 422,
@@ -108,13 +119,7 @@ class Idempotency:
             )
             await _answer(reused, scope, receive, send)
         elif held.status is None:
-            in_progress = Problem(
-                409,
-                "requete-en-cours",
-                "La même requête est en cours de traitement ; réessayez dans un instant.",
-                headers={"Retry-After": "1"},
-            )
-            await _answer(in_progress, scope, receive, send)
+            await _answer(_in_progress(), scope, receive, send)
         else:
             await send({"type": "http.response.start", "status": held.status, "headers": [*held.headers, REPLAYED]})
             await send({"type": "http.response.body", "body": held.body})
@@ -130,30 +135,31 @@ class Idempotency:
         except InvalidToken:
             return None
 
-    async def _begin(self, account: str, key: str, digest: bytes) -> Held | None:
-        """None: the key is ours, serve the request. Otherwise what holds the key."""
+    async def _begin(self, account: str, key: str, digest: bytes) -> tuple[datetime | None, Held | None]:
+        """(the claim, None): the key is ours, serve the request; (None, what holds the key) otherwise."""
         assert self.platform.pool is not None
-        now = datetime.now(UTC)
         async with self.platform.pool.acquire() as conn:
             taken = await _QUERIES.begin(
                 conn,
                 account_id=account,
                 key=key,
                 request_hash=digest,
-                expired_before=now - self.ttl,
-                abandoned_before=now - ABANDONED_AFTER,
+                ttl_seconds=self.ttl.total_seconds(),
+                abandoned_seconds=ABANDONED_AFTER.total_seconds(),
             )
             if taken is not None:
-                return None
+                return taken["created_at"], None
             row = await _QUERIES.held(conn, account_id=account, key=key)
-        if row is None:  # purged between the two statements: as good as free, but let the client retry
-            return Held(digest, None, [], b"")
+        if row is None:
+            return None, None
         headers = [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in json.loads(row["headers"] or "[]")
         ]
-        return Held(bytes(row["request_hash"]), row["status"], headers, bytes(row["body"] or b""))
+        return None, Held(bytes(row["request_hash"]), row["status"], headers, bytes(row["body"] or b""))
 
-    async def _serve_first(self, scope: Scope, body: bytes, send: Send, account: str, key: str) -> None:
+    async def _serve_first(
+        self, scope: Scope, body: bytes, send: Send, account: str, key: str, claimed_at: datetime
+    ) -> None:
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -171,33 +177,54 @@ class Idempotency:
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            await self._finish(account, key, start, b"".join(chunks))
+            await self._finish(account, key, claimed_at, start, b"".join(chunks))
 
-    async def _finish(self, account: str, key: str, start: Message, body: bytes) -> None:
+    async def _finish(self, account: str, key: str, claimed_at: datetime, start: Message, body: bytes) -> None:
+        """Records the answer, or frees the key, only while this request still holds it (one taken
+        over after ABANDONED_AFTER has lost it: the statements match its claim)."""
         assert self.platform.background_pool is not None
         status = int(start.get("status", 500))
         try:
             # The background pool: a burst of HTTP calls holding every HTTP connection must not leave
             # a served request's answer unrecorded.
             async with self.platform.background_pool.acquire() as conn:
-                if status >= 500 or status in NOT_KEPT:
-                    await _QUERIES.release(conn, account_id=account, key=key)
+                no_store = any(n.lower() == b"cache-control" and b"no-store" in v for n, v in start.get("headers", []))
+                if status >= 500 or status in NOT_KEPT or no_store:
+                    await _QUERIES.release(conn, account_id=account, key=key, claimed_at=claimed_at)
                     return
                 headers = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in start.get("headers", [])]
                 await _QUERIES.answered(
-                    conn, account_id=account, key=key, status=status, headers=json.dumps(headers), body=body
+                    conn,
+                    account_id=account,
+                    key=key,
+                    claimed_at=claimed_at,
+                    status=status,
+                    headers=json.dumps(headers),
+                    body=body,
                 )
         except Exception:  # the answer was sent; a retry after ABANDONED_AFTER runs the request again
             log.warning("idempotency answer not recorded", extra={"status": status}, exc_info=True)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body; None when the client disconnected before sending it all."""
     chunks = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _in_progress() -> Problem:
+    return Problem(
+        409,
+        "requete-en-cours",
+        "La même requête est en cours de traitement ; réessayez dans un instant.",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _answer(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:

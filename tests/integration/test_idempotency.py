@@ -7,14 +7,17 @@ first answer, not a second request nor a 409."""
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from services.runtime.db import create_pool, migrate
+from services.runtime import idempotency
+from services.runtime.db import create_pool, load_queries, migrate
 from services.runtime.idempotency import Idempotency
 from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier
 from tests.conftest import Infra
@@ -164,3 +167,91 @@ async def test_an_answer_that_did_nothing_frees_the_key(database: str, infra: In
 
 
 ISSUER, AUDIENCE = "test-issuer", "test-audience"
+
+
+async def migrated(database: str) -> asyncpg.Pool:
+    conn = await asyncpg.connect(database)
+    try:
+        await migrate(conn, [])
+    finally:
+        await conn.close()
+    return await create_pool(database, size=2)
+
+
+async def test_a_client_that_leaves_mid_body_leaves_the_key_free(database: str, infra: Infra) -> None:
+    """Review 2026-12-05: the cut body was hashed, run (400) and kept; the full retry then got 422."""
+    pool = await migrated(database)
+    verifier = TokenVerifier.from_files([infra.public_key], issuer=ISSUER, audience=AUDIENCE)
+    issuer = TokenIssuer(infra.private_key.read_bytes(), issuer=ISSUER, audience=AUDIENCE, ttl=timedelta(minutes=5))
+    token = issuer.issue(Principal("compte-2", "passerelle", frozenset()), datetime.now(UTC))[0]
+    ran: list[bool] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        ran.append(True)
+
+    middleware = Idempotency(
+        app, SimpleNamespace(pool=pool, background_pool=pool, verifier=verifier), timedelta(hours=24)
+    )  # type: ignore[arg-type]
+    messages = iter([{"type": "http.request", "body": b'{"affil', "more_body": True}, {"type": "http.disconnect"}])
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/requests",
+        "raw_path": b"/v1/requests",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"idempotency-key", b"coupe")],
+    }
+    try:
+        await middleware(scope, receive, send)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM idempotency_key") == 0
+    finally:
+        await pool.close()
+    assert (ran, sent) == ([], [])  # nothing run, nothing answered to a client that is gone
+
+
+async def test_a_request_that_lost_its_key_to_a_takeover_records_nothing(database: str) -> None:
+    """A first try slower than ABANDONED_AFTER is taken over by its retry; its late answer (or its
+    release) must not touch the retry's. Another request never takes an abandoned key over."""
+    pool = await migrated(database)
+    queries = load_queries(Path(idempotency.__file__).parent / "sql" / "idempotency.sql")
+    try:
+        async with pool.acquire() as conn:
+            args = {"account_id": "a", "key": "k", "ttl_seconds": 86400.0, "abandoned_seconds": 120.0}
+            first = (await queries.begin(conn, request_hash=b"same", **args))["created_at"]
+            assert await queries.begin(conn, request_hash=b"same", **args) is None  # held, in progress
+            await conn.execute("UPDATE idempotency_key SET created_at = created_at - interval '3 minutes'")
+            assert await queries.begin(conn, request_hash=b"other", **args) is None  # not by another request
+            retry = (await queries.begin(conn, request_hash=b"same", **args))["created_at"]
+            assert retry != first - timedelta(minutes=3)
+            late = {"account_id": "a", "key": "k", "claimed_at": first - timedelta(minutes=3)}
+            await queries.answered(conn, status=201, headers="[]", body=b"late", **late)
+            await queries.release(conn, **late)
+            row = await conn.fetchrow("SELECT status, body FROM idempotency_key")
+            assert row is not None and row["status"] is None  # the retry's claim stands, untouched
+            await queries.answered(
+                conn, account_id="a", key="k", claimed_at=retry, status=201, headers="[]", body=b"ok"
+            )
+            assert await conn.fetchval("SELECT body FROM idempotency_key") == b"ok"
+    finally:
+        await pool.close()
+
+
+async def test_a_chunked_body_over_the_limit_is_a_413_not_a_500(svc: Requests) -> None:
+    affiliate = new_affiliate()
+
+    async def chunks() -> Any:
+        for _ in range(70):
+            yield b"x" * 1024
+
+    keyed = caller(svc, affiliate) | {"idempotency-key": "gros", "content-type": "application/json"}
+    answer = await svc.client.post("/v1/requests", content=chunks(), headers=keyed)
+    assert (answer.status_code, answer.json()["code"]) == (413, "requete-trop-volumineuse")
