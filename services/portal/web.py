@@ -17,7 +17,7 @@ from opentelemetry import trace
 from contracts.money import format_amount, format_rate
 from contracts.refusal_texts import language_of as browser_language
 from services.portal import formatting
-from services.portal.api import ServiceRefusal, Services
+from services.portal.api import ServiceRefusal, Services, ServiceUnavailable
 from services.portal.config import PortalSettings
 from services.portal.i18n import Language, direction, language_of, refusal_text, translator
 from services.portal.sessions import Session, SessionStore
@@ -122,6 +122,13 @@ async def _renewed(portal: Portal, cookie: str) -> Session | None:
         except ServiceRefusal:  # expired, revoked (logged out elsewhere, or a copy was used): log in again
             await store.close(cookie)
             return None
+        except ServiceUnavailable:
+            # auth did not answer (or its answer was lost): the access token still serves for up to a
+            # minute, and the next page tries again with the same refresh token, which auth accepts
+            # again within its leeway if it had spent it.
+            if session.access_expires_at > datetime.now(UTC):
+                return session
+            raise
         await store.renew(
             cookie, answer["access_token"], answer["refresh_token"], datetime.fromisoformat(answer["expires_at"])
         )

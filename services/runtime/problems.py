@@ -59,7 +59,7 @@ class Problem(Exception):
         if instance:
             body["instance"] = instance
         body |= self.extra | ({"errors": errors} if errors is not None else {})
-        headers = dict(self.headers or {}) | {"Content-Language": language}
+        headers = dict(self.headers or {}) | {"Content-Language": language, "Vary": "Accept-Language"}
         return JSONResponse(body, status_code=self.status, headers=headers, media_type=PROBLEM_JSON)
 
     def answer(self, request: Request) -> JSONResponse:

@@ -28,12 +28,15 @@ def serve(factory: str, host: str, port: int, shared_port: int | None = None) ->
         sys.exit(STARTUP_FAILURE)
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
+def reuse_port_socket(host: str, port: int, *, reuse_address: bool = True) -> socket.socket:
     """Bound, not listening: asyncio listens when it serves it. The launcher binds one too and never
     listens on it, which keeps the port from any process outside the group (only sockets of the same
-    user with ``SO_REUSEPORT`` may join, and only listening ones are given connections)."""
+    user with ``SO_REUSEPORT`` may join, and only listening ones are given connections). The
+    launcher's own socket is made without ``SO_REUSEADDR`` (``reuse_address=False``): with it, a
+    process of another user setting ``SO_REUSEADDR`` could bind the port while no replica listens."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_address:  # a replica restarting binds at once; the launcher's socket does without it
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock

@@ -172,7 +172,7 @@ class Stack:
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
         for service, port in c.shared.items():  # a port already taken stops the start here
-            self.reserved[service] = reuse_port_socket("127.0.0.1", port)
+            self.reserved[service] = reuse_port_socket("127.0.0.1", port, reuse_address=False)
         for name in self.config.ports:
             self.processes[name] = self._spawn(name, self._command(name))
             self.children[name] = Child()

@@ -41,8 +41,9 @@ def _replicas(name: str) -> int:
         le=MAX_REPLICAS,
         alias=f"RECOUVREMENT_{name.upper()}_REPLICAS",
         description=(
-            f"processes of {name}, sharing its port (the launcher holds the listening socket, the kernel spreads the "
-            "connections), its database and its consumer groups; each also answers alone on its own port"
+            f"processes of {name}, sharing its port (each replica listens on it with SO_REUSEPORT, the kernel spreads "
+            "the connections; the launcher reserves it), its database and its consumer groups; each also answers "
+            "alone on the port + 100 × k"
         ),
     )
 
@@ -172,7 +173,7 @@ def process_ports(
     ports: dict[str, int], split: tuple[str, ...], replicas: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Every process of the stack with the port it answers on alone, and the ports the replicas of a
-    service share (the launcher holds those sockets). ``ports``: the services' and partners' ports."""
+    service share (the launcher reserves them). ``ports``: the services' and partners' ports."""
     own: dict[str, int] = {}
     shared: dict[str, int] = {}
     for name, port in ports.items():

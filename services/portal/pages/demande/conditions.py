@@ -3,7 +3,7 @@ as a PDF in the page's language (``/conditions.pdf``)."""
 
 import asyncio
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ServiceRefusal
 from services.portal.conditions_pdf import conditions_pdf
+from services.portal.i18n import Language
 from services.portal.pages.demande.draft import in_draft
 from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
 from services.runtime.clock import BUSINESS_TZ as CASABLANCA
@@ -72,9 +73,24 @@ async def validate(
 async def conditions_document(request: Request) -> Response:
     """The CG in the page's language, for anyone (they are public): to read at leisure or print."""
     cg = await portal_of(request).services.conditions()
-    pdf = await asyncio.to_thread(conditions_pdf, cg, datetime.now(CASABLANCA), lang_of(request))  # CPU: off the loop
+    pdf = await _cached_conditions(cg, lang_of(request))
     return Response(
         pdf,
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="conditions-{cg["version"]}.pdf"'},
     )
+
+
+_CACHE: dict[tuple[str, str, str, str], bytes] = {}
+"""the CG's PDF per (version, its text, language, day): the page is public, and shaping Arabic costs
+CPU, so a flood of downloads must not make each one again"""
+
+
+async def _cached_conditions(cg: dict[str, Any], lang: Language) -> bytes:
+    now = datetime.now(CASABLANCA)
+    key = (str(cg["version"]), str(hash((cg.get("text"), cg.get("text_ar")))), lang, now.date().isoformat())
+    if key not in _CACHE:
+        if len(_CACHE) >= 8:  # a day, two languages, a version change: never more than a few
+            _CACHE.clear()
+        _CACHE[key] = await asyncio.to_thread(conditions_pdf, cg, now, lang)  # CPU: off the event loop
+    return _CACHE[key]
