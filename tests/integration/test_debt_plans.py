@@ -45,7 +45,12 @@ async def seed(debt: Debt, infra: Infra, affiliate: str) -> dict[str, Any]:
 
     async def seeded() -> dict[str, Any] | None:
         body: dict[str, Any] = (await debt.get(affiliate)).json()
-        return body if body["totals"]["eligible"]["total"] == "13201.00" and len(body["periods"]) == 3 else None
+        # Every entry in, the one after the cut-off too: a check on the eligible total alone passed
+        # while 2025-01's majorations were still in the next batch (CI, 2026-12-06), and the
+        # snapshot taken then differed from every later one.
+        totals = body["totals"]
+        whole = totals["eligible"]["total"] == "13201.00" and totals["non_eligible"]["total"] == "2575.00"
+        return body if whole and len(body["periods"]) == 3 else None
 
     result: dict[str, Any] = await eventually(seeded)
     return result
