@@ -7,7 +7,7 @@ from pydantic import Field
 
 from contracts.debt import Perception
 from contracts.envelope import Contract, Envelope
-from contracts.identifiers import AffiliateNumber, Ice
+from contracts.identifiers import AffiliateNumber, Email, Ice, MoroccanMobile
 
 
 class LoginPayload(Contract):
@@ -68,6 +68,19 @@ AuthEvent = Annotated[
 # --- auth.affiliates.v1 ------------------------------------------------------------------------
 
 
+Language = Literal["fr", "ar"]
+"""the languages the CNSS writes to affiliates in"""
+
+
+class Contact(Contract):
+    """How the affiliate is told what happens to its requests (``services/notifications``), as Damancom
+    holds it: no address, no message on that channel."""
+
+    email: Email | None = None
+    mobile: MoroccanMobile | None = None
+    language: Language = Field(default="fr", description="la langue des messages : fr ou ar")
+
+
 class AffiliateProfilePayload(Contract):
     """Who an affiliate is, as Damancom knows it: what requests shows perceptions and debits shows banks."""
 
@@ -75,6 +88,7 @@ class AffiliateProfilePayload(Contract):
     raison_sociale: str = Field(min_length=1, max_length=200)
     ice: Ice
     perception: Perception = Field(description="la perception qui gère l'affilié")
+    contact: Contact | None = Field(default=None, description="où prévenir l'affilié (absent : nulle part)")
 
 
 class AffiliateRegistered(Envelope):

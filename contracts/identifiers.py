@@ -28,6 +28,20 @@ Period = Annotated[
 ]
 
 
+EMAIL = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+"""An address a relay delivers to: ASCII, no blank, no quote, no control character. A partner's
+``"a@b.ma\r\nBcc: x@y"`` is refused here, so no header is ever written from it."""
+
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL, description="adresse électronique")]
+MoroccanMobile = Annotated[
+    str,
+    Field(pattern=r"^\+212[67][0-9]{8}$", description="mobile marocain au format international (+2126… ou +2127…)"),
+]
+
+
 def rib_key(first_22_digits: str) -> str:
     """The two-digit key that makes a 24-digit RIB divisible by 97."""
     return f"{97 - (int(first_22_digits) * 100) % 97:02d}"

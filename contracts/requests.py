@@ -63,6 +63,14 @@ class Plan(Contract):
 # --- requests.events.v1 ------------------------------------------------------------------------
 
 
+class GuaranteeDue(Contract):
+    """What the affiliate must deposit, where and by when: the guarantee request as its office got it."""
+
+    perception: Perception
+    amount: PositiveMoney = Field(description="montant à garantir : le reste à payer après l'avance")
+    deadline: date = Field(description="dernier jour pour déposer les garanties")
+
+
 class RequestStateChangedPayload(Contract):
     request_id: UUID
     affiliate: AffiliateNumber
@@ -74,6 +82,9 @@ class RequestStateChangedPayload(Contract):
     reason: str = Field(max_length=REASON_MAX_LENGTH)
     modality: Modality | None = None
     plan: Plan | None = Field(default=None, description="présent dès que la demande est VALIDATED")
+    guarantee_due: GuaranteeDue | None = Field(
+        default=None, description="présent quand la demande passe en AWAITING_GUARANTEE (ce que l'affilié doit déposer)"
+    )
 
     @model_validator(mode="after")
     def _validated_has_plan(self) -> Self:

@@ -18,6 +18,7 @@ from partners.perception import cli as perception_cli
 from services.auth.entrypoints import cli as auth_cli
 from services.debits.entrypoints import cli as debits_cli
 from services.debt.entrypoints import cli as debt_cli
+from services.notifications.entrypoints import cli as notifications_cli
 from services.requests.entrypoints import cli as requests_cli
 from services.simulation.entrypoints.cli import simulate_command
 from services.stack import repair_cli
@@ -37,6 +38,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(requests_cli.cli, name="requests")
 app.add_typer(simulation_app, name="simulation")
 app.add_typer(debits_cli.cli, name="debits")
+app.add_typer(notifications_cli.cli, name="notifications")
 app.add_typer(perception_app, name="perception")
 app.add_typer(bank_app, name="bank")
 app.add_typer(repair_cli.outbox_app, name="outbox")
@@ -100,6 +102,7 @@ def run() -> None:
             say(line)
         say(f"  postgres {stack.database_server_url}   kafka {stack.bootstrap}")
         say(f"  journaux : {config.data_dir / 'logs'}")
+        say(f"  mails envoyés aux affiliés : {config.mail_dir}   SMS : {config.sms_file}")
         say("  comptes de démo (DÉVELOPPEMENT UNIQUEMENT) : demo.simple / Demo-2024!   demo.groupe / Demo-2024!")
         say("Ctrl-C pour tout arrêter.")
         while True:  # a crashed service, partner or broker is restarted (with backoff) until Ctrl-C
@@ -116,7 +119,9 @@ def run() -> None:
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="auth | debt | simulation | requests | debits | portal")],
+    service: Annotated[
+        str, typer.Argument(help="auth | debt | simulation | requests | debits | notifications | portal")
+    ],
     host: Annotated[str, typer.Option(envvar="HTTP_HOST")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(envvar="HTTP_PORT", help="défaut : le port du service")] = None,
     shared_port: Annotated[

@@ -6,4 +6,5 @@ CREATE DATABASE debt;
 CREATE DATABASE simulation;
 CREATE DATABASE requests;
 CREATE DATABASE debits;
+CREATE DATABASE notifications;
 CREATE DATABASE portal;

@@ -6,7 +6,7 @@ portail (``recu.*`` dans ``messages.py``, les deux langues).
 
 En français, les polices standard du PDF (Helvetica) ne connaissent que le latin-1 : tout texte passe
 par ``pdf_text``, qui remplace ce qui n'y tient pas, pour qu'une raison sociale inattendue ne fasse
-jamais échouer le récépissé. En arabe, une police TrueType embarquée (DejaVu Sans, ``fonts/``, licence
+jamais échouer le récépissé. En arabe, une police TrueType embarquée (DejaVu Sans, ``services/runtime/fonts/``, licence
 Bitstream Vera : latin et arabe) et la mise en forme de HarfBuzz (``uharfbuzz`` : liaisons des lettres,
 sens de droite à gauche, chiffres et numéros gardés de gauche à droite) ; les colonnes se lisent de
 droite à gauche.
@@ -15,7 +15,6 @@ droite à gauche.
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF, FontFace
@@ -26,9 +25,9 @@ from contracts.money import NBSP, format_amount, format_rate
 from services.portal.formatting import date_text
 from services.portal.i18n import Language, translator
 from services.portal.messages import MESSAGES
+from services.runtime.documents import embed_unicode_font
 
 TITLE = MESSAGES["recu.titre"]["fr"]
-FONTS = Path(__file__).parent / "fonts"
 
 CATEGORIES = ("principal", "majorations", "astreintes", "frais")
 
@@ -154,9 +153,7 @@ class PortalPdf(FPDF):
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(auto=True, margin=20)
         if self.rtl:
-            self.add_font("dejavu", "", FONTS / "DejaVuSans.ttf")
-            self.add_font("dejavu", "B", FONTS / "DejaVuSans-Bold.ttf")
-            self.set_text_shaping(True)
+            embed_unicode_font(self)
 
     def normalize_text(self, text: str) -> str:
         # Tout ce que fpdf2 écrit passe par ici : le filet de sécurité pour le latin-1 (Helvetica).

@@ -29,6 +29,7 @@ from partners.perception.config import PerceptionSettings
 from services.auth.config import AuthSettings
 from services.debits.config import DebitsSettings
 from services.debt.config import DebtSettings
+from services.notifications.config import NotificationsSettings
 from services.portal.config import PortalSettings
 from services.requests.config import RequestsSettings
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
@@ -94,6 +95,14 @@ SECTIONS: tuple[Section, ...] = (
         DebitsSettings,
         "`services/debits/config.py::DebitsSettings`, plus the common settings.",
         (ServiceSettings,),
+    ),
+    Section(
+        "notifications",
+        NotificationsSettings,
+        "`services/notifications/config.py::NotificationsSettings`: e-mail and SMS to the affiliates, plus the "
+        "common and programme settings (its business calendar dates the pre-notifications). `SMTP_PASSWORD` and "
+        "`SMS_HTTP_TOKEN` are secrets.",
+        (ServiceSettings, ProgrammeSettings),
     ),
     Section(
         "portal",

@@ -17,6 +17,7 @@ from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
 from services.stack.logs import LogRotation
+from services.stack.mail_sink import MailSink
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
 from services.stack.settings import (
     EVENTS_SUFFIX,
@@ -29,7 +30,7 @@ from services.stack.settings import (
     service_of,
 )
 
-API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+API_SERVICES = ("auth", "debt", "simulation", "requests", "debits", "notifications")
 RESTART_BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
 DEFAULT_LOG_ROTATION = LogRotation(max_bytes=20 * 1024 * 1024, keep=3)
@@ -63,6 +64,7 @@ class StackConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     pg_port: int = 15432
     kafka_port: int = 19092
+    mail_port: int = 8025
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS) | PARTNER_PORTS)
     """every process, and the port on which it answers alone (``settings.process_ports``)"""
     external_database_url: str | None = None
@@ -89,6 +91,7 @@ class StackConfig:
             data_dir=settings.data_dir.resolve(),
             pg_port=settings.pg_port,
             kafka_port=settings.kafka_port,
+            mail_port=settings.mail_port,
             ports=ports,
             split=split,
             shared=shared,
@@ -109,6 +112,8 @@ class StackConfig:
             owners["postgres"] = self.pg_port
         if self.external_kafka is None:
             owners["kafka"] = self.kafka_port
+        if "notifications" in self.ports:
+            owners["mail"] = self.mail_port
         seen: dict[int, str] = {}
         for name, port in owners.items():
             if port in seen:
@@ -118,6 +123,16 @@ class StackConfig:
     def traffic_port(self, service: str) -> int:
         """where a service is called: the port its replicas share, or its one process's"""
         return self.shared.get(service, self.ports[service])
+
+    @property
+    def mail_dir(self) -> Path:
+        """where the mail sink keeps what notifications send (one .eml per mail)"""
+        return self.data_dir / "mail"
+
+    @property
+    def sms_file(self) -> Path:
+        """where notifications writes the SMS it sends (one JSON line each)"""
+        return self.data_dir / "sms" / "sms.jsonl"
 
     @property
     def private_key(self) -> Path:
@@ -141,6 +156,7 @@ class Stack:
         self.config = config
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
+        self.mail: MailSink | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.children: dict[str, Child] = {}
         """the supervised: every service, every partner, and ``broker`` when it is embedded"""
@@ -171,6 +187,10 @@ class Stack:
             self.bootstrap = self.broker.bootstrap
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
+        if "notifications" in c.ports:  # the relay its mails go to (a stack without it needs none)
+            self.mail = MailSink(c.mail_port, c.mail_dir)
+            self.mail.start()
+            say(f"relais de courrier de développement (SMTP) sur 127.0.0.1:{c.mail_port} : les mails dans {c.mail_dir}")
         for service, port in c.shared.items():  # a port already taken stops the start here
             self.reserved[service] = reuse_port_socket("127.0.0.1", port, reuse_address=False)
         for name in self.config.ports:
@@ -264,6 +284,9 @@ class Stack:
             env["TOKEN_PRIVATE_KEY_FILE"] = str(c.private_key)
             # the portal runs beside it: its X-Forwarded-For names the user's address
             env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
+        if name == "notifications":
+            env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(c.mail_port), "SMS_PROVIDER": "file"}
+            env["SMS_FILE"] = str(c.sms_file)
         if name == "simulation":
             env["QUOTE_SIGNING_KEY_FILE"] = str(c.quote_private_key)
         if name == "requests":
@@ -328,6 +351,8 @@ class Stack:
                 process.kill()
         if self.broker is not None:
             self.broker.stop()
+        if self.mail is not None:
+            self.mail.stop()
         for reserved in self.reserved.values():
             reserved.close()
         if self.postgres is not None:

@@ -23,7 +23,7 @@ from services.runtime.tokens import generate_keypair
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DIR = "contracts/openapi"
-API_SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+API_SERVICES = ("auth", "debt", "simulation", "requests", "debits", "notifications")
 """what gateways call: the portal serves pages, not an API"""
 
 

@@ -10,7 +10,7 @@ from contracts.topics import CATALOGUE
 
 log = logging.getLogger(__name__)
 
-SERVICES_WITH_DATABASE = ("auth", "debt", "simulation", "requests", "debits", "portal")
+SERVICES_WITH_DATABASE = ("auth", "debt", "simulation", "requests", "debits", "notifications", "portal")
 _TOPIC_ALREADY_EXISTS = 36
 
 

@@ -10,10 +10,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.settings import DEFAULT_DATA_DIR
 
-SERVICE_PORTS = {"auth": 8101, "debt": 8102, "simulation": 8103, "requests": 8104, "debits": 8105, "portal": 8080}
+SERVICE_PORTS = {
+    "auth": 8101,
+    "debt": 8102,
+    "simulation": 8103,
+    "requests": 8104,
+    "debits": 8105,
+    "notifications": 8106,
+    "portal": 8080,
+}
 """The portal is the employers' way in (http://127.0.0.1:8080); it calls the five others over HTTP."""
 PARTNER_PORTS = {"perception": 8190, "bank": 8191}
-SPLITTABLE = ("auth", "debt", "simulation", "requests", "debits")
+SPLITTABLE = ("auth", "debt", "simulation", "requests", "debits", "notifications")
 """the services with topics to consume, which RECOUVREMENT_EVENTS_PROCESSES may run as two processes"""
 """Stand-ins for the outside world (partners/), started with the services for the demo and the tests."""
 EVENTS_SUFFIX = "-events"
@@ -56,6 +64,7 @@ class LauncherSettings(BaseSettings):
     simulation_port: int = _port("simulation", SERVICE_PORTS["simulation"])
     requests_port: int = _port("requests", SERVICE_PORTS["requests"])
     debits_port: int = _port("debits", SERVICE_PORTS["debits"])
+    notifications_port: int = _port("notifications", SERVICE_PORTS["notifications"])
     portal_port: int = _port("portal", SERVICE_PORTS["portal"])
     perception_port: int = _port("perception", PARTNER_PORTS["perception"])
     auth_replicas: int = _replicas("auth")
@@ -63,12 +72,19 @@ class LauncherSettings(BaseSettings):
     simulation_replicas: int = _replicas("simulation")
     requests_replicas: int = _replicas("requests")
     debits_replicas: int = _replicas("debits")
+    notifications_replicas: int = _replicas("notifications")
     portal_replicas: int = _replicas("portal")
     bank_port: int = _port("bank", PARTNER_PORTS["bank"])
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
         alias="RECOUVREMENT_DATA_DIR",
         description="where the embedded Postgres keeps its data, the logs and the development keys",
+    )
+    mail_port: int = Field(
+        default=8025,
+        alias="RECOUVREMENT_MAIL_PORT",
+        description="port of the embedded mail sink (SMTP): notifications send to it, each mail kept in"
+        " `<data dir>/mail/` as a .eml file",
     )
     pg_port: int = Field(default=15432, alias="RECOUVREMENT_PG_PORT", description="port of the embedded Postgres")
     kafka_port: int = Field(

@@ -112,12 +112,12 @@ LOGINS_UNLIMITED = {
     "LOGIN_IN_FLIGHT_PER_ADDRESS": "1000000",
 }
 
-STACK_NAMES = ("auth", "debt", "simulation", "requests", "debits", "portal", "perception", "bank")
+STACK_NAMES = ("auth", "debt", "simulation", "requests", "debits", "notifications", "portal", "perception", "bank")
 
 
 def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = None) -> RunningStack:
     """``recouvrement run`` on free ports in ``data_dir``; ``rules`` set the partners' answers."""
-    names = (*STACK_NAMES, "pg", "kafka")
+    names = (*STACK_NAMES, "pg", "kafka", "mail")
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env |= {
@@ -125,6 +125,7 @@ def launch(data_dir: Path, otlp: OtlpReceiver, rules: dict[str, str] | None = No
         **{f"RECOUVREMENT_{name.upper()}_PORT": str(ports[name]) for name in STACK_NAMES},
         "RECOUVREMENT_PG_PORT": str(ports["pg"]),
         "RECOUVREMENT_KAFKA_PORT": str(ports["kafka"]),
+        "RECOUVREMENT_MAIL_PORT": str(ports["mail"]),
         "RECOUVREMENT_DEMO_AFFILIATES": "20",
         # The tests replay months ahead (requests sweep --date): their ledger entries are dated then.
         "LEDGER_DAYS_AHEAD": "400",

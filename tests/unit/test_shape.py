@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 SERVICES = Path(__file__).parents[2] / "services"
-LAYERED = ("auth", "debt", "simulation", "requests", "debits")
+LAYERED = ("auth", "debt", "simulation", "requests", "debits", "notifications")
 ROOMS = {"__init__.py", "main.py", "config.py", "domain", "service", "adapters", "entrypoints", "migrations"}
 
 

@@ -55,6 +55,9 @@ class AccountRepository:
             ice=affiliate.ice,
             perception_code=affiliate.perception_code,
             perception_name=affiliate.perception_name,
+            email=affiliate.email,
+            mobile=affiliate.mobile,
+            language=affiliate.language,
         )
 
     async def upsert_account(self, account: Account, affiliates: list[str]) -> str:

@@ -10,6 +10,10 @@ class Affiliate:
     ice: str
     perception_code: str
     perception_name: str
+    email: str | None = None
+    mobile: str | None = None
+    language: str = "fr"
+    """where and in which language the affiliate is told what happens to its requests"""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,13 @@ from uuid import uuid4
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.auth import AccountImported, AccountImportedPayload, AffiliateProfilePayload, AffiliateRegistered
+from contracts.auth import (
+    AccountImported,
+    AccountImportedPayload,
+    AffiliateProfilePayload,
+    AffiliateRegistered,
+    Contact,
+)
 from contracts.debt import Perception
 from contracts.identifiers import AffiliateNumber, Ice
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS
@@ -28,6 +34,7 @@ class AffiliateRecord(_Strict):
     raison_sociale: str = Field(min_length=1, max_length=200)
     ice: Ice
     perception: Perception
+    contact: Contact | None = None
 
 
 class AccountRecord(_Strict):
@@ -70,6 +77,7 @@ def profile_messages(affiliates: list[Affiliate], clock: Clock) -> list[Outgoing
                     raison_sociale=a.raison_sociale,
                     ice=a.ice,
                     perception=Perception(code=a.perception_code, name=a.perception_name),
+                    contact=_contact(a),
                 ),
                 producer=PRODUCER,
                 occurred_at=clock.now(),
@@ -77,6 +85,12 @@ def profile_messages(affiliates: list[Affiliate], clock: Clock) -> list[Outgoing
         )
         for a in affiliates
     ]
+
+
+def _contact(affiliate: Affiliate) -> Contact | None:
+    if affiliate.email is None and affiliate.mobile is None:
+        return None
+    return Contact(email=affiliate.email, mobile=affiliate.mobile, language=affiliate.language)  # type: ignore[arg-type]
 
 
 async def republish_affiliates(conn: asyncpg.Connection, clock: Clock, page: int = 1000) -> int:
@@ -91,14 +105,25 @@ async def republish_affiliates(conn: asyncpg.Connection, clock: Clock, page: int
     return count
 
 
+def _affiliate(record: AffiliateRecord) -> Affiliate:
+    contact = record.contact or Contact()
+    return Affiliate(
+        record.numero,
+        record.raison_sociale,
+        record.ice,
+        record.perception.code,
+        record.perception.name,
+        email=contact.email,
+        mobile=contact.mobile,
+        language=contact.language,
+    )
+
+
 async def import_accounts(conn: asyncpg.Connection, export: DamancomExport, passwords: Passwords, clock: Clock) -> int:
     """Creates or updates every account of the export in one transaction; returns how many."""
     repo = AccountRepository(conn)
     async with conn.transaction():
-        affiliates = [
-            Affiliate(record.numero, record.raison_sociale, record.ice, record.perception.code, record.perception.name)
-            for record in export.affiliates
-        ]
+        affiliates = [_affiliate(record) for record in export.affiliates]
         for affiliate in affiliates:
             await repo.upsert_affiliate(affiliate)
         await enqueue_many(conn, profile_messages(affiliates, clock))

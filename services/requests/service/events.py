@@ -19,6 +19,7 @@ from contracts.perceptions import PERCEPTIONS, guarantees_topic_name
 from contracts.requests import (
     GuaranteeClosedPayload,
     GuaranteeDeadlinePassed,
+    GuaranteeDue,
     GuaranteeEnforced,
     GuaranteeEnforcedPayload,
     GuaranteeReleased,
@@ -48,8 +49,12 @@ async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change)
     if entry.from_state == entry.to_state:
         return  # a choice inside DRAFT: history only, not a lifecycle event
     now = ctx.clock.now()
-    messages = [_state_changed(request, entry, now)]
     guarantee_event = await _guarantee_event(conn, change, now)
+    due = None
+    if isinstance(guarantee_event, GuaranteeRequired):  # the affiliate hears what its office hears
+        asked = guarantee_event.payload
+        due = GuaranteeDue(perception=asked.perception, amount=asked.amount, deadline=asked.deadline)
+    messages = [_state_changed(request, entry, now, due)]
     if guarantee_event is not None:
         messages.append(_to_office(request, guarantee_event))
     await enqueue_many(conn, messages)
@@ -100,7 +105,9 @@ async def _office_asked(conn: asyncpg.Connection, request: RemissionRequest) -> 
     return asked, raison_sociale
 
 
-def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime) -> OutgoingMessage:
+def _state_changed(
+    request: RemissionRequest, entry: HistoryEntry, now: datetime, due: GuaranteeDue | None = None
+) -> OutgoingMessage:
     return OutgoingMessage.of(
         REQUESTS_EVENTS.name,
         request.affiliate,
@@ -116,6 +123,7 @@ def _state_changed(request: RemissionRequest, entry: HistoryEntry, now: datetime
                 reason=entry.reason,
                 modality=request.modality,
                 plan=request.plan() if entry.to_state == "VALIDATED" else None,
+                guarantee_due=due,
             ),
             producer=PRODUCER,
             occurred_at=now,

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from contracts.auth import Contact
 from services.auth.service.import_accounts import AffiliateRecord
 from services.stack.demo_data.calendar import _day, _due_date, _month, _month_of, _period
 from services.stack.demo_data.model import (
@@ -66,9 +67,23 @@ def _ice(numero: str) -> str:
     return body + f"{97 - int(body) % 97:02d}"
 
 
+def _contact(numero: int) -> Contact:
+    """Where the demo affiliate is told what happens (the embedded stack's mail sink and SMS file get
+    them all): made-up addresses on exemple.ma, one affiliate in three in Arabic."""
+    return Contact(
+        email=f"contact.{numero}@exemple.ma",
+        mobile=f"+2126{numero % 100_000_000:08d}",
+        language="ar" if numero % 3 == 0 else "fr",
+    )
+
+
 def _record(numero: int, raison_sociale: str, perception: str) -> AffiliateRecord:
     return AffiliateRecord(
-        numero=str(numero), raison_sociale=raison_sociale, ice=_ice(str(numero)), perception=PERCEPTIONS[perception][0]
+        numero=str(numero),
+        raison_sociale=raison_sociale,
+        ice=_ice(str(numero)),
+        perception=PERCEPTIONS[perception][0],
+        contact=_contact(numero),
     )
 
 

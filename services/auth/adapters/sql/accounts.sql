@@ -2,7 +2,7 @@
 SELECT id::text AS id, login, password_hash, display_name FROM account WHERE login = :login;
 
 -- name: affiliates_of(account_id)
-SELECT a.numero, a.raison_sociale, a.ice, a.perception_code, a.perception_name
+SELECT a.numero, a.raison_sociale, a.ice, a.perception_code, a.perception_name, a.email, a.mobile, a.language
 FROM account_affiliate aa JOIN affiliate a USING (numero)
 WHERE aa.account_id = :account_id::uuid
 ORDER BY a.raison_sociale, a.numero;
@@ -23,12 +23,13 @@ UPDATE login_attempt
 SET consecutive_failures = :consecutive_failures, locked_until = :locked_until, last_attempt_at = now()
 WHERE login = :login AND address = :address;
 
--- name: upsert_affiliate(numero, raison_sociale, ice, perception_code, perception_name)!
-INSERT INTO affiliate (numero, raison_sociale, ice, perception_code, perception_name)
-VALUES (:numero, :raison_sociale, :ice, :perception_code, :perception_name)
+-- name: upsert_affiliate(numero, raison_sociale, ice, perception_code, perception_name, email, mobile, language)!
+INSERT INTO affiliate (numero, raison_sociale, ice, perception_code, perception_name, email, mobile, language)
+VALUES (:numero, :raison_sociale, :ice, :perception_code, :perception_name, :email, :mobile, :language)
 ON CONFLICT (numero) DO UPDATE SET
     raison_sociale = EXCLUDED.raison_sociale, ice = EXCLUDED.ice,
-    perception_code = EXCLUDED.perception_code, perception_name = EXCLUDED.perception_name, updated_at = now();
+    perception_code = EXCLUDED.perception_code, perception_name = EXCLUDED.perception_name,
+    email = EXCLUDED.email, mobile = EXCLUDED.mobile, language = EXCLUDED.language, updated_at = now();
 
 -- name: upsert_account(id, login, password_hash, display_name)$
 INSERT INTO account (id, login, password_hash, display_name)
@@ -49,7 +50,7 @@ SELECT count(*) FROM account;
 
 -- name: affiliates_after(after, page)
 -- Keyset pages over every affiliate, to re-announce them.
-SELECT numero, raison_sociale, ice, perception_code, perception_name
+SELECT numero, raison_sociale, ice, perception_code, perception_name, email, mobile, language
 FROM affiliate WHERE numero > :after ORDER BY numero LIMIT :page;
 
 -- name: purge_attempts(before)$

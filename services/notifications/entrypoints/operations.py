@@ -1,0 +1,53 @@
+"""One-shot actions on notifications' own database: what the CLI runs (the sweep as of a day, the
+sending of what is due, the failed notifications and their requeue)."""
+
+from datetime import date
+from typing import Any
+
+from services.notifications.adapters.repository import NotificationRepository
+from services.notifications.config import NotificationsSettings
+from services.notifications.entrypoints.dependencies import context_of
+from services.notifications.service.delivery import deliver_due
+from services.notifications.service.reminders import remind
+from services.runtime.clock import SystemClock, business_date
+from services.runtime.db import create_pool
+
+
+async def run_sweep(database_url: str, on: str | None = None) -> dict[str, int]:
+    """The reminders due as of ``on`` (AAAA-MM-JJ), or today in Casablanca; the service sends them."""
+    ctx = context_of(NotificationsSettings(database_url=database_url), SystemClock())
+    today = date.fromisoformat(on) if on else business_date(ctx.clock)
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await remind(conn, ctx, today)
+    finally:
+        await pool.close()
+
+
+async def run_send(settings: NotificationsSettings) -> dict[str, int]:
+    """What is due, sent now with the service's channels (an operator who cannot wait for the sender)."""
+    ctx = context_of(settings, SystemClock())
+    pool = await create_pool(settings.database_url, size=2)
+    try:
+        return await deliver_due(pool, ctx)
+    finally:
+        await pool.close()
+
+
+async def list_failed(database_url: str, limit: int) -> list[dict[str, Any]]:
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await NotificationRepository(conn).failed(limit)
+    finally:
+        await pool.close()
+
+
+async def requeue_failed(database_url: str, ids: list[str] | None) -> int:
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await NotificationRepository(conn).requeue_failed(ids)
+    finally:
+        await pool.close()
