@@ -134,7 +134,7 @@ class NotificationRepository:
 
     # --- what we tell ----------------------------------------------------------------------------
 
-    async def add(self, notice: Notice, channel: Channel, traceparent: str | None) -> bool:
+    async def add(self, notice: Notice, channel: Channel, traceparent: str | None, now: datetime) -> bool:
         """False when this fact was already told on this channel."""
         added = await _Q.add_notification(
             self._conn,
@@ -146,6 +146,7 @@ class NotificationRepository:
             channel=channel,
             facts=json.dumps(notice.facts),
             traceparent=traceparent,
+            now=now,
         )
         return added is not None
 

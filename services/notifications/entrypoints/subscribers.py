@@ -24,17 +24,17 @@ def register_subscribers(broker: KafkaBroker, platform: Platform) -> None:
         await intake.on_profile(conn, event.payload)
 
     async def request_event(conn: asyncpg.Connection, event: RequestStateChanged) -> None:
-        await intake.on_request_event(conn, event.payload)
+        await intake.on_request_event(conn, event.payload, platform.clock.now())
 
     async def perception_answer(conn: asyncpg.Connection, event: PerceptionMessage) -> None:
         if isinstance(event, GuaranteeRefused):  # a deposit is told by the request's validation
-            await intake.on_guarantee_refused(conn, event.payload)
+            await intake.on_guarantee_refused(conn, event.payload, platform.clock.now())
 
     async def debits_event(conn: asyncpg.Connection, event: DebitsMessage) -> None:
         if isinstance(event, PlanScheduled):
             await intake.on_plan_scheduled(conn, event.payload)
         elif isinstance(event, DebitChanged):
-            await intake.on_debit_changed(conn, event.payload)
+            await intake.on_debit_changed(conn, event.payload, platform.clock.now())
         # completed and defaulted: told from requests' COMPLETED and DEFAULTED (an article-2 default too)
 
     async def accounts(conn: asyncpg.Connection, event: BankAccountsChanged) -> None:

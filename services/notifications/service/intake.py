@@ -3,6 +3,7 @@ turned into notifications, in the consumer's transaction (its inbox dedupes the 
 of each notification dedupes the fact)."""
 
 import logging
+from datetime import datetime
 
 import asyncpg
 from opentelemetry import propagate
@@ -18,7 +19,7 @@ from services.notifications.domain.notices import CHANNELS, Notice
 log = logging.getLogger(__name__)
 
 
-async def tell(conn: asyncpg.Connection, notices: list[Notice]) -> int:
+async def tell(conn: asyncpg.Connection, notices: list[Notice], now: datetime) -> int:
     """One notification per notice and channel, unless that fact was told already; returns how many
     are new. The trace of the change that caused them goes with them to their sending."""
     carrier: dict[str, str] = {}
@@ -27,7 +28,7 @@ async def tell(conn: asyncpg.Connection, notices: list[Notice]) -> int:
     added = 0
     for notice in notices:
         for channel in CHANNELS:
-            added += await repo.add(notice, channel, carrier.get("traceparent"))
+            added += await repo.add(notice, channel, carrier.get("traceparent"), now)
     return added
 
 
@@ -43,22 +44,22 @@ async def on_profile(conn: asyncpg.Connection, profile: AffiliateProfilePayload)
     )
 
 
-async def on_request_event(conn: asyncpg.Connection, event: RequestStateChangedPayload) -> int:
+async def on_request_event(conn: asyncpg.Connection, event: RequestStateChangedPayload, now: datetime) -> int:
     repo = NotificationRepository(conn)
     before = await repo.request_view(str(event.request_id))
     if before is not None and event.state == before.state and event.state != "VALIDATED":
         return 0  # an event already applied (delivered again under another id): nothing changed
     view = decisions.view_after(before, event)
     await repo.save_request_view(view)
-    return await tell(conn, decisions.on_request_event(event, view))
+    return await tell(conn, decisions.on_request_event(event, view), now)
 
 
-async def on_guarantee_refused(conn: asyncpg.Connection, event: GuaranteeRefusedPayload) -> int:
+async def on_guarantee_refused(conn: asyncpg.Connection, event: GuaranteeRefusedPayload, now: datetime) -> int:
     view = await NotificationRepository(conn).request_view(str(event.request_id))
     if view is not None and view.affiliate != event.affiliate:
         log.warning("guarantee refusal naming another affiliate: ignored", extra={"request_id": str(event.request_id)})
         return 0
-    return await tell(conn, decisions.on_guarantee_refused(event, view))
+    return await tell(conn, decisions.on_guarantee_refused(event, view), now)
 
 
 def _upcoming(request_id: str, affiliate: str, debit: DebitView, next_on: object) -> UpcomingDebit:
@@ -80,7 +81,7 @@ async def on_plan_scheduled(conn: asyncpg.Connection, event: PlanScheduledPayloa
         await repo.save_debit(_upcoming(str(event.request_id), event.affiliate, debit, next_on))
 
 
-async def on_debit_changed(conn: asyncpg.Connection, event: DebitChangedPayload) -> int:
+async def on_debit_changed(conn: asyncpg.Connection, event: DebitChangedPayload, now: datetime) -> int:
     """The debit's next presentation (none once ordered, settled, cancelled or finally failed) and, for
     a rejection, the notice of it."""
     debit = event.debit
@@ -88,7 +89,7 @@ async def on_debit_changed(conn: asyncpg.Connection, event: DebitChangedPayload)
     if debit.state == "SCHEDULED" and next_on is None:
         next_on = debit.collection_date
     await NotificationRepository(conn).save_debit(_upcoming(str(event.request_id), event.affiliate, debit, next_on))
-    return await tell(conn, decisions.on_debit_changed(event))
+    return await tell(conn, decisions.on_debit_changed(event), now)
 
 
 async def on_accounts(conn: asyncpg.Connection, event: BankAccountsPayload) -> None:

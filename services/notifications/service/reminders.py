@@ -39,7 +39,7 @@ async def _guarantee_reminders(conn: asyncpg.Connection, ctx: NotificationsConte
         }
         key = f"{view.request_id}:{deadline}:{days}"
         notices.append(Notice("guarantee_reminder", view.affiliate, view.request_id, key, facts))
-    return await tell(conn, notices)
+    return await tell(conn, notices, ctx.clock.now())
 
 
 async def _prenotifications(conn: asyncpg.Connection, ctx: NotificationsContext, today: date) -> int:
@@ -65,4 +65,4 @@ async def _prenotifications(conn: asyncpg.Connection, ctx: NotificationsContext,
         }
         key = f"{debit.request_id}:{debit.sequence}:{debit.attempt}"
         notices.append(Notice("debit_coming", debit.affiliate, debit.request_id, key, facts))
-    return await tell(conn, notices)
+    return await tell(conn, notices, ctx.clock.now())

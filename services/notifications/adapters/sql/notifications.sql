@@ -66,10 +66,12 @@ ORDER BY d.next_on, d.request_id, d.sequence;
 -- name: debit(request_id, sequence)^
 SELECT state, next_on, attempt FROM upcoming_debit WHERE request_id = :request_id::uuid AND sequence = :sequence;
 
--- name: add_notification(id, dedupe_key, affiliate, request_id, kind, channel, facts, traceparent)^
+-- name: add_notification(id, dedupe_key, affiliate, request_id, kind, channel, facts, traceparent, now)^
 -- Once per fact and channel: a second telling of the same fact inserts nothing.
-INSERT INTO notification (id, dedupe_key, affiliate, request_id, kind, channel, facts, traceparent)
-VALUES (:id::uuid, :dedupe_key, :affiliate, :request_id::uuid, :kind, :channel, :facts::jsonb, :traceparent)
+INSERT INTO notification (id, dedupe_key, affiliate, request_id, kind, channel, facts, traceparent, created_at,
+                          next_attempt_at)
+VALUES (:id::uuid, :dedupe_key, :affiliate, :request_id::uuid, :kind, :channel, :facts::jsonb, :traceparent, :now,
+        :now)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
 
