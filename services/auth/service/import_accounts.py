@@ -90,7 +90,7 @@ def profile_messages(affiliates: list[Affiliate], clock: Clock) -> list[Outgoing
 def _contact(affiliate: Affiliate) -> Contact | None:
     if affiliate.email is None and affiliate.mobile is None:
         return None
-    return Contact(email=affiliate.email, mobile=affiliate.mobile, language=affiliate.language)  # type: ignore[arg-type]
+    return Contact(email=affiliate.email, mobile=affiliate.mobile, language=affiliate.language)
 
 
 async def republish_affiliates(conn: asyncpg.Connection, clock: Clock, page: int = 1000) -> int:
