@@ -61,7 +61,7 @@ def _refusal(response: httpx.Response) -> ServiceRefusal:
 
 
 class Services:
-    """The five services behind the portal, reached over one pooled ``httpx.AsyncClient``."""
+    """The six services behind the portal, reached over one pooled ``httpx.AsyncClient``."""
 
     def __init__(self, settings: PortalSettings, client: httpx.AsyncClient) -> None:
         self.client = client
@@ -71,6 +71,7 @@ class Services:
             "simulation": settings.simulation_url.rstrip("/"),
             "requests": settings.requests_url.rstrip("/"),
             "debits": settings.debits_url.rstrip("/"),
+            "notifications": settings.notifications_url.rstrip("/"),
         }
         self._public: dict[str, tuple[float, Any]] = {}
 
@@ -204,6 +205,10 @@ class Services:
     async def contributions_of(self, token: str, request_id: UUID) -> Any:
         """The plan's current contributions (article 2) as requests judges them today."""
         return await self.call("requests", "GET", f"/v1/requests/{request_id}/contributions", token)
+
+    async def notifications_of(self, token: str, affiliate: str) -> Any:
+        """What the affiliate was told, newest first (one page: the latest 100)."""
+        return await self.call("notifications", "GET", f"/v1/affiliates/{affiliate}/notifications?limit=100", token)
 
     async def debits_of(self, token: str, request_id: UUID) -> Any:
         return await self.call("debits", "GET", f"/v1/requests/{request_id}/debits", token)

@@ -25,6 +25,9 @@ class PortalSettings(BaseSettings):
     )
     requests_url: str = Field(default="http://127.0.0.1:8104", alias="REQUESTS_URL", description="requests' HTTP API")
     debits_url: str = Field(default="http://127.0.0.1:8105", alias="DEBITS_URL", description="debits' HTTP API")
+    notifications_url: str = Field(
+        default="http://127.0.0.1:8106", alias="NOTIFICATIONS_URL", description="notifications' HTTP API"
+    )
     upstream_timeout_seconds: float = Field(
         default=15.0,
         alias="UPSTREAM_TIMEOUT_SECONDS",

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.api import ServiceRefusal, Services, ServiceUnavailable, SessionExpired
 from services.portal.config import PortalSettings
-from services.portal.pages import connexion, creance, demande, demandes
+from services.portal.pages import connexion, creance, demande, demandes, notifications
 from services.portal.sessions import SessionStore
 from services.portal.web import (
     SESSION_COOKIE,
@@ -118,7 +118,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (connexion, creance, demandes, demande):
+    for module in (connexion, creance, demandes, demande, notifications):
         app.include_router(module.router)
     _install_error_pages(app)
 

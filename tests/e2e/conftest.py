@@ -23,6 +23,9 @@ IGNORED_BY_PERCEPTION = "1000115"
 # re-presentation), another's first attempt of each debit AM04 (insufficient funds: presented again).
 REJECTED_BY_BANK = "1000002"
 REJECTED_ONCE_BY_BANK = "1000118"
+# ... and one affiliate whose guarantees nobody deposits but the test, by hand, and whose debits are
+# rejected AM04 once each (the notifications flow: a reminder, the deposit, a rejection, completion).
+NOTIFIED = "1000107"
 
 
 @dataclass
@@ -168,8 +171,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[RunningStack]:
     rules = {
         # the reference perception refuses one affiliate's guarantees and never answers another's
-        "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore",
-        "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once",
+        "PERCEPTION_RULES": f"{REFUSED_BY_PERCEPTION}=refuse,{IGNORED_BY_PERCEPTION}=ignore,{NOTIFIED}=ignore",
+        "BANK_RULES": f"{REJECTED_BY_BANK}=AC04,{REJECTED_ONCE_BY_BANK}=AM04-once,{NOTIFIED}=AM04-once",
         # every e2e test logs in from 127.0.0.1, often as the same demo logins: auth's flood limits
         # are proven on the faults stack (tests/faults/test_login_flood.py), which keeps the defaults
         **LOGINS_UNLIMITED,

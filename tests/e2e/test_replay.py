@@ -23,7 +23,7 @@ from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("auth", "debt", "simulation", "requests", "debits")
+SERVICES = ("auth", "debt", "simulation", "requests", "debits", "notifications")
 # Bookkeeping, not state: what was claimed, sent or migrated, not what the business knows.
 BOOKKEEPING = ("inbox", "outbox", "outbox_parked", "outbox_log", "broker_epoch", "schema_migration")
 
@@ -136,7 +136,7 @@ async def test_every_topic_replayed_twice_changes_no_database(stack: RunningStac
 
     await eventually(caught_up, timeout=180, interval=1.0)
     # Every service was waited for, and every partner that had something to read.
-    assert {"debt", "simulation", "requests", "debits"} <= readers, readers
+    assert {"debt", "simulation", "requests", "debits", "notifications"} <= readers, readers
     replayed = {r.topic for r in records}
     if replayed & {t.name for t in GUARANTEE_REQUESTS}:
         assert any(group.startswith("perception-") for group in readers), readers
