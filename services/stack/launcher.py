@@ -374,12 +374,12 @@ def listing(config: StackConfig) -> list[str]:
     """What ``recouvrement run`` prints once ready: where to call each service, and what each of
     its processes is when it has several."""
     urls = service_urls(config)
-    lines = [f"  PORTAIL    {urls.pop('portal')}   (ouvrez-le dans un navigateur)"]
+    lines = [f"  {'PORTAIL':<13} {urls.pop('portal')}   (ouvrez-le dans un navigateur)"]
     for name, url in urls.items():
         if name in config.split:
-            lines.append(f"  {name:<10} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}{EVENTS_SUFFIX})")
+            lines.append(f"  {name:<13} {url}   (OpenAPI : {url}/docs ; HTTP seul, ses topics : {name}{EVENTS_SUFFIX})")
         else:
-            lines.append(f"  {name:<10} {url}   (OpenAPI : {url}/docs)")
+            lines.append(f"  {name:<13} {url}   (OpenAPI : {url}/docs)")
     for name, port in config.ports.items():  # the processes behind a service, when it has several
         if consumes_only(name):
             role = f"consomme les topics de {service_of(name)}"

@@ -7,6 +7,7 @@ computed; axe checks every page; screenshots land in ``PORTAL_SCREENSHOTS`` (or 
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -284,6 +285,17 @@ def test_installments_with_the_slider_to_awaiting_guarantees(
     expect(page.locator("[data-test=etat]")).to_contain_text("Perception Casablanca Anfa")
     expect(page.locator("[data-test=etat]")).to_contain_text(f"{deadline[8:10]}/{deadline[5:7]}/{deadline[:4]}")
     visits.check(page, "11-prise-en-charge-acomptes")
+
+    # the affiliate is told too: "Mes notifications" lists the guarantee request (e-mail and SMS)
+    notifications = page.locator("table.liste-notifications")
+    for _ in range(60):  # the event reaches notifications by Kafka
+        page.goto(f"{portal(portal_stack)}/notifications")
+        if notifications.count() and notifications.inner_text().count("Garanties à déposer") == 2:
+            break
+        time.sleep(0.5)
+    expect(notifications).to_contain_text("E-mail")
+    expect(notifications).to_contain_text("SMS")
+    visits.check(page, "12-notifications")
 
     # withdrawal from "mes demandes", confirmed
     page.goto(f"{portal(portal_stack)}/demandes/{request_id}")

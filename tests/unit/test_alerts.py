@@ -31,6 +31,7 @@ def exposed() -> set[str]:
             StateGauge("debit_orders_unanswered", "x", none, ()),
             StateGauge("guarantee_requests", "x", none, ()),
             StateGauge("contributions_watch", "x", none, ()),
+            StateGauge("notifications", "x", none, ()),
         ]
     )
     names: set[str] = {"up"}
