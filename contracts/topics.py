@@ -135,7 +135,7 @@ PERCEPTION_GUARANTEES: Topic[PerceptionMessage] = Topic(
     name="perception.guarantees.v1",
     key="affiliate",
     producers=("perception",),
-    consumers=("requests", "notifications"),
+    consumers=("requests",),
     message=PerceptionEvent,
     description=(
         "Réponse de la perception : demande de garanties reçue (accusé de réception), garanties déposées"

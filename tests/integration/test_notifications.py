@@ -26,6 +26,7 @@ from contracts.debits import BankAccountsChanged, DebitChanged, PlanScheduled
 from contracts.envelope import Envelope
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBITS_EVENTS, REQUESTS_EVENTS
+from services.notifications.adapters.channels import Outgoing, SmtpSender, Undelivered
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.notices import business_days_before
 from services.notifications.entrypoints.dependencies import context_of
@@ -457,3 +458,28 @@ async def test_a_hostile_contact_never_reaches_a_mail_header(stack: Stack) -> No
     finally:
         await conn.close()
     await asyncio.sleep(0)
+
+
+class Refusing:
+    """A relay that refuses every recipient, repeating the address in its answer, as relays do."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected"
+
+
+async def test_an_address_the_relay_refuses_fails_at_once_and_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        sender = SmtpSender("127.0.0.1", port, "cnss@recouvrement.cnss.ma")
+        with pytest.raises(Undelivered) as refused:
+            await sender.send(Outgoing("secret.person@atlas.ma", "Objet", "Texte", str(uuid.uuid4())))
+    finally:
+        controller.stop()
+    assert refused.value.permanent
+    assert str(refused.value) == "adresse refusée par le relais : [550]"
+    ours = [
+        r.getMessage() + str(r.__dict__) for r in caplog.records if not r.name.startswith("mail.")
+    ]  # not the relay's
+    assert not any("secret.person" in line for line in ours)

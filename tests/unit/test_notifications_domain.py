@@ -236,3 +236,21 @@ def test_a_contact_mobile_is_a_moroccan_mobile_in_international_form(mobile: str
 def test_what_the_list_shows_of_an_address_is_masked() -> None:
     assert masked("email", "tresorerie@atlas.ma") == "t***@atlas.ma"
     assert masked("sms", "+212612345678") == "+2126*****678"
+
+
+def test_a_refusal_by_the_office_is_told_from_the_rejection_requests_made_of_it() -> None:
+    due = {
+        "perception": {"code": "CAS-01", "name": "Perception Casa-Anfa"},
+        "amount": "36000.00",
+        "deadline": "2026-12-28",
+    }
+    awaiting = _event("AWAITING_GUARANTEE", "DRAFT", guarantee_due=due)
+    rejected = _event("REJECTED", "AWAITING_GUARANTEE", reason="garanties refusées : caution non signée")
+    (notice,) = on_request_event(rejected, view_after(view_after(None, awaiting), rejected))
+    assert notice.kind == "guarantees_refused"
+    assert (notice.facts["office"], notice.facts["reason"]) == (
+        "Perception Casa-Anfa",
+        "garanties refusées : caution non signée",
+    )
+    text = render("guarantees_refused", "email", "fr", notice.facts).text
+    assert "caution non signée" in text and "la demande est rejetée" in text

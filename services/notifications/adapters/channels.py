@@ -4,6 +4,7 @@ in development, into a file. Each raises ``Undelivered`` when it could not hand 
 rejects), otherwise the sender tries again later."""
 
 import json
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -12,6 +13,9 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
+
+_ADDRESS = re.compile(r"\S+@\S+")
+"""a relay's answer often repeats the address; the reason is logged and kept, the address never is"""
 
 
 class Undelivered(Exception):
@@ -77,9 +81,11 @@ class SmtpSender:
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise Undelivered(f"adresse refusée par le relais : {exc}", permanent=True) from None
+            codes = sorted({refusal.code for refusal in exc.recipients})
+            raise Undelivered(f"adresse refusée par le relais : {codes}", permanent=True) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise Undelivered(f"relais SMTP : {exc.code} {exc.message}", permanent=500 <= exc.code < 600) from None
+            said = _ADDRESS.sub("<adresse>", exc.message)[:200]
+            raise Undelivered(f"relais SMTP : {exc.code} {said}", permanent=500 <= exc.code < 600) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise Undelivered(f"relais SMTP injoignable : {type(exc).__name__}", permanent=False) from None
 

@@ -124,20 +124,21 @@ CATALOGUE: dict[str, Template] = {
         },
     ),
     "guarantees_refused": Template(
-        subject={"fr": "Garanties refusées par la perception", "ar": "رفض الضمانات من طرف مصلحة التحصيل"},
+        subject={"fr": "Garanties refusées : demande rejetée", "ar": "رفض الضمانات: تم رفض الطلب"},
         email={
             "fr": (
                 "Madame, Monsieur,\n\nLa {office} a refusé les garanties de votre demande de remise n° {request}"
-                " (affilié {affiliate}) : {reason}.\nVous pouvez en déposer d'autres jusqu'au {deadline}."
+                " (affilié {affiliate}) ; la demande est rejetée.\nMotif : {reason}\n"
+                "Vous pouvez déposer une nouvelle demande pendant la campagne."
             ),
             "ar": (
-                "سيدتي، سيدي،\n\nرفضت {office} ضمانات طلب الإعفاء رقم {request} (المنخرط {affiliate}): {reason}.\n"
-                "يمكنكم إيداع ضمانات أخرى إلى غاية {deadline}."
+                "سيدتي، سيدي،\n\nرفضت {office} ضمانات طلب الإعفاء رقم {request} (المنخرط {affiliate})؛ وتم رفض الطلب.\n"
+                "السبب: {reason}\nيمكنكم تقديم طلب جديد خلال الحملة."
             ),
         },
         sms={
-            "fr": "CNSS: garanties de la demande {request} refusees par la {office}. Nouveau depot possible avant le {deadline}.",
-            "ar": "CNSS: رفضت {office} ضمانات الطلب {request}. يمكن إيداع جديد قبل {deadline}.",
+            "fr": "CNSS: garanties de la demande {request} refusees par la {office}, demande rejetee. Details par e-mail.",
+            "ar": "CNSS: رفضت {office} ضمانات الطلب {request}، تم رفض الطلب. التفاصيل عبر البريد الإلكتروني.",
         },
     ),
     "guarantee_deadline_passed": Template(

@@ -5,11 +5,11 @@ where the event alone does not say enough, and returns the notices to send (ofte
 tell the affiliate nothing new).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from contracts.debits import DebitChangedPayload
-from contracts.perception import GuaranteeRefusedPayload
 from contracts.requests import RequestStateChangedPayload
 from services.notifications.domain.notices import Kind, Notice
 
@@ -65,45 +65,74 @@ def view_after(before: RequestView | None, event: RequestStateChangedPayload) ->
 
 def on_request_event(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
     """``view``: the request after the event (``view_after``)."""
-    rid = str(event.request_id)
-    if event.state == "AWAITING_GUARANTEE" and view.guarantee_deadline is not None:
-        assert view.office is not None and view.guarantee_amount is not None
-        deadline = view.guarantee_deadline.isoformat()
-        facts = _facts(view, office=view.office, amount=view.guarantee_amount, deadline=deadline)
-        return [Notice("guarantee_required", event.affiliate, rid, f"{rid}:{deadline}", facts)]
-    if event.state == "VALIDATED" and event.plan is not None:
-        plan = event.plan
-        first = plan.schedule[0] if plan.schedule else None
-        facts = _facts(
-            view,
-            to_pay=str(plan.quote.to_pay),
-            remise=str(plan.quote.remise.total),
-            first_amount=str(first.amount) if first else "0.00",
-            first_collection=first.collection_date.isoformat() if first else plan.validation_date.isoformat(),
-        )
-        kind: Kind = "guarantees_accepted" if event.previous_state == "AWAITING_GUARANTEE" else "request_validated"
-        return [Notice(kind, event.affiliate, rid, rid, facts)]
-    if event.state == "EXPIRED" and event.previous_state == "AWAITING_GUARANTEE":
-        deadline = view.guarantee_deadline.isoformat() if view.guarantee_deadline else event.at.date().isoformat()
-        return [Notice("guarantee_deadline_passed", event.affiliate, rid, rid, _facts(view, deadline=deadline))]
-    if event.state == "DEFAULTED":
-        return [Notice("plan_defaulted", event.affiliate, rid, rid, _facts(view, reason=event.reason))]
-    if event.state == "COMPLETED":
-        facts = _facts(view, remise=view.remise or "0.00", completed_on=event.at.date().isoformat())
-        return [Notice("plan_completed", event.affiliate, rid, rid, facts)]
-    return []
+    told = _TOLD.get(event.state)
+    return told(event, view) if told else []
 
 
-def on_guarantee_refused(event: GuaranteeRefusedPayload, view: RequestView | None) -> list[Notice]:
-    """A refusal while the request still waits for its guarantees (a late or stray one tells nothing:
-    the request moved on, its own notice said so)."""
-    if view is None or view.state != "AWAITING_GUARANTEE" or view.guarantee_deadline is None:
+def _awaiting(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    if view.guarantee_deadline is None or view.office is None or view.guarantee_amount is None:
+        return []  # an event from before requests said what is due: nothing precise to tell
+    rid, deadline = str(event.request_id), view.guarantee_deadline.isoformat()
+    facts = _facts(view, office=view.office, amount=view.guarantee_amount, deadline=deadline)
+    return [Notice("guarantee_required", event.affiliate, rid, f"{rid}:{deadline}", facts)]
+
+
+def _validated(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    if event.plan is None:
+        return []
+    plan, rid = event.plan, str(event.request_id)
+    first = plan.schedule[0] if plan.schedule else None
+    facts = _facts(
+        view,
+        to_pay=str(plan.quote.to_pay),
+        remise=str(plan.quote.remise.total),
+        first_amount=str(first.amount) if first else "0.00",
+        first_collection=first.collection_date.isoformat() if first else plan.validation_date.isoformat(),
+    )
+    kind: Kind = "guarantees_accepted" if event.previous_state == "AWAITING_GUARANTEE" else "request_validated"
+    return [Notice(kind, event.affiliate, rid, rid, facts)]
+
+
+def _rejected(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    """The office refused the guarantees: requests rejects the request, with the office's reason."""
+    if event.previous_state != "AWAITING_GUARANTEE":
         return []
     rid = str(event.request_id)
-    facts = _facts(
-        view, office=view.office or event.perception, reason=event.reason, deadline=view.guarantee_deadline.isoformat()
-    )
-    return [Notice("guarantees_refused", event.affiliate, rid, f"{rid}:{event.refused_at.isoformat()}", facts)]
+    return [
+        Notice(
+            "guarantees_refused", event.affiliate, rid, rid, _facts(view, office=view.office or "", reason=event.reason)
+        )
+    ]
+
+
+def _expired(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    if event.previous_state != "AWAITING_GUARANTEE":
+        return []
+    rid = str(event.request_id)
+    deadline = view.guarantee_deadline.isoformat() if view.guarantee_deadline else event.at.date().isoformat()
+    return [Notice("guarantee_deadline_passed", event.affiliate, rid, rid, _facts(view, deadline=deadline))]
+
+
+def _defaulted(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    rid = str(event.request_id)
+    return [Notice("plan_defaulted", event.affiliate, rid, rid, _facts(view, reason=event.reason))]
+
+
+def _completed(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    rid = str(event.request_id)
+    facts = _facts(view, remise=view.remise or "0.00", completed_on=event.at.date().isoformat())
+    return [Notice("plan_completed", event.affiliate, rid, rid, facts)]
+
+
+_TOLD: dict[str, Callable[[RequestStateChangedPayload, RequestView], list[Notice]]] = {
+    "AWAITING_GUARANTEE": _awaiting,
+    "VALIDATED": _validated,
+    "REJECTED": _rejected,
+    "EXPIRED": _expired,
+    "DEFAULTED": _defaulted,
+    "COMPLETED": _completed,
+}
+"""what each state the request reaches tells its affiliate (the others: nothing)"""
 
 
 def on_debit_changed(event: DebitChangedPayload) -> list[Notice]:

@@ -1,6 +1,8 @@
 """notifications on Kafka, through the runtime's consumer (one consumer, one transaction per batch,
 each message in a savepoint, inbox dedupe, poison dead-lettered): who the affiliates are and how to
-reach them, what happens to their requests, their guarantees and their debits."""
+reach them, what happens to their requests and their debits (a perception's answer is told from
+the transition requests makes of it: its validation or its rejection, never from the office's own
+message, which requests may refuse)."""
 
 from typing import Any
 
@@ -9,9 +11,8 @@ from faststream.kafka import KafkaBroker
 
 from contracts.auth import AffiliateRegistered
 from contracts.debits import BankAccountsChanged, DebitChanged, DebitsMessage, PlanScheduled
-from contracts.perception import GuaranteeRefused, PerceptionMessage
 from contracts.requests import RequestStateChanged
-from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBITS_EVENTS, PERCEPTION_GUARANTEES, REQUESTS_EVENTS
+from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBITS_EVENTS, REQUESTS_EVENTS
 from services.notifications.service import intake
 from services.runtime.consumer import Route, subscribe_all
 from services.runtime.platform import Platform
@@ -26,10 +27,6 @@ def register_subscribers(broker: KafkaBroker, platform: Platform) -> None:
     async def request_event(conn: asyncpg.Connection, event: RequestStateChanged) -> None:
         await intake.on_request_event(conn, event.payload, platform.clock.now())
 
-    async def perception_answer(conn: asyncpg.Connection, event: PerceptionMessage) -> None:
-        if isinstance(event, GuaranteeRefused):  # a deposit is told by the request's validation
-            await intake.on_guarantee_refused(conn, event.payload, platform.clock.now())
-
     async def debits_event(conn: asyncpg.Connection, event: DebitsMessage) -> None:
         if isinstance(event, PlanScheduled):
             await intake.on_plan_scheduled(conn, event.payload)
@@ -43,7 +40,6 @@ def register_subscribers(broker: KafkaBroker, platform: Platform) -> None:
     routes: list[Route[Any]] = [
         Route(AUTH_AFFILIATES, profile),
         Route(REQUESTS_EVENTS, request_event),
-        Route(PERCEPTION_GUARANTEES, perception_answer),
         Route(DEBITS_EVENTS, debits_event),
         Route(DEBITS_ACCOUNTS, accounts),
     ]

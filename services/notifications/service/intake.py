@@ -10,7 +10,6 @@ from opentelemetry import propagate
 
 from contracts.auth import AffiliateProfilePayload
 from contracts.debits import BankAccountsPayload, DebitChangedPayload, DebitView, PlanScheduledPayload
-from contracts.perception import GuaranteeRefusedPayload
 from contracts.requests import RequestStateChangedPayload
 from services.notifications.adapters.repository import Contact, NotificationRepository, UpcomingDebit
 from services.notifications.domain import decisions
@@ -52,14 +51,6 @@ async def on_request_event(conn: asyncpg.Connection, event: RequestStateChangedP
     view = decisions.view_after(before, event)
     await repo.save_request_view(view)
     return await tell(conn, decisions.on_request_event(event, view), now)
-
-
-async def on_guarantee_refused(conn: asyncpg.Connection, event: GuaranteeRefusedPayload, now: datetime) -> int:
-    view = await NotificationRepository(conn).request_view(str(event.request_id))
-    if view is not None and view.affiliate != event.affiliate:
-        log.warning("guarantee refusal naming another affiliate: ignored", extra={"request_id": str(event.request_id)})
-        return 0
-    return await tell(conn, decisions.on_guarantee_refused(event, view), now)
 
 
 def _upcoming(request_id: str, affiliate: str, debit: DebitView, next_on: object) -> UpcomingDebit:
