@@ -41,6 +41,7 @@ def export(login: str) -> DamancomExport:
                     "raison_sociale": "Zagora Test SA",
                     "ice": "001000000000002",
                     "perception": perception,
+                    "contact": {"email": "tresorerie@zagora.ma", "mobile": "+212661000002", "language": "ar"},
                 },
             ],
             "accounts": [
@@ -236,7 +237,11 @@ async def test_imported_affiliates_are_announced_with_their_perception(
         "raison_sociale": "Zagora Test SA",
         "ice": "001000000000002",
         "perception": {"code": "CAS-01", "name": "Perception Casablanca Anfa"},
+        "contact": {"email": "tresorerie@zagora.ma", "mobile": "+212661000002", "language": "ar"},
     }
+    # without contact details in the file: none announced (notifications tells that affiliate nothing)
+    records = await read_topic(infra.bootstrap, AUTH_AFFILIATES.name, bool, key="7000001")
+    assert profiles(records)[-1]["contact"] is None
 
 
 @pytest.mark.parametrize(

@@ -254,3 +254,12 @@ def test_a_refusal_by_the_office_is_told_from_the_rejection_requests_made_of_it(
     )
     text = render("guarantees_refused", "email", "fr", notice.facts).text
     assert "caution non signée" in text and "la demande est rejetée" in text
+
+
+def test_a_default_says_which_remise_is_owed_again() -> None:
+    view = RequestView(str(uuid.UUID(int=7)), "1234567", "DEFAULTED", remise="12000.00")
+    (notice,) = on_request_event(_event("DEFAULTED", "IN_PROGRESS", reason="déchéance"), view)
+    assert (
+        "La remise de 12\u00a0000,00\u00a0MAD n'est plus acquise"
+        in render("plan_defaulted", "email", "fr", notice.facts).text
+    )

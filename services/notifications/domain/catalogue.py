@@ -200,18 +200,18 @@ CATALOGUE: dict[str, Template] = {
         email={
             "fr": (
                 "Madame, Monsieur,\n\nLe plan de la demande de remise n° {request} (affilié {affiliate}) est déchu :"
-                " {reason}.\nLa remise n'est plus acquise : les majorations, astreintes et frais remis sont de nouveau"
-                " dus ; les paiements faits restent imputés."
+                " {reason}.\nLa remise de {remise} n'est plus acquise : les majorations, astreintes et frais remis sont"
+                " de nouveau dus ; les paiements faits restent imputés."
             ),
             "ar": (
                 "سيدتي، سيدي،\n\nسقط مخطط الأداء الخاص بطلب الإعفاء رقم {request} (المنخرط {affiliate}): {reason}.\n"
-                "لم يعد الإعفاء مكتسبا: الزيادات والغرامات والمصاريف المعفاة مستحقة من جديد، وتبقى الأداءات المنجزة"
-                " محتسبة."
+                "لم يعد الإعفاء البالغ {remise} مكتسبا: الزيادات والغرامات والمصاريف المعفاة مستحقة من جديد، وتبقى"
+                " الأداءات المنجزة محتسبة."
             ),
         },
         sms={
-            "fr": "CNSS: plan de la demande {request} dechu, la remise est de nouveau due.",
-            "ar": "CNSS: سقط مخطط الطلب {request}، الإعفاء مستحق من جديد.",
+            "fr": "CNSS: plan de la demande {request} dechu, la remise de {remise} est de nouveau due.",
+            "ar": "CNSS: سقط مخطط الطلب {request}، الإعفاء {remise} مستحق من جديد.",
         },
     ),
     "plan_completed": Template(

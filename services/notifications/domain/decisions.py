@@ -115,7 +115,8 @@ def _expired(event: RequestStateChangedPayload, view: RequestView) -> list[Notic
 
 def _defaulted(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
     rid = str(event.request_id)
-    return [Notice("plan_defaulted", event.affiliate, rid, rid, _facts(view, reason=event.reason))]
+    facts = _facts(view, reason=event.reason, remise=view.remise or "0.00")  # the remise owed again
+    return [Notice("plan_defaulted", event.affiliate, rid, rid, facts)]
 
 
 def _completed(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
