@@ -66,5 +66,13 @@ class NotificationsSettings(ServiceSettings, ProgrammeSettings):
         description="business days before a collection the affiliate is told of it (amount, masked account)",
     )
 
+    notification_retention_days: int = Field(
+        default=400,
+        ge=30,
+        alias="NOTIFICATION_RETENTION_DAYS",
+        description='how long what was told stays listed ("Mes notifications"), then purged; a notification still'
+        " to send is never purged",
+    )
+
     def sms_path(self) -> Path:
         return self.sms_file or DEFAULT_DATA_DIR / "sms" / "sms.jsonl"

@@ -1,5 +1,6 @@
 """notifications' bootstrap: the one place where its parts are built and wired."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from services.runtime.http import create_http_app
 from services.runtime.metrics import StateGauge
 from services.runtime.periodic import Periodic
 from services.runtime.platform import Platform
+from services.runtime.retention import Purge
 from services.runtime.telemetry import setup_logging, setup_tracing
 
 MIGRATIONS = [("notifications", Path(__file__).parent / "migrations")]
@@ -31,6 +33,13 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
     platform = Platform.create(
         settings, clock, setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
     )
+    platform.purges = [
+        Purge(
+            "notification",
+            timedelta(days=settings.notification_retention_days),
+            lambda conn, before: NotificationRepository(conn).purge(before),
+        )
+    ]
     register_subscribers(platform.broker, platform)
     scheduled: list[Periodic] = []
 

@@ -8,6 +8,7 @@ Each exactly once, also after every event is delivered again (``recouvrement <se
 import email
 import io
 import json
+import uuid
 from datetime import date, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -22,6 +23,7 @@ from services.notifications.domain.notices import business_days_before
 from services.stack.demo_data import generate
 from tests import messages
 from tests.e2e.conftest import NOTIFIED, RunningStack, operator_command
+from tests.e2e.otlp_receiver import OtlpReceiver
 from tests.e2e.test_debits_flow import SLOW, debit_run, plan_of, request_reaches, run_until_done
 from tests.e2e.test_replay import lagging
 from tests.e2e.test_requests_flow import Employer
@@ -72,7 +74,7 @@ def sweep(stack: RunningStack, on: date) -> str:
 
 
 async def test_an_installments_plan_is_told_at_each_step_once_in_the_affiliates_language(
-    stack: RunningStack,
+    stack: RunningStack, otlp: OtlpReceiver
 ) -> None:
     dataset = generate(20, 2024)
     (record,) = [a for a in dataset.export.affiliates if a.numero == NOTIFIED]
@@ -87,7 +89,9 @@ async def test_an_installments_plan_is_told_at_each_step_once_in_the_affiliates_
     request_id = await employer.draft("INSTALLMENTS")
     quote = await employer.simulate("INSTALLMENTS", installments=2)
     assert quote.status_code == 201, quote.text
-    waiting = await employer.validate(request_id, quote.json()["quote_id"])
+    trace_id = uuid.uuid4().hex
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    waiting = await employer.validate(request_id, quote.json()["quote_id"], headers={"traceparent": traceparent})
     assert waiting.json()["state"] == "AWAITING_GUARANTEE", waiting.text
     deadline = date.fromisoformat(waiting.json()["guarantee_deadline"])
 
@@ -97,6 +101,12 @@ async def test_an_installments_plan_is_told_at_each_step_once_in_the_affiliates_
     assert required["Subject"] == f"ضمانات يجب إيداعها قبل {deadline:%d/%m/%Y}"
     assert record.perception.name in body(required) and request_id[:8].upper() in body(required)
     assert f"{deadline:%d/%m/%Y}" in sms(stack, mobile)[0]["text"]
+
+    async def in_the_validations_trace() -> bool:  # the click, requests' event, the mail and the SMS: one trace
+        sends = [s for s in otlp.trace(trace_id) if (s.service, s.name) == ("notifications", "notification send")]
+        return {s.attributes.get("notification.channel") for s in sends} == {"email", "sms"}
+
+    await eventually(in_the_validations_trace, timeout=30, interval=0.5)
 
     # 2. a week before the deadline, the reminder; the same sweep again tells nothing more
     assert sweep(stack, deadline - timedelta(days=7)).count("2 rappels de garanties,") == 1

@@ -27,6 +27,7 @@ from contracts.envelope import Envelope
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, DEBITS_ACCOUNTS, DEBITS_EVENTS, REQUESTS_EVENTS
 from services.notifications.adapters.channels import Outgoing, SmtpSender, Undelivered
+from services.notifications.adapters.repository import NotificationRepository
 from services.notifications.config import NotificationsSettings
 from services.notifications.domain.notices import business_days_before
 from services.notifications.entrypoints.dependencies import context_of
@@ -526,3 +527,21 @@ async def test_an_address_the_relay_refuses_fails_at_once_and_is_never_logged(ca
         r.getMessage() + str(r.__dict__) for r in caplog.records if not r.name.startswith("mail.")
     ]  # not the relay's
     assert not any("secret.person" in line for line in ours)
+
+
+async def test_what_was_told_is_purged_after_its_retention_and_what_is_still_to_send_never(stack: Stack) -> None:
+    affiliate = new_affiliate()
+    await send_events(stack.infra, AUTH_AFFILIATES.name, affiliate, profile(affiliate, Contact(email="p@atlas.ma")))
+    await send_events(stack.infra, REQUESTS_EVENTS.name, affiliate, awaiting(uuid.uuid4(), affiliate))
+    await stack.until_rows(affiliate, 2)
+    assert await stack.send(affiliate) == {"sent": 1, "skipped": 1, "retried": 0, "failed": 0}  # no mobile
+    assert (await stack.sweep(DEADLINE - timedelta(days=7), affiliate))["guarantee_reminders"] == 2  # still to send
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        repo = NotificationRepository(conn)
+        assert await repo.purge(NOW - timedelta(days=1)) == 0  # nothing that old
+        assert await repo.purge(NOW + timedelta(days=1)) >= 2
+    finally:
+        await conn.close()
+    left = [(r["kind"], r["state"]) for r in await stack.rows(affiliate)]
+    assert left == [("guarantee_reminder", "PENDING")] * 2

@@ -189,3 +189,7 @@ class NotificationRepository:
 
     async def requeue_failed(self, ids: list[str] | None) -> int:
         return int(await _Q.requeue_failed(self._conn, ids=ids))
+
+    async def purge(self, before: datetime) -> int:
+        count: int = await _Q.purge(self._conn, before=before)
+        return count

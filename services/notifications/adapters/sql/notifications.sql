@@ -127,3 +127,14 @@ SELECT count(*) FROM requeued;
 -- name: failed(limit)
 SELECT id::text AS id, affiliate, kind, channel, attempts, last_error, created_at
 FROM notification WHERE state = 'FAILED' ORDER BY created_at LIMIT :limit;
+
+-- name: purge(before)$
+-- Notifications done with (sent, skipped, failed) before ``before``, in short batches; the retention
+-- sweeps again until none is left. What is still to send is never purged.
+WITH gone AS (
+    DELETE FROM notification WHERE id IN (
+        SELECT id FROM notification WHERE state <> 'PENDING' AND created_at < :before LIMIT 5000
+    )
+    RETURNING 1
+)
+SELECT count(*) FROM gone;
