@@ -107,7 +107,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "portal",
         PortalSettings,
-        "`services/portal/config.py::PortalSettings`: the employers' pages. It calls the five services "
+        "`services/portal/config.py::PortalSettings`: the employers' pages. It calls the six services "
         "over HTTP only and keeps its sessions in its own database; it reads none of the common "
         "settings (no Kafka, no token key), only these.",
     ),
