@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.debt import Perception
 from contracts.envelope import Contract, Envelope
-from contracts.identifiers import AffiliateNumber
+from contracts.identifiers import AffiliateNumber, Period
 from contracts.money import PositiveMoney
 from contracts.programme import Modality
 from contracts.simulation import Quote, RemiseAmounts, ScheduledDebit
@@ -71,6 +71,16 @@ class GuaranteeDue(Contract):
     deadline: date = Field(description="dernier jour pour déposer les garanties")
 
 
+class ContributionsNotice(Contract):
+    """Article 2: a current period's contributions unpaid after their grace. The plan goes on if they are
+    paid by ``cure_deadline``; the day after, it is defaulted."""
+
+    period: Period
+    amount: PositiveMoney = Field(description="les cotisations (principal) restant dues sur la période")
+    due_on: date = Field(description="leur date d'exigibilité")
+    cure_deadline: date = Field(description="dernier jour pour les régler")
+
+
 class RequestStateChangedPayload(Contract):
     request_id: UUID
     affiliate: AffiliateNumber
@@ -85,11 +95,18 @@ class RequestStateChangedPayload(Contract):
     guarantee_due: GuaranteeDue | None = Field(
         default=None, description="présent quand la demande passe en AWAITING_GUARANTEE (ce que l'affilié doit déposer)"
     )
+    notice: ContributionsNotice | None = Field(
+        default=None,
+        description="une mise en demeure (article 2) : l'état ne change pas (state = previous_state), rien d'autre ne"
+        " bouge ; seul l'affilié est prévenu",
+    )
 
     @model_validator(mode="after")
     def _validated_has_plan(self) -> Self:
-        if self.state == "VALIDATED" and self.plan is None:
+        if self.state == "VALIDATED" and self.plan is None and self.notice is None:
             raise ValueError("une demande VALIDATED porte son plan")
+        if self.notice is not None and self.state != self.previous_state:
+            raise ValueError("une mise en demeure ne change pas l'état de la demande")
         return self
 
 

@@ -352,6 +352,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notification.guarantee_deadline_passed": {"fr": "Délai des garanties dépassé", "ar": "انقضاء أجل الضمانات"},
     "notification.debit_coming": {"fr": "Prélèvement à venir", "ar": "اقتطاع قادم"},
     "notification.debit_rejected": {"fr": "Prélèvement rejeté", "ar": "رفض الاقتطاع"},
+    "notification.contributions_notice": {
+        "fr": "Mise en demeure : cotisations courantes",
+        "ar": "إنذار: الاشتراكات الجارية",
+    },
     "notification.plan_defaulted": {"fr": "Plan déchu", "ar": "سقوط المخطط"},
     "notification.plan_completed": {"fr": "Plan soldé, remise définitive", "ar": "تسوية المخطط، إعفاء نهائي"},
     "demandes.creee-le": {"fr": "Déposée le", "ar": "تاريخ الإيداع"},

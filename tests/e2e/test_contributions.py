@@ -123,6 +123,18 @@ async def test_current_contributions_notice_cure_then_default_through_the_ledger
     # The same day swept again decides nothing new.
     assert "0 mises en demeure" in sweep(stack, breach1 + timedelta(days=1))
 
+    # The affiliate is told, by e-mail and SMS (notifications), once however often the day is swept.
+    url = f"{stack.urls['notifications']}/v1/affiliates/1000114/notifications"
+
+    async def told() -> Any:
+        listed = [n for n in (await employer.call("GET", url)).json() if n["kind"] == "contributions_notice"]
+        return listed if len(listed) == 2 and {n["state"] for n in listed} == {"SENT"} else None
+
+    told_once = await eventually(told, timeout=SLOW, interval=0.5)
+    assert {n["channel"] for n in told_once} == {"email", "sms"} and {n["request_id"] for n in told_once} == {
+        request_id
+    }
+
     # p1 paid ten days into the cure window: the next sweep records the cure, the plan goes on.
     paid_on = breach1 + timedelta(days=10)
     await publish(

@@ -50,6 +50,8 @@ FACTS = {
     "next_attempt_on": "2027-01-22",
     "reason": "cotisations courantes impayées (période 2027-01)",
     "completed_on": "2027-06-10",
+    "period": "2027-01",
+    "due_on": "2027-02-10",
 }
 
 
@@ -263,3 +265,16 @@ def test_a_default_says_which_remise_is_owed_again() -> None:
         "La remise de 12\u00a0000,00\u00a0MAD n'est plus acquise"
         in render("plan_defaulted", "email", "fr", notice.facts).text
     )
+
+
+def test_an_article_2_notice_is_told_once_per_period_with_its_deadline() -> None:
+    notice = {"period": "2027-01", "amount": "5234.50", "due_on": "2027-02-10", "cure_deadline": "2027-03-27"}
+    event = _event("IN_PROGRESS", "IN_PROGRESS", notice=notice)
+    (told,) = on_request_event(event, RequestView(str(uuid.UUID(int=7)), "1234567", "IN_PROGRESS"))
+    assert (told.kind, told.key) == ("contributions_notice", f"{uuid.UUID(int=7)}:2027-01")
+    text = render("contributions_notice", "email", "fr", told.facts).text
+    assert "5\u00a0234,50\u00a0MAD" in text and "10/02/2027" in text and "au plus tard le 27/03/2027" in text
+    with pytest.raises(ValidationError):  # a notice never changes the state
+        _event("DEFAULTED", "IN_PROGRESS", notice=notice)
+    validated = _event("VALIDATED", "VALIDATED", notice=notice)  # no plan needed: nothing else moves
+    assert validated.plan is None

@@ -18,7 +18,7 @@ from contracts.money import format_amount
 from services.notifications.domain.notices import KINDS, Channel, Kind
 
 AMOUNTS = frozenset({"amount", "to_pay", "remise", "first_amount", "total_paid", "advance"})
-DATES = frozenset({"deadline", "first_collection", "collection_date", "next_attempt_on", "completed_on", "on"})
+DATES = frozenset({"deadline", "first_collection", "collection_date", "next_attempt_on", "completed_on", "due_on"})
 
 SIGNATURE = {
     "fr": "\n\nCNSS — Espace Recouvrement\nCe message est envoyé automatiquement ; n'y répondez pas.",
@@ -193,6 +193,26 @@ CATALOGUE: dict[str, Template] = {
         sms={
             "fr": "CNSS: prelevement de {amount} rejete ({reason_code}), demande {request}. {next_step}",
             "ar": "CNSS: رفض اقتطاع {amount} ({reason_code})، الطلب {request}. {next_step}",
+        },
+    ),
+    "contributions_notice": Template(
+        subject={"fr": "Mise en demeure : cotisations courantes impayées", "ar": "إنذار: اشتراكات جارية غير مؤداة"},
+        email={
+            "fr": (
+                "Madame, Monsieur,\n\nLes cotisations courantes de la période {period} ({amount}, exigibles le {due_on})"
+                " ne sont pas réglées. Pendant un plan de remise, elles doivent l'être (article 2 des conditions"
+                " générales).\nRéglez-les au plus tard le {deadline} : passé ce délai, le plan de la demande n° {request}"
+                " (affilié {affiliate}) sera déchu et la remise de nouveau due."
+            ),
+            "ar": (
+                "سيدتي، سيدي،\n\nلم يتم أداء الاشتراكات الجارية عن الفترة {period} ({amount}، المستحقة في {due_on})."
+                " خلال مخطط الإعفاء يجب أداؤها (المادة 2 من الشروط العامة).\nالمرجو أداؤها في أجل أقصاه {deadline}:"
+                " بعد هذا الأجل يسقط مخطط الطلب رقم {request} (المنخرط {affiliate}) ويصبح الإعفاء مستحقا من جديد."
+            ),
+        },
+        sms={
+            "fr": "CNSS: cotisations {period} impayees ({amount}). Reglez-les avant le {deadline}, sinon le plan {request} sera dechu.",
+            "ar": "CNSS: اشتراكات {period} غير مؤداة ({amount}). المرجو أداؤها قبل {deadline} وإلا سقط المخطط {request}.",
         },
     ),
     "plan_defaulted": Template(

@@ -65,6 +65,8 @@ def view_after(before: RequestView | None, event: RequestStateChangedPayload) ->
 
 def on_request_event(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
     """``view``: the request after the event (``view_after``)."""
+    if event.notice is not None:
+        return _noticed(event, view)
     told = _TOLD.get(event.state)
     return told(event, view) if told else []
 
@@ -111,6 +113,21 @@ def _expired(event: RequestStateChangedPayload, view: RequestView) -> list[Notic
     rid = str(event.request_id)
     deadline = view.guarantee_deadline.isoformat() if view.guarantee_deadline else event.at.date().isoformat()
     return [Notice("guarantee_deadline_passed", event.affiliate, rid, rid, _facts(view, deadline=deadline))]
+
+
+def _noticed(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:
+    """Article 2: a current period unpaid after its grace; the plan is defaulted unless it is paid by
+    the cure deadline. Told once per period."""
+    assert event.notice is not None
+    notice, rid = event.notice, str(event.request_id)
+    facts = _facts(
+        view,
+        period=notice.period,
+        amount=str(notice.amount),
+        due_on=notice.due_on.isoformat(),
+        deadline=notice.cure_deadline.isoformat(),
+    )
+    return [Notice("contributions_notice", event.affiliate, rid, f"{rid}:{notice.period}", facts)]
 
 
 def _defaulted(event: RequestStateChangedPayload, view: RequestView) -> list[Notice]:

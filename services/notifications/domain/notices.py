@@ -22,6 +22,7 @@ Kind = Literal[
     "guarantee_deadline_passed",
     "debit_coming",
     "debit_rejected",
+    "contributions_notice",
     "plan_defaulted",
     "plan_completed",
 ]

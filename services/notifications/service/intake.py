@@ -3,7 +3,7 @@ turned into notifications, in the consumer's transaction (its inbox dedupes the 
 of each notification dedupes the fact)."""
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 from opentelemetry import propagate
@@ -46,21 +46,21 @@ async def on_profile(conn: asyncpg.Connection, profile: AffiliateProfilePayload)
 async def on_request_event(conn: asyncpg.Connection, event: RequestStateChangedPayload, now: datetime) -> int:
     repo = NotificationRepository(conn)
     before = await repo.request_view(str(event.request_id))
-    if before is not None and event.state == before.state and event.state != "VALIDATED":
+    if before is not None and event.state == before.state and event.state != "VALIDATED" and event.notice is None:
         return 0  # an event already applied (delivered again under another id): nothing changed
     view = decisions.view_after(before, event)
     await repo.save_request_view(view)
     return await tell(conn, decisions.on_request_event(event, view), now)
 
 
-def _upcoming(request_id: str, affiliate: str, debit: DebitView, next_on: object) -> UpcomingDebit:
+def _upcoming(request_id: str, affiliate: str, debit: DebitView, next_on: date | None) -> UpcomingDebit:
     return UpcomingDebit(
         request_id=request_id,
         sequence=debit.sequence,
         affiliate=affiliate,
         amount=str(debit.amount),
         state=debit.state,
-        next_on=next_on,  # type: ignore[arg-type]
+        next_on=next_on,
         attempt=debit.attempts + 1 if debit.state in ("SCHEDULED", "FAILED") else debit.attempts,
     )
 

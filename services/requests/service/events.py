@@ -17,6 +17,7 @@ import asyncpg
 from contracts.debt import Perception
 from contracts.perceptions import PERCEPTIONS, guarantees_topic_name
 from contracts.requests import (
+    ContributionsNotice,
     GuaranteeClosedPayload,
     GuaranteeDeadlinePassed,
     GuaranteeDue,
@@ -33,6 +34,7 @@ from contracts.requests import (
 )
 from contracts.topics import REQUESTS_EVENTS
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.domain.obligations import Notice
 from services.requests.domain.request import UNKNOWN_PERCEPTION, Change, HistoryEntry, RemissionRequest
 from services.requests.service.context import PRODUCER, RequestsContext
 from services.runtime.outbox import OutgoingMessage, enqueue_many
@@ -105,8 +107,24 @@ async def _office_asked(conn: asyncpg.Connection, request: RemissionRequest) -> 
     return asked, raison_sociale
 
 
+async def announce_notice(
+    conn: asyncpg.Connection, ctx: RequestsContext, request: RemissionRequest, entry: HistoryEntry, notice: Notice
+) -> None:
+    """An article-2 notice (a history line, ``record``ed first): the state does not change, but the
+    affiliate must hear of it before the cure deadline (notifications). Its own event: the plan, the
+    state and everything else stay as they are for debt and debits, which ignore it."""
+    told = ContributionsNotice(
+        period=notice.period, amount=notice.amount, due_on=notice.due_on, cure_deadline=notice.cure_deadline
+    )
+    await enqueue_many(conn, [_state_changed(request, entry, ctx.clock.now(), notice=told)])
+
+
 def _state_changed(
-    request: RemissionRequest, entry: HistoryEntry, now: datetime, due: GuaranteeDue | None = None
+    request: RemissionRequest,
+    entry: HistoryEntry,
+    now: datetime,
+    due: GuaranteeDue | None = None,
+    notice: ContributionsNotice | None = None,
 ) -> OutgoingMessage:
     return OutgoingMessage.of(
         REQUESTS_EVENTS.name,
@@ -122,8 +140,9 @@ def _state_changed(
                 actor=entry.actor,
                 reason=entry.reason,
                 modality=request.modality,
-                plan=request.plan() if entry.to_state == "VALIDATED" else None,
+                plan=request.plan() if entry.to_state == "VALIDATED" and notice is None else None,
                 guarantee_due=due,
+                notice=notice,
             ),
             producer=PRODUCER,
             occurred_at=now,

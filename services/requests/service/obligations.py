@@ -11,7 +11,7 @@ from services.requests.adapters.obligations_repository import ObligationReposito
 from services.requests.domain import obligations as rule
 from services.requests.domain.request import RemissionRequest
 from services.requests.service.context import RequestsContext
-from services.requests.service.events import record
+from services.requests.service.events import announce_notice, record
 from services.runtime.clock import BUSINESS_TZ
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ async def _apply(
     )
     for notice in verdict.noticed:
         await repo.add_notice(request.id, notice)
-        await record(conn, ctx, (request, rule.notice_line(request, notice, at)))
+        line = rule.notice_line(request, notice, at)
+        await record(conn, ctx, (request, line))
+        await announce_notice(conn, ctx, request, line, notice)
         log.warning("article 2: notice given", extra={"request_id": str(request.id), "period": notice.period})
     for notice in verdict.cured:
         await repo.cure(request.id, notice)
