@@ -72,10 +72,14 @@ async def _deliver(pool: asyncpg.Pool, ctx: NotificationsContext, n: Claimed) ->
             return "skipped"
         assert contact is not None and address is not None
         language = contact.language
-        message = render(n.kind, n.channel, language, n.facts)  # type: ignore[arg-type]
-        attachment = None
-        if n.kind == "plan_completed" and n.channel == "email" and ctx.attestation is not None:
-            attachment = ctx.attestation(n.facts, language, business_date(ctx.clock))
+        try:
+            message = render(n.kind, n.channel, language, n.facts)  # type: ignore[arg-type]
+            attachment = None
+            if n.kind == "plan_completed" and n.channel == "email" and ctx.attestation is not None:
+                attachment = ctx.attestation(n.facts, language, business_date(ctx.clock))
+        except Exception as exc:  # a bug in one message must not end the pass for the others
+            log.exception("notification could not be written", extra={"notification_id": n.id, "kind": n.kind})
+            return await _failed(pool, ctx, n, f"message impossible à composer : {type(exc).__name__}", True, span)
         sender = ctx.senders.get(n.channel)
         try:
             if sender is None:

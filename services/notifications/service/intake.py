@@ -45,10 +45,9 @@ async def on_profile(conn: asyncpg.Connection, profile: AffiliateProfilePayload)
 
 async def on_request_event(conn: asyncpg.Connection, event: RequestStateChangedPayload, now: datetime) -> int:
     repo = NotificationRepository(conn)
-    before = await repo.request_view(str(event.request_id))
-    if before is not None and event.state == before.state and event.state != "VALIDATED" and event.notice is None:
-        return 0  # an event already applied (delivered again under another id): nothing changed
-    view = decisions.view_after(before, event)
+    # an event delivered again (or announced again under a new id) rewrites the same view, and each
+    # notice it implies is already told: its dedupe key
+    view = decisions.view_after(await repo.request_view(str(event.request_id)), event)
     await repo.save_request_view(view)
     return await tell(conn, decisions.on_request_event(event, view), now)
 
