@@ -3,12 +3,15 @@
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosql
 import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
+
+from services.runtime.turns import NoTurn, Priority, Turns
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ class TimedPool(asyncpg.Pool):  # type: ignore[misc]
     and is told to come back (503 + Retry-After)."""
 
     acquire_timeout: float | None = None
+    turns: Turns | None = None
+    """who gets the next connection when all are taken (``services/runtime/turns.py``)"""
 
     async def _acquire(self, timeout: float | None) -> Any:
         # asyncpg's own hook behind every acquire() (asyncpg is pinned; test_pool_timeout holds it to this)
@@ -41,8 +46,27 @@ class TimedPool(asyncpg.Pool):  # type: ignore[misc]
         except TimeoutError:
             raise PoolExhausted(f"no database connection free within {timeout or self.acquire_timeout} s") from None
 
+    @asynccontextmanager
+    async def acquire_as(self, priority: Priority) -> AsyncIterator[asyncpg.Connection]:
+        """A connection for an HTTP call, in its turn (``Priority``); ``PoolExhausted`` when the
+        wait passes the priority's allowance plus ``acquire_timeout``. Calls that bypass it (health,
+        metrics) use plain ``acquire()`` and queue in asyncpg's own line."""
+        timeout = self.acquire_timeout if self.acquire_timeout is not None else 60.0
+        if self.turns is None:
+            self.turns = Turns(self.get_max_size())
+        try:
+            await self.turns.take(priority, timeout)
+        except NoTurn:
+            raise PoolExhausted(f"no database connection free in turn for a {priority.name} call") from None
+        try:
+            # A turn is a connection unless a plain acquire() holds one beyond the count: then asyncpg's line.
+            async with self.acquire(timeout=timeout) as conn:
+                yield conn
+        finally:
+            self.turns.give()
 
-async def create_pool(dsn: str, *, size: int = 10, acquire_timeout: float | None = None) -> asyncpg.Pool:
+
+async def create_pool(dsn: str, *, size: int = 10, acquire_timeout: float | None = None) -> TimedPool:
     """``acquire_timeout``: for pools that serve HTTP requests (see ``TimedPool``); background pools
     wait, which is their back-pressure."""
     pool = TimedPool(

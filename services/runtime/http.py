@@ -22,6 +22,7 @@ from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.telemetry import instance_id
 from services.runtime.tokens import InvalidToken, Principal
+from services.runtime.turns import Priority
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -122,18 +123,25 @@ async def caller_address(request: Request) -> str:
 CallerAddress = Annotated[str, Depends(caller_address)]
 
 
-async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    pool = platform_of(request).pool
-    assert pool is not None
-    async with pool.acquire() as conn:  # PoolExhausted -> 503 service-sature (problems.py)
-        yield conn
+def _connection_as(priority: Priority) -> Callable[[Request], AsyncIterator[asyncpg.Connection]]:
+    async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+        pool = platform_of(request).pool
+        assert pool is not None
+        async with pool.acquire_as(priority) as conn:  # PoolExhausted -> 503 service-sature (problems.py)
+            yield conn
+
+    return connection
 
 
-Connection = Annotated[asyncpg.Connection, Depends(_connection, scope="function")]
+Connection = Annotated[asyncpg.Connection, Depends(_connection_as(Priority.ORDINARY), scope="function")]
 """One connection from the HTTP pool for the handler, given back as soon as the handler returns
 (before its answer is written). Declared after the caller's principal, so an unauthenticated call
 takes none. Not for a handler that waits on something else (a quote's arrival, argon2): it would
 hold a connection a busy pool needs; those acquire their own around each database step."""
+
+StartingConnection = Annotated[asyncpg.Connection, Depends(_connection_as(Priority.STARTING), scope="function")]
+"""The same, for the first step of a journey: under load it waits longer, so that those who have
+started finish (``services/runtime/turns.py``)."""
 
 
 def require_affiliate(principal: Principal, affiliate: str) -> None:

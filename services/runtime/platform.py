@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from contracts.topics import all_topic_names
 from services.runtime.client_address import Network, trusted_networks
 from services.runtime.clock import Clock
-from services.runtime.db import create_pool, database_ready, migrate
+from services.runtime.db import TimedPool, create_pool, database_ready, migrate
 from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.epochs import BrokerWatch
@@ -38,8 +38,8 @@ class Platform:
     clock: Clock
     tracer_provider: TracerProvider
     broker: KafkaBroker
-    pool: asyncpg.Pool | None = None
-    """for the HTTP requests"""
+    pool: TimedPool | None = None
+    """for the HTTP requests, each in its turn (``acquire_as``)"""
     background_pool: asyncpg.Pool | None = None
     """for the consumers, the outbox relay and scheduled work: a burst of HTTP calls waiting for
     connections must not starve them (the events those calls wait for would queue behind them)"""

@@ -16,6 +16,7 @@ from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
 from services.runtime.clock import FrozenClock
 from services.runtime.db import PoolExhausted, create_pool
+from services.runtime.turns import Priority, Turns
 from tests.conftest import Infra
 from tests.integration.test_auth_api import PASSWORD, export
 
@@ -155,5 +156,37 @@ async def test_the_pool_timeout_holds_for_every_acquire(database: str) -> None:
                     pass
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_validation_gets_the_next_connection_before_the_newcomers_queued_before_it(database: str) -> None:
+    """The pool's turns over a real pool (services/runtime/turns.py): one connection, held; three
+    new requests queue, then a validation; the validation is served first, the newcomers after it
+    in their order, and a newcomer past its allowance is told to come back (503), losing no place."""
+    pool = await create_pool(database, size=1, acquire_timeout=0.2)
+    pool.turns = Turns(1, {Priority.FINISHING: 0.0, Priority.ORDINARY: 0.05, Priority.STARTING: 0.5})
+    served: list[str] = []
+
+    async def call(name: str, priority: Priority) -> None:
+        async with pool.acquire_as(priority) as conn:
+            served.append(f"{name}:{await conn.fetchval('SELECT 1')}")
+
+    try:
+        async with pool.acquire_as(Priority.ORDINARY):
+            calls = [asyncio.create_task(call(f"new{i}", Priority.STARTING)) for i in range(3)]
+            await asyncio.sleep(0.05)
+            calls.append(asyncio.create_task(call("validate", Priority.FINISHING)))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*calls)
+        assert served == ["validate:1", "new0:1", "new1:1", "new2:1"]
+
+        async with pool.acquire_as(Priority.ORDINARY):
+            began = asyncio.get_running_loop().time()
+            with pytest.raises(PoolExhausted):
+                await call("late", Priority.STARTING)
+            assert 0.6 <= asyncio.get_running_loop().time() - began < 4  # its 0.5 s allowance + the 0.2 s timeout
+        await call("after", Priority.FINISHING)
+        assert served[-1] == "after:1" and pool.turns.waiting == 0
     finally:
         await pool.close()

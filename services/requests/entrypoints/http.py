@@ -16,12 +16,13 @@ from services.requests.domain.request import RemissionRequest
 from services.requests.entrypoints.dependencies import Dependencies
 from services.requests.entrypoints.http_models import PlanHealthOut, RequestOut, plan_health_out, request_out
 from services.requests.service import lifecycle, obligations
-from services.requests.service.quote_arrivals import sealed_quote
+from services.requests.service.quote_arrivals import kept_sealed_quote, opened_seal
 from services.runtime.clock import business_date
-from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.http import Connection, CurrentPrincipal, StartingConnection, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
+from services.runtime.turns import Priority
 
 router = APIRouter(prefix="/v1", tags=["demandes"])
 
@@ -114,7 +115,9 @@ async def eligibility(
 
 
 @router.post("/requests", status_code=201, response_model=RequestOut, summary="Nouvelle demande de remise")
-async def create(deps: Dependencies, body: NewRequest, principal: CurrentPrincipal, conn: Connection) -> RequestOut:
+async def create(
+    deps: Dependencies, body: NewRequest, principal: CurrentPrincipal, conn: StartingConnection
+) -> RequestOut:
     require_affiliate(principal, body.affiliate)
     # a Refusal is answered by the runtime's handler
     created = await lifecycle.create_request(conn, deps.context, body.affiliate, _actor(principal))
@@ -207,26 +210,40 @@ async def choose_bank_account(
     summary="Accepter les CG et valider avec le devis affiché",
 )
 async def validate(deps: Dependencies, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
-    """Holds no connection while it may wait for the quote's event: each database step takes its own."""
+    """The click that ends the journey: its connection comes before those of calls that have not
+    reached this step (``Priority.FINISHING``). With the quote's seal nothing is waited for, and one
+    connection serves the whole call; without it no connection is held while the quote's event may
+    still be on its way."""
     if not body.cg_accepted:
         raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
-    platform = deps.platform
-    assert platform.pool is not None
-    async with platform.pool.acquire() as conn:
-        found = await RequestRepository(conn).get(request_id)
-    if found is None or not principal.holds(found.affiliate):
-        raise lifecycle.NotFound()  # before waiting for any quote: nothing to learn about others' requests
+    pool = deps.platform.pool
+    assert pool is not None
     seals = deps.quote_seals
+    args = (request_id, principal.affiliates)
     if body.quote_seal is not None and seals is not None:
-        quote: Quote | None = await sealed_quote(platform.pool, seals, body.quote_id, body.quote_seal)
-    else:
-        quote = await deps.quote_arrivals.get(platform.pool, body.quote_id, deps.quote_wait_seconds)
+        sealed = opened_seal(seals, body.quote_id, body.quote_seal)
+        async with pool.acquire_as(Priority.FINISHING) as conn:
+            await _held(conn, request_id, principal)
+            quote = _own(await kept_sealed_quote(conn, sealed), principal)
+            return await _run(conn, deps, lifecycle.validate, *args, quote, body.cg_version, _actor(principal))
+    async with pool.acquire_as(Priority.FINISHING) as conn:
+        await _held(conn, request_id, principal)  # before waiting for any quote: nothing to learn of others'
+    arrived = await deps.quote_arrivals.get(pool, body.quote_id, deps.quote_wait_seconds)
+    quote = _own(arrived, principal)
+    async with pool.acquire_as(Priority.FINISHING) as conn:
+        return await _run(conn, deps, lifecycle.validate, *args, quote, body.cg_version, _actor(principal))
+
+
+async def _held(conn: asyncpg.Connection, request_id: UUID, principal: Principal) -> None:
+    found = await RequestRepository(conn).get(request_id)
+    if found is None or not principal.holds(found.affiliate):
+        raise lifecycle.NotFound()
+
+
+def _own(quote: Quote | None, principal: Principal) -> Quote:
     if quote is None or not principal.holds(quote.affiliate):
         raise Problem(409, "devis-introuvable", "Devis introuvable. Veuillez relancer la simulation.")
-    async with platform.pool.acquire() as conn:
-        return await _run(
-            conn, deps, lifecycle.validate, request_id, principal.affiliates, quote, body.cg_version, _actor(principal)
-        )
+    return quote
 
 
 @router.post("/requests/{request_id}/withdrawal", response_model=RequestOut, summary="Retirer la demande")

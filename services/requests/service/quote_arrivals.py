@@ -13,7 +13,9 @@ import asyncpg
 from contracts.refusals import Refusal
 from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository
+from services.runtime.db import TimedPool
 from services.runtime.seals import InvalidSeal, SealVerifier
+from services.runtime.turns import Priority
 
 log = logging.getLogger(__name__)
 CHANNEL = "quote_arrived"
@@ -68,19 +70,19 @@ class QuoteArrivals:
                 if not future.done():
                     future.set_result(None)
 
-    async def get(self, pool: asyncpg.Pool, quote_id: UUID, timeout: float) -> Quote | None:
-        """The quote, waiting up to ``timeout`` seconds for it to arrive."""
+    async def get(self, pool: TimedPool, quote_id: UUID, timeout: float) -> Quote | None:
+        """The quote, waiting up to ``timeout`` seconds for it to arrive (holding no connection)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[quote_id].append(future)  # before looking: an arrival in between is not missed
         try:
-            async with pool.acquire() as conn:
+            async with pool.acquire_as(Priority.FINISHING) as conn:
                 quote = await ProjectionRepository(conn).quote(quote_id)
             if quote is not None:
                 return quote
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(future, timeout)
             # Look again even after a timeout: a lost LISTEN connection must not lose the quote.
-            async with pool.acquire() as conn:
+            async with pool.acquire_as(Priority.FINISHING) as conn:
                 return await ProjectionRepository(conn).quote(quote_id)
         finally:
             waiting = self._waiters.get(quote_id)
@@ -99,9 +101,9 @@ class SealRefused(Refusal):
         super().__init__("sceau-invalide", message, kind="invalid")
 
 
-async def sealed_quote(pool: asyncpg.Pool, verifier: SealVerifier, quote_id: UUID, seal: str) -> Quote:
-    """The quote the seal carries, recorded in the projection as if its event had arrived (the event,
-    when it comes, changes nothing: same quote id). The projection's copy wins when it has one."""
+def opened_seal(verifier: SealVerifier, quote_id: UUID, seal: str) -> Quote:
+    """The quote a seal carries, if the seal is simulation's and of the quote named (CPU only: done
+    before taking a connection)."""
     try:
         quote = Quote.model_validate_json(verifier.open(seal))
     except (InvalidSeal, ValueError) as exc:
@@ -110,10 +112,15 @@ async def sealed_quote(pool: asyncpg.Pool, verifier: SealVerifier, quote_id: UUI
     if quote.quote_id != quote_id:
         log.warning("quote seal refused", extra={"quote_id": str(quote_id), "why": f"seal of {quote.quote_id}"})
         raise SealRefused()
-    async with pool.acquire() as conn:
-        repository = ProjectionRepository(conn)
-        known = await repository.quote(quote_id)
-        if known is not None:
-            return known
-        await repository.save_quotes([quote])
+    return quote
+
+
+async def kept_sealed_quote(conn: asyncpg.Connection, quote: Quote) -> Quote:
+    """A sealed quote, recorded in the projection as if its event had arrived (the event, when it
+    comes, changes nothing: same quote id). The projection's copy wins when it has one."""
+    repository = ProjectionRepository(conn)
+    known = await repository.quote(quote.quote_id)
+    if known is not None:
+        return known
+    await repository.save_quotes([quote])
     return quote
