@@ -7,24 +7,30 @@ fast, but an idle consumer then asks a hundred times a second: the stack's consu
 at 66-80 % of a core and each service at 5-16 % with no traffic at all (issue 14).
 
 Paced, a consumer fetches at ``busy_ms`` until it has had nothing for ``idle_after_ms``; then its wait
-is an eighth of its quiet time, up to ``idle_ms``: after 2 s of quiet 250 ms, after 8 s and more
-1 s. So a message after a silence arrives at most a sixteenth of that silence later (W/2), never more
-than ``idle_ms``/2; from its fetch on the consumer is back to the short wait. Under load nothing
-changes: a consumer with messages never idles.
+is an eighth of its quiet time, up to ``idle_ms``: after 2 s of quiet 250 ms, after 8 s 1 s, after
+16 s and more 2 s (the default bound). So a message after a silence arrives at most a sixteenth of
+that silence later (W/2), never more than ``idle_ms``/2; from its fetch on the consumer is back to
+the short wait. Under load nothing changes: a consumer with messages never idles.
 
 FastStream's batch subscribers poll too: ``getmany(timeout=B)`` returns as soon as records are
 there, but after an empty one the subscriber sleeps B before asking again (B = 5 ms here, a hundred
 wake-ups a second per subscriber with nothing to do: most of an idle service's CPU). The pacer sets
 an idle subscriber's B to a quarter of its fetch wait, so a message after a silence is read at most
-W/2 + W/4 after it was published (750 ms after a silence of 8 s or more, at the default bound).
+W/2 + W/4 after it was published (750 ms after a silence of 8 s, 1.5 s after 16 s or more).
 
 An Apache Kafka broker answers a waiting fetch as soon as data arrives: there both waits can be the
 usual 500 ms.
 
+aiokafka's fetcher task also wakes every ``fetcher_timeout`` (200 ms) to look over its partitions,
+although everything it waits for (the fetch in flight, records consumed, a partition resumed or
+unassigned) wakes it by itself: with a fetch in flight for a second, those four wake-ups find nothing
+to do. An idle consumer's task wakes once per fetch wait instead.
+
 aiokafka has no hook for this: the pacer wraps each consumer's fetcher's ``_proc_fetch_request`` (it
 returns whether the fetch brought records) and sets ``_fetch_max_wait_ms``, which the fetcher reads
-each time it builds a request, and the subscriber's ``batch_timeout_ms``, read at each poll. aiokafka
-and FastStream are pinned; ``tests/unit/test_fetch_pacing.py`` holds them to these names.
+each time it builds a request, ``_fetcher_timeout``, read at each turn of its loop, and the
+subscriber's ``batch_timeout_ms``, read at each poll. aiokafka and FastStream are pinned;
+``tests/unit/test_fetch_pacing.py`` holds them to these names.
 """
 
 import time
@@ -86,11 +92,13 @@ class FetchPacer:
 def _paced(subscriber: Any, fetcher: Any, pace: Pace) -> Callable[..., Awaitable[bool]]:
     fetch: Callable[..., Awaitable[bool]] = fetcher._proc_fetch_request
     batch_ms: int | None = getattr(subscriber, "batch_timeout_ms", None)
+    loop_s: float = fetcher._fetcher_timeout
 
     async def paced_fetch(*args: Any) -> bool:
         got_records = await fetch(*args)
         wait_ms = pace.after_fetch(bool(got_records), time.monotonic())
         fetcher._fetch_max_wait_ms = wait_ms
+        fetcher._fetcher_timeout = max(loop_s, wait_ms / 1000)
         if batch_ms is not None:
             subscriber.batch_timeout_ms = max(batch_ms, wait_ms // BATCH_SHARE)
         return got_records

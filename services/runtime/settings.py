@@ -114,7 +114,7 @@ class ServiceSettings(BaseSettings):
         description="how long without a message before a consumer's fetches wait longer (an eighth of its quiet time)",
     )
     kafka_idle_fetch_max_wait_ms: int = Field(
-        default=1000,
+        default=2000,
         ge=0,
         alias="KAFKA_IDLE_FETCH_MAX_WAIT_MS",
         description=(
@@ -128,7 +128,12 @@ class ServiceSettings(BaseSettings):
         description="consumer session timeout: a dead member's partitions move after it",
     )
     kafka_heartbeat_interval_ms: int = Field(
-        default=500, alias="KAFKA_HEARTBEAT_INTERVAL_MS", description="consumer heartbeat period"
+        default=2000,
+        alias="KAFKA_HEARTBEAT_INTERVAL_MS",
+        description=(
+            "consumer heartbeat period, a third of the session timeout as Kafka advises: a member hears of a "
+            "rebalance (a replica joining or gone) within it; shorter costs the broker at idle (issue 14)"
+        ),
     )
     consume_events: bool = Field(
         default=True,

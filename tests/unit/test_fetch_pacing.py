@@ -29,10 +29,11 @@ def test_records_bring_the_short_wait_back_at_once_and_restart_the_quiet_clock()
 
 
 class _Fetcher:
-    """The two names the pacer uses, as aiokafka's Fetcher has them."""
+    """The names the pacer uses, as aiokafka's Fetcher has them."""
 
     def __init__(self, answers: list[bool]) -> None:
         self._fetch_max_wait_ms = 500
+        self._fetcher_timeout = 0.2
         self._answers = answers
 
     async def _proc_fetch_request(self, assignment: Any, node_id: int, request: Any) -> bool:
@@ -81,8 +82,10 @@ def test_an_idle_batch_subscriber_polls_at_a_quarter_of_its_fetch_wait_and_a_bus
     fetcher._recouvrement_pace.last_records_at -= 60  # a minute of quiet
     _fetch(fetcher)
     assert (fetcher._fetch_max_wait_ms, subscriber.batch_timeout_ms) == (1000, 250)
+    assert fetcher._fetcher_timeout == 1.0  # its task wakes once per fetch wait, not five times a second
     _fetch(fetcher)  # records
     assert (fetcher._fetch_max_wait_ms, subscriber.batch_timeout_ms) == (10, 5)
+    assert fetcher._fetcher_timeout == 0.2  # as aiokafka has it
 
 
 def test_the_idle_wait_is_never_shorter_than_the_busy_one() -> None:
@@ -98,6 +101,9 @@ def test_aiokafka_and_faststream_still_have_what_the_pacer_relies_on() -> None:
     assert parameters == ["self", "assignment", "node_id", "request"]
     assert "self._fetch_max_wait_ms" in inspect.getsource(Fetcher._get_actions_per_node)
     assert "self._fetch_max_wait_ms = fetch_max_wait_ms" in inspect.getsource(Fetcher.__init__)
+    assert "backoff = self._fetcher_timeout" in inspect.getsource(Fetcher._get_actions_per_node)
+    routine = inspect.getsource(Fetcher._fetch_requests_routine)  # all it waits for wakes it by itself
+    assert "other_futs = [self._wait_consume_future, assignment.unassign_future]" in routine
     poll = inspect.getsource(BatchSubscriber.get_msg)
     assert "timeout_ms=self.batch_timeout_ms" in poll
     assert "sleep(self.batch_timeout_ms / 1000)" in poll

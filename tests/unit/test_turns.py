@@ -6,8 +6,8 @@ import pytest
 
 from services.runtime.turns import NoTurn, Priority, Turns
 
-F, O, S = Priority.FINISHING, Priority.ORDINARY, Priority.STARTING
-QUICK = {F: 0.0, O: 0.05, S: 0.2}
+F, MID, S = Priority.FINISHING, Priority.ORDINARY, Priority.STARTING
+QUICK = {F: 0.0, MID: 0.05, S: 0.2}
 
 
 async def _queue(turns: Turns, order: list[str], name: str, priority: Priority, timeout: float = 5.0) -> None:
@@ -23,9 +23,9 @@ async def _settle() -> None:
 
 async def test_no_more_holders_than_places() -> None:
     turns = Turns(2, QUICK)
-    await turns.take(O, 1)
-    await turns.take(O, 1)
-    third = asyncio.create_task(turns.take(O, 1))
+    await turns.take(MID, 1)
+    await turns.take(MID, 1)
+    third = asyncio.create_task(turns.take(MID, 1))
     await _settle()
     assert not third.done() and turns.waiting == 1
     turns.give()
@@ -35,11 +35,11 @@ async def test_no_more_holders_than_places() -> None:
 
 async def test_a_finishing_call_passes_the_newcomers_who_arrived_before_it() -> None:
     turns = Turns(1, QUICK)
-    await turns.take(O, 1)  # the one place, held
+    await turns.take(MID, 1)  # the one place, held
     order: list[str] = []
     tasks = [asyncio.create_task(_queue(turns, order, f"new{i}", S)) for i in range(3)]
     await _settle()
-    tasks.append(asyncio.create_task(_queue(turns, order, "step", O)))
+    tasks.append(asyncio.create_task(_queue(turns, order, "step", MID)))
     await _settle()
     tasks.append(asyncio.create_task(_queue(turns, order, "validate", F)))
     await _settle()
@@ -50,7 +50,7 @@ async def test_a_finishing_call_passes_the_newcomers_who_arrived_before_it() -> 
 
 async def test_a_newcomer_who_waited_its_allowance_is_not_passed_any_more() -> None:
     turns = Turns(1, QUICK)
-    await turns.take(O, 1)
+    await turns.take(MID, 1)
     order: list[str] = []
     early = asyncio.create_task(_queue(turns, order, "new", S))
     await asyncio.sleep(0.3)  # past its 0.2 s allowance
@@ -63,7 +63,7 @@ async def test_a_newcomer_who_waited_its_allowance_is_not_passed_any_more() -> N
 
 async def test_a_wait_past_its_bound_gives_up_and_loses_no_place() -> None:
     turns = Turns(1, QUICK)
-    await turns.take(O, 1)
+    await turns.take(MID, 1)
     with pytest.raises(NoTurn):
         await turns.take(S, 0.05)  # 0.2 s allowance + 0.05 s
     turns.give()
@@ -73,22 +73,22 @@ async def test_a_wait_past_its_bound_gives_up_and_loses_no_place() -> None:
 
 async def test_a_cancelled_waiter_loses_no_place() -> None:
     turns = Turns(1, QUICK)
-    await turns.take(O, 1)
-    gone = asyncio.create_task(turns.take(O, 5))
+    await turns.take(MID, 1)
+    gone = asyncio.create_task(turns.take(MID, 5))
     await _settle()
     gone.cancel()
     with pytest.raises(asyncio.CancelledError):
         await gone
     turns.give()
-    await asyncio.wait_for(turns.take(O, 0.1), 1)
+    await asyncio.wait_for(turns.take(MID, 0.1), 1)
     assert turns.waiting == 0
 
 
 async def test_a_place_handed_to_a_waiter_cancelled_at_that_moment_passes_on() -> None:
     turns = Turns(1, QUICK)
-    await turns.take(O, 1)
-    first = asyncio.create_task(turns.take(O, 5))
-    second = asyncio.create_task(turns.take(O, 5))
+    await turns.take(MID, 1)
+    first = asyncio.create_task(turns.take(MID, 5))
+    second = asyncio.create_task(turns.take(MID, 5))
     await _settle()
     turns.give()  # handed to the first ...
     first.cancel()  # ... who leaves before it runs
