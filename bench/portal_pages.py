@@ -152,6 +152,7 @@ class PortalStack(Stack):
             self.dsn[name] = asyncio.run(self.infra.new_database(f"bench_portal_{name}"))
         names = (*SERVICES, "perception", "portal")
         self.ports |= dict(zip(names, free_ports(len(names)), strict=True))
+        self.own |= self.ports  # one process each: each answers alone on its service's port
         for name in (*SERVICES, "perception", "portal"):
             if name == "perception":
                 command = ["-m", "services.cli", "perception", "serve"]
@@ -468,6 +469,7 @@ def main() -> dict[str, Any]:
     with infrastructure(NAME) as infra:
         keys = infra.root / "keys"
         generate_keypair(keys / "signing.pem", keys / "signing.pub.pem")
+        generate_keypair(keys / "quote.pem", keys / "quote.pub.pem")  # simulation seals its quotes
         stack = PortalStack(infra, keys)
         try:
             started = time.monotonic()

@@ -11,7 +11,7 @@ import aiosql
 import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
 
-from services.runtime.turns import NoTurn, Priority, Turns
+from services.runtime.turns import NoTurn, Priority, Turns, Waited
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,11 @@ class TimedPool(asyncpg.Pool):  # type: ignore[misc]
             self.turns.give()
 
 
-async def create_pool(dsn: str, *, size: int = 10, acquire_timeout: float | None = None) -> TimedPool:
+async def create_pool(
+    dsn: str, *, size: int = 10, acquire_timeout: float | None = None, on_waited: Waited | None = None
+) -> TimedPool:
     """``acquire_timeout``: for pools that serve HTTP requests (see ``TimedPool``); background pools
-    wait, which is their back-pressure."""
+    wait, which is their back-pressure. ``on_waited``: told of each wait in turn (the metrics)."""
     pool = TimedPool(
         dsn,
         init_size=None,
@@ -86,6 +88,7 @@ async def create_pool(dsn: str, *, size: int = 10, acquire_timeout: float | None
         command_timeout=60,
     )
     pool.acquire_timeout = acquire_timeout
+    pool.turns = Turns(size, on_waited=on_waited)
     await pool
     return pool
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import PoolExhausted
 from services.runtime.outbox import backlog
+from services.runtime.turns import Priority
 
 PREFIX = "recouvrement"
 log = logging.getLogger(__name__)
@@ -96,6 +97,19 @@ class Metrics:
             ["service", "topic"],
             registry=r,
         )
+        self.connection_wait = Histogram(
+            f"{PREFIX}_http_connection_wait_seconds",
+            "Attente d'une connexion du pool HTTP, par priorité de l'appel (FINISHING, ORDINARY, STARTING)",
+            ["service", "priority"],
+            registry=r,
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+        )
+        self.turned_away = Counter(
+            f"{PREFIX}_http_turned_away",
+            "Appels HTTP renvoyés (503 service-sature) faute de connexion à leur tour, par priorité",
+            ["service", "priority"],
+            registry=r,
+        )
         self.states: dict[str, Gauge] = {}
 
     def count_states(self, gauges: Sequence[StateGauge]) -> None:
@@ -105,6 +119,13 @@ class Metrics:
                 f"{PREFIX}_{g.name}", g.documentation, ["service", "state"], registry=self.registry
             )
             self.state_gauges.append(g)
+
+    def waited_turn(self, priority: Priority, waited_s: float, served: bool) -> None:
+        """``Turns``' report of one wait for a connection."""
+        if served:
+            self.connection_wait.labels(self.service, priority.name).observe(waited_s)
+        else:
+            self.turned_away.labels(self.service, priority.name).inc()
 
     def dead_lettered(self, topic: str) -> None:
         self.dead_letters.labels(self.service, topic).inc()

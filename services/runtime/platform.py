@@ -81,7 +81,10 @@ class Platform:
         finally:
             await migrator.close()
         self.pool = await create_pool(
-            s.database_url, size=s.database_pool_size, acquire_timeout=s.database_acquire_timeout_seconds
+            s.database_url,
+            size=s.database_pool_size,
+            acquire_timeout=s.database_acquire_timeout_seconds,
+            on_waited=self.metrics.waited_turn,
         )
         self.background_pool = await create_pool(s.database_url, size=s.database_background_pool_size)
         public_keys = s.token_public_keys()

@@ -19,6 +19,7 @@ the caller is told to come back (503, ``PoolExhausted``), as before.
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from time import monotonic
@@ -39,6 +40,11 @@ flight on two cores a whole journey takes about 10 s, and the entrance must be a
 wait for the steps after it to pass; a gateway's 30 s timeout still leaves room."""
 
 
+Waited = Callable[[Priority, float, bool], None]
+"""told of each wait for a place: the priority, the seconds waited, and whether a place came (the
+metrics' ``recouvrement_http_connection_wait_seconds`` and ``recouvrement_http_turned_away``)"""
+
+
 class NoTurn(Exception):
     """No place came free within the waiter's bound."""
 
@@ -53,13 +59,16 @@ class _Waiter:
 class Turns:
     """``places`` holders at a time; the others wait, served by the earliest arrival + allowance."""
 
-    def __init__(self, places: int, allowance_s: dict[Priority, float] | None = None) -> None:
+    def __init__(
+        self, places: int, allowance_s: dict[Priority, float] | None = None, on_waited: Waited | None = None
+    ) -> None:
         if places < 1:
             raise ValueError("at least one place")
         self._free = places
         self._waiting: list[_Waiter] = []
         self._allowance = ALLOWANCE_S if allowance_s is None else allowance_s
         self._seq = itertools.count()
+        self._on_waited = on_waited
 
     @property
     def waiting(self) -> int:
@@ -69,9 +78,11 @@ class Turns:
         """A place, waiting at most ``timeout`` seconds beyond the priority's allowance."""
         if self._free > 0:  # a place is free only while nobody waits (``give`` hands it over first)
             self._free -= 1
+            self._tell(priority, 0.0, True)
             return
         allowance = self._allowance[priority]
-        waiter = _Waiter(monotonic() + allowance, next(self._seq), asyncio.get_running_loop().create_future())
+        began = monotonic()
+        waiter = _Waiter(began + allowance, next(self._seq), asyncio.get_running_loop().create_future())
         heapq.heappush(self._waiting, waiter)
         try:
             async with asyncio.timeout(allowance + timeout):  # not wait_for: it can swallow a cancel
@@ -81,8 +92,14 @@ class Turns:
                 self.give()  # handed a place just as it left: pass it on
             waiter.future.cancel()
             if isinstance(left, TimeoutError):
+                self._tell(priority, monotonic() - began, False)
                 raise NoTurn() from None
             raise
+        self._tell(priority, monotonic() - began, True)
+
+    def _tell(self, priority: Priority, waited_s: float, served: bool) -> None:
+        if self._on_waited is not None:
+            self._on_waited(priority, waited_s, served)
 
     def give(self) -> None:
         """A holder leaves: its place goes to the first waiter still there, or becomes free."""

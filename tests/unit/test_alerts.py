@@ -13,7 +13,7 @@ RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 RUNBOOK = ROOT / "docs" / "operations.md"
 PROMQL_WORDS = {
     "sum", "by", "rate", "increase", "histogram_quantile", "and", "or", "unless", "offset", "on",
-    "without", "max", "min", "avg", "count", "delta", "le", "status", "service", "job", "topic", "state",
+    "without", "max", "min", "avg", "count", "delta", "le", "status", "service", "job", "topic", "state", "priority",
 }  # fmt: skip
 
 

@@ -3,7 +3,9 @@
 import asyncio
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from services.runtime.metrics import Metrics
 from services.runtime.turns import NoTurn, Priority, Turns
 
 F, MID, S = Priority.FINISHING, Priority.ORDINARY, Priority.STARTING
@@ -95,3 +97,25 @@ async def test_a_place_handed_to_a_waiter_cancelled_at_that_moment_passes_on() -
     with pytest.raises(asyncio.CancelledError):
         await first
     await asyncio.wait_for(second, 1)  # the place went on to the second
+
+
+async def test_each_wait_is_told_to_the_metrics_with_its_priority() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics("requests", registry=registry)
+    turns = Turns(1, QUICK, on_waited=metrics.waited_turn)
+    await turns.take(MID, 1)  # at once
+    waiting = asyncio.create_task(turns.take(F, 1))
+    await asyncio.sleep(0.05)
+    turns.give()
+    await waiting
+    with pytest.raises(NoTurn):
+        await turns.take(S, 0.01)
+
+    def sample(name: str, priority: str) -> float | None:
+        return registry.get_sample_value(name, {"service": "requests", "priority": priority})
+
+    assert sample("recouvrement_http_connection_wait_seconds_count", "ORDINARY") == 1
+    assert sample("recouvrement_http_connection_wait_seconds_count", "FINISHING") == 1
+    assert 0.04 <= (sample("recouvrement_http_connection_wait_seconds_sum", "FINISHING") or 0) < 1
+    assert sample("recouvrement_http_turned_away_total", "STARTING") == 1
+    assert sample("recouvrement_http_connection_wait_seconds_count", "STARTING") is None  # never served
