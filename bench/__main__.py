@@ -14,7 +14,17 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bench import breakdown, debit_run, debt_http, flows, ingestion, portal_pages, simulation_http, startup
+from bench import (
+    breakdown,
+    debit_intake,
+    debit_run,
+    debt_http,
+    flows,
+    ingestion,
+    portal_pages,
+    simulation_http,
+    startup,
+)
 from bench.common import code_version, machine, say, scale, table, write_result
 
 BENCHES: dict[str, ModuleType] = {
@@ -25,6 +35,7 @@ BENCHES: dict[str, ModuleType] = {
     "portal_pages": portal_pages,
     "startup": startup,
     "debit_run": debit_run,
+    "debit_intake": debit_intake,
     "breakdown": breakdown,
 }
 OPTIONAL = {"breakdown": "BENCH_BREAKDOWN"}
@@ -36,6 +47,7 @@ ISSUE_14_START = {
     "portal_pages": "×1.6 to ×2.15",
     "startup cold, with demo": "41-50 s",
     "debit_run": "5.2 % (398 orders/s), 1M never run",
+    "debit_intake": "4,430 plans in 120 s (37 plans/s), slowing as it goes",
 }
 """the figures issue 14 started from (2026-12-05), printed beside today's: by bench, or by row for
 the benches with several rows"""

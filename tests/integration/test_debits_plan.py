@@ -20,7 +20,16 @@ from typer.testing import CliRunner
 
 from contracts.auth import AffiliateRegistered
 from contracts.banks import orders_topic
-from contracts.debits import DebitChanged, DebitExecuted, DebitOrder, DebitRejected, PlanCompleted, PlanDefaulted
+from contracts.debits import (
+    DebitChanged,
+    DebitExecuted,
+    DebitOrder,
+    DebitRejected,
+    PlanCompleted,
+    PlanDefaulted,
+    PlanScheduled,
+)
+from contracts.envelope import Envelope
 from contracts.requests import RequestStateChanged
 from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUESTS_EVENTS
 from services.debits.adapters.plan_repository import PlanRepository
@@ -730,3 +739,82 @@ async def test_an_order_its_bank_never_answers_is_sent_again_as_the_same_message
     events = await debits.events(affiliate, lambda e: any(x.type == "debits.plan_completed" for x in e))
     changed = [(e.payload.debit.state, e.payload.end_to_end_id) for e in events if isinstance(e, DebitChanged)]
     assert changed == [("ORDERED", first.payload.end_to_end_id)] * 4 + [("SETTLED", first.payload.end_to_end_id)]
+
+
+def defaulted(request_id: uuid.UUID, affiliate: str) -> RequestStateChanged:
+    """requests' article-2 default of a running plan."""
+    return RequestStateChanged.build(
+        {  # type: ignore[arg-type]
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "programme": "DEC-05-2023",
+            "state": "DEFAULTED",
+            "previous_state": "VALIDATED",
+            "at": NOW + timedelta(hours=1),
+            "actor": {"kind": "system", "id": "sweep"},
+            "reason": "déchéance : cotisations courantes impayées (période 2026-12)",
+            "modality": "INSTALLMENTS",
+        },
+        producer="requests",
+        occurred_at=NOW,
+    )
+
+
+async def test_validations_published_together_are_scheduled_together_and_one_refused_alone(debits: Debits) -> None:
+    """The intake applies a batch's validations at once (plan_intake): a bad one among them (an account
+    that is not the affiliate's) is dead-lettered alone, a validation announced twice schedules one
+    plan, and a default after its validation in the same batch forfeits the plan just created."""
+    good = [new_affiliate() for _ in range(20)]
+    twice, bad, forfeited = new_affiliate(), new_affiliate(), new_affiliate()
+    await import_bank_accounts(
+        debits.database,
+        [
+            {"affiliate": a, "rib": RIB_ATTIJARI, "bank_name": "B", "holder": "T", "id": f"compte-{a}"}
+            for a in (*good, twice, bad, forfeited)
+        ],
+    )
+    ids = {a: uuid.uuid4() for a in (*good, twice, bad, forfeited)}
+    batch: list[tuple[str, Envelope | bytes]] = [
+        (a, validated(ids[a], a, f"compte-{a}", INSTALLMENTS)) for a in good[:10]
+    ]
+    batch += [(bad, validated(ids[bad], bad, f"compte-{good[0]}", INSTALLMENTS))]  # someone else's account
+    batch += [(twice, validated(ids[twice], twice, f"compte-{twice}", INSTALLMENTS))] * 2  # two event ids
+    batch += [(twice, validated(ids[twice], twice, f"compte-{twice}", INSTALLMENTS))]
+    batch += [(forfeited, validated(ids[forfeited], forfeited, f"compte-{forfeited}", INSTALLMENTS))]
+    batch += [(forfeited, defaulted(ids[forfeited], forfeited))]
+    batch += [(a, validated(ids[a], a, f"compte-{a}", INSTALLMENTS)) for a in good[10:]]
+    await publish(debits.infra.bootstrap, REQUESTS_EVENTS.name, batch)
+
+    dead = await read_topic(debits.infra.bootstrap, REQUESTS_EVENTS.dlq, lambda r: len(r) >= 1, key=bad)
+    assert f"compte bancaire compte-{good[0]} inconnu pour l'affilié {bad}" in (header(dead[0], "x-dlq-reason") or "")
+    for a in (*good, twice):
+        await debits.until_states(ids[a], a, [("SCHEDULED", 0)] * 3)
+    await debits.until_states(ids[forfeited], forfeited, [("CANCELLED", 0)] * 3)
+    assert (await debits.debits(ids[bad], bad)).status_code == 404
+    conn = await asyncpg.connect(debits.database)
+    try:
+        plans = dict(
+            await conn.fetch(
+                "SELECT affiliate, state FROM plan WHERE affiliate = ANY($1::text[])", [*good, twice, bad, forfeited]
+            )
+        )
+        assert plans == {a: "ACTIVE" for a in (*good, twice)} | {forfeited: "DEFAULTED"}
+        amounts = await conn.fetch(
+            "SELECT sequence, amount FROM debit WHERE request_id = $1 ORDER BY sequence", ids[good[-1]]
+        )
+        assert [(r["sequence"], r["amount"]) for r in amounts] == [
+            (1, Decimal("4150.00")),
+            (2, Decimal("3000.00")),
+            (3, Decimal("3000.00")),
+        ]
+        history = await conn.fetchval("SELECT count(*) FROM debit_history WHERE request_id = $1", ids[twice])
+        assert history == 3  # one "scheduled" line per debit, not two
+    finally:
+        await conn.close()
+    scheduled = await debits.events(twice, lambda found: any(isinstance(e, PlanScheduled) for e in found))
+    assert sum(isinstance(e, PlanScheduled) for e in scheduled) == 1
+    told = await debits.events(forfeited, lambda found: any(isinstance(e, PlanDefaulted) for e in found))
+    assert [type(e).__name__ for e in told if isinstance(e, PlanScheduled | PlanDefaulted)] == [
+        "PlanScheduled",
+        "PlanDefaulted",
+    ]

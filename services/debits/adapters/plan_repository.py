@@ -1,6 +1,7 @@
 """Plans, debits, orders and their history in Postgres. Takes a connection: the caller owns the transaction."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,25 @@ from services.debits.domain.debits import Change, Debit
 from services.runtime.db import load_queries, rows
 
 _Q = load_queries(Path(__file__).parent / "sql")
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    """A plan as its validation creates it: the account's RIB, bank and holder copied, the mandate's
+    id and date (the mandate names this RIB, whatever the account becomes)."""
+
+    request_id: UUID
+    affiliate: str
+    programme: str
+    modality: str
+    bank_account_id: str
+    rib: str
+    bank_code: str
+    holder: str
+    mandate_id: str
+    mandate_signed_on: date
+    installments_total: int
+    created_at: datetime
 
 
 def debit_of(row: asyncpg.Record) -> Debit:
@@ -38,26 +58,51 @@ class PlanRepository:
         if profiles:
             await _Q.upsert_profiles(self._conn, affiliates=list(profiles), raisons_sociales=list(profiles.values()))
 
-    async def account(self, account_id: str, affiliate: str) -> asyncpg.Record | None:
-        record: asyncpg.Record | None = await _Q.account_for_plan(self._conn, id=account_id, affiliate=affiliate)
-        return record
+    async def accounts(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], asyncpg.Record]:
+        """The accounts named, by (account id, affiliate): one that is not that affiliate's is absent."""
+        found = await rows(
+            _Q.accounts_for_plans(self._conn, ids=[i for i, _ in wanted], affiliates=[a for _, a in wanted])
+        )
+        return {(row["id"], row["affiliate"]): row for row in found}
 
-    async def insert_plan(self, **fields: Any) -> bool:
-        """False when the request already has its plan (nothing written)."""
-        return await _Q.insert_plan(self._conn, **fields) is not None
+    async def insert_plans(self, plans: Sequence[NewPlan]) -> set[UUID]:
+        """The request ids whose plan is new: a request that has its plan already keeps it as it is."""
+        if not plans:
+            return set()
+        created = await rows(
+            _Q.insert_plans(
+                self._conn,
+                request_ids=[p.request_id for p in plans],
+                affiliates=[p.affiliate for p in plans],
+                programmes=[p.programme for p in plans],
+                modalities=[p.modality for p in plans],
+                bank_account_ids=[p.bank_account_id for p in plans],
+                ribs=[p.rib for p in plans],
+                bank_codes=[p.bank_code for p in plans],
+                holders=[p.holder for p in plans],
+                mandate_ids=[p.mandate_id for p in plans],
+                mandate_signed_ons=[p.mandate_signed_on for p in plans],
+                installments_totals=[p.installments_total for p in plans],
+                created_at=plans[0].created_at,
+            )
+        )
+        return {row["request_id"] for row in created}
 
-    async def insert_debits(self, request_id: UUID, debits: Sequence[Debit]) -> None:
+    async def insert_debits(self, plans: Sequence[tuple[UUID, Sequence[Debit]]]) -> None:
+        debits = [(request_id, d) for request_id, ds in plans for d in ds]
+        if not debits:
+            return
         await _Q.insert_debits(
             self._conn,
-            request_id=request_id,
-            sequences=[d.sequence for d in debits],
-            kinds=[d.kind for d in debits],
-            due_dates=[d.due_date for d in debits],
-            collection_dates=[d.collection_date for d in debits],
-            amounts=[d.amount for d in debits],
-            states=[d.state for d in debits],
-            attempts=[d.attempts for d in debits],
-            next_attempts=[d.next_attempt_on for d in debits],
+            request_ids=[r for r, _ in debits],
+            sequences=[d.sequence for _, d in debits],
+            kinds=[d.kind for _, d in debits],
+            due_dates=[d.due_date for _, d in debits],
+            collection_dates=[d.collection_date for _, d in debits],
+            amounts=[d.amount for _, d in debits],
+            states=[d.state for _, d in debits],
+            attempts=[d.attempts for _, d in debits],
+            next_attempts=[d.next_attempt_on for _, d in debits],
         )
 
     async def update_debits(self, changed: Sequence[tuple[UUID, Debit]]) -> None:

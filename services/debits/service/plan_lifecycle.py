@@ -1,4 +1,4 @@
-"""Use cases of a plan's life: scheduled when its request is validated, then each bank result.
+"""Use cases of a plan's life after it is scheduled (``plan_intake``): each bank result, a default.
 
 Each runs in the caller's transaction (the consumer's, one per batch with a savepoint per message)
 and writes its events to the outbox in that same transaction.
@@ -22,8 +22,6 @@ from contracts.debits import (
     PlanCompletedPayload,
     PlanDefaulted,
     PlanDefaultedPayload,
-    PlanScheduled,
-    PlanScheduledPayload,
 )
 from contracts.requests import RequestStateChanged
 from contracts.topics import DEBITS_EVENTS
@@ -95,60 +93,7 @@ async def on_profiles(conn: asyncpg.Connection, events: list[AffiliateRegistered
     await PlanRepository(conn).save_profiles({e.payload.affiliate: e.payload.raison_sociale for e in events})
 
 
-async def on_request_event(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
-    """A VALIDATED request gets its plan and debits, once; a request DEFAULTED by requests itself
-    (article 2: current contributions unpaid) forfeits its plan here too; other states change nothing."""
-    p = event.payload
-    if p.state == "DEFAULTED":
-        await _request_defaulted(conn, ctx, event)
-        return
-    if p.state != "VALIDATED" or p.plan is None:
-        return
-    repo = PlanRepository(conn)
-    plan = p.plan
-    account = await repo.account(plan.bank_account_id, p.affiliate)
-    if account is None:
-        raise Unapplicable(f"compte bancaire {plan.bank_account_id} inconnu pour l'affilié {p.affiliate}")
-    try:
-        debits = domain.schedule(
-            [(s.sequence, s.kind, s.due_date, s.collection_date, s.amount) for s in plan.schedule],
-            plan.validation_date,
-        )
-    except ValueError as exc:
-        raise Unapplicable(f"échéancier inapplicable : {exc}") from None
-    created = await repo.insert_plan(
-        request_id=p.request_id,
-        affiliate=p.affiliate,
-        programme=p.programme,
-        modality=plan.quote.modality,
-        bank_account_id=account["id"],
-        rib=account["rib"],
-        bank_code=account["bank_code"],
-        holder=account["holder"],
-        mandate_id=domain.mandate_id(p.request_id),
-        mandate_signed_on=plan.validation_date,
-        installments_total=len(debits),
-        created_at=ctx.clock.now(),
-    )
-    if not created:
-        return  # a replay, or the same validation announced twice: the plan stands as it is
-    await repo.insert_debits(p.request_id, debits)
-    await repo.add_history(
-        [(p.request_id, c) for c in domain.scheduled_changes(debits, plan.validation_date)], ctx.clock.now()
-    )
-    scheduled = PlanScheduled.build(
-        PlanScheduledPayload(
-            request_id=p.request_id,
-            affiliate=p.affiliate,
-            debits=[debit_view(d) for d in debits],
-        ),
-        producer=PRODUCER,
-        occurred_at=ctx.clock.now(),
-    )
-    await enqueue_many(conn, [OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, scheduled)])
-
-
-async def _request_defaulted(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
+async def request_defaulted(conn: asyncpg.Connection, ctx: DebitsContext, event: RequestStateChanged) -> None:
     """requests' sweep forfeited the plan (article 2): the debits not yet sent are cancelled and the
     plan is DEFAULTED, announced as ``PlanDefaulted`` so debt reinstates the remise as for a debit
     default. A plan debits closed already (its own default, or every debit paid) stays as it is: this

@@ -5,22 +5,30 @@ SELECT * FROM unnest(:affiliates::text[], :raisons_sociales::text[])
 ON CONFLICT (affiliate) DO UPDATE SET raison_sociale = EXCLUDED.raison_sociale
 WHERE affiliate_profile.raison_sociale IS DISTINCT FROM EXCLUDED.raison_sociale;
 
--- name: account_for_plan(id, affiliate)^
-SELECT id, rib, bank_code, holder FROM bank_accounts WHERE id = :id AND affiliate = :affiliate;
+-- name: accounts_for_plans(ids, affiliates)
+-- The accounts a batch of validations names, each only if it is that affiliate's.
+SELECT b.id, b.affiliate, b.rib, b.bank_code, b.holder
+FROM bank_accounts b
+JOIN unnest(:ids::text[], :affiliates::text[]) AS w (id, affiliate) ON b.id = w.id AND b.affiliate = w.affiliate;
 
--- name: insert_plan(request_id, affiliate, programme, modality, bank_account_id, rib, bank_code, holder, mandate_id, mandate_signed_on, installments_total, created_at)$
--- Returns the request id when the plan is new, nothing when it exists already (a replay).
+-- name: insert_plans(request_ids, affiliates, programmes, modalities, bank_account_ids, ribs, bank_codes, holders, mandate_ids, mandate_signed_ons, installments_totals, created_at)
+-- Returns the request ids of the plans that are new; a plan that exists already (a replay) is left as it is.
 INSERT INTO plan (request_id, affiliate, programme, modality, bank_account_id, rib, bank_code, holder, mandate_id,
                   mandate_signed_on, installments_total, state, created_at)
-VALUES (:request_id, :affiliate, :programme, :modality, :bank_account_id, :rib, :bank_code, :holder, :mandate_id,
-        :mandate_signed_on, :installments_total, 'ACTIVE', :created_at)
+SELECT u.*, 'ACTIVE', :created_at
+FROM unnest(:request_ids::uuid[], :affiliates::text[], :programmes::text[], :modalities::text[],
+            :bank_account_ids::text[], :ribs::text[], :bank_codes::text[], :holders::text[], :mandate_ids::text[],
+            :mandate_signed_ons::date[], :installments_totals::integer[])
+     AS u (request_id, affiliate, programme, modality, bank_account_id, rib, bank_code, holder, mandate_id,
+           mandate_signed_on, installments_total)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING request_id;
 
--- name: insert_debits(request_id, sequences, kinds, due_dates, collection_dates, amounts, states, attempts, next_attempts)!
+-- name: insert_debits(request_ids, sequences, kinds, due_dates, collection_dates, amounts, states, attempts, next_attempts)!
 INSERT INTO debit (request_id, sequence, kind, due_date, collection_date, amount, state, attempts, next_attempt_on)
-SELECT :request_id, * FROM unnest(:sequences::integer[], :kinds::text[], :due_dates::date[], :collection_dates::date[],
-                                  :amounts::numeric[], :states::text[], :attempts::integer[], :next_attempts::date[]);
+SELECT * FROM unnest(:request_ids::uuid[], :sequences::integer[], :kinds::text[], :due_dates::date[],
+                     :collection_dates::date[], :amounts::numeric[], :states::text[], :attempts::integer[],
+                     :next_attempts::date[]);
 
 -- name: update_debits(request_ids, sequences, due_dates, collection_dates, states, attempts, next_attempts)!
 UPDATE debit d SET due_date = u.due_date, collection_date = u.collection_date, state = u.state,
