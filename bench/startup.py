@@ -75,9 +75,72 @@ def _cleanup_orphans(data_dir: Path, ports: dict[str, int]) -> None:
                     os.kill(int(proc.name), signal.SIGTERM)
 
 
+IDLE_SETTLE_S = 20.0
+"""after "Ctrl-C": the demo's events are consumed and every consumer has gone quiet"""
+IDLE_WINDOW_S = 30.0
+IDLE_AIM = 0.10
+"""issue 14: an idle stack under a tenth of one core"""
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process: its parent, its name and the CPU seconds it used so far (from /proc)."""
+    found: dict[int, tuple[int, str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        fields = tail.split()
+        found[int(entry.name)] = (int(fields[1]), head.partition("(")[2], (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _stack_cpu(roots: list[int]) -> dict[tuple[int, str], float]:
+    """CPU seconds so far of ``roots`` and all their descendants: the launcher and every service,
+    partner and broker it started; the Postgres postmaster (pg_ctl detaches it) and its backends."""
+    table = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    used: dict[tuple[int, str], float] = {}
+    todo = [pid for pid in roots if pid in table]
+    while todo:
+        pid = todo.pop()
+        used[(pid, table[pid][1])] = table[pid][2]
+        todo += children.get(pid, [])
+    return used
+
+
+def idle_share(roots: list[int], window_s: float) -> dict[str, Any]:
+    """The share of one core the stack's processes used over ``window_s`` of no traffic."""
+    before = _stack_cpu(roots)
+    time.sleep(window_s)
+    after = _stack_cpu(roots)
+    by_name: dict[str, float] = {}
+    for (pid, name), cpu in after.items():
+        by_name[name] = by_name.get(name, 0.0) + (cpu - before.get((pid, name), 0.0)) / window_s
+    return {"share": sum(by_name.values()), "by_name": dict(sorted(by_name.items(), key=lambda i: -i[1]))}
+
+
+def _postmaster(data_dir: Path) -> list[int]:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return [int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])]
+    return []
+
+
 def launch(
-    data_dir: Path, ports: dict[str, int], demo: bool, *, bytecode_cache: bool = True, timeout: float = 180
+    data_dir: Path,
+    ports: dict[str, int],
+    demo: bool,
+    *,
+    bytecode_cache: bool = True,
+    timeout: float = 180,
+    idle_s: float = 0.0,
 ) -> dict[str, Any]:
+    """``idle_s``: once ready, also how much of a core the idle stack uses over that window."""
     drop = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") if "BENCH_STARTUP_EXTERNAL" not in os.environ else ()
     env = child_env(
         {
@@ -100,36 +163,14 @@ def launch(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    output: list[str] = []
-    phases: dict[str, float] = {}
-    ready = None
-    pending = b""
     try:
-        deadline = started + timeout
-        while ready is None and time.monotonic() < deadline:
-            readable, _, _ = select.select([fd], [], [], 0.5)
-            if not readable:
-                if process.poll() is not None:
-                    break
-                continue
-            chunk = os.read(fd, 65536)  # raw reads: a buffered readline would hide lines from select
-            if not chunk:
-                break
-            now = time.monotonic() - started
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                line = raw.decode(errors="replace")
-                output.append(line + "\n")
-                for mark, phase in PHASES.items():
-                    if mark in line:
-                        phases[phase] = now
-                if READY_MARK in line:
-                    ready = now
+        ready, phases, output = _read_until_ready(process, started, timeout)
         if ready is None:
             raise RuntimeError("the stack did not start:\n" + "".join(output[-40:]))
+        idle = None
+        if idle_s:
+            time.sleep(IDLE_SETTLE_S)
+            idle = idle_share([process.pid, *_postmaster(data_dir)], idle_s)
     finally:
         stop_started = time.monotonic()
         if process.poll() is None:
@@ -141,7 +182,62 @@ def launch(
             process.communicate(timeout=10)
             _cleanup_orphans(data_dir, ports)
         stopped = time.monotonic() - stop_started
-    return {"seconds": ready, "phases": phases, "stop_seconds": stopped}
+    return {"seconds": ready, "phases": phases, "stop_seconds": stopped, "idle": idle}
+
+
+def _read_until_ready(
+    process: subprocess.Popen[bytes], started: float, timeout: float
+) -> tuple[float | None, dict[str, float], list[str]]:
+    """The launcher's output until its "Ctrl-C" line: when it came, when each phase ended, the lines."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    output: list[str] = []
+    phases: dict[str, float] = {}
+    pending = b""
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([fd], [], [], 0.5)
+        if not readable:
+            if process.poll() is not None:
+                break
+            continue
+        chunk = os.read(fd, 65536)  # raw reads: a buffered readline would hide lines from select
+        if not chunk:
+            break
+        now = time.monotonic() - started
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace")
+            output.append(line + "\n")
+            for mark, phase in PHASES.items():
+                if mark in line:
+                    phases[phase] = now
+            if READY_MARK in line:
+                return now, phases, output
+    return None, phases, output
+
+
+def bare_idle(root: Path) -> float:
+    """The baseline of the idle figure: one bare uvicorn hello world, no traffic, the same window."""
+    port = free_port()
+    process = spawn(["-m", "bench.bare_app", "hello"], child_env({"HTTP_PORT": str(port)}), root / "idle.log")
+    try:
+        deadline = time.monotonic() + 60
+        while http_status(port, "/", timeout=1.0) != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("bare uvicorn did not answer")
+            time.sleep(0.05)
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu()
+        time.sleep(IDLE_WINDOW_S)
+        return (cpu() - before) / IDLE_WINDOW_S
+    finally:
+        stop_process(process)
 
 
 def bare_start(root: Path, *, bytecode_cache: bool = True) -> float:
@@ -183,7 +279,11 @@ def main() -> dict[str, Any]:
                 plan = [("cold", True), ("warm", True)] + ([] if demo else [(no_cache, False)])
                 for temperature, cache in plan:
                     key = f"{temperature}, {'with' if demo else 'no'} demo" if cache else no_cache
-                    run = launch(data_dir, ports, demo, bytecode_cache=cache)
+                    measure_idle = IDLE_WINDOW_S if (repeat, key) == (0, "warm, with demo") else 0.0
+                    run = launch(data_dir, ports, demo, bytecode_cache=cache, idle_s=measure_idle)
+                    if run["idle"] is not None:
+                        idle = run["idle"]
+                        say(f"idle stack: {idle['share']:.1%} of one core over {IDLE_WINDOW_S:.0f} s")
                     runs.setdefault(key, []).append(run)
                     stop = run["stop_seconds"]
                     say(f"{key}: ready in {run['seconds']:.2f} s ({_phases(run)}), stopped in {stop:.1f} s")
@@ -191,6 +291,7 @@ def main() -> dict[str, Any]:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     baseline = median(bare)
+    idle_bare = bare_idle(root)
     result: dict[str, Any] = {
         "bench": NAME,
         "scale": s,
@@ -198,6 +299,11 @@ def main() -> dict[str, Any]:
         "repeats": repeats,
         "baseline": {"what": "bare uvicorn hello world, launch -> first 200", "seconds": bare, "median": baseline},
         "baseline_without_bytecode_cache": {"seconds": bare_no_cache, "median": median(bare_no_cache)},
+        "idle": {
+            "window_s": IDLE_WINDOW_S,
+            "stack": next(r["idle"] for r in runs["warm, with demo"] if r["idle"] is not None),
+            "bare_uvicorn": idle_bare,
+        },
         "runs": {
             key: {
                 "seconds": [r["seconds"] for r in values],
@@ -224,6 +330,22 @@ def _phases(run: dict[str, Any]) -> str:
 
 def rows_for(result: dict[str, Any]) -> list[list[str]]:
     base = result["baseline"]["median"]
+    idle = result["idle"]
+    top = ", ".join(f"{name} {share:.1%}" for name, share in list(idle["stack"]["by_name"].items())[:3])
+    return [
+        [
+            "idle stack (make run, warm, demo)",
+            f"{idle['window_s']:.0f} s without traffic; {top}",
+            f"{idle['stack']['share']:.1%} of one core",
+            f"{idle['bare_uvicorn']:.1%} (bare uvicorn)",
+            "-",
+            f"< {IDLE_AIM:.0%}",
+        ],
+        *_launch_rows(result, base),
+    ]
+
+
+def _launch_rows(result: dict[str, Any], base: float) -> list[list[str]]:
     return [
         [
             f"startup {key}",
@@ -249,6 +371,13 @@ def print_report(result: dict[str, Any]) -> None:
     no_cache = result["baseline_without_bytecode_cache"]["median"]
     rows.append(["(bare uvicorn, without bytecode cache)", f"{no_cache:.2f}", f"{no_cache / base:.1f}", "", "-"])
     print(table(["run", "s to ready", "× bare start", "phases ended at (s)", "stop s"], rows))
+    idle = result["idle"]
+    shares = ", ".join(f"{name} {share:.1%}" for name, share in idle["stack"]["by_name"].items())
+    print(
+        f"  idle (warm, with demo, {IDLE_SETTLE_S:.0f} s after ready, over {idle['window_s']:.0f} s): "
+        f"{idle['stack']['share']:.1%} of one core (aim < {IDLE_AIM:.0%}; a bare uvicorn "
+        f"{idle['bare_uvicorn']:.1%}): {shares}"
+    )
 
 
 if __name__ == "__main__":
