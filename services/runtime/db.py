@@ -52,8 +52,7 @@ class TimedPool(asyncpg.Pool):  # type: ignore[misc]
         wait passes the priority's allowance plus ``acquire_timeout``. Calls that bypass it (health,
         metrics) use plain ``acquire()`` and queue in asyncpg's own line."""
         timeout = self.acquire_timeout if self.acquire_timeout is not None else 60.0
-        if self.turns is None:
-            self.turns = Turns(self.get_max_size())
+        assert self.turns is not None, "create_pool gives every pool its turns"
         try:
             await self.turns.take(priority, timeout)
         except NoTurn:

@@ -210,10 +210,11 @@ async def choose_bank_account(
     summary="Accepter les CG et valider avec le devis affiché",
 )
 async def validate(deps: Dependencies, request_id: UUID, body: Validation, principal: CurrentPrincipal) -> RequestOut:
-    """The click that ends the journey: its connection comes before those of calls that have not
-    reached this step (``Priority.FINISHING``). With the quote's seal nothing is waited for, and one
-    connection serves the whole call; without it no connection is held while the quote's event may
-    still be on its way."""
+    """With the quote's seal (`quote_seal`, as simulation returned it) the validation never waits for
+    the quote to reach this service. Under load a validation is served before the calls that start a
+    request: they wait, it does not."""
+    # The click that ends the journey (Priority.FINISHING, runtime/turns.py). Sealed: one connection
+    # for the whole call. Unsealed: none held while the quote's event may still be on its way.
     if not body.cg_accepted:
         raise Problem(422, "cg-non-acceptees", "Vous devez accepter les conditions générales pour valider.")
     pool = deps.platform.pool
