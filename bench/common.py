@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,6 +229,52 @@ def infrastructure(name: str) -> Iterator[Infra]:
                 infra.postgres.stop()
         if os.environ.get("BENCH_KEEP_FILES") != "1":
             shutil.rmtree(root, ignore_errors=True)
+
+
+# --- CPU per process --------------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_sample(processes: Mapping[str, int], infra: "Infra") -> dict[str, dict[int, float]]:
+    """CPU seconds per process group: each of ``processes`` (name -> pid), Postgres (postmaster and
+    its backends) and the broker when embedded, this driver."""
+    groups: dict[str, list[int]] = {name: [pid] for name, pid in processes.items()}
+    groups["bench driver"] = [os.getpid()]
+    broker = getattr(infra.broker, "process", None)
+    if broker is not None:
+        groups["broker"] = [broker.pid]
+    if infra.postgres is not None:
+        try:
+            postmaster = int((infra.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            postmaster = 0
+        if postmaster:
+            children = []
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit() and (found := _stat(int(entry.name))) and found[0] == postmaster:
+                    children.append(int(entry.name))
+            groups["postgres"] = [postmaster, *children]
+    sample: dict[str, dict[int, float]] = {}
+    for name, pids in groups.items():
+        sample[name] = {pid: found[1] for pid in pids if (found := _stat(pid))}
+    return sample
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each group used between two samples (a process gone by then counts nothing)."""
+    return {
+        name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items()) for name, pids in after.items()
+    }
 
 
 # --- Kafka offsets ----------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.common import (
     Infra,
     child_env,
+    cpu_sample,
+    cpu_used,
     fmt,
     infrastructure,
     machine,
@@ -199,6 +201,7 @@ def _memory(pid: int) -> dict[str, int]:
 async def watch(dsn: str, process: Any, expected: int, timeout: float) -> dict[str, Any]:
     """Until no debit is due and the outbox is empty (every order acknowledged by the broker)."""
     conn = await asyncpg.connect(dsn)
+    wal_start = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
     peak_rss = peak_outbox = 0
     hwm = 0
     last_report = last_memory = time.monotonic()
@@ -233,6 +236,7 @@ async def watch(dsn: str, process: Any, expected: int, timeout: float) -> dict[s
             " extract(epoch FROM max(ordered_at))::float8 AS last FROM debit_order"
         )
         parked = await conn.fetchval("SELECT count(*) FROM outbox_parked")
+        wal_bytes = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)", wal_start)
     finally:
         await conn.close()
     return {
@@ -244,6 +248,7 @@ async def watch(dsn: str, process: Any, expected: int, timeout: float) -> dict[s
         "vmhwm_kb": hwm,
         "peak_outbox_sampled": peak_outbox,
         "parked": parked,
+        "wal_bytes": int(wal_bytes),
     }
 
 
@@ -267,9 +272,11 @@ def run_service(infra: Infra, dsn: str, expected: int) -> dict[str, Any]:
     spawned = time.time()
     process = spawn(service_command("debits", NAME), env, log)
     try:
+        cpu_before = cpu_sample({"debits": process.pid}, infra)
         ready = wait_http(port, "/health/ready", process, 90, log)
         ready_wall = time.time() - (time.monotonic() - ready)
         seen = asyncio.run(watch(dsn, process, expected, timeout=max(300.0, expected / 500)))
+        cpu = cpu_used(cpu_before, cpu_sample({"debits": process.pid}, infra))
     finally:
         stop_process(process, timeout=60)
     report_profile(NAME)
@@ -281,6 +288,7 @@ def run_service(infra: Infra, dsn: str, expected: int) -> dict[str, Any]:
         "seconds": seen["done"] - start,
         "seconds_from_spawn": seen["done"] - spawned,
         "rate": expected / (seen["done"] - start),
+        "cpu_s": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "log": str(log),
     }
 
@@ -460,6 +468,12 @@ def print_report(result: dict[str, Any]) -> None:
         f"{srv['done'] - srv['last_page']:.1f} s after the last page; sampled outbox backlog up to "
         f"{srv['peak_outbox_sampled']:,}; parked {srv['parked']}"
     )
+    if "cpu_s" in srv:  # from the service's spawn to the outbox empty
+        print(
+            "  CPU per order (µs, spawn → outbox empty): "
+            + ", ".join(f"{k} {v / srv['orders'] * 1e6:.0f}" for k, v in srv["cpu_s"].items())
+            + f"; Postgres's WAL {srv['wal_bytes'] / srv['orders']:,.0f} B per order (the whole server)"
+        )
     print(
         f"  read back: {back['records']:,} orders, {back['distinct_end_to_end_ids']:,} distinct end-to-end ids, "
         f"{back['duplicated_ids']} duplicated; per topic {back['per_topic']}"

@@ -35,6 +35,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.common import (
     Infra,
     child_env,
+    cpu_sample,
+    cpu_used,
     fmt,
     infrastructure,
     machine,
@@ -556,49 +558,8 @@ async def run_trivial(port: int, calls: int, concurrency: int) -> dict[str, Any]
     }
 
 
-# --- CPU per process --------------------------------------------------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used) of a process, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def cpu_sample(stack: Stack) -> dict[str, dict[int, float]]:
-    """CPU seconds per process group: each service, Postgres (postmaster and its backends), the broker,
-    this driver."""
-    groups: dict[str, list[int]] = {name: [p.pid] for name, p in stack.processes.items()}
-    groups["bench driver"] = [os.getpid()]
-    broker = getattr(stack.infra.broker, "process", None)
-    if broker is not None:
-        groups["broker"] = [broker.pid]
-    if stack.infra.postgres is not None:
-        try:
-            postmaster = int((stack.infra.postgres.data_dir / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            postmaster = 0
-        if postmaster:
-            children = []
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit() and (found := _stat(int(entry.name))) and found[0] == postmaster:
-                    children.append(int(entry.name))
-            groups["postgres"] = [postmaster, *children]
-    sample: dict[str, dict[int, float]] = {}
-    for name, pids in groups.items():
-        sample[name] = {pid: found[1] for pid in pids if (found := _stat(pid))}
-    return sample
-
-
-def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
-    return {
-        name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items()) for name, pids in after.items()
-    }
+def _pids(stack: Stack) -> dict[str, int]:
+    return {name: process.pid for name, process in stack.processes.items()}
 
 
 # --- checks -----------------------------------------------------------------------------------------
@@ -701,11 +662,11 @@ def main() -> dict[str, Any]:
                 f"p99 {baseline['p99_ms']:.1f} ms"
             )
             say(f"flows: {n:,} affiliates, {concurrency} in flight")
-            cpu_before = cpu_sample(stack)
+            cpu_before = cpu_sample(_pids(stack), stack.infra)
             cpu_started = time.monotonic()
             measured = _uvloop_run(lambda: run_flows(stack, tokens, concurrency))
             cpu_wall = time.monotonic() - cpu_started
-            cpu = cpu_used(cpu_before, cpu_sample(stack))
+            cpu = cpu_used(cpu_before, cpu_sample(_pids(stack), stack.infra))
             validate = measured["steps"]["validate"]
             say(
                 f"  {measured['flows']:,} flows in {measured['wall_s']:.1f} s: {measured['flows_per_s']:.1f} flows/s, "
