@@ -10,6 +10,7 @@ guarantees: one refused (an unknown account, an impossible schedule, a value the
 makes it apply the batch's messages one by one, so that one alone is dead-lettered.
 """
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -102,7 +103,7 @@ async def schedule_plans(conn: asyncpg.Connection, ctx: DebitsContext, validatio
         ],
         now,
     )
-    await enqueue_many(conn, [_scheduled(ctx, e, schedules[e.payload.request_id], c) for e, c in new])
+    await enqueue_many(conn, [_scheduled(e, schedules[e.payload.request_id], c, now) for e, c in new])
 
 
 def _first_of_each_request(validations: list[Validation]) -> list[Validation]:
@@ -120,13 +121,12 @@ def _plan(event: RequestStateChanged) -> Plan:
     return event.payload.plan
 
 
-def _scheduled(
-    ctx: DebitsContext, event: RequestStateChanged, debits: list[Debit], context: Context
-) -> OutgoingMessage:
+def _scheduled(event: RequestStateChanged, debits: list[Debit], context: Context, now: datetime) -> OutgoingMessage:
+    """``now``: the run's one instant, as the plans' ``created_at`` and their history say."""
     p = event.payload
     scheduled = PlanScheduled.build(
         PlanScheduledPayload(request_id=p.request_id, affiliate=p.affiliate, debits=[debit_view(d) for d in debits]),
         producer=PRODUCER,
-        occurred_at=ctx.clock.now(),
+        occurred_at=now,
     )
     return OutgoingMessage.of(DEBITS_EVENTS.name, p.affiliate, scheduled, trace_context=context)
