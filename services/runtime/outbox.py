@@ -171,6 +171,7 @@ class OutboxRelay:
         self._high_water: dict[tuple[str, int], int] = {}
         """``(topic, partition) -> highest offset`` the current broker gave our events"""
         self._wakeup = asyncio.Event()
+        self._look_now = False
         self._task: asyncio.Task[None] | None = None
         self.published = 0
         self.found_on_broker = 0
@@ -193,6 +194,13 @@ class OutboxRelay:
         return self._task is not None and not self._task.done()
 
     def _on_notify(self, *_: object) -> None:
+        self._wakeup.set()
+
+    def look_at_broker_now(self) -> None:
+        """The broker may have been replaced (the embedded stack's launcher restarted its memory-only
+        broker and says so): the leader looks for the service's mark at once, not at the next
+        ``watch.interval_s``. A replica that does not lead has nothing to do."""
+        self._look_now = True
         self._wakeup.set()
 
     async def _run(self) -> None:
@@ -227,7 +235,8 @@ class OutboxRelay:
                 # An idle leader connection is the likeliest to be cut, taking the lock with it; find
                 # out now (and reconnect) rather than publish beside the replica that took over.
                 await leader.execute("SELECT 1", timeout=5)
-                if self._watch is not None and time.monotonic() >= next_check:
+                if self._watch is not None and (self._look_now or time.monotonic() >= next_check):
+                    self._look_now = False
                     if await self._watch.check(self._pool):
                         self._high_water.clear()  # its offsets named the lost broker
                     next_check = time.monotonic() + self._watch.interval_s

@@ -1,7 +1,9 @@
 """The running parts of one service, started and stopped together from its HTTP app's lifespan."""
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from services.runtime.clock import Clock
 from services.runtime.db import TimedPool, create_pool, database_ready, migrate
 from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
-from services.runtime.epochs import BrokerWatch
+from services.runtime.epochs import BROKER_REPLACED, BrokerWatch
 from services.runtime.faults import CrashPoints
 from services.runtime.kafka import create_broker, create_producer, create_tail_reader, start_consuming
 from services.runtime.metrics import Metrics
@@ -123,6 +125,7 @@ class Platform:
             watch=self.watch,
         )
         await self.relay.start()
+        _listen(BROKER_REPLACED, self.relay.look_at_broker_now)
         retention = Retention(self.background_pool, [*platform_purges(s), *self.purges], on_purged=self.metrics.purged)
         self.retention = retention.schedule(s.retention_interval_seconds)
         self.retention.start()
@@ -144,6 +147,7 @@ class Platform:
         if self.retention is not None:
             steps.append(("retention", self.retention.stop))
         if self.relay is not None:
+            _listen(BROKER_REPLACED, None)
             steps.append(("outbox relay", self.relay.stop))
         if self.producer is not None:
             steps.append(("producer", self.producer.stop))
@@ -189,3 +193,16 @@ class Platform:
         except Exception:
             broker = False
         return {"broker": broker, "outbox_relay": bool(self.relay and self.relay.running)}
+
+
+def _listen(signum: signal.Signals, handler: Callable[[], None] | None) -> None:
+    """``handler`` called on the event loop when the process gets ``signum``; None: ignored again
+    (not asyncio's removal, which restores the default action: for SIGUSR1, death). Only the main
+    thread may set handlers: elsewhere (an app run in a test's thread) the signal is not listened to."""
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+        loop = asyncio.get_running_loop()
+        if handler is None:
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)
+        else:
+            loop.add_signal_handler(signum, handler)

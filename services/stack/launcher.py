@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from services.runtime.epochs import BROKER_REPLACED
 from services.runtime.serving import reuse_port_socket
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
@@ -248,8 +249,17 @@ class Stack:
             assert self.broker is not None
             self.broker.start()
             asyncio.run(provision_topics(self.bootstrap))
+            self.tell_broker_replaced()
         else:
             self.processes[name] = self._spawn(name, self._command(name))
+
+    def tell_broker_replaced(self) -> None:
+        """Each service's relay looks for its mark now, finds it gone and replays its log, rather than
+        within ``BROKER_CHECK_INTERVAL_SECONDS`` (30 s). Every child is told: those that do not listen
+        (partners, the portal, a service still starting) ignore it (``_child_setup``)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(BROKER_REPLACED)
 
     async def _provision(self) -> None:
         await create_databases(self.database_server_url)
@@ -301,8 +311,6 @@ class Stack:
                 "REPUBLISH_AFFILIATES_ON_START": "true",
                 "REPUBLISH_ACCOUNTS_ON_START": "true",
             }
-            # and a restarted broker is found sooner than in production (30 s), where a loss is rare
-            env.setdefault("BROKER_CHECK_INTERVAL_SECONDS", "5")
         return env
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
@@ -314,7 +322,7 @@ class Stack:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=die_with_parent,  # noqa: PLW1509 (the launcher spawns before starting any thread)
+                preexec_fn=_child_setup,  # noqa: PLW1509 (the launcher spawns before starting any thread)
             )
 
     def _wait_ready(self, timeout: float = 90) -> None:
@@ -402,3 +410,11 @@ __all__ = [
     "service_of",
     "service_urls",
 ]
+
+
+def _child_setup() -> None:
+    """In the child, before exec: it dies with the launcher, and ignores ``BROKER_REPLACED`` until its
+    platform listens for it (the default action would kill a service still starting; an ignored
+    signal stays ignored across exec). Partners and the portal never listen: it stays ignored."""
+    die_with_parent()
+    signal.signal(BROKER_REPLACED, signal.SIG_IGN)

@@ -96,12 +96,13 @@ def lookup_on(bootstrap: str) -> DeliveredLookup:
 
 @contextlib.asynccontextmanager
 async def relay_on(
-    bootstrap: str, pool: asyncpg.Pool, database: str, watched: ReplayPolicy | None = None
+    bootstrap: str, pool: asyncpg.Pool, database: str, watched: ReplayPolicy | None = None, every_s: float = 0.3
 ) -> AsyncIterator[tuple[OutboxRelay, BrokerWatch | None]]:
-    """A relay as a service runs it (with a broker watch when ``watched`` says what to replay)."""
+    """A relay as a service runs it (with a broker watch, looking every ``every_s``, when ``watched``
+    says what to replay)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
-    watch = BrokerWatch("auth", producer, reader_on(bootstrap), watched, 0.3) if watched is not None else None
+    watch = BrokerWatch("auth", producer, reader_on(bootstrap), watched, every_s) if watched is not None else None
     relay = OutboxRelay(
         pool, producer, lambda: asyncpg.connect(database), lookup_on(bootstrap), watch=watch, max_backoff=0.5
     )
@@ -217,6 +218,28 @@ async def test_a_broker_restarted_empty_gets_back_everything_it_held_and_the_sta
         assert event_ids(again) == [str(e.event_id) for e in events]
         await eventually(lambda: drained(pool))
         assert (watch.losses, watch.replayed, reannounced) == (2, 6, [1, 1])
+
+
+async def test_a_relay_told_its_broker_was_replaced_looks_at_once_instead_of_at_its_next_check(
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+) -> None:
+    """What the launcher's SIGUSR1 does (``look_at_broker_now``), with checks an hour apart."""
+    login = f"told.{uuid.uuid4().hex[:8]}"
+    async with relay_on(own_broker.bootstrap, pool, database, ReplayPolicy(), every_s=3600) as (relay, watch):
+        assert watch is not None
+        events = await enqueue_logins(pool, login, 3)
+        await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        await eventually(lambda: drained(pool))
+
+        await own_broker.kill_and_restart()
+        await asyncio.sleep(2)
+        assert watch.losses == 0  # not told: the next check is an hour away
+        assert await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login) == []
+
+        relay.look_at_broker_now()
+        after = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login, timeout=10)
+        assert event_ids(after) == [str(e.event_id) for e in events]
+        assert (watch.losses, watch.replayed) == (1, 3)
 
 
 async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_without_waiting_for_a_check(

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from services.stack.embedded import free_ports
-from services.stack.launcher import PARTNER_PORTS, SERVICE_PORTS, Child, Stack, StackConfig, listing, service_urls
+from services.stack.launcher import (
+    PARTNER_PORTS,
+    SERVICE_PORTS,
+    Child,
+    Stack,
+    StackConfig,
+    _child_setup,
+    listing,
+    service_urls,
+)
 from services.stack.logs import LogRotation
 from services.stack.settings import consumes_only, service_of
 
@@ -127,6 +136,36 @@ def test_the_supervisor_restarts_a_killed_child_and_says_so(tmp_path: Path, monk
         assert said[-1] == "debt redémarré (redémarrages depuis le lancement : 2)"
     finally:
         for process in spawned:
+            process.kill()
+            process.wait()
+
+
+LISTENING = """
+import signal, sys, time
+signal.signal(signal.SIGUSR1, lambda *_: print("looking at the broker now", flush=True))
+print("listening", flush=True)
+time.sleep(30)
+"""
+
+
+def test_after_restarting_its_broker_the_launcher_tells_every_child_and_none_dies_of_it(tmp_path: Path) -> None:
+    """A service listening (its platform up) is told; a child that does not listen (a partner, a
+    service still starting) keeps running: it inherited the launcher's ``SIG_IGN``, where SIGUSR1's
+    default action would have killed it."""
+    stack = Stack(StackConfig(data_dir=tmp_path, ports={"debt": 1, "bank": 2}))
+    # spawned as the launcher spawns (no thread runs in this test, as none in the launcher then)
+    listening = [sys.executable, "-c", LISTENING]
+    service = subprocess.Popen(listening, stdout=subprocess.PIPE, text=True, preexec_fn=_child_setup)  # noqa: PLW1509
+    deaf = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], preexec_fn=_child_setup)  # noqa: PLW1509
+    stack.processes |= {"debt": service, "bank": deaf}
+    try:
+        assert service.stdout is not None and service.stdout.readline().strip() == "listening"
+        stack.tell_broker_replaced()
+        assert service.stdout.readline().strip() == "looking at the broker now"
+        time.sleep(0.3)
+        assert (service.poll(), deaf.poll()) == (None, None)
+    finally:
+        for process in (service, deaf):
             process.kill()
             process.wait()
 
