@@ -399,6 +399,14 @@ def listing(config: StackConfig) -> list[str]:
     return lines
 
 
+def _child_setup() -> None:
+    """In the child, before exec: it dies with the launcher, and ignores ``BROKER_REPLACED`` until its
+    platform listens for it (the default action would kill a service still starting; an ignored
+    signal stays ignored across exec). Partners and the portal never listen: it stays ignored."""
+    die_with_parent()
+    signal.signal(BROKER_REPLACED, signal.SIG_IGN)
+
+
 __all__ = [
     "PARTNER_PORTS",
     "SERVICES_WITH_DATABASE",
@@ -410,11 +418,3 @@ __all__ = [
     "service_of",
     "service_urls",
 ]
-
-
-def _child_setup() -> None:
-    """In the child, before exec: it dies with the launcher, and ignores ``BROKER_REPLACED`` until its
-    platform listens for it (the default action would kill a service still starting; an ignored
-    signal stays ignored across exec). Partners and the portal never listen: it stays ignored."""
-    die_with_parent()
-    signal.signal(BROKER_REPLACED, signal.SIG_IGN)

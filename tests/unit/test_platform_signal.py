@@ -10,6 +10,9 @@ from services.runtime.platform import _listen
 
 async def test_the_signal_reaches_the_handler_on_the_loop_then_is_ignored_not_deadly() -> None:
     before = signal.getsignal(BROKER_REPLACED)
+    # ignored first: a handler that failed to install makes the wait below time out instead of the
+    # signal's default action ending the whole test session
+    signal.signal(BROKER_REPLACED, signal.SIG_IGN)
     told = asyncio.Event()
     try:
         _listen(BROKER_REPLACED, told.set)
