@@ -4,9 +4,19 @@ When a service adopts a broker it publishes a mark (an event whose id is the epo
 epoch in its database with where the broker put it (partition, offset). The relay's leader looks
 for that mark when it takes the lead and every ``BROKER_CHECK_INTERVAL_SECONDS``: one record read
 at one offset. A broker without it lost what was confided to it (memory-only broker restarted,
-cluster rebuilt, topic deleted): the retained log is replayed, the state topics re-announced
-(``outbox_log``), and the broker marked again. While events flow, a partition whose offsets went
-back says the same sooner, for its topic (``OutboxRelay``).
+cluster rebuilt): the retained log is replayed, the state topics re-announced (``outbox_log``), and
+the broker marked again. While events flow, a partition whose offsets went back says the same
+sooner, for its topic (``OutboxRelay``).
+
+The same look also asks the broker where each partition the relay last published to ends: one
+that no longer lists the partition, or ends at or before the first offset it gave the relay's last
+batch there, lost that topic even though our mark is there (a topic deleted and created again; a
+memory-only broker that a producer wrote to before its topics were provisioned: it took the records
+into a topic it made up, with fewer partitions, where no one can read them). The caller replays
+those topics. Why the batch's first offset and not its last: Tansu says a partition ends one past
+the first offset of its last produced batch (3 records at 0-2 end at 1), Kafka one past the last;
+records acknowledged with ``acks=all`` end beyond the first on both, so a broker that kept them is
+never taken for one that lost them.
 
 Why one record at a known place rather than reading the topic for the id: on a broker that
 restarted under the reader, Tansu once answered every fetch of the epochs topic with nothing, for
@@ -18,7 +28,7 @@ replay is harmless and a lost broker must not go unnoticed.
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +55,21 @@ the relay looks for the mark at once (``OutboxRelay.look_at_broker_now``) instea
 stays ignored across exec, so a service still starting is not killed by it (its default action)."""
 
 
+Logged = Mapping[tuple[str, int], int]
+"""``(topic, partition) -> the first offset`` the current broker gave the relay's last batch there"""
+
+
+@dataclass(frozen=True)
+class BrokerLook:
+    """What a check found."""
+
+    lost: bool = False
+    """our mark was gone: the whole log has been replayed and the broker marked again"""
+    topics_gone: frozenset[str] = frozenset()
+    """our mark is there, but these topics no longer hold what the broker acknowledged on them: the
+    caller replays them"""
+
+
 @dataclass
 class BrokerWatch:
     service: str
@@ -64,50 +89,58 @@ class BrokerWatch:
     inconclusive: int = 0
     """checks in a row that could not tell"""
 
-    async def check(self, pool: asyncpg.Pool) -> bool:
-        """True when the broker lost our mark: then the log has been replayed and the broker marked."""
+    async def check(self, pool: asyncpg.Pool, logged: Logged | None = None) -> BrokerLook:
+        """Looks for our mark and, in the same look, for the ``logged`` offsets (the relay's)."""
         async with pool.acquire() as conn:
             known = await _QUERIES.current_epoch(conn)
         if known is not None:
+            gone: frozenset[str] = frozenset()
             try:
-                holds = await asyncio.wait_for(self._holds(known), self.timeout_s)
+                holds, gone = await asyncio.wait_for(self._look(known, logged or {}), self.timeout_s)
             except TimeoutError:
                 holds = None
             if holds is None:
                 self.inconclusive += 1
                 log.warning("broker check inconclusive", extra={"in_a_row": self.inconclusive})
                 if self.inconclusive < INCONCLUSIVE_IS_LOST:
-                    return False
+                    return BrokerLook(topics_gone=gone)
             elif holds:
                 self.inconclusive = 0
-                return False
+                return BrokerLook(topics_gone=gone)
         await self._adopt(pool, lost=known is not None)
         self.inconclusive = 0
-        return known is not None
+        return BrokerLook(lost=known is not None)
 
-    async def _holds(self, known: Any) -> bool | None:
-        """Is our mark at its place? None: nothing came back from there (cannot tell)."""
-        if known["partition"] is None:
-            return False  # marked before the place was kept: mark again
-        tp = TopicPartition(PLATFORM_EPOCHS.name, known["partition"])
+    async def _look(self, known: Any, logged: Logged) -> tuple[bool | None, frozenset[str]]:
+        """Is our mark at its place (None: nothing came back from there, cannot tell), and which of
+        the ``logged`` topics lost a partition or the records it acknowledged?"""
         consumer = self.reader()
         await consumer.start()
         try:
             await consumer.topics()
-            if tp.partition not in (consumer.partitions_for_topic(tp.topic) or set()):
-                return False
-            if (await consumer.end_offsets([tp]))[tp] <= known["offset"]:
-                return False  # the partition ends before our mark: a new log
-            consumer.assign([tp])
-            consumer.seek(tp, known["offset"])
-            records = (await consumer.getmany(tp, timeout_ms=int(self.timeout_s * 500), max_records=1)).get(tp, [])
+
+            def listed(topic: str, partition: int) -> bool:
+                return partition in (consumer.partitions_for_topic(topic) or set())
+
+            gone = {topic for topic, partition in logged if not listed(topic, partition)}
+            held = [TopicPartition(topic, partition) for topic, partition in logged if topic not in gone]
+            mark = None
+            if known["partition"] is not None and listed(PLATFORM_EPOCHS.name, known["partition"]):
+                mark = TopicPartition(PLATFORM_EPOCHS.name, known["partition"])
+            ends = await consumer.end_offsets([*held, *([mark] if mark else [])]) if held or mark else {}
+            gone |= {tp.topic for tp in held if ends[tp] <= logged[(tp.topic, tp.partition)]}
+            if mark is None or ends[mark] <= known["offset"]:
+                # marked before the place was kept, or a partition that ends before our mark: a new log
+                return False, frozenset(gone)
+            consumer.assign([mark])
+            consumer.seek(mark, known["offset"])
+            wait_ms = int(self.timeout_s * 500)
+            records = (await consumer.getmany(mark, timeout_ms=wait_ms, max_records=1)).get(mark, [])
             if not records:
-                return None
+                return None, frozenset(gone)
             first = records[0]
-            ours: bool = (
-                first.offset == known["offset"] and event_id_of(first.headers or (), first.value) == known["epoch"]
-            )
-            return ours
+            ours = first.offset == known["offset"] and event_id_of(first.headers or (), first.value) == known["epoch"]
+            return ours, frozenset(gone)
         finally:
             await consumer.stop()
 

@@ -170,6 +170,9 @@ class OutboxRelay:
         self._policy = watch.policy if watch is not None else NO_POLICY
         self._high_water: dict[tuple[str, int], int] = {}
         """``(topic, partition) -> highest offset`` the current broker gave our events"""
+        self._last_batch: dict[tuple[str, int], int] = {}
+        """``(topic, partition) -> the first offset`` it gave the last batch sent there since this relay
+        took the lead: what the broker watch asks it to still hold (``epochs``)"""
         self._wakeup = asyncio.Event()
         self._look_now = False
         self._task: asyncio.Task[None] | None = None
@@ -177,8 +180,9 @@ class OutboxRelay:
         self.found_on_broker = 0
         """rows of an interrupted batch found on the broker, logged without being sent again"""
         self.parked = 0
-        self.partitions_lost = 0
-        """topics found lost because a partition's offsets went back (``replay_lost``)"""
+        self.topics_lost = 0
+        """topics found lost while the service's mark stayed (a partition's offsets went back, or a
+        check found a partition missing or ending before an offset it acknowledged): replayed"""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -229,6 +233,7 @@ class OutboxRelay:
         try:
             async with self._pool.acquire() as conn:
                 self._high_water = await high_water(conn)
+            self._last_batch = {}  # what another leader sent, or this one before it lost the lead, is not known
             next_check = 0.0
             while True:
                 self._wakeup.clear()
@@ -237,8 +242,12 @@ class OutboxRelay:
                 await leader.execute("SELECT 1", timeout=5)
                 if self._watch is not None and (self._look_now or time.monotonic() >= next_check):
                     self._look_now = False
-                    if await self._watch.check(self._pool):
-                        self._high_water.clear()  # its offsets named the lost broker
+                    look = await self._watch.check(self._pool, self._last_batch)
+                    if look.lost:
+                        self._forget_every_offset()  # they named the lost broker
+                    elif look.topics_gone:
+                        async with self._pool.acquire() as conn, conn.transaction():
+                            await self._replay_topics(conn, self._forget(look.topics_gone))
                     next_check = time.monotonic() + self._watch.interval_s
                 sent = await self.publish_pending()
                 if sent < self._batch_size:
@@ -313,20 +322,18 @@ class OutboxRelay:
         sent = [row["id"] for row, _ in taken]
         failed = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, HeldBack)]
         lost = self._topics_gone_back(taken)
-        if lost and self._watch is not None and await self._watch.check(self._pool):
-            # The whole broker is new (our mark is gone too): every topic was replayed, once.
-            lost = set()
-            self._high_water.clear()
+        if lost and self._watch is not None:
+            look = await self._watch.check(self._pool, self._last_batch)
+            if look.lost:
+                # The whole broker is new (our mark is gone too): every topic was replayed, once.
+                lost = set()
+                self._forget_every_offset()
+            else:
+                lost |= self._forget(look.topics_gone)
         async with conn.transaction():
             if lost:
                 # Before the batch is logged: its rows are still in the outbox, so the replay skips them.
-                replayed = await replay_lost(conn, lost, self._policy)
-                log.error(
-                    "a partition's offsets went back: the broker lost these topics; their log is replayed",
-                    extra={"topics": sorted(lost), "events_replayed": replayed},
-                )
-                if self._watch is not None:
-                    self._watch.on_lost(replayed)
+                await self._replay_topics(conn, lost)
             await _QUERIES.log_sent(
                 conn,
                 ids=sent,
@@ -358,20 +365,45 @@ class OutboxRelay:
     def _topics_gone_back(self, taken: list[tuple[asyncpg.Record, Any]]) -> set[str]:
         """Topics with a partition where the broker gave one of these events an offset at or below
         one it gave an earlier event: offsets never go back on the same log, so it is a new one."""
-        lost = {
-            row["topic"]
-            for row, metadata in taken
-            if metadata.offset <= self._high_water.get((row["topic"], metadata.partition), -1)
-        }
+        return self._forget(
+            {
+                row["topic"]
+                for row, metadata in taken
+                if metadata.offset <= self._high_water.get((row["topic"], metadata.partition), -1)
+            }
+        )
+
+    def _forget(self, lost: Iterable[str]) -> set[str]:
+        """The offsets of topics the broker lost name nothing on its new log: dropped, and counted."""
+        lost = set(lost)
         if lost:
-            self.partitions_lost += len(lost)
+            self.topics_lost += len(lost)
             self._high_water = {tp: offset for tp, offset in self._high_water.items() if tp[0] not in lost}
+            self._last_batch = {tp: offset for tp, offset in self._last_batch.items() if tp[0] not in lost}
         return lost
 
+    def _forget_every_offset(self) -> None:
+        self._high_water.clear()
+        self._last_batch.clear()
+
+    async def _replay_topics(self, conn: asyncpg.Connection, lost: set[str]) -> None:
+        """In the caller's transaction: the topics' retained log goes back into the outbox."""
+        replayed = await replay_lost(conn, lost, self._policy)
+        log.error(
+            "the broker lost these topics (a partition's offsets went back, or it no longer holds what it "
+            "acknowledged): their log is replayed",
+            extra={"topics": sorted(lost), "events_replayed": replayed},
+        )
+        if self._watch is not None:
+            self._watch.on_lost(replayed)
+
     def _raise_high_water(self, taken: list[tuple[asyncpg.Record, Any]]) -> None:
+        first: dict[tuple[str, int], int] = {}
         for row, metadata in taken:
             where = (row["topic"], metadata.partition)
             self._high_water[where] = max(metadata.offset, self._high_water.get(where, -1))
+            first[where] = min(metadata.offset, first.get(where, metadata.offset))
+        self._last_batch |= first
 
     async def _park(self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str) -> None:
         """Moved to ``outbox_parked``; the later rows of its topic and key wait behind it (the claim

@@ -248,7 +248,8 @@ class Stack:
         if name == "broker":
             assert self.broker is not None
             self.broker.start()
-            asyncio.run(provision_topics(self.bootstrap))
+            # Producers reconnect before this ends: what they sent meanwhile is remade, then replayed.
+            asyncio.run(provision_topics(self.bootstrap, remake_misshapen=True))
             self.tell_broker_replaced()
         else:
             self.processes[name] = self._spawn(name, self._command(name))

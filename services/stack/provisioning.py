@@ -79,8 +79,20 @@ async def provision_topics(
     retention_hours: int = DEFAULT_RETENTION_HOURS,
     dlq_retention_hours: int = DEFAULT_DLQ_RETENTION_HOURS,
     client_options: dict[str, object] | None = None,
+    remake_misshapen: bool = False,
 ) -> dict[str, str]:
-    """Create every catalogue topic that is missing; report each as 'created' or 'exists'."""
+    """Create every catalogue topic that is missing; report each as 'created', 'exists', or (another
+    partition count than the catalogue's) 'exists with N partitions' or, with ``remake_misshapen``,
+    'remade'.
+
+    ``remake_misshapen`` is for a broker whose topics hold nothing worth keeping: the embedded
+    memory-only one, just restarted. A topic there with another shape was made by a producer that
+    wrote to it before this provisioning (Tansu creates a topic of 4 partitions on first use and
+    acknowledges records sent to partitions it does not have, which no one can read): it is deleted
+    and created again, and the services' relays, finding the offsets they logged gone, replay it
+    (``services/runtime/epochs.py``). Never on a real cluster: there a different count is an
+    operator's choice, only reported.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
     try:
@@ -91,12 +103,35 @@ async def provision_topics(
             retention_hours=retention_hours,
             dlq_retention_hours=dlq_retention_hours,
         )
-        response = await admin.create_topics(specs)
-        outcome = {}
-        for name, code, *_ in response.topic_errors:  # Tansu reports duplicates without raising
-            if code not in (0, _TOPIC_ALREADY_EXISTS):
-                raise RuntimeError(f"topic {name}: error code {code}")
-            outcome[name] = "created" if code == 0 else "exists"
+        outcome = await _create(admin, specs)
+        existing = {name for name, state in outcome.items() if state == "exists"}
+        counts = await _partition_counts(admin, existing) if existing else {}
+        misshapen = [spec for spec in specs if spec.name in counts and counts[spec.name] != spec.num_partitions]
+        if misshapen and remake_misshapen:
+            names = [spec.name for spec in misshapen]
+            await admin.delete_topics(names)
+            remade = await _create(admin, misshapen)
+            log.warning(
+                "topics made by a producer before they were provisioned: deleted and created again",
+                extra={"topics": names, "partitions_found": [counts[name] for name in names]},
+            )
+            outcome |= {name: "remade" for name, state in remade.items() if state == "created"}
+        elif misshapen:
+            outcome |= {spec.name: f"exists with {counts[spec.name]} partitions" for spec in misshapen}
         return outcome
     finally:
         await admin.close()
+
+
+async def _create(admin: AIOKafkaAdminClient, specs: list[NewTopic]) -> dict[str, str]:
+    response = await admin.create_topics(specs)
+    outcome = {}
+    for name, code, *_ in response.topic_errors:  # Tansu reports duplicates without raising
+        if code not in (0, _TOPIC_ALREADY_EXISTS):
+            raise RuntimeError(f"topic {name}: error code {code}")
+        outcome[name] = "created" if code == 0 else "exists"
+    return outcome
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: set[str]) -> dict[str, int]:
+    return {topic["topic"]: len(topic["partitions"]) for topic in await admin.describe_topics(sorted(names))}

@@ -17,10 +17,11 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from typer.testing import CliRunner
 
 from contracts.auth import LoginPayload, LoginSucceeded
-from contracts.topics import AUTH_EVENTS, PLATFORM_EPOCHS
+from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS, PLATFORM_EPOCHS
 from services import cli
 from services.runtime.db import create_pool, migrate
 from services.runtime.delivered import DeliveredLookup
@@ -65,15 +66,17 @@ class RestartableBroker:
     def bootstrap(self) -> str:
         return self.broker.bootstrap
 
-    async def start(self) -> None:
+    async def start(self, *, provisioned: bool = True) -> None:
         self.broker.start()
-        await provision_topics(self.bootstrap)
+        if provisioned:
+            await provision_topics(self.bootstrap)
 
-    async def kill_and_restart(self) -> None:
+    async def kill_and_restart(self, *, provisioned: bool = True) -> None:
+        """``provisioned=False``: the window in which the launcher is still creating the topics."""
         assert self.broker.process is not None
         self.broker.process.kill()
         self.broker.process.wait(10)
-        await self.start()
+        await self.start(provisioned=provisioned)
 
 
 @pytest.fixture
@@ -258,6 +261,87 @@ async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_withou
         records = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 4, key=login)
         await eventually(lambda: drained(pool))
         assert event_ids(records) == [str(fresh.event_id), *(str(e.event_id) for e in first)]
-        assert relay.partitions_lost == 1
+        assert relay.topics_lost == 1
         await asyncio.sleep(0.5)
         assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 4  # each once
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        return set(consumer.partitions_for_topic(topic) or set())
+    finally:
+        await consumer.stop()
+
+
+async def test_what_a_new_broker_took_before_its_topics_were_provisioned_is_sent_again_once_they_are(
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+) -> None:
+    """The chaos test's lost order, step by step. The broker restarts empty; the launcher is still
+    provisioning when the relay (its epochs topic already there) adopts it and replays its log. Tansu
+    makes the event's topic on first use, with 4 partitions, and takes the event: on one of them, or
+    (a producer still holding the old broker's metadata) on a partition it does not have, where no one
+    can read it. Provisioning remakes the topic with the catalogue's partitions, emptying it, and the
+    launcher tells the relay, whose mark is in place: what tells it the event is gone is the
+    partition's end, at or before the offset it was given."""
+    login = f"window.{uuid.uuid4().hex[:8]}"
+    async with relay_on(own_broker.bootstrap, pool, database, ReplayPolicy(), every_s=3600) as (relay, watch):
+        assert watch is not None
+        [event] = await enqueue_logins(pool, login, 1)
+        await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
+        await eventually(lambda: drained(pool))
+
+        await own_broker.kill_and_restart(provisioned=False)
+        admin = AIOKafkaAdminClient(bootstrap_servers=own_broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(PLATFORM_EPOCHS.name, 1, 1)])
+        finally:
+            await admin.close()
+        relay.look_at_broker_now()
+
+        async def adopted() -> bool:
+            return watch.losses == 1 and await drained(pool)
+
+        await eventually(adopted)
+        assert watch.replayed == 1
+        assert await partitions_of(own_broker.bootstrap, AUTH_EVENTS.name) == {0, 1, 2, 3}  # made by the send
+
+        outcome = await provision_topics(own_broker.bootstrap, remake_misshapen=True)  # as the launcher does
+        assert outcome[AUTH_EVENTS.name] == "remade"
+        assert await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login) == []
+        assert outcome[AUTH_EVENTS.dlq] == "created"
+        relay.look_at_broker_now()
+
+        after = await read_topic(own_broker.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login, timeout=10)
+        assert event_ids(after) == [str(event.event_id)]
+        await eventually(lambda: drained(pool))
+        assert (watch.losses, relay.topics_lost) == (1, 1)  # the mark stayed: one topic replayed
+        await asyncio.sleep(0.5)
+        assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 1  # once
+
+
+async def test_provisioning_reports_a_topic_with_another_shape_and_remakes_it_only_when_told(
+    own_broker: RestartableBroker,
+) -> None:
+    """On a real cluster another partition count is an operator's choice: reported, left alone."""
+    await own_broker.kill_and_restart(provisioned=False)
+    producer = AIOKafkaProducer(bootstrap_servers=own_broker.bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(AUTH_EVENTS.name, b"{}", key=b"first-use")  # Tansu makes the topic
+    finally:
+        await producer.stop()
+
+    reported = await provision_topics(own_broker.bootstrap)
+    assert reported[AUTH_EVENTS.name] == "exists with 4 partitions"
+    assert reported[AUTH_AFFILIATES.name] == "created"
+    assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name)) == 1  # left as it was
+
+    remade = await provision_topics(own_broker.bootstrap, remake_misshapen=True)
+    assert remade[AUTH_EVENTS.name] == "remade"
+    assert remade[AUTH_AFFILIATES.name] == "exists"
+    assert set(remade.values()) == {"exists", "remade"}
+    assert await partitions_of(own_broker.bootstrap, AUTH_EVENTS.name) == set(range(AUTH_EVENTS.partitions))
