@@ -38,6 +38,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from contracts.envelope import Envelope
+from services.runtime.cancellation import stop_requested
 from services.runtime.db import load_queries, rows
 from services.runtime.delivered import EVENT_ID_HEADER
 from services.runtime.epochs import BrokerWatch
@@ -219,6 +220,8 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if stop_requested():  # the cancel became this error on its way (``cancellation``)
+                    raise asyncio.CancelledError from None
                 log.exception("outbox relay failed, retrying", extra={"backoff_s": backoff})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)

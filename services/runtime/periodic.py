@@ -9,6 +9,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from services.runtime.cancellation import stop_requested
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,8 @@ class Periodic:
             try:
                 await self._work()
             except Exception:
+                if stop_requested():  # the cancel became this error on its way (``cancellation``)
+                    raise asyncio.CancelledError from None
                 log.exception("scheduled work failed; next pass in one interval", extra={"work": self._name})
             self.passes += 1
             await asyncio.sleep(self._interval)
