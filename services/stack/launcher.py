@@ -223,7 +223,7 @@ class Stack:
                 delay = child.died(now)
                 say(f"{name} s'est arrêté (code {code}) ; redémarrage dans {delay:.0f} s")
             if child.restart_due is not None and now >= child.restart_due:
-                self._restart(name)
+                self._restart(name, say)
                 child.restarted(now)
                 self.restarts[name] = self.restarts.get(name, 0) + 1
                 say(f"{name} redémarré (redémarrages depuis le lancement : {self.restarts[name]})")
@@ -244,12 +244,16 @@ class Stack:
             return self.broker.process.poll()
         return self.processes[name].poll()
 
-    def _restart(self, name: str) -> None:
+    def _restart(self, name: str, say: "Say") -> None:
         if name == "broker":
             assert self.broker is not None
             self.broker.start()
-            # Producers reconnect before this ends: what they sent meanwhile is remade, then replayed.
-            asyncio.run(provision_topics(self.bootstrap, remake_misshapen=True))
+            # Clients reconnect before this ends, and Tansu makes (4 partitions) a topic one of them
+            # names: remade here, and what a relay sent to it meanwhile is replayed (``epochs``).
+            outcome = asyncio.run(provision_topics(self.bootstrap, remake_misshapen=True))
+            remade = sorted(topic for topic, state in outcome.items() if state == "remade")
+            if remade:
+                say(f"topics créés par un client avant leur provisionnement, refaits : {', '.join(remade)}")
             self.tell_broker_replaced()
         else:
             self.processes[name] = self._spawn(name, self._command(name))

@@ -29,6 +29,7 @@ from services.runtime.epochs import BrokerWatch
 from services.runtime.outbox import OutboxRelay, enqueue
 from services.runtime.outbox_log import ReplayPolicy
 from services.stack.embedded import EmbeddedBroker, free_port
+from services.stack.launcher import Child, Stack, StackConfig
 from services.stack.provisioning import provision_topics
 from tests.conftest import Infra
 from tests.support import eventually, read_to_end, read_topic
@@ -345,3 +346,41 @@ async def test_provisioning_reports_a_topic_with_another_shape_and_remakes_it_on
     assert remade[AUTH_AFFILIATES.name] == "exists"
     assert set(remade.values()) == {"exists", "remade"}
     assert await partitions_of(own_broker.bootstrap, AUTH_EVENTS.name) == set(range(AUTH_EVENTS.partitions))
+
+
+def test_the_launcher_remakes_a_topic_a_client_made_before_it_provisioned_the_restarted_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make run``'s supervisor, its broker killed: a producer reaches the new one first (here, as
+    soon as it listens), the launcher remakes the topic it made and says so, then tells the services."""
+    stack = Stack(StackConfig(data_dir=tmp_path, kafka_port=free_port(), ports={}))
+    stack.broker = EmbeddedBroker(stack.config.kafka_port, tmp_path / "broker.log")
+    stack.bootstrap = stack.broker.bootstrap
+    stack.children["broker"] = Child()
+    start = stack.broker.start
+
+    async def first_use() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(AUTH_EVENTS.name, b"{}", key=b"before-provisioning")
+        finally:
+            await producer.stop()
+
+    def start_then_a_client_first() -> None:
+        start()
+        asyncio.run(first_use())
+
+    start()
+    asyncio.run(provision_topics(stack.bootstrap))
+    monkeypatch.setattr(stack.broker, "start", start_then_a_client_first)
+    said: list[str] = []
+    try:
+        assert stack.broker.process is not None
+        stack.broker.process.kill()
+        stack.broker.process.wait(10)
+        assert stack.supervise(said.append) == ["broker"]
+        assert f"topics créés par un client avant leur provisionnement, refaits : {AUTH_EVENTS.name}" in said
+        assert asyncio.run(partitions_of(stack.bootstrap, AUTH_EVENTS.name)) == set(range(AUTH_EVENTS.partitions))
+    finally:
+        stack.broker.stop()
