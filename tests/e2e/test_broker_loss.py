@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import BANK_ORDERS, CATALOGUE
 from services.stack.demo_data import generate
@@ -182,7 +183,31 @@ async def where_the_order_is(stack: RunningStack, request_id: str) -> str:
         for r in await read_to_end(stack.bootstrap, topic.name)
         if request_id.encode() in (r.value or b"")
     ]
-    return f"request {request_id}: orders {orders}; outbox rows {found}; on the broker {records}\n{stack.last_words()}"
+    banks = [await where_its_bank_reads(stack.bootstrap, topic, partition) for topic, partition, _ in records]
+    return (
+        f"request {request_id}: orders {orders}; outbox rows {found}; on the broker {records};"
+        f" its bank's group there {banks}\n{stack.last_words()}"
+    )
+
+
+async def where_its_bank_reads(bootstrap: str, topic: str, partition: int) -> dict[str, Any]:
+    """The bank's group's committed offset on the order's partition, beside the partition's end and
+    every partition the broker lists for the topic: a bank that never read an order on the broker
+    was behind, ahead (a position from the lost broker), or not looking at that partition."""
+    code = topic.split(".")[2]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"bank-{code}", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        tp = TopicPartition(topic, partition)
+        return {
+            "group": f"bank-{code}",
+            "committed": await consumer.committed(tp),
+            "end": (await consumer.end_offsets([tp]))[tp],
+            "partitions": sorted(consumer.partitions_for_topic(topic) or ()),
+        }
+    finally:
+        await consumer.stop()
 
 
 async def metrics_of(stack: RunningStack, service: str) -> str:
