@@ -86,9 +86,9 @@ async def provision_topics(
     'remade'.
 
     ``remake_misshapen`` is for a broker whose topics hold nothing worth keeping: the embedded
-    memory-only one, just restarted. A topic there with another shape was made by a producer that
-    wrote to it before this provisioning (Tansu creates a topic of 4 partitions on first use and
-    acknowledges records sent to partitions it does not have, which no one can read): it is deleted
+    memory-only one, just restarted. A topic there with another shape was made by a client that named
+    it before this provisioning (Tansu creates a topic of 4 partitions on a produce or a metadata
+    request, and acknowledges records sent to partitions it does not have, which no one can read): it is deleted
     and created again, and the services' relays, finding the offsets they logged gone, replay it
     (``services/runtime/epochs.py``). Never on a real cluster: there a different count is an
     operator's choice, only reported.
@@ -115,7 +115,10 @@ async def provision_topics(
                 "topics made by a producer before they were provisioned: deleted and created again",
                 extra={"topics": names, "partitions_found": [counts[name] for name in names]},
             )
-            outcome |= {name: "remade" for name, state in remade.items() if state == "created"}
+            outcome |= {
+                name: "remade" if remade.get(name) == "created" else f"exists with {counts[name]} partitions"
+                for name in names
+            }
         elif misshapen:
             outcome |= {spec.name: f"exists with {counts[spec.name]} partitions" for spec in misshapen}
         return outcome
