@@ -37,7 +37,7 @@ from tests.support import read_to_end
 
 # Not in `make test`: minutes at 200 employers, and not yet steady. Two causes of its failures were
 # found and fixed on 2026-12-06 (an order Tansu took into a topic made before provisioning; requests
-# never exiting after a failed start, its relay deaf to the cancel); a third was seen once in four runs
+# never exiting after a failed start, its relay deaf to the cancel); a third was seen once in seven runs
 # after them (a replayed order on the broker that the reference bank never read), not explained.
 # A failed wait prints the order's whereabouts. `make chaos` runs it; CHAOS_EMPLOYERS=25 for a quicker one.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]

@@ -280,13 +280,13 @@ async def partitions_of(bootstrap: str, topic: str) -> set[int]:
 async def test_what_a_new_broker_took_before_its_topics_were_provisioned_is_sent_again_once_they_are(
     pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
 ) -> None:
-    """The chaos test's lost order, step by step. The broker restarts empty; the launcher is still
-    provisioning when the relay (its epochs topic already there) adopts it and replays its log. Tansu
-    makes the event's topic on first use, with 4 partitions, and takes the event: on one of them, or
-    (a producer still holding the old broker's metadata) on a partition it does not have, where no one
-    can read it. Provisioning remakes the topic with the catalogue's partitions, emptying it, and the
-    launcher tells the relay, whose mark is in place: what tells it the event is gone is the
-    partition's end, at or before the offset it was given."""
+    """The likeliest account of the order the chaos test lost, step by step. The broker restarts
+    empty; the launcher is still provisioning when the relay (its epochs topic already there) adopts
+    it and replays its log. Tansu makes the event's topic on first use, with 4 partitions, and takes
+    the event: on one of them, or (a producer still holding the old broker's metadata) on a partition
+    it does not have, where no one can read it. Provisioning remakes the topic with the catalogue's
+    partitions, emptying it, and the launcher tells the relay, whose mark is in place: what tells it
+    the event is gone is the partition's end, at or before the offset it was given."""
     login = f"window.{uuid.uuid4().hex[:8]}"
     async with relay_on(own_broker.bootstrap, pool, database, ReplayPolicy(), every_s=3600) as (relay, watch):
         assert watch is not None
