@@ -55,6 +55,9 @@ _RELAY_LOCK_KEY = 0x0B7B0C5
 # Refusals that no retry will change: the event itself is the problem, not the broker.
 _UNSENDABLE = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
 
+_WENT_BACK = "a partition's offsets went back"
+_ENDS_SHORT = "a partition is gone or ends before an offset it acknowledged"
+
 DeliveredLookup = Callable[[set[UUID], set[str], datetime], Awaitable[set[UUID]]]
 """``(event ids, topics, first hand-over) -> the event ids the broker holds``: see ``delivered``."""
 
@@ -250,7 +253,7 @@ class OutboxRelay:
                         self._forget_every_offset()  # they named the lost broker
                     elif look.topics_gone:
                         async with self._pool.acquire() as conn, conn.transaction():
-                            await self._replay_topics(conn, self._forget(look.topics_gone))
+                            await self._replay_topics(conn, self._forget(look.topics_gone), _ENDS_SHORT)
                     next_check = time.monotonic() + self._watch.interval_s
                 sent = await self.publish_pending()
                 if sent < self._batch_size:
@@ -325,18 +328,20 @@ class OutboxRelay:
         sent = [row["id"] for row, _ in taken]
         failed = [(row, o) for row, o in outcomes if isinstance(o, BaseException) and not isinstance(o, HeldBack)]
         lost = self._topics_gone_back(taken)
+        signs = [_WENT_BACK]
         if lost and self._watch is not None:
             look = await self._watch.check(self._pool, self._last_batch)
             if look.lost:
                 # The whole broker is new (our mark is gone too): every topic was replayed, once.
                 lost = set()
                 self._forget_every_offset()
-            else:
+            elif look.topics_gone:
                 lost |= self._forget(look.topics_gone)
+                signs.append(_ENDS_SHORT)
         async with conn.transaction():
             if lost:
                 # Before the batch is logged: its rows are still in the outbox, so the replay skips them.
-                await self._replay_topics(conn, lost)
+                await self._replay_topics(conn, lost, "; ".join(signs))
             await _QUERIES.log_sent(
                 conn,
                 ids=sent,
@@ -389,13 +394,12 @@ class OutboxRelay:
         self._high_water.clear()
         self._last_batch.clear()
 
-    async def _replay_topics(self, conn: asyncpg.Connection, lost: set[str]) -> None:
+    async def _replay_topics(self, conn: asyncpg.Connection, lost: set[str], sign: str) -> None:
         """In the caller's transaction: the topics' retained log goes back into the outbox."""
         replayed = await replay_lost(conn, lost, self._policy)
         log.error(
-            "the broker lost these topics (a partition's offsets went back, or it no longer holds what it "
-            "acknowledged): their log is replayed",
-            extra={"topics": sorted(lost), "events_replayed": replayed},
+            "the broker lost these topics: their log is replayed",
+            extra={"topics": sorted(lost), "events_replayed": replayed, "sign": sign},
         )
         if self._watch is not None:
             self._watch.on_lost(replayed)

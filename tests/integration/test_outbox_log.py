@@ -278,7 +278,7 @@ async def partitions_of(bootstrap: str, topic: str) -> set[int]:
 
 
 async def test_what_a_new_broker_took_before_its_topics_were_provisioned_is_sent_again_once_they_are(
-    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The likeliest account of the order the chaos test lost, step by step. The broker restarts
     empty; the launcher is still provisioning when the relay (its epochs topic already there) adopts
@@ -320,6 +320,9 @@ async def test_what_a_new_broker_took_before_its_topics_were_provisioned_is_sent
         assert event_ids(after) == [str(event.event_id)]
         await eventually(lambda: drained(pool))
         assert (watch.losses, relay.topics_lost) == (1, 1)  # the mark stayed: one topic replayed
+        [told] = [r for r in caplog.records if r.getMessage() == "the broker lost these topics: their log is replayed"]
+        assert (told.topics, told.events_replayed) == ([AUTH_EVENTS.name], 1)  # type: ignore[attr-defined]
+        assert told.sign == "a partition is gone or ends before an offset it acknowledged"  # type: ignore[attr-defined]
         await asyncio.sleep(0.5)
         assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 1  # once
 
