@@ -88,10 +88,11 @@ async def provision_topics(
     ``remake_misshapen`` is for a broker whose topics hold nothing worth keeping: the embedded
     memory-only one, just restarted. A topic there with another shape was made by a client that named
     it before this provisioning (Tansu creates a topic of 4 partitions on a produce or a metadata
-    request, and acknowledges records sent to partitions it does not have, which no one can read): it is deleted
-    and created again, and the services' relays, finding the offsets they logged gone, replay it
-    (``services/runtime/epochs.py``). Never on a real cluster: there a different count is an
-    operator's choice, only reported.
+    request, and acknowledges records sent to partitions it does not have, which no one can read): it
+    is deleted and created again, and the services' relays, finding the offsets they logged gone,
+    replay it (``services/runtime/epochs.py``). A consumer assigned the made-up partitions sees the new
+    ones at its next metadata refresh (aiokafka: up to 5 minutes). Never on a real cluster: there a
+    different count is an operator's choice, only reported.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
@@ -107,20 +108,13 @@ async def provision_topics(
         existing = {name for name, state in outcome.items() if state == "exists"}
         counts = await _partition_counts(admin, existing) if existing else {}
         misshapen = [spec for spec in specs if spec.name in counts and counts[spec.name] != spec.num_partitions]
+        remade: dict[str, str] = {}
         if misshapen and remake_misshapen:
-            names = [spec.name for spec in misshapen]
-            await admin.delete_topics(names)
+            await admin.delete_topics([spec.name for spec in misshapen])
             remade = await _create(admin, misshapen)
-            log.warning(
-                "topics made by a producer before they were provisioned: deleted and created again",
-                extra={"topics": names, "partitions_found": [counts[name] for name in names]},
-            )
-            outcome |= {
-                name: "remade" if remade.get(name) == "created" else f"exists with {counts[name]} partitions"
-                for name in names
-            }
-        elif misshapen:
-            outcome |= {spec.name: f"exists with {counts[spec.name]} partitions" for spec in misshapen}
+        for spec in misshapen:
+            created = remade.get(spec.name) == "created"
+            outcome[spec.name] = "remade" if created else f"exists with {counts[spec.name]} partitions"
         return outcome
     finally:
         await admin.close()
