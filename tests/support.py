@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from fastapi import FastAPI
 
 from contracts.envelope import Envelope
+from services.stack.embedded import EmbeddedBroker, free_port
+from services.stack.provisioning import provision_topics
 
 
 @asynccontextmanager
@@ -119,3 +122,37 @@ def header(record: ConsumerRecord[Any, Any], name: str) -> str | None:
         if key == name:
             return bytes(value).decode()
     return None
+
+
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        return set(consumer.partitions_for_topic(topic) or set())
+    finally:
+        await consumer.stop()
+
+
+class RestartableBroker:
+    """A broker of this test's own, killed and started again on the same port (memory only: the new
+    one holds nothing), its topics provisioned as ``make run`` does."""
+
+    def __init__(self, directory: Path) -> None:
+        self.broker = EmbeddedBroker(free_port(), directory / "broker.log")
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    async def start(self, *, provisioned: bool = True) -> None:
+        self.broker.start()
+        if provisioned:
+            await provision_topics(self.bootstrap)
+
+    async def kill_and_restart(self, *, provisioned: bool = True) -> None:
+        """``provisioned=False``: the window in which the launcher is still creating the topics."""
+        assert self.broker.process is not None
+        self.broker.process.kill()
+        self.broker.process.wait(10)
+        await self.start(provisioned=provisioned)

@@ -1,6 +1,6 @@
 """The HTTP side of a process that only consumes and publishes, with no database and no outbox (the
-partner stand-ins): it starts the broker and a producer for dead letters, answers health, and stops
-each part within a bound."""
+partner stand-ins): it starts the broker and a producer for dead letters, answers health, learns the
+topics again when the embedded stack restarted its broker, and stops each part within a bound."""
 
 import asyncio
 import logging
@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
+from services.runtime.broker_replaced import BROKER_REPLACED, listen
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_producer, start_consuming
+from services.runtime.kafka import create_producer, refresh_metadata, start_consuming
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,14 @@ def create_broker_app(
         await producer.start()
         dead_letters.append(DeadLetters(producer, settings.service_name))
         await start_consuming(broker, settings)
+        # a topic the launcher remade after a broker restart may have partitions no consumer was
+        # given: told at once rather than at the next metadata refresh (``kafka.refresh_metadata``)
+        listen(BROKER_REPLACED, lambda: refresh_metadata(broker, producer))
         on_started()
         try:
             yield
         finally:
+            listen(BROKER_REPLACED, None)
             for name, stop in (("broker", broker.stop), ("producer", producer.stop)):
                 try:
                     await asyncio.wait_for(stop(), 5.0)

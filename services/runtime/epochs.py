@@ -27,7 +27,6 @@ replay is harmless and a lost broker must not go unnoticed.
 
 import asyncio
 import logging
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,13 +46,6 @@ from services.runtime.outbox_log import ReplayPolicy, replay_lost
 log = logging.getLogger(__name__)
 _QUERIES = load_queries(Path(__file__).parent / "sql" / "outbox.sql")
 INCONCLUSIVE_IS_LOST = 3
-
-BROKER_REPLACED = signal.SIGUSR1
-"""Sent by the embedded stack's launcher to each service once it restarted the memory-only broker:
-the relay looks for the mark at once (``OutboxRelay.look_at_broker_now``) instead of within
-``BROKER_CHECK_INTERVAL_SECONDS``. The launcher ignores it before spawning, and an ignored signal
-stays ignored across exec, so a service still starting is not killed by it (its default action)."""
-
 
 Logged = Mapping[tuple[str, int], int]
 """``(topic, partition) -> the first offset`` the current broker gave the relay's last batch there"""

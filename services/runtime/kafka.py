@@ -17,6 +17,7 @@ from opentelemetry.trace import TracerProvider
 
 from services.runtime.fetch_pacing import FetchPacer
 from services.runtime.settings import ServiceSettings
+from services.runtime.topic_shape import TopicShapeAssignor
 
 
 def client_security(settings: ServiceSettings) -> dict[str, Any]:
@@ -62,9 +63,11 @@ def create_broker(settings: ServiceSettings, tracer_provider: TracerProvider) ->
 
 
 def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
-    """Options every subscriber takes: its group, a short fetch wait and fast group joins."""
+    """Options every subscriber takes: its group, a short fetch wait, fast group joins, and an
+    assignor of its own that tells the group the topics' shape it sees (``topic_shape``)."""
     return {
         "group_id": settings.kafka_group_id or settings.service_name,
+        "partition_assignment_strategy": (TopicShapeAssignor(),),
         "auto_offset_reset": "earliest",
         "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         "session_timeout_ms": settings.kafka_session_timeout_ms,
@@ -84,6 +87,10 @@ async def start_consuming(broker: KafkaBroker, settings: ServiceSettings) -> Non
     """
     await broker.connect()
     await asyncio.gather(*(subscriber.start() for subscriber in broker.subscribers))
+    for consumer in consumers_of(broker):
+        for assignor in consumer._partition_assignment_strategy:
+            if isinstance(assignor, TopicShapeAssignor):
+                assignor.watch(consumer._client.cluster)
     for publisher in broker.publishers:
         await publisher.start()
     broker.running = True
@@ -91,6 +98,31 @@ async def start_consuming(broker: KafkaBroker, settings: ServiceSettings) -> Non
         settings.kafka_fetch_max_wait_ms, settings.kafka_idle_fetch_max_wait_ms, settings.kafka_idle_after_ms
     )
     pacer.pace(broker.subscribers)
+
+
+def refresh_metadata(broker: KafkaBroker, *producers: AIOKafkaProducer | None) -> None:
+    """Each started consumer of ``broker`` and each producer asks for the topics' metadata now
+    instead of at its next refresh (``metadata_max_age_ms``, 5 minutes).
+
+    A consumer group that sees a topic's partitions change rejoins (aiokafka's group coordinator
+    compares the subscribed topics' partitions after each metadata update), so partitions added to
+    a topic are assigned within a rebalance (on Tansu thanks to ``topic_shape``). FastStream's own
+    publisher (the partners' answers) is left to its periodic refresh: records it sends meanwhile go
+    to partitions the topic has, only keyed by the old count.
+    """
+    for consumer in consumers_of(broker):
+        consumer._client.force_metadata_update()
+    for producer in producers:
+        if producer is not None:
+            producer.client.force_metadata_update()
+
+
+def consumers_of(broker: KafkaBroker) -> list[AIOKafkaConsumer]:
+    """The aiokafka consumers of the broker's started subscribers. aiokafka has no public hold on
+    what these callers need (the consumer's client and assignors: ``_client``,
+    ``_partition_assignment_strategy``); it is pinned, ``tests/unit/test_topic_shape.py`` holds the names."""
+    consumers = (getattr(subscriber, "consumer", None) for subscriber in broker.subscribers)
+    return [consumer for consumer in consumers if consumer is not None]
 
 
 def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:

@@ -1,9 +1,7 @@
 """The running parts of one service, started and stopped together from its HTTP app's lifespan."""
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +13,22 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.topics import all_topic_names
+from services.runtime.broker_replaced import BROKER_REPLACED, listen
 from services.runtime.client_address import Network, trusted_networks
 from services.runtime.clock import Clock
 from services.runtime.db import TimedPool, create_pool, database_ready, migrate
 from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
-from services.runtime.epochs import BROKER_REPLACED, BrokerWatch
+from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import CrashPoints
-from services.runtime.kafka import create_broker, create_producer, create_tail_reader, start_consuming
+from services.runtime.kafka import (
+    consumers_of,
+    create_broker,
+    create_producer,
+    create_tail_reader,
+    refresh_metadata,
+    start_consuming,
+)
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.outbox_log import NO_POLICY, ReplayPolicy
@@ -125,7 +131,7 @@ class Platform:
             watch=self.watch,
         )
         await self.relay.start()
-        _listen(BROKER_REPLACED, self.relay.look_at_broker_now)
+        listen(BROKER_REPLACED, self._broker_replaced)
         retention = Retention(self.background_pool, [*platform_purges(s), *self.purges], on_purged=self.metrics.purged)
         self.retention = retention.schedule(s.retention_interval_seconds)
         self.retention.start()
@@ -135,6 +141,15 @@ class Platform:
             await start_consuming(self.broker, s)
         else:
             log.info("serving HTTP only: another process consumes the service's topics (CONSUME_EVENTS=false)")
+
+    def _broker_replaced(self) -> None:
+        """The launcher restarted the broker (``BROKER_REPLACED``): the relay looks for its mark now,
+        and the consumers and the producer learn the topics again (the launcher may have remade one
+        a client had made with too few partitions: without this, partitions added then are read by
+        no one until the consumers' next metadata refresh, up to 5 minutes later)."""
+        assert self.relay is not None
+        self.relay.look_at_broker_now()
+        refresh_metadata(self.broker, self.producer)
 
     async def stop(self, step_timeout: float = 5.0) -> None:
         """Consumers first (no new work), then the relay (may be mid-batch), then connections.
@@ -147,7 +162,7 @@ class Platform:
         if self.retention is not None:
             steps.append(("retention", self.retention.stop))
         if self.relay is not None:
-            _listen(BROKER_REPLACED, None)
+            listen(BROKER_REPLACED, None)
             steps.append(("outbox relay", self.relay.stop))
         if self.producer is not None:
             steps.append(("producer", self.producer.stop))
@@ -166,7 +181,7 @@ class Platform:
 
     def consumers(self) -> list[Any]:
         """The aiokafka consumers of the service's subscribers, once started (for the lag metric)."""
-        return [c for c in (getattr(s, "consumer", None) for s in self.broker.subscribers) if c is not None]
+        return consumers_of(self.broker)
 
     def assignment(self) -> dict[str, list[int]]:
         """The partitions this process consumes now, per topic: replicas of a service share their
@@ -193,16 +208,3 @@ class Platform:
         except Exception:
             broker = False
         return {"broker": broker, "outbox_relay": bool(self.relay and self.relay.running)}
-
-
-def _listen(signum: signal.Signals, handler: Callable[[], None] | None) -> None:
-    """``handler`` called on the event loop when the process gets ``signum``; None: ignored again
-    (not asyncio's removal, which restores the default action: for SIGUSR1, death). Only the main
-    thread may set handlers: elsewhere (an app run in a test's thread) the signal is not listened to."""
-    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-        loop = asyncio.get_running_loop()
-        if handler is None:
-            loop.remove_signal_handler(signum)
-            signal.signal(signum, signal.SIG_IGN)
-        else:
-            loop.add_signal_handler(signum, handler)

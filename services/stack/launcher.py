@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from services.runtime.epochs import BROKER_REPLACED
+from services.runtime.broker_replaced import BROKER_REPLACED
 from services.runtime.serving import reuse_port_socket
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
@@ -260,8 +260,9 @@ class Stack:
 
     def tell_broker_replaced(self) -> None:
         """Each service's relay looks for its mark now, finds it gone and replays its log, rather than
-        within ``BROKER_CHECK_INTERVAL_SECONDS`` (30 s). Every child is told: those that do not listen
-        (partners, the portal, a service still starting) ignore it (``_child_setup``)."""
+        within ``BROKER_CHECK_INTERVAL_SECONDS`` (30 s), and every process's consumers learn the topics
+        again (a remade topic's new partitions). Every child is told: those that do not listen (the
+        portal, a process still starting) ignore it (``_child_setup``)."""
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(BROKER_REPLACED)
@@ -407,7 +408,7 @@ def listing(config: StackConfig) -> list[str]:
 def _child_setup() -> None:
     """In the child, before exec: it dies with the launcher, and ignores ``BROKER_REPLACED`` until its
     platform listens for it (the default action would kill a service still starting; an ignored
-    signal stays ignored across exec). Partners and the portal never listen: it stays ignored."""
+    signal stays ignored across exec). The portal never listens: it stays ignored."""
     die_with_parent()
     signal.signal(BROKER_REPLACED, signal.SIG_IGN)
 

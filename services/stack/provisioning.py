@@ -90,9 +90,9 @@ async def provision_topics(
     it before this provisioning (Tansu creates a topic of 4 partitions on a produce or a metadata
     request, and acknowledges records sent to partitions it does not have, which no one can read): it
     is deleted and created again, and the services' relays, finding the offsets they logged gone,
-    replay it (``services/runtime/epochs.py``). A consumer assigned the made-up partitions sees the new
-    ones at its next metadata refresh (aiokafka: up to 5 minutes). Never on a real cluster: there a
-    different count is an operator's choice, only reported.
+    replay it (``services/runtime/epochs.py``). The launcher then signals every process, whose
+    consumers learn the new partitions and form their groups again (``runtime/topic_shape.py``).
+    Never on a real cluster: there a different count is an operator's choice, only reported.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()

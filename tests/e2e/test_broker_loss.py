@@ -35,13 +35,13 @@ from tests.e2e.test_debits_flow import answered, debit_run, plan_of, request_rea
 from tests.e2e.test_requests_flow import Employer
 from tests.support import read_to_end
 
-# Not in `make test`: minutes at 200 employers, and not yet steady. Two causes of its failures were
-# found and fixed on 2026-12-06 (an order Tansu took into a topic made before provisioning; requests
-# never exiting after a failed start, its relay deaf to the cancel). Twice in eight runs after them a
-# replayed order on the broker was not answered in time: once on partition 9 of a bank topic the
-# launcher had remade, whose bank group still held the made-up topic's 4 partitions (it sees the others
-# at its next metadata refresh, up to 5 minutes: docs/architecture.md); once not explained. A failed
-# wait prints the order's whereabouts. `make chaos` runs it; CHAOS_EMPLOYERS=25 for a quicker one.
+# Not in `make test`: minutes at 200 employers. Three causes of its failures were found and fixed on
+# 2026-12-06: an order Tansu took into a topic made before provisioning; requests never exiting after
+# a failed start, its relay deaf to the cancel; a bank group that held a made-up topic's partitions
+# after the launcher remade it, never given partition 9 where a replayed order waited (Tansu keeps a
+# formed group when a member rejoins unchanged: runtime/topic_shape.py). Once a replayed order on
+# partition 1 was not answered in time, not explained. A failed wait prints the order's whereabouts.
+# `make chaos` runs it; CHAOS_EMPLOYERS=25 for a quicker one.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
 KILLED_FLOW = int(os.environ.get("CHAOS_EMPLOYERS", "200"))

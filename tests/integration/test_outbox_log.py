@@ -32,7 +32,7 @@ from services.stack.embedded import EmbeddedBroker, free_port
 from services.stack.launcher import Child, Stack, StackConfig
 from services.stack.provisioning import provision_topics
 from tests.conftest import Infra
-from tests.support import eventually, read_to_end, read_topic
+from tests.support import RestartableBroker, eventually, partitions_of, read_to_end, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -54,30 +54,6 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
         await migrate(conn, [])
     yield pool
     await pool.close()
-
-
-class RestartableBroker:
-    """A broker of this test's own, killed and started again on the same port (memory only: the new
-    one holds nothing), its topics provisioned as ``make run`` does."""
-
-    def __init__(self, directory: Path) -> None:
-        self.broker = EmbeddedBroker(free_port(), directory / "broker.log")
-
-    @property
-    def bootstrap(self) -> str:
-        return self.broker.bootstrap
-
-    async def start(self, *, provisioned: bool = True) -> None:
-        self.broker.start()
-        if provisioned:
-            await provision_topics(self.bootstrap)
-
-    async def kill_and_restart(self, *, provisioned: bool = True) -> None:
-        """``provisioned=False``: the window in which the launcher is still creating the topics."""
-        assert self.broker.process is not None
-        self.broker.process.kill()
-        self.broker.process.wait(10)
-        await self.start(provisioned=provisioned)
 
 
 @pytest.fixture
@@ -265,16 +241,6 @@ async def test_a_partition_whose_offsets_went_back_has_its_topic_replayed_withou
         assert relay.topics_lost == 1
         await asyncio.sleep(0.5)
         assert len(await read_to_end(own_broker.bootstrap, AUTH_EVENTS.name, key=login)) == 4  # each once
-
-
-async def partitions_of(bootstrap: str, topic: str) -> set[int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        await consumer.topics()
-        return set(consumer.partitions_for_topic(topic) or set())
-    finally:
-        await consumer.stop()
 
 
 async def test_what_a_new_broker_took_before_its_topics_were_provisioned_is_sent_again_once_they_are(

@@ -4,8 +4,7 @@ import asyncio
 import os
 import signal
 
-from services.runtime.epochs import BROKER_REPLACED
-from services.runtime.platform import _listen
+from services.runtime.broker_replaced import BROKER_REPLACED, listen
 
 
 async def test_the_signal_reaches_the_handler_on_the_loop_then_is_ignored_not_deadly() -> None:
@@ -15,11 +14,11 @@ async def test_the_signal_reaches_the_handler_on_the_loop_then_is_ignored_not_de
     signal.signal(BROKER_REPLACED, signal.SIG_IGN)
     told = asyncio.Event()
     try:
-        _listen(BROKER_REPLACED, told.set)
+        listen(BROKER_REPLACED, told.set)
         os.kill(os.getpid(), BROKER_REPLACED)
         await asyncio.wait_for(told.wait(), 2)
 
-        _listen(BROKER_REPLACED, None)
+        listen(BROKER_REPLACED, None)
         # asyncio's removal alone would leave SIG_DFL: a later signal would end the process
         assert signal.getsignal(BROKER_REPLACED) is signal.SIG_IGN
     finally:
