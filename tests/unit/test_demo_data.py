@@ -13,7 +13,9 @@ from contracts.debt import ArrangementClosed, ArrangementOpened, ChargeBooked, P
 from contracts.identifiers import is_valid_rib
 from contracts.topics import DEBT_LEDGER
 from services.auth.service.import_accounts import DamancomExport
+from services.auth.service.passwords import Passwords
 from services.stack.demo_data import PASSWORD, DemoDataset, generate, majoration, months_late_between
+from services.stack.seed import hashed_once
 
 CUTOFF = "2024-12"
 PENALTIES = ("majorations", "astreintes", "frais")
@@ -213,3 +215,16 @@ def test_any_seed_holds_every_invariant(seed: int, affiliates: int) -> None:
 @given(today=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)), seed=st.integers(0, 100))
 def test_any_today_after_the_cut_off_holds_every_invariant(today: date, seed: int) -> None:
     assert_invariants(generate(3, seed, today=today), today)
+
+
+async def test_the_demo_password_is_hashed_once_and_every_account_logs_in_with_it() -> None:
+    export = generate(20, 2024).export
+    assert {a.password for a in export.accounts} == {PASSWORD}
+
+    seeded = hashed_once(export)
+    assert [a.login for a in seeded.accounts] == [a.login for a in export.accounts]
+    assert {a.password for a in seeded.accounts} == {None}  # no plaintext goes to the import
+    [the_hash] = {a.password_hash for a in seeded.accounts}  # one argon2id hash, not one per account
+    assert the_hash is not None and the_hash.startswith("$argon2id$")
+    assert await Passwords().verify(the_hash, PASSWORD)
+    assert DamancomExport.model_validate(seeded.model_dump()) == seeded  # the import takes it as it is
