@@ -145,8 +145,9 @@ class Platform:
     def _broker_replaced(self) -> None:
         """The launcher restarted the broker (``BROKER_REPLACED``): the relay looks for its mark now,
         and the consumers and the producer learn the topics again (the launcher may have remade one
-        a client had made with too few partitions: without this, partitions added then are read by
-        no one until the consumers' next metadata refresh, up to 5 minutes later)."""
+        a client had made with too few partitions: without this, the partitions it gained are read by
+        no one until the consumers' next metadata refresh, 5 minutes later, and on Tansu not even
+        then without ``topic_shape``)."""
         assert self.relay is not None
         self.relay.look_at_broker_now()
         refresh_metadata(self.broker, self.producer)

@@ -88,7 +88,8 @@ async def provision_topics(
     ``remake_misshapen`` is for a broker whose topics hold nothing worth keeping: the embedded
     memory-only one, just restarted. A topic there with another shape was made by a client that named
     it before this provisioning (Tansu creates a topic of 4 partitions on a produce or a metadata
-    request, and acknowledges records sent to partitions it does not have, which no one can read): it
+    request, FastStream one of 1 when a subscriber starts, and Tansu acknowledges records sent to
+    partitions it does not have, which no one can read): it
     is deleted and created again, and the services' relays, finding the offsets they logged gone,
     replay it (``services/runtime/epochs.py``). The launcher then signals every process, whose
     consumers learn the new partitions and form their groups again (``runtime/topic_shape.py``).

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts.banks import orders_topic
-from contracts.debits import DebitExecuted
+from contracts.debits import DebitExecuted, DebitOrder
 from contracts.identifiers import rib_key
 from contracts.topics import BANK_RESULTS
 from partners.bank.config import BankSettings
@@ -28,7 +29,7 @@ from partners.bank.main import create_app
 from services.runtime.broker_replaced import BROKER_REPLACED
 from services.stack.provisioning import provision_topics
 from tests import messages
-from tests.support import RestartableBroker, new_affiliate, partitions_of, read_topic, running
+from tests.support import RestartableBroker, eventually, new_affiliate, partitions_of, read_topic, running
 
 pytestmark = pytest.mark.integration
 
@@ -54,34 +55,82 @@ def signal_listened_for() -> Iterator[None]:
     signal.signal(BROKER_REPLACED, before)
 
 
-async def test_a_bank_that_joined_a_made_up_topic_reads_the_partitions_it_gained_once_told(
-    unprovisioned_broker: RestartableBroker, signal_listened_for: None
-) -> None:
-    bootstrap = unprovisioned_broker.bootstrap
-    settings = BankSettings(kafka_bootstrap_servers=bootstrap, kafka_group_id="bank", bank_codes="011", rules="*=pay")
-    affiliate = new_affiliate()
+async def order_on_partition(bootstrap: str, affiliate: str, partition: int) -> DebitOrder:
     first = f"011780{uuid.uuid4().int % 10**16:016d}"
     order = messages.debit_order(affiliate, debtor_account=first + rib_key(first))
-    async with running(create_app(settings)):
-        made = await partitions_of(bootstrap, ORDERS_011)  # by the bank's consumer: 1 partition here
-        assert 0 < len(made) < 12
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(
+            ORDERS_011, order.model_dump_json().encode(), key=affiliate.encode(), partition=partition
+        )
+    finally:
+        await producer.stop()
+    assert (sent.partition, sent.offset) == (partition, 0)
+    return order
 
-        outcome = await provision_topics(bootstrap, remake_misshapen=True)  # as the launcher does
-        assert outcome[ORDERS_011] == "remade"
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        await producer.start()
-        try:  # where debits' relay, knowing the topic's 12 partitions, may put it
-            sent = await producer.send_and_wait(
-                ORDERS_011, order.model_dump_json().encode(), key=affiliate.encode(), partition=9
-            )
-        finally:
-            await producer.stop()
-        assert (sent.partition, sent.offset) == (9, 0)
 
-        os.kill(os.getpid(), BROKER_REPLACED)  # the launcher's word, once it provisioned the broker
-
-        [record] = await read_topic(bootstrap, BANK_RESULTS.name, lambda r: len(r) >= 1, key=affiliate, timeout=30)
+async def answered(bootstrap: str, order: DebitOrder) -> None:
+    [record] = await read_topic(
+        bootstrap, BANK_RESULTS.name, lambda r: len(r) >= 1, key=order.payload.affiliate, timeout=30
+    )
     answer = BANK_RESULTS.adapter().validate_json(record.value)
     assert isinstance(answer, DebitExecuted)
     assert answer.payload.end_to_end_id == order.payload.end_to_end_id
     assert answer.payload.amount == order.payload.instructed_amount
+
+
+def bank_011(bootstrap: str) -> BankSettings:
+    return BankSettings(kafka_bootstrap_servers=bootstrap, kafka_group_id="bank", bank_codes="011", rules="*=pay")
+
+
+async def test_a_bank_whose_topic_was_made_again_while_it_ran_reads_the_partitions_it_gained_once_told(
+    unprovisioned_broker: RestartableBroker, signal_listened_for: None
+) -> None:
+    """Run 8's steps: the bank runs, the broker is killed and comes back empty, the bank's consumer
+    names its topic first (Tansu makes it, 4 partitions), the launcher remakes it with 12."""
+    bootstrap = unprovisioned_broker.bootstrap
+    await provision_topics(bootstrap)
+    async with running(create_app(bank_011(bootstrap))):
+        await unprovisioned_broker.kill_and_restart(provisioned=False)
+        # the answers' topic as provisioned: the bank's answer to the order below must be readable
+        # (a producer still holding the lost broker's 12 partitions would put it on one Tansu lacks)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(BANK_RESULTS.name, BANK_RESULTS.partitions, 1)])
+        finally:
+            await admin.close()
+
+        async def made_by_the_bank() -> bool:
+            return 0 < len(await partitions_of(bootstrap, ORDERS_011)) < 12
+
+        await eventually(made_by_the_bank, timeout=30)
+        # the bank's group formed on the made-up topic: it answers an order there
+        await answered(bootstrap, await order_on_partition(bootstrap, new_affiliate(), 0))
+        outcome = await provision_topics(bootstrap, remake_misshapen=True)  # as the launcher does
+        assert outcome[ORDERS_011] == "remade"
+        # where debits' relay, knowing the topic's 12 partitions, may put an order
+        order = await order_on_partition(bootstrap, new_affiliate(), 9)
+
+        os.kill(os.getpid(), BROKER_REPLACED)  # the launcher's word, once it provisioned the broker
+
+        await answered(bootstrap, order)
+
+
+async def test_a_bank_that_started_before_its_topic_was_provisioned_reads_the_partitions_it_gained_once_told(
+    unprovisioned_broker: RestartableBroker, signal_listened_for: None
+) -> None:
+    """The bank (re)started by the launcher in the window: its FastStream subscriber makes the topic
+    at its start (1 partition)."""
+    bootstrap = unprovisioned_broker.bootstrap
+    async with running(create_app(bank_011(bootstrap))):
+        assert 0 < len(await partitions_of(bootstrap, ORDERS_011)) < 12
+
+        outcome = await provision_topics(bootstrap, remake_misshapen=True)
+        assert outcome[ORDERS_011] == "remade"
+        order = await order_on_partition(bootstrap, new_affiliate(), 9)
+
+        os.kill(os.getpid(), BROKER_REPLACED)
+
+        await answered(bootstrap, order)
