@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.runtime.broker_replaced import BROKER_REPLACED, listen
 from services.runtime.dlq import DeadLetters
-from services.runtime.kafka import create_producer, refresh_metadata, start_consuming
+from services.runtime.kafka import create_producer, on_broker_replaced, start_consuming
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,8 @@ def create_broker_app(
         dead_letters.append(DeadLetters(producer, settings.service_name))
         await start_consuming(broker, settings)
         # a topic the launcher remade after a broker restart may have partitions no consumer was
-        # given: told at once rather than at the next metadata refresh (``kafka.refresh_metadata``)
-        listen(BROKER_REPLACED, lambda: refresh_metadata(broker, producer))
+        # given: told at once rather than at the next metadata refresh (``kafka.on_broker_replaced``)
+        listen(BROKER_REPLACED, lambda: on_broker_replaced(broker, producer))
         on_started()
         try:
             yield

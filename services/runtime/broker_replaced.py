@@ -9,7 +9,7 @@ BROKER_REPLACED = signal.SIGUSR1
 """Sent by the embedded stack's launcher to each child once it restarted the memory-only broker and
 provisioned it again. A service's relay looks for its mark at once (``OutboxRelay.look_at_broker_now``)
 instead of within ``BROKER_CHECK_INTERVAL_SECONDS``, and every process's consumers and producer ask
-for the topics' metadata again (``kafka.refresh_metadata``). The launcher ignores it before spawning,
+for the topics' metadata again (``kafka.on_broker_replaced``). The launcher ignores it before spawning,
 and an ignored signal stays ignored across exec, so a process still starting is not killed by it (its
 default action)."""
 

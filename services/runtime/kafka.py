@@ -16,6 +16,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from opentelemetry.trace import TracerProvider
 
 from services.runtime.fetch_pacing import FetchPacer
+from services.runtime.member_commits import guard_commits, hold_commits
 from services.runtime.settings import ServiceSettings
 from services.runtime.topic_shape import TopicShapeAssignor
 
@@ -91,6 +92,7 @@ async def start_consuming(broker: KafkaBroker, settings: ServiceSettings) -> Non
         for assignor in consumer._partition_assignment_strategy:
             if isinstance(assignor, TopicShapeAssignor):
                 assignor.watch(consumer._client.cluster)
+        guard_commits(consumer)
     for publisher in broker.publishers:
         await publisher.start()
     broker.running = True
@@ -100,9 +102,11 @@ async def start_consuming(broker: KafkaBroker, settings: ServiceSettings) -> Non
     pacer.pace(broker.subscribers)
 
 
-def refresh_metadata(broker: KafkaBroker, *producers: AIOKafkaProducer | None) -> None:
-    """Each started consumer of ``broker`` and each producer asks for the topics' metadata now
-    instead of at its next refresh (``metadata_max_age_ms``, 5 minutes).
+def on_broker_replaced(broker: KafkaBroker, *producers: AIOKafkaProducer | None) -> None:
+    """Told the broker was replaced (``broker_replaced.BROKER_REPLACED``): each started consumer of
+    ``broker`` holds its commits until its group forms again (``member_commits``), and it and each
+    producer ask for the topics' metadata now instead of at the next refresh (``metadata_max_age_ms``,
+    5 minutes).
 
     A consumer group that sees a topic's partitions change rejoins (aiokafka's group coordinator
     compares the subscribed topics' partitions after each metadata update), so partitions added to
@@ -111,6 +115,7 @@ def refresh_metadata(broker: KafkaBroker, *producers: AIOKafkaProducer | None) -
     to partitions the topic has, only keyed by the old count.
     """
     for consumer in consumers_of(broker):
+        hold_commits(consumer)
         consumer._client.force_metadata_update()
     for producer in producers:
         if producer is not None:

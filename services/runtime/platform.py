@@ -26,7 +26,7 @@ from services.runtime.kafka import (
     create_broker,
     create_producer,
     create_tail_reader,
-    refresh_metadata,
+    on_broker_replaced,
     start_consuming,
 )
 from services.runtime.metrics import Metrics
@@ -150,7 +150,7 @@ class Platform:
         then without ``topic_shape``)."""
         assert self.relay is not None
         self.relay.look_at_broker_now()
-        refresh_metadata(self.broker, self.producer)
+        on_broker_replaced(self.broker, self.producer)
 
     async def stop(self, step_timeout: float = 5.0) -> None:
         """Consumers first (no new work), then the relay (may be mid-batch), then connections.

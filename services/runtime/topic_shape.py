@@ -3,7 +3,7 @@
 Why: after a restart of the memory-only broker, a client can name a topic before the launcher
 provisions it; Tansu then makes it with too few partitions, and the launcher deletes and makes it
 again with the catalogue's (``provisioning.provision_topics(remake_misshapen=True)``). A consumer that
-learns the new shape (``kafka.refresh_metadata``) rejoins its group, as aiokafka does on any change of
+learns the new shape (``kafka.on_broker_replaced``) rejoins its group, as aiokafka does on any change of
 its topics' partitions. Apache Kafka then runs a new assignment; Tansu 0.6 does not: a member that
 rejoins a formed group with the same member metadata gets the formed group back, and the leader's
 new assignment is dropped (``Inner<Formed>::join``, ``tansu-broker/src/coordinator/group/administrator.rs``).

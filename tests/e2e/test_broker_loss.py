@@ -35,16 +35,15 @@ from tests.e2e.test_debits_flow import answered, debit_run, plan_of, request_rea
 from tests.e2e.test_requests_flow import Employer
 from tests.support import read_to_end
 
-# Not in `make test`: minutes at 200 employers. Three causes of its failures were found and fixed on
+# Not in `make test`: minutes at 200 employers. Four causes of its failures were found and fixed on
 # 2026-12-06: an order Tansu took into a topic made before provisioning; requests never exiting after
 # a failed start, its relay deaf to the cancel; a bank group that held a made-up topic's partitions
 # after the launcher remade it, never given partition 9 where a replayed order waited (Tansu keeps a
-# formed group when a member rejoins unchanged: runtime/topic_shape.py). Left open, seen in both tests
-# of one run since (and likely stop 30's unexplained run 3): a replayed order unread because its bank's
-# group had committed, on the new broker, an offset past what that partition holds (committed 3 where
-# the new log has 2 records): the bank answered an order it had read from the killed broker and
-# committed its old positions into the new, empty group; Tansu then makes a fetch past the end wait
-# instead of answering out of range. A failed wait prints the order's whereabouts.
+# formed group when a member rejoins unchanged: runtime/topic_shape.py); and, seen in both tests of one
+# run since (likely stop 30's unexplained run 3 too), a bank group that had committed on the new broker
+# its positions on the killed one (3 where the new log held 2 records): the bank answered an order read
+# before the kill and committed after it; Tansu makes a fetch past the end wait (runtime/member_commits.py).
+# A failed wait prints the order's whereabouts.
 # `make chaos` runs it; CHAOS_EMPLOYERS=25 for a quicker one.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 

@@ -10,6 +10,7 @@ the formed group back (``services/runtime/topic_shape.py``). The launcher's sign
 once, and their metadata now says the shape they see.
 """
 
+import asyncio
 import os
 import signal
 import uuid
@@ -55,7 +56,7 @@ def signal_listened_for() -> Iterator[None]:
     signal.signal(BROKER_REPLACED, before)
 
 
-async def order_on_partition(bootstrap: str, affiliate: str, partition: int) -> DebitOrder:
+async def order_on_partition(bootstrap: str, affiliate: str, partition: int, offset: int = 0) -> DebitOrder:
     first = f"011780{uuid.uuid4().int % 10**16:016d}"
     order = messages.debit_order(affiliate, debtor_account=first + rib_key(first))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
@@ -66,7 +67,7 @@ async def order_on_partition(bootstrap: str, affiliate: str, partition: int) -> 
         )
     finally:
         await producer.stop()
-    assert (sent.partition, sent.offset) == (partition, 0)
+    assert (sent.partition, sent.offset) == (partition, offset)
     return order
 
 
@@ -80,8 +81,10 @@ async def answered(bootstrap: str, order: DebitOrder) -> None:
     assert answer.payload.amount == order.payload.instructed_amount
 
 
-def bank_011(bootstrap: str) -> BankSettings:
-    return BankSettings(kafka_bootstrap_servers=bootstrap, kafka_group_id="bank", bank_codes="011", rules="*=pay")
+def bank_011(bootstrap: str, delay_ms: int = 0) -> BankSettings:
+    return BankSettings(
+        kafka_bootstrap_servers=bootstrap, kafka_group_id="bank", bank_codes="011", rules="*=pay", delay_ms=delay_ms
+    )
 
 
 async def test_a_bank_whose_topic_was_made_again_while_it_ran_reads_the_partitions_it_gained_once_told(
@@ -134,3 +137,24 @@ async def test_a_bank_that_started_before_its_topic_was_provisioned_reads_the_pa
         os.kill(os.getpid(), BROKER_REPLACED)
 
         await answered(bootstrap, order)
+
+
+async def test_a_bank_answering_across_a_broker_restart_commits_nothing_of_the_lost_broker(
+    unprovisioned_broker: RestartableBroker, signal_listened_for: None
+) -> None:
+    """make chaos, both tests of one run: the bank holds an order (offset 1) when the broker dies,
+    answers it on the new broker and commits. Its old positions must not land in the new, empty group:
+    the group would start at offset 2 where the new log has one record, and never read it."""
+    bootstrap = unprovisioned_broker.bootstrap
+    await provision_topics(bootstrap)
+    async with running(create_app(bank_011(bootstrap, delay_ms=2000))):
+        first = await order_on_partition(bootstrap, new_affiliate(), 0)
+        held = await order_on_partition(bootstrap, new_affiliate(), 0, offset=1)
+        await answered(bootstrap, first)  # and the bank is now holding ``held`` for 2 s
+        await unprovisioned_broker.kill_and_restart()  # provisioned at once, as the launcher does
+        os.kill(os.getpid(), BROKER_REPLACED)
+
+        await asyncio.sleep(8)  # the held order answered on the new broker, the group formed again
+        replayed = await order_on_partition(bootstrap, new_affiliate(), 0)  # offset 0 of the new log
+        await answered(bootstrap, replayed)
+    assert held.payload.end_to_end_id != replayed.payload.end_to_end_id

@@ -42,7 +42,7 @@ def test_it_is_roundrobin_for_the_group_so_members_without_it_agree() -> None:
 
 async def test_the_aiokafka_names_it_relies_on_are_there() -> None:
     """aiokafka is pinned; these private names are how ``kafka.start_consuming`` binds the assignor
-    and ``kafka.refresh_metadata`` asks for metadata: an upgrade that renames them fails here (that
+    and ``kafka.on_broker_replaced`` asks for metadata: an upgrade that renames them fails here (that
     the coordinator asks the instance for the member's metadata, ``test_broker_replaced.py`` shows)."""
     assignor = TopicShapeAssignor()
     consumer = AIOKafkaConsumer("a.v1", bootstrap_servers="127.0.0.1:1", partition_assignment_strategy=(assignor,))
