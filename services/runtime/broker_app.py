@@ -37,8 +37,8 @@ def create_broker_app(
         await producer.start()
         dead_letters.append(DeadLetters(producer, settings.service_name))
         await start_consuming(broker, settings)
-        # a topic the launcher remade after a broker restart may have partitions no consumer was
-        # given: told at once rather than at the next metadata refresh (``kafka.on_broker_replaced``)
+        # after a broker restart: no commit of the lost broker's positions, and a topic the launcher
+        # remade learnt at once rather than at the next metadata refresh (``kafka.on_broker_replaced``)
         listen(BROKER_REPLACED, lambda: on_broker_replaced(broker, producer))
         on_started()
         try:
