@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +34,7 @@ from services.runtime.db import create_pool, database_ready, migrate
 from services.runtime.http import BodyLimit
 from services.runtime.metrics import HttpTimer, Metrics
 from services.runtime.periodic import Periodic
-from services.runtime.telemetry import setup_logging, setup_tracing
+from services.runtime.telemetry import server_spans, setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +114,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        telemetry=server_spans(tracer_provider, exclude_prefixes=("/health/", "/static/")),
     )
     app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -142,12 +142,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         body = {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=tracer_provider,
-        excluded_urls="/health/.*,/static/.*",
-        exclude_spans=["receive", "send"],
-    )
     return app
 
 

@@ -10,7 +10,6 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,7 +19,7 @@ from services.runtime.metrics import HttpTimer, StateGauge
 from services.runtime.openapi import complete_document
 from services.runtime.platform import Platform
 from services.runtime.problems import Problem, install_problem_handlers
-from services.runtime.telemetry import instance_id
+from services.runtime.telemetry import instance_id, server_spans
 from services.runtime.tokens import InvalidToken, Principal
 from services.runtime.turns import Priority
 
@@ -173,7 +172,13 @@ def create_http_app(
             await on_stopping()
         await platform.stop()
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1",
+        lifespan=lifespan,
+        telemetry=server_spans(platform.tracer_provider, exclude_prefixes=("/health/",)),
+    )
     app.state.platform = platform
     app.state.dependencies = dependencies  # what the handlers get through dependencies_of
     install_problem_handlers(app)
@@ -223,11 +228,4 @@ def create_http_app(
 
     for router in routers:
         app.include_router(router)
-    # One server span per request; the per-chunk send/receive spans cost more than a cached read.
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=platform.tracer_provider,
-        excluded_urls="/health/.*",
-        exclude_spans=["receive", "send"],
-    )
     return app
