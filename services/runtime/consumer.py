@@ -11,7 +11,11 @@ gets the same guarantees without writing them again:
   ids: a redelivered message changes nothing, and a commit (an fsync) per batch instead of per
   message keeps a projection abreast of its topic under load. A route with ``inbox=False`` (debt's
   ledger, whose entry table dedupes by entry id) claims nothing: its handler must be idempotent;
-- each message is applied in a savepoint. **Poison or outage** (``services/runtime/poison.py``):
+- a batch is first applied as it is, in its transaction alone; if one of its messages raises
+  poison, the transaction is rolled back and the batch applied again with each message in its own
+  savepoint (the one already found to blame is not called again). Poison is rare, a savepoint is
+  two round trips per message: the flow bench counted 4.4 of them per flow in requests alone.
+  **Poison or outage** (``services/runtime/poison.py``):
   a handler that raises a transient error (connection lost or refused, too many connections, a
   timeout, a lock or serialization conflict, a Kafka error, an ``OSError``) fails the batch, which
   is read again after a pause that doubles at each failure (0.25 s up to 10 s). Anything else (a
@@ -57,10 +61,12 @@ from services.runtime.platform import Platform
 from services.runtime.poison import (
     DATA_ERRORS,
     KNOWN_REFUSALS,
+    RecordKey,
     Retries,
     Unapplicable,
     describe,
     is_transient,
+    record_key,
     record_problem,
     redact,
     text_headers,
@@ -225,6 +231,20 @@ class _BatchApplier:
         self.in_flight = None
 
     async def apply(self, items: list[tuple[Record, Any]]) -> None:
+        blamed: dict[RecordKey, Exception] = {}
+        if not self.retries.careful:
+            try:
+                await self._apply(items, guarded=False, blamed=blamed)
+                return
+            except _Poisoned as found:  # rolled back whole: nothing of this attempt stands
+                self.in_flight = None
+                if found.record is not None:
+                    blamed[record_key(found.record)] = found.poison
+        await self._apply(items, guarded=True, blamed=blamed)
+
+    async def _apply(self, items: list[tuple[Record, Any]], guarded: bool, blamed: dict[RecordKey, Exception]) -> None:
+        """``guarded``: each message (each bulk group) in a savepoint, a poison refused and the rest
+        kept; unguarded, the first poison raises ``_Poisoned`` out of the transaction."""
         assert self.platform.background_pool is not None
         one_by_one = self.retries.careful
         async with self.platform.background_pool.acquire() as conn, conn.transaction():
@@ -242,11 +262,11 @@ class _BatchApplier:
                     refused.append((record, event, spent))
                 elif isinstance(route.handler, Bulk | TracedBulk) and not one_by_one:
                     bulks.setdefault(record.topic, []).append((record, event))
-                elif (reason := await self.apply_one(conn, record, event)) is not None:
+                elif (reason := await self.apply_one(conn, record, event, guarded, blamed)) is not None:
                     refused.append((record, event, reason))
             # A topic's messages keep their order; different topics carry independent facts.
             for topic, group in bulks.items():
-                refused += await self.apply_bulk(conn, topic, group)
+                refused += await self.apply_bulk(conn, topic, group, guarded, blamed)
             released = [event.event_id for record, event, _ in refused if self.routes[record.topic].inbox]
             if released:
                 # Not applied: a replay of the dead letter, once its cause is fixed, must apply.
@@ -260,30 +280,43 @@ class _BatchApplier:
                 # (the commit fails, the batch is read again), never lost.
                 await self.dead_letter(record, reason)
 
-    async def apply_one(self, conn: asyncpg.Connection, record: Record, event: Any) -> str | None:
-        """Applies one message in a savepoint; returns why it must be dead-lettered, if it must."""
+    async def apply_one(
+        self, conn: asyncpg.Connection, record: Record, event: Any, guarded: bool, blamed: dict[RecordKey, Exception]
+    ) -> str | None:
+        """Applies one message; returns why it must be dead-lettered, if it must (guarded: in a
+        savepoint; unguarded, a poison raises ``_Poisoned``)."""
         # Each message continues its own trace: what it writes to the outbox carries it on.
         context = propagate.extract(text_headers(record))
         handler = self.routes[record.topic].handler
         with tracer.start_as_current_span(f"{record.topic} apply", context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.message.id", str(event.event_id))
             self.in_flight = record
-            if isinstance(handler, TracedBulk):
-                poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event], [context]))
+            poison = blamed.get(record_key(record))  # found by the unguarded attempt: not called again
+            if poison is not None:
+                pass
+            elif isinstance(handler, TracedBulk):
+                poison = await _attempt(conn, lambda: handler.apply(conn, [event], [context]), guarded)
             elif isinstance(handler, Bulk):
-                poison = await _in_savepoint(conn, lambda: handler.apply(conn, [event]))
+                poison = await _attempt(conn, lambda: handler.apply(conn, [event]), guarded)
             else:
-                poison = await _in_savepoint(conn, lambda: handler(conn, event))
+                poison = await _attempt(conn, lambda: handler(conn, event), guarded)
             self.in_flight = None
         if poison is None:
             return None
+        if not guarded:
+            raise _Poisoned(record, poison)
         reason = describe(poison)
         if not isinstance(poison, KNOWN_REFUSALS):
             log.error("poison message", extra=self.retries.context(record, reason) | {"where": where(poison)})
         return reason
 
     async def apply_bulk(
-        self, conn: asyncpg.Connection, topic: str, group: list[tuple[Record, Any]]
+        self,
+        conn: asyncpg.Connection,
+        topic: str,
+        group: list[tuple[Record, Any]],
+        guarded: bool,
+        blamed: dict[RecordKey, Exception],
     ) -> list[tuple[Record, Any, str]]:
         """The whole group at once; if it is refused, each message alone, to find the bad one."""
         handler = self.routes[topic].handler
@@ -297,11 +330,13 @@ class _BatchApplier:
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(group))
             if isinstance(handler, TracedBulk):
-                poison = await _in_savepoint(conn, lambda: handler.apply(conn, events, contexts))
+                poison = await _attempt(conn, lambda: handler.apply(conn, events, contexts), guarded)
             else:
-                poison = await _in_savepoint(conn, lambda: handler.apply(conn, events))
+                poison = await _attempt(conn, lambda: handler.apply(conn, events), guarded)
             if poison is None:
                 return []
+        if not guarded:
+            raise _Poisoned(None, poison)  # which message, the guarded attempt finds out
         log.warning(
             "a bulk projection refused its group; applying its messages one by one",
             extra={
@@ -313,7 +348,7 @@ class _BatchApplier:
         )
         refused: list[tuple[Record, Any, str]] = []
         for record, event in group:
-            if (reason := await self.apply_one(conn, record, event)) is not None:
+            if (reason := await self.apply_one(conn, record, event, guarded, blamed)) is not None:
                 refused.append((record, event, reason))
         return refused
 
@@ -337,6 +372,30 @@ def validate_records(
                 reason = describe(exc)
         unreadable.append((record, reason))
     return valid, unreadable
+
+
+class _Poisoned(Exception):
+    """A poison met by the unguarded attempt: its transaction must roll back, the batch be applied
+    again guarded. ``record``: the message to blame, when it was applied alone."""
+
+    def __init__(self, record: Record | None, poison: Exception) -> None:
+        super().__init__(describe(poison))
+        self.record = record
+        self.poison = poison
+
+
+async def _attempt(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]], guarded: bool) -> Exception | None:
+    """``apply`` in a savepoint if ``guarded``, else bare (a poison then leaves the transaction
+    unusable: the caller raises ``_Poisoned``). Returns the poison; a transient error is raised."""
+    if guarded:
+        return await _in_savepoint(conn, apply)
+    try:
+        await apply()
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return exc
+    return None
 
 
 async def _in_savepoint(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]]) -> Exception | None:

@@ -288,6 +288,36 @@ async def test_poison_and_unreadable_records_are_dead_lettered_and_the_partition
     assert all("test_consumer_poison.py" in r.where for r in logs.named("poison message"))
 
 
+async def test_a_batch_without_poison_takes_no_savepoint_and_one_with_poison_keeps_the_others(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A savepoint per message is two round trips each: a batch is applied without them, and only
+    a batch that meets a poison is rolled back and applied again message by message."""
+    statements: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
+        statements.append(query)
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", observed)
+    a = harness.affiliate
+    await harness.send(*(raw(refusal(a, f"ok:{n}")) for n in range(5)))
+    assert await harness.until_applied(*(f"ok:{n}" for n in range(5))) == [f"ok:{n}" for n in range(5)]
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
+    assert sum(1 for s in statements if s.startswith("INSERT INTO applied")) == 5
+
+    await harness.send(raw(refusal(a, "ok:before")), raw(refusal(a, "RuntimeError")), raw(refusal(a, "ok:after")))
+    [dead] = await harness.dead(1)
+    assert await harness.until_applied("ok:before", "ok:after") == [f"ok:{n}" for n in range(5)] + [
+        "ok:before",
+        "ok:after",
+    ]  # each once: the first attempt's rows were rolled back
+    assert header(dead, "x-dlq-reason") == "RuntimeError: a bug no code path anticipates"
+    assert harness.calls["RuntimeError"] == 1  # found by the first attempt, not called again
+    assert [s for s in statements if s.startswith("SAVEPOINT")]  # the second attempt: one per message
+
+
 async def test_a_transient_failure_is_retried_with_a_growing_pause_and_applied_once(
     harness: Harness, logs: Captured
 ) -> None:
