@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench import statements
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.stack.provisioning import database_url, provision_topics
 
@@ -208,9 +209,10 @@ def infrastructure(name: str) -> Iterator[Infra]:
     infra = Infra(root, os.environ.get("DATABASE_URL", ""), os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""))
     try:
         if not infra.server_url:
-            infra.postgres = EmbeddedPostgres(root / "postgres", free_port())
+            infra.postgres = EmbeddedPostgres(root / "postgres", free_port(), statements.SERVER_SETTINGS)
             infra.postgres.start()
             infra.server_url = infra.postgres.url
+            asyncio.run(statements.install(infra.server_url))
         if not infra.bootstrap:
             infra.broker = EmbeddedBroker(free_port(), root / "broker.log")
             infra.broker.start()

@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import statements
 from bench.common import (
     Infra,
     child_env,
@@ -613,6 +614,11 @@ def expected_counts(n: int, simulate_calls: int) -> dict[str, int]:
 # --- the bench --------------------------------------------------------------------------------------
 
 
+def _statements_per_flow(stack: Stack, flows: int) -> dict[str, Any]:
+    databases = {dsn.rsplit("/", 1)[1]: name for name, dsn in stack.dsn.items()}
+    return statements.summary(asyncio.run(statements.per_database(stack.infra.server_url)), databases, flows)
+
+
 def _uvloop_run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     try:
         import uvloop
@@ -662,11 +668,13 @@ def main() -> dict[str, Any]:
                 f"p99 {baseline['p99_ms']:.1f} ms"
             )
             say(f"flows: {n:,} affiliates, {concurrency} in flight")
+            asyncio.run(statements.reset(stack.infra.server_url))
             cpu_before = cpu_sample(_pids(stack), stack.infra)
             cpu_started = time.monotonic()
             measured = _uvloop_run(lambda: run_flows(stack, tokens, concurrency))
             cpu_wall = time.monotonic() - cpu_started
             cpu = cpu_used(cpu_before, cpu_sample(_pids(stack), stack.infra))
+            sql = _statements_per_flow(stack, n)
             validate = measured["steps"]["validate"]
             say(
                 f"  {measured['flows']:,} flows in {measured['wall_s']:.1f} s: {measured['flows_per_s']:.1f} flows/s, "
@@ -701,6 +709,7 @@ def main() -> dict[str, Any]:
         "aim_flows_per_s": AIM_FLOWS,
         "cpu_s": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "cpu_window_s": cpu_wall,
+        "statements_per_flow": sql,
         "db_counts": counts,
         "db_expected": expected,
         "db_wrong": wrong,
@@ -761,6 +770,17 @@ def print_report(result: dict[str, Any]) -> None:
         f"  CPU seconds during the {window:.1f} s of flows (2 cores = {2 * window:.0f} CPU s): "
         + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
     )
+    if sql := result["statements_per_flow"]:
+        print("  SQL statements per flow during the flows (pg_stat_statements, top level; BENCH_STATEMENTS=1):")
+        print(
+            table(
+                ["service", "per flow", "of which BEGIN/COMMIT/SAVEPOINT/RELEASE", "most called (per flow)"],
+                [
+                    [name, f"{s['per_unit']:.1f}", f"{s['control_per_unit']:.1f}", f"{s['top'][0][0]} {s['top'][0][1]}"]
+                    for name, s in sorted(sql.items(), key=lambda kv: -kv[1]["per_unit"])
+                ],
+            )
+        )
     counts = result["db_counts"]
     print(
         table(

@@ -52,10 +52,12 @@ class EmbeddedPostgres:
 
     SYSTEM_USER = "embedded_postgres"  # Postgres refuses to run as root
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, settings: dict[str, str] | None = None) -> None:
+        """``settings``: more server settings (``-c name=value``), e.g. the bench's pg_stat_statements."""
         self.data_dir = data_dir
         self.port = port
         self.log_file = data_dir / "postgres.log"
+        self.settings = settings or {}
 
     @property
     def url(self) -> str:
@@ -93,6 +95,7 @@ class EmbeddedPostgres:
             log.info("postgres already running", extra={"data_dir": str(self.data_dir)})
             return
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=200 -c fsync=on"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         pg_ctl(
             ["-w", "-t", "60", "-o", options, "-l", str(self.log_file), "start"],
             pgdata=self.data_dir,
