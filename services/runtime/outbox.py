@@ -97,7 +97,7 @@ def _row(item: OutgoingMessage) -> tuple[Any, ...]:
 def outbox_row(item: OutgoingMessage) -> tuple[Any, ...]:
     """The outbox row's values, in ``OUTBOX_COLUMNS`` order, with the trace context filled in: for a
     service that writes its change and its event in ONE statement of its own (one implicit
-    transaction, so they commit together). That statement must also ``pg_notify('outbox', '')``."""
+    transaction, so they commit together). The outbox's trigger wakes the relay when it commits."""
     return _row(item)
 
 
@@ -119,8 +119,7 @@ async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage
     values = [_row(item) for item in items]
     if not values:
         return
-    await _QUERIES.enqueue_many(conn, values)
-    await _QUERIES.notify(conn)
+    await _QUERIES.enqueue_many(conn, values)  # the table's trigger wakes the relay at the commit
 
 
 async def send_again(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
@@ -131,7 +130,6 @@ async def send_again(conn: asyncpg.Connection, items: Iterable[OutgoingMessage])
     if not values:
         return
     await _QUERIES.send_again(conn, values)
-    await _QUERIES.notify(conn)
 
 
 class OutboxRelay:

@@ -53,8 +53,7 @@ async def replay(
         conn,
         since=since or _FOREVER,
         topics=sorted(topics) if topics is not None else None,
-    )
-    await _QUERIES.notify(conn)
+    )  # back in the outbox: its trigger wakes the relay at the caller's commit
     return count
 
 

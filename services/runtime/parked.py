@@ -26,8 +26,7 @@ async def requeue(database_url: str, ids: list[int]) -> list[int]:
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            moved = [row["id"] for row in await rows(_QUERIES.requeue(conn, ids=ids))]
-            await _QUERIES.notify(conn)
+            moved = [row["id"] for row in await rows(_QUERIES.requeue(conn, ids=ids))]  # the trigger wakes the relay
         return moved
     finally:
         await conn.close()

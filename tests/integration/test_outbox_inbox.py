@@ -343,3 +343,36 @@ async def test_only_the_rows_the_broker_lacks_are_sent_again(
     on_broker = await event_ids_on(infra, login, 10)
     assert sorted(on_broker) == sorted(str(e.event_id) for e in events)
     assert len(on_broker) == 10
+
+
+async def test_any_statement_adding_outbox_rows_wakes_the_relay_at_its_commit_and_only_then(
+    pool: asyncpg.Pool, database: str
+) -> None:
+    """The wake-up is the table's (a trigger), not each writer's ``SELECT pg_notify`` round trip: a
+    statement of a service's own (simulation writes its quote and its event in one) wakes it too."""
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(database)
+    await listener.add_listener("outbox", lambda *args: woken.put_nowait(args[2]))
+    try:
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO outbox (event_id, topic, key, event_type, body) VALUES ($1, $2, $3, $4, $5)",
+                    uuid.uuid4(),
+                    AUTH_EVENTS.name,
+                    "k",
+                    "auth.login_succeeded",
+                    b"{}",
+                )
+                await asyncio.sleep(0.3)
+                assert woken.empty()  # not before the commit: the relay would find nothing yet
+            assert await asyncio.wait_for(woken.get(), timeout=5) == "outbox"
+            statements: list[str] = []
+            conn.add_query_logger(lambda logged: statements.append(logged.query))
+            async with conn.transaction():
+                await enqueue(conn, AUTH_EVENTS.name, "k", login_event("x"))
+            assert await asyncio.wait_for(woken.get(), timeout=5) == "outbox"
+            assert not [s for s in statements if "pg_notify" in s]  # one statement: the insert
+            await conn.execute("DELETE FROM outbox")
+    finally:
+        await listener.close()

@@ -1,5 +1,5 @@
 -- name: enqueue_many(event_id, topic, key, event_type, body, traceparent, tracestate)*!
--- Events written in the caller's transaction; `notify` then wakes the relay at commit.
+-- Events written in the caller's transaction; the table's trigger (migration 006) wakes the relay at commit.
 INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
 VALUES (:event_id, :topic, :key, :event_type, :body, :traceparent, :tracestate);
 

@@ -23,15 +23,13 @@ SELECT affiliate, body::text AS body FROM quotes WHERE quote_id = :quote_id;
 
 -- name: insert_quote_announced(quote_id, affiliate, debt_version, issued_at, expires_at, body, event_id, topic, key, event_type, event_body, traceparent, tracestate)!
 -- The quote and its outbox row in ONE statement, hence one implicit transaction: both commit or
--- neither (no BEGIN/COMMIT round trips); the notify wakes the outbox relay at that commit.
+-- neither (no BEGIN/COMMIT round trips); the outbox's trigger wakes the relay at that commit.
 WITH quote AS (
     INSERT INTO quotes (quote_id, affiliate, debt_version, issued_at, expires_at, body)
     VALUES (:quote_id, :affiliate, :debt_version, :issued_at, :expires_at, :body::jsonb)
-), announced AS (
-    INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
-    VALUES (:event_id, :topic, :key, :event_type, :event_body, :traceparent, :tracestate)
 )
-SELECT pg_notify('outbox', '');
+INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+VALUES (:event_id, :topic, :key, :event_type, :event_body, :traceparent, :tracestate);
 
 -- name: purge_quotes(before)$
 -- Quotes expired before ``before``: none can be validated any more, and requests keeps its own copy
