@@ -1017,3 +1017,49 @@ async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_t
         return sample(text, "recouvrement_guarantee_requests", service="requests", state="received") == 2
 
     await eventually(counted)
+
+
+async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and_its_history_at_once(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each round trip costs both sides CPU (issue 14): no savepoint around the creation's insert (the
+    unique index still decides a race: the test of two simultaneous creations), and a change writes
+    the request and its history line in one statement."""
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    executed: list[str] = []
+    execute, fetchval = asyncpg.Connection.execute, asyncpg.Connection.fetchval
+
+    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
+        executed.append(" ".join(query.split()))
+        return await execute(self, query, *args, **kwargs)
+
+    async def observed_value(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        executed.append(" ".join(query.split()))
+        return await fetchval(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", observed)
+    monkeypatch.setattr(asyncpg.Connection, "fetchval", observed_value)
+    created = await svc.create(affiliate)
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    assert not [q for q in executed if q.startswith("SAVEPOINT")]
+    # no account chosen yet: the answer does not read the affiliate's accounts
+    assert not [q for q in executed if "FROM bank_accounts" in q]
+    executed.clear()
+    chosen = await svc.act(
+        affiliate,
+        "PUT",
+        f"/v1/requests/{request_id}/modality",
+        {"modality": "INSTALLMENTS", "guarantee_obligation_accepted": True},
+    )
+
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["modality"] == "INSTALLMENTS"
+    assert [(h["event"], h["to_state"]) for h in chosen.json()["history"]] == [
+        ("created", "DRAFT"),
+        ("modality_chosen", "DRAFT"),
+    ]
+    writes = [q for q in executed if "request_history" in q or q.startswith("UPDATE request")]
+    assert len(writes) == 1, writes
+    assert writes[0].startswith("WITH saved AS ( UPDATE request SET") and "INSERT INTO request_history" in writes[0]

@@ -87,6 +87,40 @@ class Profile:
     perception_name: str
 
 
+def _saved(request: RemissionRequest) -> dict[str, Any]:
+    """A request's columns, as ``save_request`` writes them."""
+    return {
+        "id": request.id,
+        "state": request.state,
+        "modality": request.modality,
+        "guarantee_obligation_accepted": request.guarantee_obligation_accepted,
+        "bank_account_id": request.bank_account_id,
+        "quote_id": request.quote.quote_id if request.quote else None,
+        "quote": request.quote.model_dump_json() if request.quote else None,
+        "cg_version": request.cg_version,
+        "guarantee_deadline": request.guarantee_deadline,
+        "validation_date": request.validation_date,
+        "schedule": _SCHEDULE.dump_json(request.schedule).decode(),
+        "guarantee": request.guarantee.model_dump_json() if request.guarantee else None,
+        "guarantee_perception": (
+            request.guarantee_perception.model_dump_json() if request.guarantee_perception else None
+        ),
+        "last_activity_at": request.last_activity_at,
+    }
+
+
+def _history_line(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "event": entry.event,
+        "from_state": entry.from_state,
+        "to_state": entry.to_state,
+        "actor_kind": entry.actor.kind,
+        "actor_id": entry.actor.id,
+        "reason": entry.reason,
+    }
+
+
 class RequestRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -94,9 +128,9 @@ class RequestRepository:
     async def count_per_state(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in await rows(_Q.requests_per_state(self._conn))}
 
-    async def add(self, request: RemissionRequest) -> None:
-        """Raises ``asyncpg.UniqueViolationError`` when the affiliate already has one in progress."""
-        await _Q.insert_request(
+    async def add(self, request: RemissionRequest) -> bool:
+        """False, and nothing added, when the affiliate already has a request in progress."""
+        added = await _Q.insert_request(
             self._conn,
             id=request.id,
             affiliate=request.affiliate,
@@ -104,6 +138,7 @@ class RequestRepository:
             state=request.state,
             created_at=request.created_at,
         )
+        return added is not None
 
     async def get(self, request_id: UUID, *, for_update: bool = False) -> RemissionRequest | None:
         query = _Q.lock_request if for_update else _Q.request_by_id
@@ -113,39 +148,12 @@ class RequestRepository:
     async def of_affiliate(self, affiliate: str) -> list[RemissionRequest]:
         return [request_of(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
 
-    async def save(self, request: RemissionRequest) -> None:
-        await _Q.save_request(
-            self._conn,
-            id=request.id,
-            state=request.state,
-            modality=request.modality,
-            guarantee_obligation_accepted=request.guarantee_obligation_accepted,
-            bank_account_id=request.bank_account_id,
-            quote_id=request.quote.quote_id if request.quote else None,
-            quote=request.quote.model_dump_json() if request.quote else None,
-            cg_version=request.cg_version,
-            guarantee_deadline=request.guarantee_deadline,
-            validation_date=request.validation_date,
-            schedule=_SCHEDULE.dump_json(request.schedule).decode(),
-            guarantee=request.guarantee.model_dump_json() if request.guarantee else None,
-            guarantee_perception=(
-                request.guarantee_perception.model_dump_json() if request.guarantee_perception else None
-            ),
-            last_activity_at=request.last_activity_at,
-        )
+    async def save(self, request: RemissionRequest, entry: HistoryEntry) -> None:
+        """The changed request and the history line that says what changed, in one statement."""
+        await _Q.save_request(self._conn, **_saved(request), **_history_line(entry))
 
     async def append_history(self, request_id: UUID, entry: HistoryEntry) -> None:
-        await _Q.append_history(
-            self._conn,
-            request_id=request_id,
-            at=entry.at,
-            event=entry.event,
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            actor_kind=entry.actor.kind,
-            actor_id=entry.actor.id,
-            reason=entry.reason,
-        )
+        await _Q.append_history(self._conn, request_id=request_id, **_history_line(entry))
 
     async def history(self, request_id: UUID) -> list[HistoryEntry]:
         return [

@@ -81,7 +81,9 @@ def _actor(principal: Principal) -> Actor:
 
 async def _answer(conn: asyncpg.Connection, remission: RemissionRequest) -> RequestOut:
     history = await RequestRepository(conn).history(remission.id)
-    accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate)
+    # The accounts only describe the chosen one: a request without one needs no round trip for them.
+    chosen = remission.bank_account_id is not None
+    accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate) if chosen else []
     return request_out(remission, history, accounts)
 
 

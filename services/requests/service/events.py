@@ -45,9 +45,7 @@ log = logging.getLogger(__name__)
 async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change) -> None:
     """Save the request, its history entry and, for a transition, the events it implies."""
     request, entry = change
-    repo = RequestRepository(conn)
-    await repo.save(request)
-    await repo.append_history(request.id, entry)
+    await RequestRepository(conn).save(request, entry)
     if entry.from_state == entry.to_state:
         return  # a choice inside DRAFT: history only, not a lifecycle event
     now = ctx.clock.now()

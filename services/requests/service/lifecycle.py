@@ -56,15 +56,12 @@ async def create_request(
         if found:
             raise found[0]
         request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
-        try:
-            async with conn.transaction():  # a savepoint: the unique index decides a race
-                await RequestRepository(conn).add(request)
-        except asyncpg.UniqueViolationError:
+        if not await RequestRepository(conn).add(request):  # another creation won the race
             raise Refusal(
                 "demande-en-cours",
                 "Une demande est déjà en cours pour cet affilié.",
                 request_id=await RequestRepository(conn).in_progress_of(affiliate),
-            ) from None
+            )
         await record(conn, ctx, (request, entry))
     return request
 

@@ -1,6 +1,10 @@
--- name: insert_request(id, affiliate, programme, state, created_at)!
+-- name: insert_request(id, affiliate, programme, state, created_at)$
+-- Nothing is inserted (NULL) when the affiliate has a request in progress: the unique index decides
+-- a race between two creations, without a savepoint's two round trips around the insert.
 INSERT INTO request (id, affiliate, programme, state, created_at, last_activity_at)
-VALUES (:id, :affiliate, :programme, :state, :created_at, :created_at);
+VALUES (:id, :affiliate, :programme, :state, :created_at, :created_at)
+ON CONFLICT (affiliate) WHERE state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED') DO NOTHING
+RETURNING id;
 
 -- name: request_by_id(id)^
 SELECT * FROM request WHERE id = :id;
@@ -12,14 +16,21 @@ SELECT * FROM request WHERE id = :id FOR UPDATE;
 -- The id breaks ties (two requests of one instant): the same order on every call, which pages need.
 SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC, id DESC;
 
--- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, guarantee_perception, last_activity_at)!
-UPDATE request SET
-    state = :state, modality = :modality, guarantee_obligation_accepted = :guarantee_obligation_accepted,
-    bank_account_id = :bank_account_id, quote_id = :quote_id, quote = :quote::jsonb, cg_version = :cg_version,
-    guarantee_deadline = :guarantee_deadline, validation_date = :validation_date, schedule = :schedule::jsonb,
-    guarantee = :guarantee::jsonb, guarantee_perception = :guarantee_perception::jsonb,
-    last_activity_at = :last_activity_at, updated_at = now()
-WHERE id = :id;
+-- name: save_request(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, guarantee_perception, last_activity_at, at, event, from_state, to_state, actor_kind, actor_id, reason)!
+-- A change and its history line in ONE statement: one round trip instead of two, in the caller's
+-- transaction as before (every change of a request writes both).
+WITH saved AS (
+    UPDATE request SET
+        state = :state, modality = :modality, guarantee_obligation_accepted = :guarantee_obligation_accepted,
+        bank_account_id = :bank_account_id, quote_id = :quote_id, quote = :quote::jsonb, cg_version = :cg_version,
+        guarantee_deadline = :guarantee_deadline, validation_date = :validation_date, schedule = :schedule::jsonb,
+        guarantee = :guarantee::jsonb, guarantee_perception = :guarantee_perception::jsonb,
+        last_activity_at = :last_activity_at, updated_at = now()
+    WHERE id = :id
+)
+INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
+SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
+FROM request_history WHERE request_id = :id;
 
 -- name: append_history(request_id, at, event, from_state, to_state, actor_kind, actor_id, reason)!
 INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
