@@ -231,6 +231,7 @@ class _BatchApplier:
         self.in_flight = None
 
     async def apply(self, items: list[tuple[Record, Any]]) -> None:
+        # Bare first: a savepoint per message is two round trips each, and poison is rare.
         blamed: dict[RecordKey, Exception] = {}
         if not self.retries.careful:
             try:
@@ -292,14 +293,8 @@ class _BatchApplier:
             span.set_attribute("messaging.message.id", str(event.event_id))
             self.in_flight = record
             poison = blamed.get(record_key(record))  # found by the unguarded attempt: not called again
-            if poison is not None:
-                pass
-            elif isinstance(handler, TracedBulk):
-                poison = await _attempt(conn, lambda: handler.apply(conn, [event], [context]), guarded)
-            elif isinstance(handler, Bulk):
-                poison = await _attempt(conn, lambda: handler.apply(conn, [event]), guarded)
-            else:
-                poison = await _attempt(conn, lambda: handler(conn, event), guarded)
+            if poison is None:
+                poison = await _attempt(conn, _applying(handler, conn, event, context), guarded)
             self.in_flight = None
         if poison is None:
             return None
@@ -374,6 +369,15 @@ def validate_records(
     return valid, unreadable
 
 
+def _applying(handler: Any, conn: asyncpg.Connection, event: Any, context: Context) -> Callable[[], Awaitable[None]]:
+    """One message given to its route's handler, whatever its kind."""
+    if isinstance(handler, TracedBulk):
+        return lambda: handler.apply(conn, [event], [context])
+    if isinstance(handler, Bulk):
+        return lambda: handler.apply(conn, [event])
+    return lambda: handler(conn, event)
+
+
 class _Poisoned(Exception):
     """A poison met by the unguarded attempt: its transaction must roll back, the batch be applied
     again guarded. ``record``: the message to blame, when it was applied alone."""
@@ -385,24 +389,14 @@ class _Poisoned(Exception):
 
 
 async def _attempt(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]], guarded: bool) -> Exception | None:
-    """``apply`` in a savepoint if ``guarded``, else bare (a poison then leaves the transaction
-    unusable: the caller raises ``_Poisoned``). Returns the poison; a transient error is raised."""
-    if guarded:
-        return await _in_savepoint(conn, apply)
+    """Runs ``apply``, in a savepoint if ``guarded`` (unguarded, a poison leaves the transaction
+    unusable: the caller raises ``_Poisoned``); returns the poison it raised, if any. A transient
+    error is raised: the whole batch fails and is read again."""
     try:
-        await apply()
-    except Exception as exc:
-        if is_transient(exc):
-            raise
-        return exc
-    return None
-
-
-async def _in_savepoint(conn: asyncpg.Connection, apply: Callable[[], Awaitable[None]]) -> Exception | None:
-    """Runs ``apply`` in a savepoint; returns the poison it raised, if any. A transient error is
-    raised: the whole batch fails and is read again."""
-    try:
-        async with conn.transaction():
+        if guarded:
+            async with conn.transaction():
+                await apply()
+        else:
             await apply()
     except Exception as exc:
         if is_transient(exc):
