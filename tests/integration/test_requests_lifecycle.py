@@ -1027,15 +1027,17 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     the request and its history line in one statement."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
-    executed: list[str] = []
+    # Per connection: the service's consumers share the process, and a consumer applying another
+    # test's poison takes savepoints of its own on its own connection.
+    executed: list[tuple[int, str]] = []
     execute, fetchval = asyncpg.Connection.execute, asyncpg.Connection.fetchval
 
     async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
-        executed.append(" ".join(query.split()))
+        executed.append((id(self), " ".join(query.split())))
         return await execute(self, query, *args, **kwargs)
 
     async def observed_value(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        executed.append(" ".join(query.split()))
+        executed.append((id(self), " ".join(query.split())))
         return await fetchval(self, query, *args, **kwargs)
 
     monkeypatch.setattr(asyncpg.Connection, "execute", observed)
@@ -1043,9 +1045,10 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     created = await svc.create(affiliate)
     assert created.status_code == 201, created.text
     request_id = created.json()["id"]
-    assert not [q for q in executed if q.startswith("SAVEPOINT")]
+    [creating] = {c for c, q in executed if q.startswith("INSERT INTO request (")}
+    assert not [q for c, q in executed if c == creating and q.startswith("SAVEPOINT")]
     # no account chosen yet: the answer does not read the affiliate's accounts
-    assert not [q for q in executed if "FROM bank_accounts" in q]
+    assert not [q for c, q in executed if c == creating and "FROM bank_accounts" in q]
     executed.clear()
     chosen = await svc.act(
         affiliate,
@@ -1060,6 +1063,7 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
         ("created", "DRAFT"),
         ("modality_chosen", "DRAFT"),
     ]
-    writes = [q for q in executed if "request_history" in q or q.startswith("UPDATE request")]
+    [changing] = {c for c, q in executed if q.startswith("WITH saved AS ( UPDATE request SET")}
+    writes = [q for c, q in executed if c == changing and ("request_history" in q or q.startswith("UPDATE request"))]
     assert len(writes) == 1, writes
     assert writes[0].startswith("WITH saved AS ( UPDATE request SET") and "INSERT INTO request_history" in writes[0]
