@@ -35,7 +35,6 @@ from aiokafka.errors import (
 )
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
 
 from contracts.envelope import Envelope
 from services.runtime.cancellation import stop_requested
@@ -44,6 +43,7 @@ from services.runtime.delivered import EVENT_ID_HEADER
 from services.runtime.epochs import BrokerWatch
 from services.runtime.faults import NO_CRASH, CrashPoints
 from services.runtime.outbox_log import NO_POLICY, high_water, replay_lost
+from services.runtime.publish_spans import PublishSpans
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -89,9 +89,22 @@ def _trace_fields(context: Context | None) -> tuple[str | None, str | None]:
     return carrier.get("traceparent"), carrier.get("tracestate")
 
 
-def _row(item: OutgoingMessage) -> tuple[Any, ...]:
-    traceparent, tracestate = _trace_fields(item.trace_context)
+def _row(item: OutgoingMessage, fields: tuple[str | None, str | None] | None = None) -> tuple[Any, ...]:
+    traceparent, tracestate = fields or _trace_fields(item.trace_context)
     return (item.event_id, item.topic, item.key, item.event_type, item.body, traceparent, tracestate)
+
+
+def _rows(items: Iterable[OutgoingMessage]) -> list[tuple[Any, ...]]:
+    """The rows of events written together: their trace fields are found once per trace context (a
+    debit run's page writes a thousand events in one)."""
+    found: dict[int, tuple[str | None, str | None]] = {}
+    values = []
+    for item in items:
+        key = id(item.trace_context)  # the items, and so their contexts, live until the end of the call
+        if key not in found:
+            found[key] = _trace_fields(item.trace_context)
+        values.append(_row(item, found[key]))
+    return values
 
 
 def outbox_row(item: OutgoingMessage) -> tuple[Any, ...]:
@@ -116,7 +129,7 @@ async def backlog(conn: asyncpg.Connection) -> asyncpg.Record:
 
 
 async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
-    values = [_row(item) for item in items]
+    values = _rows(items)
     if not values:
         return
     await _QUERIES.enqueue_many(conn, values)  # the table's trigger wakes the relay at the commit
@@ -126,7 +139,7 @@ async def send_again(conn: asyncpg.Connection, items: Iterable[OutgoingMessage])
     """Messages published before, published again with their event ids (a bank that never answered
     an order gets the very same order): consumers that applied them skip them; in the caller's
     transaction, like ``enqueue_many``."""
-    values = [_row(item) for item in items]
+    values = _rows(items)
     if not values:
         return
     await _QUERIES.send_again(conn, values)
@@ -428,13 +441,14 @@ class OutboxRelay:
         that row only) or of its whole topic (no metadata: every row of it would wait as long)."""
         handed: list[Any] = []
         held: dict[tuple[str, str] | str, BaseException] = {}
+        spans = PublishSpans(tracer)
         for row in batch:
             blocked = held.get((row["topic"], row["key"])) or held.get(row["topic"])
             if blocked is not None:
                 handed.append(HeldBack(repr(blocked)))
                 continue
             try:
-                handed.append(await self._send(row))
+                handed.append(await self._send(row, spans.headers(row)))
             except _UNSENDABLE as exc:
                 handed.append(exc)
                 held[(row["topic"], row["key"])] = exc
@@ -444,38 +458,24 @@ class OutboxRelay:
         self._crash.reached("outbox.sent")
         futures = [h for h in handed if not isinstance(h, BaseException)]
         acknowledged = iter(await asyncio.gather(*futures, return_exceptions=True))
-        return [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
+        outcomes = [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
+        for row, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, HeldBack):
+                spans.failed(row, outcome)
+        spans.end()
+        return outcomes
 
-    async def _send(self, row: asyncpg.Record) -> "asyncio.Future[Any]":
+    async def _send(self, row: asyncpg.Record, trace_headers: list[tuple[str, bytes]]) -> "asyncio.Future[Any]":
         headers = [
             ("content-type", b"application/json"),
             ("event-type", row["event_type"].encode()),
             (EVENT_ID_HEADER, str(row["event_id"]).encode()),
+            *trace_headers,
         ]
-        parent = None
-        if row["traceparent"]:
-            carrier = {"traceparent": row["traceparent"]}
-            if row["tracestate"]:
-                carrier["tracestate"] = row["tracestate"]
-            parent = propagate.extract(carrier)
-        with tracer.start_as_current_span(
-            f"{row['topic']} publish",
-            context=parent,
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": row["topic"],
-                "messaging.message.id": str(row["event_id"]),
-                "messaging.kafka.message.key": row["key"],
-            },
-        ):
-            carrier_out: dict[str, str] = {}
-            propagate.inject(carrier_out)
-            headers += [(name, value.encode()) for name, value in carrier_out.items()]
-            delivery: asyncio.Future[Any] = await self._producer.send(
-                row["topic"], value=bytes(row["body"]), key=row["key"].encode(), headers=headers
-            )
-            return delivery
+        delivery: asyncio.Future[Any] = await self._producer.send(
+            row["topic"], value=bytes(row["body"]), key=row["key"].encode(), headers=headers
+        )
+        return delivery
 
 
 def _group_by_error(failed: list[tuple[asyncpg.Record, BaseException]]) -> dict[str, list[int]]:

@@ -96,6 +96,35 @@ async def test_committed_event_is_published_with_its_trace_and_removed(
     assert traceparent is not None and traceparent.split("-")[1] == trace_id
 
 
+async def test_events_written_in_one_trace_are_published_under_one_span_of_it(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, infra: Infra, database: str, lookup: DeliveredLookup
+) -> None:
+    """A debit run's page writes a thousand events in one trace: one PRODUCER span for them all (per
+    topic), not one each, and each message still names that trace (services/runtime/publish_spans.py)."""
+    setup_tracing("test", None)
+    login = f"onespan.{uuid.uuid4().hex[:8]}"
+    events = [login_event(login) for _ in range(3)]
+    with trace.get_tracer("test").start_as_current_span("page") as span:
+        trace_id = f"{span.get_span_context().trace_id:032x}"
+        page_span = f"{span.get_span_context().span_id:016x}"
+        async with pool.acquire() as conn, conn.transaction():
+            for event in events:
+                await enqueue(conn, AUTH_EVENTS.name, login, event)
+    relay = OutboxRelay(pool, producer, connect_to(database), lookup)
+    await relay.start()
+    try:
+        records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
+        await eventually(lambda: outbox_is_empty(pool))
+    finally:
+        await relay.stop()
+    assert [json.loads(r.value)["event_id"] for r in records] == [str(e.event_id) for e in events]
+    parents = {header(r, "traceparent") for r in records}
+    assert len(parents) == 1  # one publish span: each event had its own before
+    [traceparent] = parents
+    assert traceparent is not None and traceparent.split("-")[1] == trace_id
+    assert traceparent.split("-")[2] != page_span  # the relay's span, child of the page's
+
+
 async def test_rolled_back_change_publishes_nothing(pool: asyncpg.Pool) -> None:
     with pytest.raises(RuntimeError):
         async with pool.acquire() as conn, conn.transaction():

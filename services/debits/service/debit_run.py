@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
 
 from contracts.banks import orders_topic
 from contracts.debits import Creditor, DebitOrder, DebitOrderPayload
@@ -30,6 +31,8 @@ from services.debits.service.plan_lifecycle import debit_changed
 from services.runtime.outbox import OutgoingMessage, enqueue_many
 
 MAX_NAME = 140
+tracer = trace.get_tracer(__name__)
+
 LOCKED_PLAN_PAUSES = (0.05, 0.2, 0.5, 1.0)  # seconds; about 2 s at most for plans held by an answer
 
 
@@ -94,7 +97,10 @@ async def _run_pages(
             page = await repo.claim_due(on_date, ctx.page_size)
             if not page:
                 return
-            ordered = await _order_page(conn, ctx, repo, page, on_date)
+            # A page is a trace: its orders and events are published under it (one PRODUCER span per
+            # topic, ``runtime/publish_spans.py``), and each bank's answer continues it.
+            with tracer.start_as_current_span("debit-run page", attributes={"debits.run_date": on_date.isoformat()}):
+                ordered = await _order_page(conn, ctx, repo, page, on_date)
         for bank, amount in ordered:  # counted once committed
             total = summary.banks.setdefault(bank, BankTotal())
             total.orders += 1
