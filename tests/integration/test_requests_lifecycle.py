@@ -1067,3 +1067,39 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     writes = [q for c, q in executed if c == changing and ("request_history" in q or q.startswith("UPDATE request"))]
     assert len(writes) == 1, writes
     assert writes[0].startswith("WITH saved AS ( UPDATE request SET") and "INSERT INTO request_history" in writes[0]
+
+
+async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_one_statement(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list (the portal's "mes demandes") read each request's history on its own: one round trip
+    per request of the page. Now one for the page, and each request still gets its own history."""
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    made = []
+    for _ in range(3):
+        created = await svc.create(affiliate)
+        assert created.status_code == 201, created.text
+        made.append(created.json()["id"])
+        withdrawn = await svc.act(affiliate, "POST", f"/v1/requests/{made[-1]}/withdrawal")
+        assert withdrawn.status_code == 200, withdrawn.text
+    fetched: list[tuple[int, str]] = []
+    fetch = asyncpg.Connection.fetch
+
+    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        fetched.append((id(self), " ".join(query.split())))
+        return await fetch(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", observed)
+    listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))
+
+    assert listed.status_code == 200, listed.text
+    assert sorted(r["id"] for r in listed.json()) == sorted(made)
+    for request in listed.json():
+        assert [(h["event"], h["to_state"]) for h in request["history"]] == [
+            ("created", "DRAFT"),
+            ("withdrawn", "CANCELLED"),
+        ], request["id"]
+    # per connection: the service's consumers share the process
+    [listing] = {c for c, q in fetched if "FROM request_history" in q}
+    assert len([q for c, q in fetched if c == listing and "FROM request_history" in q]) == 1

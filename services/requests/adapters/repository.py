@@ -1,6 +1,7 @@
 """Requests and projections in Postgres. Takes a connection: the caller owns the transaction."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -121,6 +122,17 @@ def _history_line(entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
+def _history_entry(row: Mapping[str, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        at=row["at"],
+        event=row["event"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        actor=Actor(kind=row["actor_kind"], id=row["actor_id"]),
+        reason=row["reason"],
+    )
+
+
 class RequestRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -156,17 +168,14 @@ class RequestRepository:
         await _Q.append_history(self._conn, request_id=request_id, **_history_line(entry))
 
     async def history(self, request_id: UUID) -> list[HistoryEntry]:
-        return [
-            HistoryEntry(
-                at=row["at"],
-                event=row["event"],
-                from_state=row["from_state"],
-                to_state=row["to_state"],
-                actor=Actor(kind=row["actor_kind"], id=row["actor_id"]),
-                reason=row["reason"],
-            )
-            for row in await rows(_Q.history_of(self._conn, request_id=request_id))
-        ]
+        return [_history_entry(row) for row in await rows(_Q.history_of(self._conn, request_id=request_id))]
+
+    async def histories(self, request_ids: list[UUID]) -> dict[UUID, list[HistoryEntry]]:
+        """Each request's history, oldest line first; a request without a line maps to ``[]``."""
+        found: dict[UUID, list[HistoryEntry]] = {request_id: [] for request_id in request_ids}
+        for row in await rows(_Q.histories_of(self._conn, request_ids=request_ids)):
+            found[row["request_id"]].append(_history_entry(row))
+        return found
 
     async def in_progress_of(self, affiliate: str) -> str | None:
         found: str | None = await _Q.in_progress_of(self._conn, affiliate=affiliate)

@@ -144,7 +144,8 @@ async def list_requests(
     everything = await RequestRepository(conn).of_affiliate(affiliate)
     found = page_of(everything, lambda r: [str(r.id)], page, request, response)
     accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
-    return [request_out(r, await RequestRepository(conn).history(r.id), accounts) for r in found]
+    histories = await RequestRepository(conn).histories([r.id for r in found])
+    return [request_out(r, histories[r.id], accounts) for r in found]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, summary="Une demande, son devis et son historique")

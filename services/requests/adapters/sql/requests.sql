@@ -40,6 +40,10 @@ FROM request_history WHERE request_id = :request_id;
 -- name: history_of(request_id)
 SELECT * FROM request_history WHERE request_id = :request_id ORDER BY seq;
 
+-- name: histories_of(request_ids)
+-- The histories of a page of requests in one round trip, not one per request.
+SELECT * FROM request_history WHERE request_id = ANY(:request_ids::uuid[]) ORDER BY request_id, seq;
+
 -- name: in_progress_of(affiliate)$
 SELECT id::text FROM request
 WHERE affiliate = :affiliate AND state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED');
