@@ -1023,32 +1023,40 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each round trip costs both sides CPU (issue 14): no savepoint around the creation's insert (the
-    unique index still decides a race: the test of two simultaneous creations), and a change writes
-    the request and its history line in one statement."""
+    unique index still decides a race: the test of two simultaneous creations), a change writes the
+    request and its history line in one statement, and its answer reads the history and the chosen
+    account's details in one more."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
     # Per connection: the service's consumers share the process, and a consumer applying another
     # test's poison takes savepoints of its own on its own connection.
     executed: list[tuple[int, str]] = []
-    execute, fetchval = asyncpg.Connection.execute, asyncpg.Connection.fetchval
 
-    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> str:
-        executed.append((id(self), " ".join(query.split())))
-        return await execute(self, query, *args, **kwargs)
+    def observing(method: Any) -> Any:
+        async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            executed.append((id(self), " ".join(query.split())))
+            return await method(self, query, *args, **kwargs)
 
-    async def observed_value(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        executed.append((id(self), " ".join(query.split())))
-        return await fetchval(self, query, *args, **kwargs)
+        return observed
 
-    monkeypatch.setattr(asyncpg.Connection, "execute", observed)
-    monkeypatch.setattr(asyncpg.Connection, "fetchval", observed_value)
+    for name in ("execute", "fetchval", "fetchrow", "fetch"):
+        monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
+
+    def answer_reads(connection: int) -> list[str]:
+        """What a connection read of the history and the accounts, apart from the change's own write."""
+        return [
+            q
+            for c, q in executed
+            if c == connection and ("request_history" in q or "bank_accounts" in q) and q.startswith("SELECT")
+        ]
+
     created = await svc.create(affiliate)
     assert created.status_code == 201, created.text
     request_id = created.json()["id"]
     [creating] = {c for c, q in executed if q.startswith("INSERT INTO request (")}
     assert not [q for c, q in executed if c == creating and q.startswith("SAVEPOINT")]
-    # no account chosen yet: the answer does not read the affiliate's accounts
-    assert not [q for c, q in executed if c == creating and "FROM bank_accounts" in q]
+    [answer] = answer_reads(creating)  # one read for the history, and no account chosen yet to describe
+    assert "request_history" in answer
     executed.clear()
     chosen = await svc.act(
         affiliate,
@@ -1065,8 +1073,22 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     ]
     [changing] = {c for c, q in executed if q.startswith("WITH saved AS ( UPDATE request SET")}
     writes = [q for c, q in executed if c == changing and ("request_history" in q or q.startswith("UPDATE request"))]
+    writes = [q for q in writes if not q.startswith("SELECT")]
     assert len(writes) == 1, writes
     assert writes[0].startswith("WITH saved AS ( UPDATE request SET") and "INSERT INTO request_history" in writes[0]
+    executed.clear()
+
+    path = f"/v1/requests/{request_id}/bank-account"
+    account = await svc.act(affiliate, "PUT", path, {"bank_account_id": ACCOUNT_ID})
+
+    assert account.status_code == 200, account.text
+    assert account.json()["bank_account"]["rib_masked"] == "********************1234"
+    assert [h["event"] for h in account.json()["history"]][-1] == "bank_account_chosen"
+    [changing] = {c for c, q in executed if q.startswith("WITH saved AS ( UPDATE request SET")}
+    reads = answer_reads(changing)
+    # the choice checks the account is registered (one read), the answer shows history and account (one)
+    assert len(reads) == 2, reads
+    assert "request_history" in reads[-1] and "bank_accounts" in reads[-1]
 
 
 async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_one_statement(

@@ -170,6 +170,15 @@ class RequestRepository:
     async def history(self, request_id: UUID) -> list[HistoryEntry]:
         return [_history_entry(row) for row in await rows(_Q.history_of(self._conn, request_id=request_id))]
 
+    async def answer_parts(
+        self, request_id: UUID, accounts_of: str | None
+    ) -> tuple[list[HistoryEntry], list[BankAccount]]:
+        """What an answer shows beside the request, in one round trip: its history and, when
+        ``accounts_of`` names an affiliate, that affiliate's bank accounts."""
+        row = await _Q.answer_of(self._conn, request_id=request_id, affiliate=accounts_of)
+        accounts = _ACCOUNTS.validate_json(row["accounts"]) if row["accounts"] else []
+        return [_history_entry(line) for line in row["history"]], accounts
+
     async def histories(self, request_ids: list[UUID]) -> dict[UUID, list[HistoryEntry]]:
         """Each request's history, oldest line first; a request without a line maps to ``[]``."""
         found: dict[UUID, list[HistoryEntry]] = {request_id: [] for request_id in request_ids}

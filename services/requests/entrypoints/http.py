@@ -80,10 +80,9 @@ def _actor(principal: Principal) -> Actor:
 
 
 async def _answer(conn: asyncpg.Connection, remission: RemissionRequest) -> RequestOut:
-    history = await RequestRepository(conn).history(remission.id)
-    # The accounts only describe the chosen one: a request without one needs no round trip for them.
-    chosen = remission.bank_account_id is not None
-    accounts = await ProjectionRepository(conn).bank_accounts(remission.affiliate) if chosen else []
+    # The accounts only describe the chosen one: a request without one needs none of them.
+    chosen = remission.affiliate if remission.bank_account_id is not None else None
+    history, accounts = await RequestRepository(conn).answer_parts(remission.id, accounts_of=chosen)
     return request_out(remission, history, accounts)
 
 

@@ -40,6 +40,12 @@ FROM request_history WHERE request_id = :request_id;
 -- name: history_of(request_id)
 SELECT * FROM request_history WHERE request_id = :request_id ORDER BY seq;
 
+-- name: answer_of(request_id, affiliate)^
+-- What an answer shows beside the request, in one round trip: its history, oldest line first, and
+-- the affiliate's bank accounts (NULL when no affiliate is given: no account chosen, none shown).
+SELECT ARRAY(SELECT h FROM request_history h WHERE h.request_id = :request_id ORDER BY h.seq) AS history,
+       (SELECT b.accounts FROM bank_accounts b WHERE b.affiliate = :affiliate) AS accounts;
+
 -- name: histories_of(request_ids)
 -- The histories of a page of requests in one round trip, not one per request.
 SELECT * FROM request_history WHERE request_id = ANY(:request_ids::uuid[]) ORDER BY request_id, seq;
