@@ -1125,3 +1125,34 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
     # per connection: the service's consumers share the process
     [listing] = {c for c, q in fetched if "FROM request_history" in q}
     assert len([q for c, q in fetched if c == listing and "FROM request_history" in q]) == 1
+
+
+async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it_needs(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The validation read the affiliate's profile for the plan's office, then again to write the
+    guarantee request: one read now, and the office still hears the raison sociale and itself."""
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    fetched: list[tuple[int, str]] = []
+    fetchrow = asyncpg.Connection.fetchrow
+
+    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        fetched.append((id(self), " ".join(query.split())))
+        return await fetchrow(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetchrow", observed)
+    waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+
+    assert waiting.status_code == 200, waiting.text
+    assert waiting.json()["state"] == "AWAITING_GUARANTEE"
+    [validating] = {c for c, q in fetched if q.startswith("SELECT * FROM request WHERE id = $1 FOR UPDATE")}
+    assert len([q for c, q in fetched if c == validating and "FROM affiliate_profile" in q]) == 1
+    records = await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, bool, key=affiliate)
+    required = json.loads(records[-1].value)
+    assert required["type"] == "requests.guarantee_required"
+    assert required["payload"]["request_id"] == request_id
+    assert required["payload"]["raison_sociale"] == "Atlas Test SARL"
+    assert required["payload"]["perception"] == {"code": "CAS-01", "name": "Perception Casablanca Anfa"}

@@ -42,14 +42,22 @@ from services.runtime.outbox import OutgoingMessage, enqueue_many
 log = logging.getLogger(__name__)
 
 
-async def record(conn: asyncpg.Connection, ctx: RequestsContext, change: Change) -> None:
-    """Save the request, its history entry and, for a transition, the events it implies."""
+AffiliateOffice = tuple[Perception, str | None]
+"""The affiliate's office and raison sociale, as auth announced them."""
+
+
+async def record(
+    conn: asyncpg.Connection, ctx: RequestsContext, change: Change, profile: AffiliateOffice | None = None
+) -> None:
+    """Save the request, its history entry and, for a transition, the events it implies. ``profile``:
+    the affiliate's office and raison sociale when the caller read them in this transaction already
+    (``perception_of``), so they are not read twice."""
     request, entry = change
     await RequestRepository(conn).save(request, entry)
     if entry.from_state == entry.to_state:
         return  # a choice inside DRAFT: history only, not a lifecycle event
     now = ctx.clock.now()
-    guarantee_event = await _guarantee_event(conn, change, now)
+    guarantee_event = await _guarantee_event(conn, change, now, profile)
     due = None
     if isinstance(guarantee_event, GuaranteeRequired):  # the affiliate hears what its office hears
         asked = guarantee_event.payload
@@ -94,11 +102,13 @@ async def reannounce_guarantee_request(
     await enqueue_many(conn, [_to_office(request, required)])
 
 
-async def _office_asked(conn: asyncpg.Connection, request: RemissionRequest) -> tuple[Perception, str | None]:
+async def _office_asked(
+    conn: asyncpg.Connection, request: RemissionRequest, profile: AffiliateOffice | None = None
+) -> AffiliateOffice:
     """The office the guarantee request named, recorded on the request: the one told what becomes of
     it, the only one whose answer counts. (Recorded ``INCONNUE`` by an older version, or not at all:
     the office auth names now, the one whose answer counts then.) And the raison sociale."""
-    current, raison_sociale = await perception_of(conn, request.affiliate)
+    current, raison_sociale = profile or await perception_of(conn, request.affiliate)
     asked = request.guarantee_perception
     if asked is None or asked.code == UNKNOWN_PERCEPTION.code:
         return current, raison_sociale
@@ -149,7 +159,9 @@ def _state_changed(
     )
 
 
-async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: datetime) -> GuaranteeRequestMessage | None:
+async def _guarantee_event(
+    conn: asyncpg.Connection, change: Change, now: datetime, profile: AffiliateOffice | None = None
+) -> GuaranteeRequestMessage | None:
     """What the office must hear: a guarantee is due, or no longer (withdrawn, deadline passed); then,
     for an installment plan whose guarantees it holds, that they may be released (COMPLETED) or are to
     be enforced (DEFAULTED). Nothing for a draft (never asked) nor a full payment (no guarantee)."""
@@ -164,7 +176,7 @@ async def _guarantee_event(conn: asyncpg.Connection, change: Change, now: dateti
     if not (asked or closed or settled):
         return None
     assert request.quote is not None and request.guarantee_deadline is not None
-    perception, raison_sociale = await _office_asked(conn, request)
+    perception, raison_sociale = await _office_asked(conn, request, profile)
     cid = str(request.id)
     if asked:
         return _guarantee_required(request, perception, raison_sociale, now)
@@ -236,7 +248,7 @@ def _guarantee_required(
     return GuaranteeRequired.build(required, producer=PRODUCER, occurred_at=now, correlation_id=str(request.id))
 
 
-async def perception_of(conn: asyncpg.Connection, affiliate: str) -> tuple[Perception, str | None]:
+async def perception_of(conn: asyncpg.Connection, affiliate: str) -> AffiliateOffice:
     """The affiliate's office and raison sociale as auth announced them (``INCONNUE`` and None before)."""
     profile = await ProjectionRepository(conn).profile(affiliate)
     if profile is None:

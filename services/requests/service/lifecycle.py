@@ -133,7 +133,7 @@ async def validate(
             known_debt_version=position.version if position else None,
             newer_quote_exists=await projections.newer_quote_exists(quote),
         )
-        perception, _ = await perception_of(conn, request.affiliate)
+        perception, raison_sociale = await perception_of(conn, request.affiliate)
         try:
             change = lifecycle.validate(
                 request,
@@ -155,7 +155,7 @@ async def validate(
                     extra={"request_id": str(request_id), "perception": refusal.details["perception"]},
                 )
             raise
-        await record(conn, ctx, change)
+        await record(conn, ctx, change, profile=(perception, raison_sociale))
     return change[0]
 
 
