@@ -78,6 +78,6 @@ def summary(found: dict[str, list[tuple[int, str]]], service_of: dict[str, str],
         out[service] = {
             "per_unit": round(total / units, 1),
             "control_per_unit": round(control / units, 1),
-            "top": [(round(calls / units, 2), " ".join(query.split())[:90]) for calls, query in statements[:8]],
+            "top": [(round(calls / units, 2), " ".join(query.split())[:90]) for calls, query in statements[:20]],
         }
     return out
