@@ -89,13 +89,11 @@ def _trace_fields(context: Context | None) -> tuple[str | None, str | None]:
     return carrier.get("traceparent"), carrier.get("tracestate")
 
 
-def _row(item: OutgoingMessage, fields: tuple[str | None, str | None] | None = None) -> tuple[Any, ...]:
-    traceparent, tracestate = fields or _trace_fields(item.trace_context)
-    return (item.event_id, item.topic, item.key, item.event_type, item.body, traceparent, tracestate)
-
-
-def _rows(items: Iterable[OutgoingMessage]) -> list[tuple[Any, ...]]:
-    """The rows of events written together: their trace fields are found once per trace context (a
+def outbox_rows(items: Iterable[OutgoingMessage]) -> list[tuple[Any, ...]]:
+    """The outbox rows' values, in ``OUTBOX_COLUMNS`` order, with the trace context filled in: what
+    ``enqueue_many`` inserts, and what a service that writes its change and its events in ONE
+    statement of its own inserts there (one implicit transaction: they commit together; the outbox's
+    trigger wakes the relay when it commits). The trace fields are found once per trace context (a
     debit run's page writes a thousand events in one)."""
     found: dict[int, tuple[str | None, str | None]] = {}
     values = []
@@ -103,15 +101,8 @@ def _rows(items: Iterable[OutgoingMessage]) -> list[tuple[Any, ...]]:
         key = id(item.trace_context)  # the items, and so their contexts, live until the end of the call
         if key not in found:
             found[key] = _trace_fields(item.trace_context)
-        values.append(_row(item, found[key]))
+        values.append((item.event_id, item.topic, item.key, item.event_type, item.body, *found[key]))
     return values
-
-
-def outbox_row(item: OutgoingMessage) -> tuple[Any, ...]:
-    """The outbox row's values, in ``OUTBOX_COLUMNS`` order, with the trace context filled in: for a
-    service that writes its change and its event in ONE statement of its own (one implicit
-    transaction, so they commit together). The outbox's trigger wakes the relay when it commits."""
-    return _row(item)
 
 
 OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "body", "traceparent", "tracestate")
@@ -129,7 +120,7 @@ async def backlog(conn: asyncpg.Connection) -> asyncpg.Record:
 
 
 async def enqueue_many(conn: asyncpg.Connection, items: Iterable[OutgoingMessage]) -> None:
-    values = _rows(items)
+    values = outbox_rows(items)
     if not values:
         return
     await _QUERIES.enqueue_many(conn, values)  # the table's trigger wakes the relay at the commit
@@ -139,7 +130,7 @@ async def send_again(conn: asyncpg.Connection, items: Iterable[OutgoingMessage])
     """Messages published before, published again with their event ids (a bank that never answered
     an order gets the very same order): consumers that applied them skip them; in the caller's
     transaction, like ``enqueue_many``."""
-    values = _rows(items)
+    values = outbox_rows(items)
     if not values:
         return
     await _QUERIES.send_again(conn, values)

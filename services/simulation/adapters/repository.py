@@ -12,7 +12,7 @@ import asyncpg
 
 from contracts.simulation import Quote
 from services.runtime.db import load_queries
-from services.runtime.outbox import OutgoingMessage, outbox_row
+from services.runtime.outbox import OutgoingMessage, outbox_rows
 from services.simulation.domain.eligible_debt import EligibleDebt, Outstanding
 
 _Q = load_queries(Path(__file__).parent / "sql")
@@ -76,7 +76,7 @@ class SimulationRepository:
 
     async def save_quote(self, quote: Quote, body: str, announcement: OutgoingMessage) -> None:
         """The quote and its event in one statement: they commit together, even outside a transaction."""
-        event_id, topic, key, event_type, event_body, traceparent, tracestate = outbox_row(announcement)
+        [(event_id, topic, key, event_type, event_body, traceparent, tracestate)] = outbox_rows([announcement])
         await _Q.insert_quote_announced(
             self._conn,
             quote_id=quote.quote_id,
