@@ -1131,25 +1131,32 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The validation read the affiliate's profile for the plan's office, then again to write the
-    guarantee request: one read now, and the office still hears the raison sociale and itself."""
+    guarantee request: one read now, and the office still hears the raison sociale and itself. And
+    the transition writes the request, its history line and its two events in one statement."""
     affiliate = new_affiliate()
     request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
     issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
     fetched: list[tuple[int, str]] = []
-    fetchrow = asyncpg.Connection.fetchrow
 
-    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        fetched.append((id(self), " ".join(query.split())))
-        return await fetchrow(self, query, *args, **kwargs)
+    def observing(method: Any) -> Any:
+        async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            fetched.append((id(self), " ".join(query.split())))
+            return await method(self, query, *args, **kwargs)
 
-    monkeypatch.setattr(asyncpg.Connection, "fetchrow", observed)
+        return observed
+
+    for name in ("execute", "executemany", "fetchrow"):
+        monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
     waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
 
     assert waiting.status_code == 200, waiting.text
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
     [validating] = {c for c, q in fetched if q.startswith("SELECT * FROM request WHERE id = $1 FOR UPDATE")}
     assert len([q for c, q in fetched if c == validating and "FROM affiliate_profile" in q]) == 1
+    [write] = [q for c, q in fetched if c == validating and ("INSERT INTO" in q or q.startswith("UPDATE"))]
+    assert write.startswith("WITH saved AS ( UPDATE request SET")
+    assert "INSERT INTO request_history" in write and "INSERT INTO outbox" in write
     records = await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, bool, key=affiliate)
     required = json.loads(records[-1].value)
     assert required["type"] == "requests.guarantee_required"

@@ -1,7 +1,7 @@
 """Requests and projections in Postgres. Takes a connection: the caller owns the transaction."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -160,9 +160,17 @@ class RequestRepository:
     async def of_affiliate(self, affiliate: str) -> list[RemissionRequest]:
         return [request_of(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
 
-    async def save(self, request: RemissionRequest, entry: HistoryEntry) -> None:
-        """The changed request and the history line that says what changed, in one statement."""
-        await _Q.save_request(self._conn, **_saved(request), **_history_line(entry))
+    async def save(
+        self, request: RemissionRequest, entry: HistoryEntry, events: Sequence[tuple[Any, ...]] = ()
+    ) -> None:
+        """The changed request, the history line that says what changed and the outbox rows of the
+        events it implies (``runtime.outbox.outbox_rows``), in one statement."""
+        if not events:
+            await _Q.save_request(self._conn, **_saved(request), **_history_line(entry))
+            return
+        columns = ("event_ids", "topics", "keys", "event_types", "bodies", "traceparents", "tracestates")
+        arrays = dict(zip(columns, (list(column) for column in zip(*events, strict=True)), strict=True))
+        await _Q.save_request_announced(self._conn, **_saved(request), **_history_line(entry), **arrays)
 
     async def append_history(self, request_id: UUID, entry: HistoryEntry) -> None:
         await _Q.append_history(self._conn, request_id=request_id, **_history_line(entry))

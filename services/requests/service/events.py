@@ -37,7 +37,7 @@ from services.requests.adapters.repository import ProjectionRepository, RequestR
 from services.requests.domain.obligations import Notice
 from services.requests.domain.request import UNKNOWN_PERCEPTION, Change, HistoryEntry, RemissionRequest
 from services.requests.service.context import PRODUCER, RequestsContext
-from services.runtime.outbox import OutgoingMessage, enqueue_many
+from services.runtime.outbox import OutgoingMessage, enqueue_many, outbox_rows
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ async def record(
     the affiliate's office and raison sociale when the caller read them in this transaction already
     (``perception_of``), so they are not read twice."""
     request, entry = change
-    await RequestRepository(conn).save(request, entry)
-    if entry.from_state == entry.to_state:
-        return  # a choice inside DRAFT: history only, not a lifecycle event
+    if entry.from_state == entry.to_state:  # a choice inside DRAFT: history only, not a lifecycle event
+        await RequestRepository(conn).save(request, entry)
+        return
     now = ctx.clock.now()
     guarantee_event = await _guarantee_event(conn, change, now, profile)
     due = None
@@ -65,7 +65,7 @@ async def record(
     messages = [_state_changed(request, entry, now, due)]
     if guarantee_event is not None:
         messages.append(_to_office(request, guarantee_event))
-    await enqueue_many(conn, messages)
+    await RequestRepository(conn).save(request, entry, outbox_rows(messages))
 
 
 def _to_office(request: RemissionRequest, event: GuaranteeRequestMessage) -> OutgoingMessage:

@@ -32,6 +32,26 @@ INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, a
 SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
 FROM request_history WHERE request_id = :id;
 
+-- name: save_request_announced(id, state, modality, guarantee_obligation_accepted, bank_account_id, quote_id, quote, cg_version, guarantee_deadline, validation_date, schedule, guarantee, guarantee_perception, last_activity_at, at, event, from_state, to_state, actor_kind, actor_id, reason, event_ids, topics, keys, event_types, bodies, traceparents, tracestates)!
+-- A transition: the request, its history line and the events it implies, in ONE statement (one
+-- round trip, in the caller's transaction; the outbox's trigger wakes the relay at the commit).
+WITH saved AS (
+    UPDATE request SET
+        state = :state, modality = :modality, guarantee_obligation_accepted = :guarantee_obligation_accepted,
+        bank_account_id = :bank_account_id, quote_id = :quote_id, quote = :quote::jsonb, cg_version = :cg_version,
+        guarantee_deadline = :guarantee_deadline, validation_date = :validation_date, schedule = :schedule::jsonb,
+        guarantee = :guarantee::jsonb, guarantee_perception = :guarantee_perception::jsonb,
+        last_activity_at = :last_activity_at, updated_at = now()
+    WHERE id = :id
+), line AS (
+    INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
+    SELECT :id, coalesce(max(seq), 0) + 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
+    FROM request_history WHERE request_id = :id
+)
+INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+SELECT * FROM unnest(:event_ids::uuid[], :topics::text[], :keys::text[], :event_types::text[], :bodies::bytea[],
+                     :traceparents::text[], :tracestates::text[]);
+
 -- name: append_history(request_id, at, event, from_state, to_state, actor_kind, actor_id, reason)!
 INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
 SELECT :request_id, coalesce(max(seq), 0) + 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
