@@ -28,6 +28,12 @@ class EligibilityFacts:
     today: date
 
 
+def request_in_progress(request_id: str | None) -> Refusal:
+    """One request at a time per affiliate; ``request_id`` names the one in progress (None when a
+    creation that won a race has not committed it yet)."""
+    return Refusal("demande-en-cours", "Une demande est déjà en cours pour cet affilié.", request_id=request_id)
+
+
 def refusals(programme: Programme, facts: EligibilityFacts) -> list[Refusal]:
     """Every reason that stands, most useful first (the portal shows the first, can list all)."""
     found: list[Refusal] = []
@@ -41,13 +47,7 @@ def refusals(programme: Programme, facts: EligibilityFacts) -> list[Refusal]:
             )
         )
     if facts.request_in_progress is not None:
-        found.append(
-            Refusal(
-                "demande-en-cours",
-                "Une demande est déjà en cours pour cet affilié.",
-                request_id=facts.request_in_progress,
-            )
-        )
+        found.append(request_in_progress(facts.request_in_progress))
     if facts.arrangement is not None:
         found.append(
             Refusal(

@@ -13,7 +13,12 @@ from contracts.simulation import Quote
 from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.domain import guarantees
 from services.requests.domain import request as lifecycle
-from services.requests.domain.eligibility import EligibilityFacts, refusals, validation_refusals
+from services.requests.domain.eligibility import (
+    EligibilityFacts,
+    refusals,
+    request_in_progress,
+    validation_refusals,
+)
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import (
@@ -57,11 +62,7 @@ async def create_request(
             raise found[0]
         request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
         if not await RequestRepository(conn).add(request):  # another creation won the race
-            raise Refusal(
-                "demande-en-cours",
-                "Une demande est déjà en cours pour cet affilié.",
-                request_id=await RequestRepository(conn).in_progress_of(affiliate),
-            )
+            raise request_in_progress(await RequestRepository(conn).in_progress_of(affiliate))
         await record(conn, ctx, (request, entry))
     return request
 
