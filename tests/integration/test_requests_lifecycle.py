@@ -1163,3 +1163,29 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     assert required["payload"]["request_id"] == request_id
     assert required["payload"]["raison_sociale"] == "Atlas Test SARL"
     assert required["payload"]["perception"] == {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
+
+
+async def test_a_quote_and_the_wake_up_of_its_validation_are_one_statement(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quote's projection stored a batch of quotes, then sent their NOTIFY in a second round trip;
+    one statement now (the waiting validation's wake-up is the test above)."""
+    affiliate = new_affiliate()
+    issued = quote(affiliate)
+    executed: list[tuple[int, str]] = []
+    execute = asyncpg.Connection.execute
+
+    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        executed.append((id(self), " ".join(query.split())))
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", observed)
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+
+    async def stored() -> bool:
+        return any("INSERT INTO quote " in q for _, q in executed)
+
+    await eventually(stored)
+    [storing] = {c for c, q in executed if "INSERT INTO quote " in q}
+    [statement] = [q for c, q in executed if c == storing and ("INSERT INTO quote " in q or "pg_notify" in q)]
+    assert "pg_notify('quote_arrived'" in statement

@@ -288,6 +288,7 @@ class ProjectionRepository:
         return _ACCOUNTS.validate_json(found) if found else []
 
     async def save_quotes(self, quotes: list[Quote]) -> None:
+        """The quotes, and the wake-up of the validations waiting for them, in one statement."""
         await _Q.insert_quotes(
             self._conn,
             quote_ids=[q.quote_id for q in quotes],
@@ -296,7 +297,6 @@ class ProjectionRepository:
             issued_ats=[q.issued_at for q in quotes],
             bodies=[q.model_dump_json() for q in quotes],
         )
-        await _Q.notify_quotes(self._conn, quote_ids=[str(q.quote_id) for q in quotes])
 
     async def purge_quotes(self, before: datetime) -> int:
         count: int = await _Q.purge_quotes(self._conn, before=before)

@@ -37,11 +37,16 @@ WHERE bank_accounts.version < EXCLUDED.version;
 SELECT accounts FROM bank_accounts WHERE affiliate = :affiliate;
 
 -- name: insert_quotes(quote_ids, affiliates, modalities, issued_ats, bodies)!
-INSERT INTO quote (quote_id, affiliate, modality, issued_at, body)
-SELECT quote_id, affiliate, modality, issued_at, body::jsonb
-FROM unnest(:quote_ids::uuid[], :affiliates::text[], :modalities::text[], :issued_ats::timestamptz[], :bodies::text[])
-    AS t (quote_id, affiliate, modality, issued_at, body)
-ON CONFLICT (quote_id) DO NOTHING;
+-- The quotes, and the wake-up of the validations waiting for them (delivered at commit), in one
+-- statement: one round trip per batch of quotes.
+WITH stored AS (
+    INSERT INTO quote (quote_id, affiliate, modality, issued_at, body)
+    SELECT quote_id, affiliate, modality, issued_at, body::jsonb
+    FROM unnest(:quote_ids::uuid[], :affiliates::text[], :modalities::text[], :issued_ats::timestamptz[], :bodies::text[])
+        AS t (quote_id, affiliate, modality, issued_at, body)
+    ON CONFLICT (quote_id) DO NOTHING
+)
+SELECT pg_notify('quote_arrived', quote_id::text) FROM unnest(:quote_ids::uuid[]) AS quote_id;
 
 -- name: quote_by_id(quote_id)$
 SELECT body FROM quote WHERE quote_id = :quote_id;
@@ -49,10 +54,6 @@ SELECT body FROM quote WHERE quote_id = :quote_id;
 -- name: newer_quote_exists(affiliate, issued_at)$
 -- Validation binds the last simulation shown, whatever its modality.
 SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND issued_at > :issued_at);
-
--- name: notify_quotes(quote_ids)!
--- Wakes the validations waiting for these quotes (delivered at commit).
-SELECT pg_notify('quote_arrived', quote_id) FROM unnest(:quote_ids::text[]) AS quote_id;
 
 -- name: purge_quotes(before)$
 -- Quotes issued before ``before``, long expired: a request keeps its own copy of the quote it bound.
