@@ -40,6 +40,17 @@ async def outbox_is_empty(pool: asyncpg.Pool) -> bool:
         return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox"))
 
 
+async def relayed(pool: asyncpg.Pool, relay: OutboxRelay, infra: Infra, key: str, count: int) -> list[Any]:
+    """Runs ``relay`` until ``count`` records of ``key`` are on the auth topic and the outbox is empty."""
+    await relay.start()
+    try:
+        records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= count, key=key)
+        await eventually(lambda: outbox_is_empty(pool))
+    finally:
+        await relay.stop()
+    return list(records)
+
+
 @pytest.fixture
 async def pool(database: str) -> Any:
     pool = await create_pool(database, size=4)
@@ -82,14 +93,7 @@ async def test_committed_event_is_published_with_its_trace_and_removed(
         trace_id = f"{span.get_span_context().trace_id:032x}"
         async with pool.acquire() as conn, conn.transaction():
             await enqueue(conn, AUTH_EVENTS.name, login, event)
-    relay = OutboxRelay(pool, producer, connect_to(database), lookup)
-    await relay.start()
-    try:
-        records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 1, key=login)
-        await eventually(lambda: outbox_is_empty(pool))
-    finally:
-        await relay.stop()
-    [record] = records
+    [record] = await relayed(pool, OutboxRelay(pool, producer, connect_to(database), lookup), infra, login, 1)
     assert json.loads(record.value)["event_id"] == str(event.event_id)
     assert header(record, "event-id") == str(event.event_id)  # what a later relay looks for
     traceparent = header(record, "traceparent")
@@ -110,13 +114,7 @@ async def test_events_written_in_one_trace_are_published_under_one_span_of_it(
         async with pool.acquire() as conn, conn.transaction():
             for event in events:
                 await enqueue(conn, AUTH_EVENTS.name, login, event)
-    relay = OutboxRelay(pool, producer, connect_to(database), lookup)
-    await relay.start()
-    try:
-        records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, lambda r: len(r) >= 3, key=login)
-        await eventually(lambda: outbox_is_empty(pool))
-    finally:
-        await relay.stop()
+    records = await relayed(pool, OutboxRelay(pool, producer, connect_to(database), lookup), infra, login, 3)
     assert [json.loads(r.value)["event_id"] for r in records] == [str(e.event_id) for e in events]
     parents = {header(r, "traceparent") for r in records}
     assert len(parents) == 1  # one publish span: each event had its own before

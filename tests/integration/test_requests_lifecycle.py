@@ -1019,6 +1019,22 @@ async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_t
     await eventually(counted)
 
 
+def observe(monkeypatch: pytest.MonkeyPatch, seen: list[tuple[int, str]], *methods: str) -> None:
+    """Records ``(connection, statement)`` for every call of these ``asyncpg.Connection`` methods. Tests
+    compare one connection's statements: the service's consumers share the process, and one applying
+    another test's poison takes savepoints of its own on its own connection."""
+
+    def observing(method: Any) -> Any:
+        async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append((id(self), " ".join(query.split())))
+            return await method(self, query, *args, **kwargs)
+
+        return observed
+
+    for name in methods:
+        monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
+
+
 async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and_its_history_at_once(
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1028,19 +1044,8 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     account's details in one more."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
-    # Per connection: the service's consumers share the process, and a consumer applying another
-    # test's poison takes savepoints of its own on its own connection.
     executed: list[tuple[int, str]] = []
-
-    def observing(method: Any) -> Any:
-        async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-            executed.append((id(self), " ".join(query.split())))
-            return await method(self, query, *args, **kwargs)
-
-        return observed
-
-    for name in ("execute", "fetchval", "fetchrow", "fetch"):
-        monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
+    observe(monkeypatch, executed, "execute", "fetchval", "fetchrow", "fetch")
 
     def answer_reads(connection: int) -> list[str]:
         """What a connection read of the history and the accounts, apart from the change's own write."""
@@ -1106,13 +1111,7 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
         withdrawn = await svc.act(affiliate, "POST", f"/v1/requests/{made[-1]}/withdrawal")
         assert withdrawn.status_code == 200, withdrawn.text
     fetched: list[tuple[int, str]] = []
-    fetch = asyncpg.Connection.fetch
-
-    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        fetched.append((id(self), " ".join(query.split())))
-        return await fetch(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "fetch", observed)
+    observe(monkeypatch, fetched, "fetch")
     listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))
 
     assert listed.status_code == 200, listed.text
@@ -1122,7 +1121,6 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
             ("created", "DRAFT"),
             ("withdrawn", "CANCELLED"),
         ], request["id"]
-    # per connection: the service's consumers share the process
     [listing] = {c for c, q in fetched if "FROM request_history" in q}
     assert len([q for c, q in fetched if c == listing and "FROM request_history" in q]) == 1
 
@@ -1138,16 +1136,7 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
     fetched: list[tuple[int, str]] = []
-
-    def observing(method: Any) -> Any:
-        async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-            fetched.append((id(self), " ".join(query.split())))
-            return await method(self, query, *args, **kwargs)
-
-        return observed
-
-    for name in ("execute", "executemany", "fetchrow"):
-        monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
+    observe(monkeypatch, fetched, "execute", "executemany", "fetchrow")
     waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
 
     assert waiting.status_code == 200, waiting.text
@@ -1173,13 +1162,7 @@ async def test_a_quote_and_the_wake_up_of_its_validation_are_one_statement(
     affiliate = new_affiliate()
     issued = quote(affiliate)
     executed: list[tuple[int, str]] = []
-    execute = asyncpg.Connection.execute
-
-    async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        executed.append((id(self), " ".join(query.split())))
-        return await execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "execute", observed)
+    observe(monkeypatch, executed, "execute")
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
 
     async def stored() -> bool:
