@@ -1019,20 +1019,33 @@ async def test_a_guarantee_request_its_office_never_acknowledged_is_sent_again_t
     await eventually(counted)
 
 
-def observe(monkeypatch: pytest.MonkeyPatch, seen: list[tuple[int, str]], *methods: str) -> None:
-    """Records ``(connection, statement)`` for every call of these ``asyncpg.Connection`` methods. Tests
-    compare one connection's statements: the service's consumers share the process, and one applying
-    another test's poison takes savepoints of its own on its own connection."""
+Seen = list[tuple[int, str, tuple[Any, ...]]]
+
+
+def observe(monkeypatch: pytest.MonkeyPatch, seen: Seen, *methods: str) -> None:
+    """Records ``(connection, statement, arguments)`` for every call of these ``asyncpg.Connection``
+    methods. Tests compare one connection's statements (``connections``): the service's consumers and
+    sweeper share the process, on their own connections, with other tests' requests and quotes."""
 
     def observing(method: Any) -> Any:
         async def observed(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-            seen.append((id(self), " ".join(query.split())))
+            seen.append((id(self), " ".join(query.split()), args))
             return await method(self, query, *args, **kwargs)
 
         return observed
 
     for name in methods:
         monkeypatch.setattr(asyncpg.Connection, name, observing(getattr(asyncpg.Connection, name)))
+
+
+def mentions(args: tuple[Any, ...], value: Any) -> bool:
+    """``value`` is among a statement's arguments, or in one of its list arguments."""
+    return any(a == value or (isinstance(a, list) and value in a) for a in args)
+
+
+def connections(seen: Seen, text: str, mentioning: Any) -> set[int]:
+    """The connections that sent a statement containing ``text`` about ``mentioning``."""
+    return {c for c, q, args in seen if text in q and mentions(args, mentioning)}
 
 
 async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and_its_history_at_once(
@@ -1044,22 +1057,22 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     account's details in one more."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
-    executed: list[tuple[int, str]] = []
+    executed: Seen = []
     observe(monkeypatch, executed, "execute", "fetchval", "fetchrow", "fetch")
 
     def answer_reads(connection: int) -> list[str]:
         """What a connection read of the history and the accounts, apart from the change's own write."""
         return [
             q
-            for c, q in executed
+            for c, q, _ in executed
             if c == connection and ("request_history" in q or "bank_accounts" in q) and q.startswith("SELECT")
         ]
 
     created = await svc.create(affiliate)
     assert created.status_code == 201, created.text
     request_id = created.json()["id"]
-    [creating] = {c for c, q in executed if q.startswith("INSERT INTO request (")}
-    assert not [q for c, q in executed if c == creating and q.startswith("SAVEPOINT")]
+    [creating] = connections(executed, "INSERT INTO request (", uuid.UUID(request_id))
+    assert not [q for c, q, _ in executed if c == creating and q.startswith("SAVEPOINT")]
     [answer] = answer_reads(creating)  # one read for the history, and no account chosen yet to describe
     assert "request_history" in answer
     executed.clear()
@@ -1076,8 +1089,8 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
         ("created", "DRAFT"),
         ("modality_chosen", "DRAFT"),
     ]
-    [changing] = {c for c, q in executed if q.startswith("WITH saved AS ( UPDATE request SET")}
-    writes = [q for c, q in executed if c == changing and ("request_history" in q or q.startswith("UPDATE request"))]
+    [changing] = connections(executed, "WITH saved AS ( UPDATE request SET", uuid.UUID(request_id))
+    writes = [q for c, q, _ in executed if c == changing and ("request_history" in q or q.startswith("UPDATE request"))]
     writes = [q for q in writes if not q.startswith("SELECT")]
     assert len(writes) == 1, writes
     assert writes[0].startswith("WITH saved AS ( UPDATE request SET") and "INSERT INTO request_history" in writes[0]
@@ -1089,7 +1102,7 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     assert account.status_code == 200, account.text
     assert account.json()["bank_account"]["rib_masked"] == "********************1234"
     assert [h["event"] for h in account.json()["history"]][-1] == "bank_account_chosen"
-    [changing] = {c for c, q in executed if q.startswith("WITH saved AS ( UPDATE request SET")}
+    [changing] = connections(executed, "WITH saved AS ( UPDATE request SET", uuid.UUID(request_id))
     reads = answer_reads(changing)
     # the choice checks the account is registered (one read), the answer shows history and account (one)
     assert len(reads) == 2, reads
@@ -1110,7 +1123,7 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
         made.append(created.json()["id"])
         withdrawn = await svc.act(affiliate, "POST", f"/v1/requests/{made[-1]}/withdrawal")
         assert withdrawn.status_code == 200, withdrawn.text
-    fetched: list[tuple[int, str]] = []
+    fetched: Seen = []
     observe(monkeypatch, fetched, "fetch")
     listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))
 
@@ -1121,8 +1134,8 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
             ("created", "DRAFT"),
             ("withdrawn", "CANCELLED"),
         ], request["id"]
-    [listing] = {c for c, q in fetched if "FROM request_history" in q}
-    assert len([q for c, q in fetched if c == listing and "FROM request_history" in q]) == 1
+    [listing] = connections(fetched, "FROM request_history WHERE request_id = ANY(", uuid.UUID(made[0]))
+    assert len([q for c, q, _ in fetched if c == listing and "FROM request_history" in q]) == 1
 
 
 async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it_needs(
@@ -1135,15 +1148,15 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
     issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
-    fetched: list[tuple[int, str]] = []
+    fetched: Seen = []
     observe(monkeypatch, fetched, "execute", "executemany", "fetchrow")
     waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
 
     assert waiting.status_code == 200, waiting.text
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
-    [validating] = {c for c, q in fetched if q.startswith("SELECT * FROM request WHERE id = $1 FOR UPDATE")}
-    assert len([q for c, q in fetched if c == validating and "FROM affiliate_profile" in q]) == 1
-    [write] = [q for c, q in fetched if c == validating and ("INSERT INTO" in q or q.startswith("UPDATE"))]
+    [validating] = connections(fetched, "FROM request WHERE id = $1 FOR UPDATE", uuid.UUID(request_id))
+    assert len([q for c, q, _ in fetched if c == validating and "FROM affiliate_profile" in q]) == 1
+    [write] = [q for c, q, _ in fetched if c == validating and ("INSERT INTO" in q or q.startswith("UPDATE"))]
     assert write.startswith("WITH saved AS ( UPDATE request SET")
     assert "INSERT INTO request_history" in write and "INSERT INTO outbox" in write
     records = await read_topic(svc.infra.bootstrap, OFFICE_TOPIC.name, bool, key=affiliate)
@@ -1161,14 +1174,14 @@ async def test_a_quote_and_the_wake_up_of_its_validation_are_one_statement(
     one statement now (the waiting validation's wake-up is the test above)."""
     affiliate = new_affiliate()
     issued = quote(affiliate)
-    executed: list[tuple[int, str]] = []
+    executed: Seen = []
     observe(monkeypatch, executed, "execute")
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
 
     async def stored() -> bool:
-        return any("INSERT INTO quote " in q for _, q in executed)
+        return bool(connections(executed, "INSERT INTO quote ", issued.payload.quote_id))
 
     await eventually(stored)
-    [storing] = {c for c, q in executed if "INSERT INTO quote " in q}
-    [statement] = [q for c, q in executed if c == storing and ("INSERT INTO quote " in q or "pg_notify" in q)]
+    [storing] = connections(executed, "INSERT INTO quote ", issued.payload.quote_id)
+    [statement] = [q for c, q, args in executed if c == storing and mentions(args, issued.payload.quote_id)]
     assert "pg_notify('quote_arrived'" in statement
