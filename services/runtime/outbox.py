@@ -433,28 +433,30 @@ class OutboxRelay:
         handed: list[Any] = []
         held: dict[tuple[str, str] | str, BaseException] = {}
         spans = PublishSpans(tracer)
-        for row in batch:
-            blocked = held.get((row["topic"], row["key"])) or held.get(row["topic"])
-            if blocked is not None:
-                handed.append(HeldBack(repr(blocked)))
-                continue
-            try:
-                handed.append(await self._send(row, spans.headers(row)))
-            except _UNSENDABLE as exc:
-                handed.append(exc)
-                held[(row["topic"], row["key"])] = exc
-            except Exception as exc:
-                handed.append(exc)
-                held[row["topic"]] = exc
-        self._crash.reached("outbox.sent")
-        futures = [h for h in handed if not isinstance(h, BaseException)]
-        acknowledged = iter(await asyncio.gather(*futures, return_exceptions=True))
-        outcomes = [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
-        for row, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, HeldBack):
-                spans.failed(row, outcome)
-        spans.end()
-        return outcomes
+        try:  # the spans end even if the relay is cancelled mid-batch (a stop, a crash test)
+            for row in batch:
+                blocked = held.get((row["topic"], row["key"])) or held.get(row["topic"])
+                if blocked is not None:
+                    handed.append(HeldBack(repr(blocked)))
+                    continue
+                try:
+                    handed.append(await self._send(row, spans.headers(row)))
+                except _UNSENDABLE as exc:
+                    handed.append(exc)
+                    held[(row["topic"], row["key"])] = exc
+                except Exception as exc:
+                    handed.append(exc)
+                    held[row["topic"]] = exc
+            self._crash.reached("outbox.sent")
+            futures = [h for h in handed if not isinstance(h, BaseException)]
+            acknowledged = iter(await asyncio.gather(*futures, return_exceptions=True))
+            outcomes = [h if isinstance(h, BaseException) else next(acknowledged) for h in handed]
+            for row, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException) and not isinstance(outcome, HeldBack):
+                    spans.failed(row, outcome)
+            return outcomes
+        finally:
+            spans.end()
 
     async def _send(self, row: asyncpg.Record, trace_headers: list[tuple[str, bytes]]) -> "asyncio.Future[Any]":
         headers = [
