@@ -274,8 +274,9 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
     debit_run(stack, collection)
     assert sum(len(o) for o in (await orders_of(stack, request_id)).values()) == 1
 
-    # one trace: the order sent by debits' relay, read by the bank, its result read by debits, the
-    # plan's events published by debits, read by requests and by debt
+    # one trace: the operator's run's page (the CLI traces as the service does), the order sent by
+    # debits' relay, read by the bank, its result read by debits, the plan's events published by
+    # debits, read by requests and by debt
     traceparent = order["_traceparent"]
     assert traceparent, "the order carries its trace context"
     trace_id = traceparent.split("-")[1]
@@ -296,7 +297,8 @@ async def test_a_full_payment_is_ordered_on_its_date_paid_by_the_bank_and_comple
     async def whole_trace() -> bool:
         names = hops()
         return (
-            ("debits", f"{topic} publish") in names
+            ("debits", "debit-run page") in names
+            and ("debits", f"{topic} publish") in names
             and any(service == "bank" and topic in name and "publish" not in name for service, name in names)
             and any(service == "bank" and BANK_RESULTS.name in name for service, name in names)
             and any(service == "debits" and BANK_RESULTS.name in name for service, name in names)

@@ -5,6 +5,8 @@ orders out, pain.002 reports in.
 """
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,23 @@ def _date(text: str) -> date:
     except ValueError:
         typer.echo(f"date invalide : {text} (AAAA-MM-JJ attendu)", err=True)
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _traced(database_url: str) -> Iterator[None]:
+    """Tracing as the service sets it up (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``TRACE_SAMPLE_RATIO``):
+    a run from here is traced as the scheduled one, each page a trace that its orders, its events and
+    each bank's answer continue. Without it the pages' spans were no-ops and each order left in a
+    trace of its own."""
+    from services.debits.config import DebitsSettings
+    from services.runtime.telemetry import setup_tracing
+
+    settings = DebitsSettings(database_url=database_url)
+    provider = setup_tracing(settings.service_name, settings.otlp_endpoint, settings.trace_sample_ratio)
+    try:
+        yield
+    finally:
+        provider.force_flush(timeout_millis=5000)
 
 
 @cli.command("import-accounts")
@@ -65,7 +84,10 @@ def run_command(
 
     on_date = _date(on) if on else None
     console = Console()
-    with Progress(TextColumn("ordres"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with (
+        _traced(database_url),
+        Progress(TextColumn("ordres"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar,
+    ):
         task = bar.add_task("ordres", total=None)
         summary = asyncio.run(
             run_debit_run(
