@@ -11,8 +11,10 @@ each page writing its orders and one ``DebitChanged`` per debit to the outbox, w
 
 Rate: orders per second from the start of the run (the service answering ready, or its first order
 if earlier) to the last order acknowledged by the broker (the relay deletes an outbox row only once
-the broker acknowledged it: the outbox empty and no debit due). The bank topics are then read back:
-every order counted, each end-to-end id once. Peak memory: the service's VmHWM (and the highest
+the broker acknowledged it: the outbox empty and no debit due). The bank topics are then read back
+and each order checked against the debit seeded for it (``OrderCheck``): every due debit ordered
+exactly once, on its own bank's topic, from its own account, for its own amount; the bench fails
+otherwise. Peak memory: the service's VmHWM (and the highest
 VmRSS sampled every 0.5 s) from ``/proc/<pid>/status``.
 
 Banks: the 9 codes of ``contracts.banks.BANKS`` (the issue says 20; the registry, and the topic
@@ -22,6 +24,7 @@ catalogue built from it, are a contract: not extended here).
 """
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -87,6 +90,17 @@ def _rib(index: int) -> str:
     return first + rib_key(first)
 
 
+def _request_id(index: int) -> uuid.UUID:
+    return uuid.UUID(int=(0xDEB17 << 96) | index, version=4)
+
+
+def _amount(index: int) -> Decimal:
+    return Decimal(1000 + index % 9000) + Decimal("0.25")
+
+
+_INDEX_BITS = (1 << 48) - 1  # the version and variant bits a UUID sets lie above the seeded index
+
+
 async def seed(dsn: str, debits: int, today: date) -> dict[str, Any]:
     """Accounts, names, plans and one due FULL debit per plan, by COPY, in debits' own schema."""
     started = time.monotonic()
@@ -114,7 +128,7 @@ async def seed(dsn: str, debits: int, today: date) -> dict[str, Any]:
         for start in range(0, debits, CHUNK):
             plans, rows = [], []
             for i in range(start, min(debits, start + CHUNK)):
-                request_id = uuid.UUID(int=(0xDEB17 << 96) | i, version=4)
+                request_id = _request_id(i)
                 account = accounts[i % affiliates]
                 plans.append(
                     (
@@ -133,7 +147,7 @@ async def seed(dsn: str, debits: int, today: date) -> dict[str, Any]:
                         created,
                     )
                 )
-                amount = Decimal(1000 + i % 9000) + Decimal("0.25")
+                amount = _amount(i)
                 rows.append((request_id, 1, "FULL", collection, collection, amount, "SCHEDULED", 0, collection))
             await conn.copy_records_to_table(
                 "plan",
@@ -296,9 +310,54 @@ def run_service(infra: Infra, dsn: str, expected: int) -> dict[str, Any]:
 # --- read back and baseline -------------------------------------------------------------------------
 
 
-async def read_back(bootstrap: str, expected: int, idle: float = 5.0) -> dict[str, Any]:
+class OrderCheck:
+    """Each order read back against the debit seeded for it (plan ``i``'s account is account ``i mod
+    affiliates``, at bank ``CODES[account mod 9]``): what is wrong is counted by kind, and every
+    seeded debit must have been ordered exactly once."""
+
+    def __init__(self, debits: int, affiliates: int) -> None:
+        self.debits, self.affiliates = debits, affiliates
+        self.ordered: Counter[int] = Counter()
+        self.wrong: Counter[str] = Counter()
+
+    def check(self, topic: str, value: bytes) -> None:
+        try:
+            payload = json.loads(value)["payload"]
+            request_id = uuid.UUID(payload["request_id"])
+            amount = Decimal(payload["instructed_amount"])
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            self.wrong["unreadable"] += 1
+            return
+        index = request_id.int & _INDEX_BITS
+        if not 0 <= index < self.debits or request_id != _request_id(index):
+            self.wrong["not a seeded plan"] += 1
+            return
+        self.ordered[index] += 1
+        account = index % self.affiliates
+        if topic != orders_topic(CODES[account % len(CODES)]):
+            self.wrong["another bank's topic"] += 1
+        if payload.get("debtor_account") != _rib(account):
+            self.wrong["another account"] += 1
+        if amount != _amount(index):
+            self.wrong["another amount"] += 1
+
+    def outcome(self) -> dict[str, int]:
+        return dict(self.wrong) | {
+            "debits checked": self.debits,
+            "ordered once": sum(1 for n in self.ordered.values() if n == 1),
+            "ordered twice or more": sum(1 for n in self.ordered.values() if n > 1),
+            "never ordered": self.debits - len(self.ordered),
+        }
+
+    def failures(self) -> dict[str, int]:
+        found = self.outcome()
+        return {k: v for k, v in found.items() if k not in ("debits checked", "ordered once") and v}
+
+
+async def read_back(bootstrap: str, expected: int, check: OrderCheck, idle: float = 5.0) -> dict[str, Any]:
     """Every record of the bank topics from the beginning (until ``expected`` and idle): counted per
-    topic, each end-to-end id counted; one record kept as the template of the baseline."""
+    topic, each end-to-end id counted, each order checked; one record kept as the template of the
+    baseline."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=16 * 1024 * 1024)
     await consumer.start()
     started = time.monotonic()
@@ -322,6 +381,7 @@ async def read_back(bootstrap: str, expected: int, idle: float = 5.0) -> dict[st
                 for r in records:
                     match = _E2E.search(r.value)
                     ids[match.group(1) if match else b"?"] += 1
+                    check.check(tp.topic, r.value)
                     sizes += len(r.value)
                 if template is None and records:
                     r = records[0]
@@ -340,6 +400,7 @@ async def read_back(bootstrap: str, expected: int, idle: float = 5.0) -> dict[st
         "distinct_end_to_end_ids": len(ids),
         "duplicated_ids": sum(1 for n in ids.values() if n > 1),
         "per_topic": dict(per_topic),
+        "checked": check.outcome(),
         "mean_bytes": sizes / total if total else 0,
         "template": template,
         "seconds": time.monotonic() - started,
@@ -388,14 +449,17 @@ def main() -> dict[str, Any]:
             f"service: {service['orders']:,} orders in {service['seconds']:.1f} s = {fmt(service['rate'])} orders/s "
             f"(start of run -> outbox empty); peak RSS {service['vmhwm_kb'] / 1024:.0f} MB"
         )
-        back = asyncio.run(read_back(infra.bootstrap, seeded["due"]))
+        check = OrderCheck(seeded["due"], seeded["affiliates"])
+        back = asyncio.run(read_back(infra.bootstrap, seeded["due"], check))
         say(
             f"read back {back['records']:,} orders on {len(back['per_topic'])} bank topics, "
             f"{back['distinct_end_to_end_ids']:,} distinct end-to-end ids, {back['duplicated_ids']} duplicated, "
-            f"mean {back['mean_bytes']:.0f} bytes ({back['seconds']:.1f} s)"
+            f"mean {back['mean_bytes']:.0f} bytes ({back['seconds']:.1f} s); checked: {back['checked']}"
         )
         if back["template"] is None:
             raise RuntimeError("no order on the bank topics")
+        if wrong := check.failures():
+            raise RuntimeError(f"orders not as seeded: {wrong}")
         base_s = asyncio.run(baseline(infra.bootstrap, seeded["due"], back.pop("template")))
         base_rate = seeded["due"] / base_s
         say(f"baseline: {seeded['due']:,} messages in {base_s:.1f} s = {fmt(base_rate)} /s")
@@ -477,6 +541,11 @@ def print_report(result: dict[str, Any]) -> None:
     print(
         f"  read back: {back['records']:,} orders, {back['distinct_end_to_end_ids']:,} distinct end-to-end ids, "
         f"{back['duplicated_ids']} duplicated; per topic {back['per_topic']}"
+    )
+    print(
+        f"  each order against its seeded debit: {back['checked']['ordered once']:,} of "
+        f"{back['checked']['debits checked']:,} due debits ordered exactly once on their own bank's topic, "
+        "from their own account, for their own amount"
     )
     print(
         f"  {result['banks']} banks (contracts.banks.BANKS), not the {result['banks_asked']} of the issue: "
