@@ -1,22 +1,29 @@
 """Tracing and structured logs: one trace id from the HTTP call through every Kafka hop and SQL."""
 
+import functools
 import json
 import logging
 import os
 import socket
 import sys
-from collections.abc import MutableMapping
+import weakref
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation._semconv import _report_new, _StabilityMode
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor, _hydrate_span_from_args
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.status import Status, StatusCode
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -65,12 +72,32 @@ class StatementSpans(AsyncPGInstrumentor):
     for a statement of an unsampled trace (a non-recording span, nothing kept) and for one outside
     any trace, where it starts a trace of one span (the outbox relay's poll, every second). In the
     flow bench requests ran 134,000 such wrappers for 1,000 flows. Here those two run the statement
-    bare; a sampled call keeps its statements' spans as before."""
+    bare.
+
+    A recorded statement's span is built here too, with the same name and attributes: OpenTelemetry's
+    wrapper found the connection's attributes again, ran a regular expression over the statement and
+    made the span current (a context attached and detached) for every statement, and starting those
+    spans was 13 % of requests' CPU under the flow bench (py-spy, 2026-12-07). Here the connection's
+    attributes are found once per connection, the statement's once per text, and the span is not
+    made current: nothing a statement runs starts a span of its own."""
 
     async def _do_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if not trace.get_current_span().is_recording():
+        tracer = self._tracer
+        if tracer is None or not trace.get_current_span().is_recording() or not is_instrumentation_enabled():
             return await func(*args, **kwargs)
-        return await super()._do_execute(func, instance, args, kwargs)  # type: ignore[no-untyped-call]
+        mode = self._semconv_opt_in_mode
+        name, statement = _statement(args[0] if args else None, mode)
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes={**_connection(instance, mode), **statement})
+        try:
+            return await func(*args, **kwargs)
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            if _report_new(mode):
+                span.set_attribute(ERROR_TYPE, type(exc).__qualname__)
+            raise
+        finally:
+            span.end()
 
     async def _do_cursor_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if not trace.get_current_span().is_recording():
@@ -81,6 +108,38 @@ class StatementSpans(AsyncPGInstrumentor):
         if not trace.get_current_span().is_recording():
             return await func(*args, **kwargs)
         return await super()._do_prepared_execute(func, instance, args, kwargs)  # type: ignore[no-untyped-call]
+
+
+_CONNECTIONS: "weakref.WeakKeyDictionary[Any, tuple[_StabilityMode, Mapping[str, Any]]]" = weakref.WeakKeyDictionary()
+
+
+def _connection(connection: Any, mode: _StabilityMode) -> Mapping[str, Any]:
+    """A connection's span attributes (database, user, address), found once per connection."""
+    try:
+        found_mode, found = _CONNECTIONS[connection]
+        if found_mode == mode:
+            return found
+    except KeyError:
+        pass
+    except TypeError:  # not weak-referenceable (a stand-in): found each time
+        return dict(_hydrate_span_from_args(connection, None, None, mode))
+    attributes = _hydrate_span_from_args(connection, None, None, mode)
+    _CONNECTIONS[connection] = (mode, attributes)
+    return attributes
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(query: str | None, mode: _StabilityMode) -> tuple[str, Mapping[str, Any]]:
+    """A statement's span name (its first word, as OpenTelemetry names it) and its attributes without
+    the connection's; the texts are our ``.sql`` files' and a few of the runtime's, so the cache
+    holds them all."""
+    name = query or "postgresql"
+    try:
+        name = AsyncPGInstrumentor._leading_comment_remover.sub("", name).split()[0]
+    except IndexError:
+        name = ""
+    attributes = _hydrate_span_from_args(None, query, None, mode)
+    return name, attributes
 
 
 def setup_tracing(service_name: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> TracerProvider:
