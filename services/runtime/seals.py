@@ -10,10 +10,14 @@ document and that not a byte changed; what the document says is checked as for o
 Kafka (owner, expiry, debt version, not superseded).
 """
 
+import base64
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import jwt
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.runtime.tokens import ALGORITHM, key_id, load_private_key, load_public_key
@@ -60,19 +64,57 @@ class SealVerifier:
         return frozenset(self._keys)
 
     def open(self, seal: str) -> bytes:
-        """The sealed document; raises ``InvalidSeal`` for anything not sealed by a held key."""
-        try:
-            header = _JWS.get_unverified_header(seal)
-        except jwt.PyJWTError as exc:
-            raise InvalidSeal(str(exc)) from exc
-        kid = header.get("kid")
-        key = self._keys.get(kid) if isinstance(kid, str) else None
+        """The sealed document; raises ``InvalidSeal`` for anything not sealed by a held key.
+
+        Read here, not by PyJWT: its decoding checks each base64 character in a Python loop and
+        ``get_unverified_header`` then ``decode`` read the whole seal twice, 1.6 ms for a quote of
+        60 installments (10 kB), on every validation. The checks are PyJWT's, stricter where a
+        seal of ours never differs (no padding, only the three header members ``Sealer`` writes)."""
+        parts = seal.encode("ascii", errors="replace").split(b".")
+        if len(parts) != 3:
+            raise InvalidSeal("un sceau a trois parties")
+        header_part, payload_part, signature_part = parts
+        header = _header(_segment(header_part, "en-tête"))
+        key = self._keys.get(header["kid"])
         if key is None:
             raise InvalidSeal("clé de scellement inconnue")
-        if header.get("typ") != self._kind:
-            raise InvalidSeal(f"sceau d'un autre type : {header.get('typ')!r}")
+        if header["typ"] != self._kind:
+            raise InvalidSeal(f"sceau d'un autre type : {header['typ']!r}")
+        signature = _segment(signature_part, "signature")
         try:
-            document: bytes = _JWS.decode(seal, key, algorithms=[ALGORITHM])
-        except jwt.PyJWTError as exc:
-            raise InvalidSeal(str(exc)) from exc
-        return document
+            key.verify(signature, header_part + b"." + payload_part)  # the signed text is the base64 itself
+        except InvalidSignature:
+            raise InvalidSeal("signature invalide") from None
+        return _segment(payload_part, "document")
+
+
+_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+_HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
+
+
+def _segment(part: bytes, name: str) -> bytes:
+    """A base64url part as JWS writes it: no padding, no other character, the one canonical spelling
+    (the unused low bits of the last character at zero)."""
+    if len(part) % 4 == 1 or not _BASE64URL.fullmatch(part):
+        raise InvalidSeal(f"{name} illisible")
+    decoded = base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != part:
+        raise InvalidSeal(f"{name} illisible")
+    return decoded
+
+
+def _header(raw: bytes) -> dict[str, str]:
+    """Exactly what ``Sealer`` writes: ``alg`` EdDSA, ``kid`` and ``typ`` strings, nothing else (a
+    ``crit`` or ``b64`` member would change how the rest is read)."""
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        raise InvalidSeal("en-tête illisible") from None
+    if (
+        not isinstance(header, dict)
+        or set(header) != _HEADER_MEMBERS
+        or header["alg"] != ALGORITHM
+        or not all(isinstance(value, str) for value in header.values())
+    ):
+        raise InvalidSeal("en-tête inattendu")
+    return header
