@@ -39,10 +39,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.").answer_scope(scope)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await too_large(scope, receive, send)
+            # Built only here: a problem's answer is a JSON document in the caller's language.
+            too_large = Problem(413, "requete-trop-volumineuse", "La requête est trop volumineuse.")
+            await too_large.answer_scope(scope)(scope, receive, send)
             return
         received = 0
 
