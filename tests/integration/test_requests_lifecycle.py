@@ -1142,8 +1142,9 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The validation read the affiliate's profile for the plan's office, then again to write the
-    guarantee request: one read now, and the office still hears the raison sociale and itself. And
-    the transition writes the request, its history line and its two events in one statement."""
+    guarantee request: one read now, and the office still hears the raison sociale and itself. The
+    position, the bank accounts, the office and the later quotes are read in that one statement (four
+    before). And the transition writes the request, its history line and its two events in one statement."""
     affiliate = new_affiliate()
     request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
     issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
@@ -1155,7 +1156,9 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     assert waiting.status_code == 200, waiting.text
     assert waiting.json()["state"] == "AWAITING_GUARANTEE"
     [validating] = connections(fetched, "FROM request WHERE id = $1 FOR UPDATE", uuid.UUID(request_id))
-    assert len([q for c, q, _ in fetched if c == validating and "FROM affiliate_profile" in q]) == 1
+    [facts] = [q for c, q, _ in fetched if c == validating and "affiliate_profile" in q]
+    assert all(table in facts for table in ("debt_position", "bank_accounts", "FROM quote"))
+    assert not [q for c, q, _ in fetched if c == validating and "debt_position" in q and q != facts]
     [write] = [q for c, q, _ in fetched if c == validating and ("INSERT INTO" in q or q.startswith("UPDATE"))]
     assert write.startswith("WITH saved AS ( UPDATE request SET")
     assert "INSERT INTO request_history" in write and "INSERT INTO outbox" in write

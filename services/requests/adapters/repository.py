@@ -88,6 +88,23 @@ class Profile:
     perception_name: str
 
 
+@dataclass(frozen=True)
+class ValidationFacts:
+    """What a validation reads of the projections, read together (``ProjectionRepository.validation_facts``)."""
+
+    position: PositionFact | None
+    bank_accounts: list[BankAccount]
+    profile: Profile | None
+    newer_quote_exists: bool
+
+
+def _position_fact(row: asyncpg.Record) -> PositionFact | None:
+    if row["version"] is None:
+        return None
+    code, name = row["arrangement_perception_code"], row["arrangement_perception_name"]
+    return PositionFact(row["version"], row["remissible"], ArrangementFact(code, name) if code else None)
+
+
 def _saved(request: RemissionRequest) -> dict[str, Any]:
     """A request's columns, as ``save_request`` writes them."""
     return {
@@ -256,10 +273,21 @@ class ProjectionRepository:
 
     async def position(self, affiliate: str) -> PositionFact | None:
         row = await _Q.position_of(self._conn, affiliate=affiliate)
-        if row is None:
-            return None
-        code, name = row["arrangement_perception_code"], row["arrangement_perception_name"]
-        return PositionFact(row["version"], row["remissible"], ArrangementFact(code, name) if code else None)
+        return None if row is None else _position_fact(row)
+
+    async def validation_facts(self, affiliate: str, quote: Quote) -> ValidationFacts:
+        """``affiliate``'s position, bank accounts and office, and whether a quote later than ``quote``
+        exists for the quote's affiliate: one statement (a validation read them in four)."""
+        row = await _Q.validation_facts_of(
+            self._conn, affiliate=affiliate, quote_affiliate=quote.affiliate, issued_at=quote.issued_at
+        )
+        profile = (
+            None
+            if row["perception_code"] is None
+            else Profile(row["raison_sociale"], row["perception_code"], row["perception_name"])
+        )
+        accounts = _ACCOUNTS.validate_json(row["accounts"]) if row["accounts"] else []
+        return ValidationFacts(_position_fact(row), accounts, profile, row["newer_quote_exists"])
 
     async def save_profiles(self, profiles: dict[str, Profile]) -> None:
         await _Q.upsert_profiles(
@@ -306,8 +334,5 @@ class ProjectionRepository:
         body = await _Q.quote_by_id(self._conn, quote_id=quote_id)
         return Quote.model_validate_json(body) if body else None
 
-    async def newer_quote_exists(self, quote: Quote) -> bool:
-        return bool(await _Q.newer_quote_exists(self._conn, affiliate=quote.affiliate, issued_at=quote.issued_at))
 
-
-__all__ = ["PositionFact", "Profile", "ProjectionRepository", "RequestRepository"]
+__all__ = ["PositionFact", "Profile", "ProjectionRepository", "RequestRepository", "ValidationFacts"]

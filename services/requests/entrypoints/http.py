@@ -224,10 +224,11 @@ async def validate(deps: Dependencies, request_id: UUID, body: Validation, princ
     seals = deps.quote_seals
     args = (request_id, principal.affiliates)
     if body.quote_seal is not None and seals is not None:
-        sealed = opened_seal(seals, body.quote_id, body.quote_seal)
+        # Someone else's quote is refused before anything is read or kept; the request's owner is
+        # checked under its lock by the validation itself (no read of it beforehand).
+        sealed = _own(opened_seal(seals, body.quote_id, body.quote_seal), principal)
         async with pool.acquire_as(Priority.FINISHING) as conn:
-            await _held(conn, request_id, principal)
-            quote = _own(await kept_sealed_quote(conn, sealed), principal)
+            quote = await kept_sealed_quote(conn, sealed)
             return await _run(conn, deps, lifecycle.validate, *args, quote, body.cg_version, _actor(principal))
     async with pool.acquire_as(Priority.FINISHING) as conn:
         await _held(conn, request_id, principal)  # before waiting for any quote: nothing to learn of others'

@@ -33,7 +33,7 @@ from contracts.requests import (
     RequestStateChangedPayload,
 )
 from contracts.topics import REQUESTS_EVENTS
-from services.requests.adapters.repository import ProjectionRepository, RequestRepository
+from services.requests.adapters.repository import Profile, ProjectionRepository, RequestRepository
 from services.requests.domain.obligations import Notice
 from services.requests.domain.request import UNKNOWN_PERCEPTION, Change, HistoryEntry, RemissionRequest
 from services.requests.service.context import PRODUCER, RequestsContext
@@ -250,7 +250,11 @@ def _guarantee_required(
 
 async def perception_of(conn: asyncpg.Connection, affiliate: str) -> AffiliateOffice:
     """The affiliate's office and raison sociale as auth announced them (``INCONNUE`` and None before)."""
-    profile = await ProjectionRepository(conn).profile(affiliate)
+    return office_of(await ProjectionRepository(conn).profile(affiliate))
+
+
+def office_of(profile: Profile | None) -> AffiliateOffice:
+    """The office and raison sociale a profile says (``INCONNUE`` and None without one)."""
     if profile is None:
         return UNKNOWN_PERCEPTION, None
     return Perception(code=profile.perception_code, name=profile.perception_name), profile.raison_sociale

@@ -22,6 +22,7 @@ from services.requests.domain.eligibility import (
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import (
+    office_of,
     perception_of,
     reannounce_guarantee_request,
     reannounce_validation,
@@ -117,24 +118,22 @@ async def validate(
 ) -> RemissionRequest:
     async with conn.transaction():
         request = await _locked(conn, request_id, affiliates)
-        projections = ProjectionRepository(conn)
-        if request.bank_account_id is not None:
-            registered = {a.id for a in await projections.bank_accounts(request.affiliate)}
-            if request.bank_account_id not in registered:
-                raise Refusal(
-                    "compte-bancaire-inconnu",
-                    "Le compte bancaire choisi n'est plus enregistré : choisissez-en un autre.",
-                    kind="invalid",
-                )
-        position = await projections.position(request.affiliate)
+        facts = await ProjectionRepository(conn).validation_facts(request.affiliate, quote)
+        if request.bank_account_id is not None and request.bank_account_id not in {a.id for a in facts.bank_accounts}:
+            raise Refusal(
+                "compte-bancaire-inconnu",
+                "Le compte bancaire choisi n'est plus enregistré : choisissez-en un autre.",
+                kind="invalid",
+            )
+        position = facts.position
         today = business_date(ctx.clock)
         if found := validation_refusals(ctx.programme, position.arrangement if position else None, today):
             raise found[0]
         check = QuoteCheck(
             known_debt_version=position.version if position else None,
-            newer_quote_exists=await projections.newer_quote_exists(quote),
+            newer_quote_exists=facts.newer_quote_exists,
         )
-        perception, raison_sociale = await perception_of(conn, request.affiliate)
+        perception, raison_sociale = office_of(facts.profile)
         try:
             change = lifecycle.validate(
                 request,

@@ -51,9 +51,17 @@ SELECT pg_notify('quote_arrived', quote_id::text) FROM unnest(:quote_ids::uuid[]
 -- name: quote_by_id(quote_id)$
 SELECT body FROM quote WHERE quote_id = :quote_id;
 
--- name: newer_quote_exists(affiliate, issued_at)$
--- Validation binds the last simulation shown, whatever its modality.
-SELECT exists(SELECT 1 FROM quote WHERE affiliate = :affiliate AND issued_at > :issued_at);
+-- name: validation_facts_of(affiliate, quote_affiliate, issued_at)^
+-- What a validation reads of the projections, in one round trip instead of four: the affiliate's
+-- position, bank accounts and office (NULL when never announced), and whether the quote's affiliate
+-- has a later quote (validation binds the last simulation shown, whatever its modality).
+SELECT p.version, p.remissible, p.arrangement_perception_code, p.arrangement_perception_name,
+       (SELECT b.accounts FROM bank_accounts b WHERE b.affiliate = a.affiliate) AS accounts,
+       o.raison_sociale, o.perception_code, o.perception_name,
+       exists(SELECT 1 FROM quote q WHERE q.affiliate = :quote_affiliate AND q.issued_at > :issued_at) AS newer_quote_exists
+FROM (VALUES (:affiliate::text)) AS a (affiliate)
+LEFT JOIN debt_position p ON p.affiliate = a.affiliate
+LEFT JOIN affiliate_profile o ON o.affiliate = a.affiliate;
 
 -- name: purge_quotes(before)$
 -- Quotes issued before ``before``, long expired: a request keeps its own copy of the quote it bound.
