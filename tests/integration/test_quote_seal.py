@@ -25,7 +25,7 @@ from services.runtime.clock import FrozenClock
 from services.runtime.seals import Sealer
 from services.runtime.tokens import TokenIssuer, generate_keypair
 from tests.conftest import Infra
-from tests.integration.test_requests_lifecycle import CG, Requests, quote
+from tests.integration.test_requests_lifecycle import CG, Requests, Seen, connections, observe, quote
 from tests.support import eventually, new_affiliate, running
 
 pytestmark = pytest.mark.integration
@@ -83,14 +83,19 @@ async def quotes_known(database: str, quote_id: uuid.UUID) -> int:
         await conn.close()
 
 
-async def test_a_sealed_quote_validates_at_once_though_its_event_has_not_come(svc: Requests, sealer: Sealer) -> None:
+async def test_a_sealed_quote_validates_at_once_though_its_event_has_not_come(
+    svc: Requests, sealer: Sealer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     affiliate = new_affiliate()
     request_id = await svc.draft_ready(affiliate)
     issued = quote(affiliate)
+    seen: Seen = []
+    observe(monkeypatch, seen, "execute", "fetchval", "fetchrow", "fetch")
 
     started = time.monotonic()
     validated = await validate(svc, affiliate, request_id, issued, sealed(sealer, issued))
     took = time.monotonic() - started
+    monkeypatch.undo()
 
     assert validated.status_code == 200, validated.text
     body = validated.json()
@@ -98,6 +103,12 @@ async def test_a_sealed_quote_validates_at_once_though_its_event_has_not_come(sv
     assert body["quote"]["quote_id"] == str(issued.payload.quote_id)
     assert body["quote"]["to_pay"] == "10120.00"
     assert took < 4, f"the seal spares the wait for the event ({svc.quote_wait}s): {took:.2f}s"
+    # The quote kept in one statement (looked up, then inserted, before), and the request not read
+    # before the validation locks it.
+    [validating] = connections(seen, "FOR UPDATE", uuid.UUID(request_id))
+    mine = [q for c, q, _ in seen if c == validating]
+    assert len([q for q in mine if "quote (" in q or "FROM quote WHERE" in q]) == 1, mine
+    assert "FOR UPDATE" in next(q for q in mine if "FROM request" in q)
     # The event, when it comes, finds the quote already there: one row, nothing else changes.
     await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
     assert await quotes_known(svc.database, issued.payload.quote_id) == 1

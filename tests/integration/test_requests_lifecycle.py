@@ -1052,9 +1052,10 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each round trip costs both sides CPU (issue 14): no savepoint around the creation's insert (the
-    unique index still decides a race: the test of two simultaneous creations), a change writes the
-    request and its history line in one statement, and its answer reads the history and the chosen
-    account's details in one more."""
+    unique index still decides a race: the test of two simultaneous creations) and its eligibility read
+    in one statement, a change writes the request and its history line in one statement, a bank
+    account's choice locks the request and reads the accounts in one, and its answer reads the history
+    and the chosen account's details in one more."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
     executed: Seen = []
@@ -1073,6 +1074,10 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     request_id = created.json()["id"]
     [creating] = connections(executed, "INSERT INTO request (", uuid.UUID(request_id))
     assert not [q for c, q, _ in executed if c == creating and q.startswith("SAVEPOINT")]
+    # the eligibility's position, request in progress and earlier default: one read (three before)
+    [eligibility] = [q for c, q, _ in executed if c == creating and "debt_position" in q]
+    assert "FROM request r" in eligibility and "'DEFAULTED'" in eligibility
+    assert not [q for c, q, _ in executed if c == creating and "FROM request WHERE" in q]
     [answer] = answer_reads(creating)  # one read for the history, and no account chosen yet to describe
     assert "request_history" in answer
     executed.clear()
@@ -1104,8 +1109,10 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     assert [h["event"] for h in account.json()["history"]][-1] == "bank_account_chosen"
     [changing] = connections(executed, "WITH saved AS ( UPDATE request SET", uuid.UUID(request_id))
     reads = answer_reads(changing)
-    # the choice checks the account is registered (one read), the answer shows history and account (one)
+    # the choice locks the request and reads the registered accounts in one statement (two before),
+    # the answer shows history and account in one more
     assert len(reads) == 2, reads
+    assert "FOR UPDATE" in reads[0] and "bank_accounts" in reads[0]
     assert "request_history" in reads[-1] and "bank_accounts" in reads[-1]
 
 

@@ -98,6 +98,15 @@ class ValidationFacts:
     newer_quote_exists: bool
 
 
+@dataclass(frozen=True)
+class AffiliateFacts:
+    """What eligibility reads, read together (``RequestRepository.eligibility_facts``)."""
+
+    position: PositionFact | None
+    request_in_progress: str | None
+    defaulted_before: bool
+
+
 def _position_fact(row: asyncpg.Record) -> PositionFact | None:
     if row["version"] is None:
         return None
@@ -174,6 +183,14 @@ class RequestRepository:
         row = await query(self._conn, id=request_id)
         return request_of(row) if row else None
 
+    async def locked_with_accounts(self, request_id: UUID) -> tuple[RemissionRequest, list[BankAccount]] | None:
+        """The request, locked, and its affiliate's bank accounts: one statement."""
+        row = await _Q.lock_request_with_accounts(self._conn, id=request_id)
+        if row is None:
+            return None
+        accounts = _ACCOUNTS.validate_json(row["registered_accounts"]) if row["registered_accounts"] else []
+        return request_of(row), accounts
+
     async def of_affiliate(self, affiliate: str) -> list[RemissionRequest]:
         return [request_of(row) for row in await rows(_Q.requests_of(self._conn, affiliate=affiliate))]
 
@@ -215,8 +232,11 @@ class RequestRepository:
         found: str | None = await _Q.in_progress_of(self._conn, affiliate=affiliate)
         return found
 
-    async def defaulted_before(self, affiliate: str, programme: str) -> bool:
-        return bool(await _Q.defaulted_before(self._conn, affiliate=affiliate, programme=programme))
+    async def eligibility_facts(self, affiliate: str, programme: str) -> AffiliateFacts:
+        """The affiliate's position, its request in progress and whether it defaulted under
+        ``programme``: one statement (eligibility read them in three)."""
+        row = await _Q.eligibility_facts_of(self._conn, affiliate=affiliate, programme=programme)
+        return AffiliateFacts(_position_fact(row), row["in_progress"], row["defaulted_before"])
 
     async def touch_drafts(self, activity: list[tuple[str, datetime]]) -> None:
         """(affiliate, when): a simulation is activity on the affiliate's draft."""
@@ -270,10 +290,6 @@ class ProjectionRepository:
             names=[p.arrangement.perception_name if p.arrangement else None for p in positions],
             contributions=[contributions_json(p.contributions) for p in positions],
         )
-
-    async def position(self, affiliate: str) -> PositionFact | None:
-        row = await _Q.position_of(self._conn, affiliate=affiliate)
-        return None if row is None else _position_fact(row)
 
     async def validation_facts(self, affiliate: str, quote: Quote) -> ValidationFacts:
         """``affiliate``'s position, bank accounts and office, and whether a quote later than ``quote``
@@ -330,9 +346,21 @@ class ProjectionRepository:
         count: int = await _Q.purge_quotes(self._conn, before=before)
         return count
 
+    async def keep_quote(self, quote: Quote) -> Quote:
+        """``quote`` kept as if its event had arrived, or the copy already kept (which wins): one statement."""
+        row = await _Q.keep_quote(
+            self._conn,
+            quote_id=quote.quote_id,
+            affiliate=quote.affiliate,
+            modality=quote.modality,
+            issued_at=quote.issued_at,
+            body=quote.model_dump_json(),
+        )
+        return quote if row["known"] is None else Quote.model_validate_json(row["known"])
+
     async def quote(self, quote_id: UUID) -> Quote | None:
         body = await _Q.quote_by_id(self._conn, quote_id=quote_id)
         return Quote.model_validate_json(body) if body else None
 
 
-__all__ = ["PositionFact", "Profile", "ProjectionRepository", "RequestRepository", "ValidationFacts"]
+__all__ = ["AffiliateFacts", "PositionFact", "Profile", "ProjectionRepository", "RequestRepository", "ValidationFacts"]

@@ -106,12 +106,11 @@ async def eligibility(
 ) -> EligibilityOut:
     require_affiliate(principal, affiliate)
     found = await lifecycle.eligibility(conn, deps.context, affiliate)
-    position = await ProjectionRepository(conn).position(affiliate)
     return EligibilityOut(
         affiliate=affiliate,
-        eligible=not found,
-        refusals=[RefusalOut(code=r.code, message=r.message, details=r.details) for r in found],
-        debt_version=position.version if position else None,
+        eligible=not found.refusals,
+        refusals=[RefusalOut(code=r.code, message=r.message, details=r.details) for r in found.refusals],
+        debt_version=found.debt_version,
     )
 
 

@@ -1,6 +1,7 @@
 """Use cases of the request lifecycle. Each runs in one transaction with the events it emits."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -41,24 +42,32 @@ class NotFound(Refusal):
         super().__init__("demande-introuvable", "Demande introuvable pour ce compte.", kind="not-found")
 
 
-async def eligibility(conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str) -> list[Refusal]:
-    requests, projections = RequestRepository(conn), ProjectionRepository(conn)
-    position = await projections.position(affiliate)
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    refusals: list[Refusal]
+    """Every reason the affiliate may not file a request now (empty: it may)."""
+    debt_version: int | None
+    """The version of the affiliate's debt known here (None: none announced yet)."""
+
+
+async def eligibility(conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str) -> Eligibility:
+    known = await RequestRepository(conn).eligibility_facts(affiliate, ctx.programme.code)
+    position = known.position
     facts = EligibilityFacts(
-        request_in_progress=await requests.in_progress_of(affiliate),
+        request_in_progress=known.request_in_progress,
         arrangement=position.arrangement if position else None,
         remissible=position.remissible if position else None,
-        defaulted_before=await requests.defaulted_before(affiliate, ctx.programme.code),
+        defaulted_before=known.defaulted_before,
         today=business_date(ctx.clock),
     )
-    return refusals(ctx.programme, facts)
+    return Eligibility(refusals(ctx.programme, facts), position.version if position else None)
 
 
 async def create_request(
     conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str, actor: Actor
 ) -> RemissionRequest:
     async with conn.transaction():
-        found = await eligibility(conn, ctx, affiliate)
+        found = (await eligibility(conn, ctx, affiliate)).refusals
         if found:
             raise found[0]
         request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
@@ -100,8 +109,11 @@ async def choose_bank_account(
     actor: Actor,
 ) -> RemissionRequest:
     async with conn.transaction():
-        request = await _locked(conn, request_id, affiliates)
-        registered = {a.id for a in await ProjectionRepository(conn).bank_accounts(request.affiliate)}
+        found = await RequestRepository(conn).locked_with_accounts(request_id)
+        if found is None or found[0].affiliate not in affiliates:
+            raise NotFound()
+        request, accounts = found
+        registered = {a.id for a in accounts}
         change = lifecycle.choose_bank_account(request, account_id, registered, ctx.clock.now(), actor)
         await record(conn, ctx, change)
     return change[0]

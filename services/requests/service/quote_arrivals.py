@@ -118,9 +118,4 @@ def opened_seal(verifier: SealVerifier, quote_id: UUID, seal: str) -> Quote:
 async def kept_sealed_quote(conn: asyncpg.Connection, quote: Quote) -> Quote:
     """A sealed quote, recorded in the projection as if its event had arrived (the event, when it
     comes, changes nothing: same quote id). The projection's copy wins when it has one."""
-    repository = ProjectionRepository(conn)
-    known = await repository.quote(quote.quote_id)
-    if known is not None:
-        return known
-    await repository.save_quotes([quote])
-    return quote
+    return await ProjectionRepository(conn).keep_quote(quote)

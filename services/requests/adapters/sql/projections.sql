@@ -13,9 +13,6 @@ ON CONFLICT (affiliate) DO UPDATE SET
     contributions = EXCLUDED.contributions
 WHERE debt_position.version < EXCLUDED.version;
 
--- name: position_of(affiliate)^
-SELECT * FROM debt_position WHERE affiliate = :affiliate;
-
 -- name: upsert_profiles(affiliates, raisons_sociales, perception_codes, perception_names)!
 INSERT INTO affiliate_profile (affiliate, raison_sociale, perception_code, perception_name)
 SELECT * FROM unnest(:affiliates::text[], :raisons_sociales::text[], :perception_codes::text[], :perception_names::text[])
@@ -47,6 +44,19 @@ WITH stored AS (
     ON CONFLICT (quote_id) DO NOTHING
 )
 SELECT pg_notify('quote_arrived', quote_id::text) FROM unnest(:quote_ids::uuid[]) AS quote_id;
+
+-- name: keep_quote(quote_id, affiliate, modality, issued_at, body)^
+-- A quote that came sealed, kept as if its event had arrived (with the same wake-up), and the copy
+-- kept before it if there was one: the SELECT reads the statement's snapshot, from before its own
+-- INSERT, so ``known`` is NULL exactly when this statement kept the quote. One round trip either way.
+WITH stored AS (
+    INSERT INTO quote (quote_id, affiliate, modality, issued_at, body)
+    VALUES (:quote_id::uuid, :affiliate, :modality, :issued_at, :body::jsonb)
+    ON CONFLICT (quote_id) DO NOTHING
+)
+SELECT q.body AS known, pg_notify('quote_arrived', k.quote_id::text)::text AS woken
+FROM (VALUES (:quote_id::uuid)) AS k (quote_id)
+LEFT JOIN quote q ON q.quote_id = k.quote_id;
 
 -- name: quote_by_id(quote_id)$
 SELECT body FROM quote WHERE quote_id = :quote_id;

@@ -12,6 +12,11 @@ SELECT * FROM request WHERE id = :id;
 -- name: lock_request(id)^
 SELECT * FROM request WHERE id = :id FOR UPDATE;
 
+-- name: lock_request_with_accounts(id)^
+-- The request locked, and its affiliate's bank accounts (NULL: none announced) in the same round trip.
+SELECT r.*, (SELECT b.accounts FROM bank_accounts b WHERE b.affiliate = r.affiliate) AS registered_accounts
+FROM request r WHERE r.id = :id FOR UPDATE OF r;
+
 -- name: requests_of(affiliate)
 -- The id breaks ties (two requests of one instant): the same order on every call, which pages need.
 SELECT * FROM request WHERE affiliate = :affiliate ORDER BY created_at DESC, id DESC;
@@ -74,8 +79,18 @@ SELECT * FROM request_history WHERE request_id = ANY(:request_ids::uuid[]) ORDER
 SELECT id::text FROM request
 WHERE affiliate = :affiliate AND state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED');
 
--- name: defaulted_before(affiliate, programme)$
-SELECT exists(SELECT 1 FROM request WHERE affiliate = :affiliate AND programme = :programme AND state = 'DEFAULTED');
+-- name: eligibility_facts_of(affiliate, programme)^
+-- What eligibility reads, in one round trip instead of three: the affiliate's position (NULL when
+-- never announced), its request in progress (as ``in_progress_of``) and whether it defaulted under
+-- this programme.
+SELECT p.version, p.remissible, p.arrangement_perception_code, p.arrangement_perception_name,
+       (SELECT r.id::text FROM request r
+        WHERE r.affiliate = a.affiliate AND r.state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED')
+        LIMIT 1) AS in_progress,
+       exists(SELECT 1 FROM request r
+              WHERE r.affiliate = a.affiliate AND r.programme = :programme AND r.state = 'DEFAULTED') AS defaulted_before
+FROM (VALUES (:affiliate::text)) AS a (affiliate)
+LEFT JOIN debt_position p ON p.affiliate = a.affiliate;
 
 -- name: touch_drafts(affiliates, ats)!
 -- A simulation is activity on the affiliate's draft: it must not be cancelled as idle meanwhile.
