@@ -1052,10 +1052,11 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each round trip costs both sides CPU (issue 14): no savepoint around the creation's insert (the
-    unique index still decides a race: the test of two simultaneous creations) and its eligibility read
-    in one statement, a change writes the request and its history line in one statement, a bank
-    account's choice locks the request and reads the accounts in one, and its answer reads the history
-    and the chosen account's details in one more."""
+    unique index still decides a race: the test of two simultaneous creations), its eligibility read
+    in one statement, its request, history line and event written in one more without BEGIN/COMMIT;
+    a change writes the request and its history line in one statement, a bank account's choice locks
+    the request and reads the accounts in one, and its answer reads the history and the chosen
+    account's details in one more."""
     affiliate = new_affiliate()
     await svc.known(affiliate)
     executed: Seen = []
@@ -1078,6 +1079,10 @@ async def test_a_creation_takes_no_savepoint_and_a_change_writes_the_request_and
     [eligibility] = [q for c, q, _ in executed if c == creating and "debt_position" in q]
     assert "FROM request r" in eligibility and "'DEFAULTED'" in eligibility
     assert not [q for c, q, _ in executed if c == creating and "FROM request WHERE" in q]
+    # the request, its first history line and its event: one statement, no BEGIN/COMMIT around it
+    [opening] = [q for c, q, _ in executed if c == creating and "INSERT INTO" in q]
+    assert "INSERT INTO request_history" in opening and "INSERT INTO outbox" in opening
+    assert not [q for c, q, _ in executed if c == creating and q.startswith(("BEGIN", "COMMIT"))]
     [answer] = answer_reads(creating)  # one read for the history, and no account chosen yet to describe
     assert "request_history" in answer
     executed.clear()

@@ -136,6 +136,12 @@ def _saved(request: RemissionRequest) -> dict[str, Any]:
     }
 
 
+def _outbox_columns(events: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Outbox rows (``runtime.outbox.outbox_rows``) as the column arrays a statement unnests."""
+    columns = ("event_ids", "topics", "keys", "event_types", "bodies", "traceparents", "tracestates")
+    return {name: [row[i] for row in events] for i, name in enumerate(columns)}
+
+
 def _history_line(entry: HistoryEntry) -> dict[str, Any]:
     return {
         "at": entry.at,
@@ -166,17 +172,20 @@ class RequestRepository:
     async def count_per_state(self) -> dict[str, int]:
         return {row["state"]: row["n"] for row in await rows(_Q.requests_per_state(self._conn))}
 
-    async def add(self, request: RemissionRequest) -> bool:
-        """False, and nothing added, when the affiliate already has a request in progress."""
-        added = await _Q.insert_request(
+    async def open(self, request: RemissionRequest, entry: HistoryEntry, events: Sequence[tuple[Any, ...]]) -> bool:
+        """A new request, its first history line and the outbox rows of its events, in one statement;
+        False, and nothing written, when the affiliate already has a request in progress."""
+        opened = await _Q.open_request_announced(
             self._conn,
             id=request.id,
             affiliate=request.affiliate,
             programme=request.programme,
             state=request.state,
             created_at=request.created_at,
+            **_history_line(entry),
+            **_outbox_columns(events),
         )
-        return added is not None
+        return opened is not None
 
     async def get(self, request_id: UUID, *, for_update: bool = False) -> RemissionRequest | None:
         query = _Q.lock_request if for_update else _Q.request_by_id
@@ -202,9 +211,9 @@ class RequestRepository:
         if not events:
             await _Q.save_request(self._conn, **_saved(request), **_history_line(entry))
             return
-        columns = ("event_ids", "topics", "keys", "event_types", "bodies", "traceparents", "tracestates")
-        arrays = dict(zip(columns, (list(column) for column in zip(*events, strict=True)), strict=True))
-        await _Q.save_request_announced(self._conn, **_saved(request), **_history_line(entry), **arrays)
+        await _Q.save_request_announced(
+            self._conn, **_saved(request), **_history_line(entry), **_outbox_columns(events)
+        )
 
     async def append_history(self, request_id: UUID, entry: HistoryEntry) -> None:
         await _Q.append_history(self._conn, request_id=request_id, **_history_line(entry))

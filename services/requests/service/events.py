@@ -56,6 +56,15 @@ async def record(
     if entry.from_state == entry.to_state:  # a choice inside DRAFT: history only, not a lifecycle event
         await RequestRepository(conn).save(request, entry)
         return
+    await RequestRepository(conn).save(request, entry, outbox_rows(await announcements(conn, ctx, change, profile)))
+
+
+async def announcements(
+    conn: asyncpg.Connection, ctx: RequestsContext, change: Change, profile: AffiliateOffice | None = None
+) -> list[OutgoingMessage]:
+    """The events a transition implies: its state change, and what the office must hear (``profile``:
+    as for ``record``)."""
+    request, entry = change
     now = ctx.clock.now()
     guarantee_event = await _guarantee_event(conn, change, now, profile)
     due = None
@@ -65,7 +74,7 @@ async def record(
     messages = [_state_changed(request, entry, now, due)]
     if guarantee_event is not None:
         messages.append(_to_office(request, guarantee_event))
-    await RequestRepository(conn).save(request, entry, outbox_rows(messages))
+    return messages
 
 
 def _to_office(request: RemissionRequest, event: GuaranteeRequestMessage) -> OutgoingMessage:

@@ -23,6 +23,7 @@ from services.requests.domain.eligibility import (
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import (
+    announcements,
     office_of,
     perception_of,
     reannounce_guarantee_request,
@@ -31,6 +32,7 @@ from services.requests.service.events import (
 )
 from services.requests.service.obligations import watch_contributions
 from services.runtime.clock import BUSINESS_TZ, business_date
+from services.runtime.outbox import outbox_rows
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +68,16 @@ async def eligibility(conn: asyncpg.Connection, ctx: RequestsContext, affiliate:
 async def create_request(
     conn: asyncpg.Connection, ctx: RequestsContext, affiliate: str, actor: Actor
 ) -> RemissionRequest:
-    async with conn.transaction():
-        found = (await eligibility(conn, ctx, affiliate)).refusals
-        if found:
-            raise found[0]
-        request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
-        if not await RequestRepository(conn).add(request):  # another creation won the race
-            raise request_in_progress(await RequestRepository(conn).in_progress_of(affiliate))
-        await record(conn, ctx, (request, entry))
+    # No transaction: the eligibility read takes no lock (inside one, at READ COMMITTED, it would see
+    # no more), and the request, its history line and its event are one statement, which the unique
+    # index refuses when a request is in progress.
+    found = (await eligibility(conn, ctx, affiliate)).refusals
+    if found:
+        raise found[0]
+    request, entry = lifecycle.open_request(uuid4(), affiliate, ctx.programme, ctx.clock.now(), actor)
+    events = outbox_rows(await announcements(conn, ctx, (request, entry)))
+    if not await RequestRepository(conn).open(request, entry, events):  # another creation won the race
+        raise request_in_progress(await RequestRepository(conn).in_progress_of(affiliate))
     return request
 
 

@@ -1,10 +1,22 @@
--- name: insert_request(id, affiliate, programme, state, created_at)$
--- Nothing is inserted (NULL) when the affiliate has a request in progress: the unique index decides
--- a race between two creations, without a savepoint's two round trips around the insert.
-INSERT INTO request (id, affiliate, programme, state, created_at, last_activity_at)
-VALUES (:id, :affiliate, :programme, :state, :created_at, :created_at)
-ON CONFLICT (affiliate) WHERE state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED') DO NOTHING
-RETURNING id;
+-- name: open_request_announced(id, affiliate, programme, state, created_at, at, event, from_state, to_state, actor_kind, actor_id, reason, event_ids, topics, keys, event_types, bodies, traceparents, tracestates)$
+-- A new request, its first history line and its events in ONE statement, hence one implicit
+-- transaction (no BEGIN/COMMIT round trips). Nothing at all (NULL) when the affiliate has a request
+-- in progress: the unique index decides a race between two creations.
+WITH opened AS (
+    INSERT INTO request (id, affiliate, programme, state, created_at, last_activity_at)
+    VALUES (:id, :affiliate, :programme, :state, :created_at, :created_at)
+    ON CONFLICT (affiliate) WHERE state NOT IN ('COMPLETED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'DEFAULTED') DO NOTHING
+    RETURNING id
+), line AS (
+    INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
+    SELECT id, 1, :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason FROM opened
+), announced AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, body, traceparent, tracestate)
+    SELECT e.* FROM unnest(:event_ids::uuid[], :topics::text[], :keys::text[], :event_types::text[], :bodies::bytea[],
+                           :traceparents::text[], :tracestates::text[]) AS e
+    WHERE EXISTS (SELECT 1 FROM opened)
+)
+SELECT id FROM opened;
 
 -- name: request_by_id(id)^
 SELECT * FROM request WHERE id = :id;
