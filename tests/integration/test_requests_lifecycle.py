@@ -1182,6 +1182,57 @@ async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it
     assert required["payload"]["perception"] == {"code": "CAS-01", "name": "Perception Casablanca Anfa"}
 
 
+async def test_an_offices_answers_read_the_request_and_the_office_in_one_statement(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A perception's acknowledgement and its deposit each read the request (locked) and the affiliate's
+    office in one statement (two before), and the acknowledgement is marked with its history line in
+    one more (two before); what they change is unchanged."""
+    affiliate = new_affiliate()
+    request_id = await svc.draft_ready(affiliate, "INSTALLMENTS")
+    issued = quote(affiliate, modality="INSTALLMENTS", issued=svc.clock.now())
+    await svc.send(SIMULATION_QUOTES.name, affiliate, issued)
+    waiting = await svc.validate(affiliate, request_id, issued.payload.quote_id)
+    assert waiting.json()["state"] == "AWAITING_GUARANTEE", waiting.text
+    seen: Seen = []
+    observe(monkeypatch, seen, "execute", "fetchval", "fetchrow", "fetch")
+    now = svc.clock.now()
+    await svc.send(PERCEPTION_GUARANTEES.name, affiliate, receipt(request_id, affiliate, "CAS-01", now))
+
+    async def received() -> Any:
+        body = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+        return body if body["history"][-1]["event"] == "guarantee_request_received" else None
+
+    await eventually(received)
+    deposit = GuaranteeDeposited.build(
+        {
+            "request_id": request_id,
+            "affiliate": affiliate,
+            "perception": "CAS-01",
+            "reference": "GAR-0002",
+            "guarantee_type": "CAUTION_BANCAIRE",
+            "deposited_at": now,
+        },
+        producer="perception",
+        occurred_at=now,
+    )
+    await svc.send(PERCEPTION_GUARANTEES.name, affiliate, deposit)
+
+    async def validated() -> Any:
+        body = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+        return body if body["state"] == "VALIDATED" else None
+
+    body = await eventually(validated)
+    monkeypatch.undo()
+    assert [h["event"] for h in body["history"]][-2:] == ["guarantee_request_received", "guarantee_deposited"]
+    request = uuid.UUID(request_id)
+    locks = [q for _, q, args in seen if "FOR UPDATE" in q and mentions(args, request)]
+    assert len(locks) == 2 and all("affiliate_profile" in q for q in locks), locks
+    assert not [q for _, q, args in seen if "FROM affiliate_profile WHERE" in q and mentions(args, affiliate)]
+    [marked] = [q for _, q, args in seen if "guarantee_received_at" in q and mentions(args, request)]
+    assert "INSERT INTO request_history" in marked
+
+
 async def test_a_quote_and_the_wake_up_of_its_validation_are_one_statement(
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -192,6 +192,14 @@ class RequestRepository:
         row = await query(self._conn, id=request_id)
         return request_of(row) if row else None
 
+    async def locked_with_profile(self, request_id: UUID) -> tuple[RemissionRequest, Profile | None] | None:
+        """The request, locked, and its affiliate's profile (None: not announced yet): one statement."""
+        row = await _Q.lock_request_with_office(self._conn, id=request_id)
+        if row is None:
+            return None
+        code = row["perception_code"]
+        return request_of(row), None if code is None else Profile(row["raison_sociale"], code, row["perception_name"])
+
     async def locked_with_accounts(self, request_id: UUID) -> tuple[RemissionRequest, list[BankAccount]] | None:
         """The request, locked, and its affiliate's bank accounts: one statement."""
         row = await _Q.lock_request_with_accounts(self._conn, id=request_id)
@@ -264,9 +272,9 @@ class RequestRepository:
     async def mark_reannounced(self, request_id: UUID, at: datetime) -> None:
         await _Q.mark_reannounced(self._conn, id=request_id, at=at)
 
-    async def mark_guarantee_received(self, request_id: UUID, at: datetime) -> bool:
-        """True for the office's first acknowledgement of the request."""
-        return bool(await _Q.mark_guarantee_received(self._conn, id=request_id, at=at))
+    async def mark_guarantee_received(self, request_id: UUID, entry: HistoryEntry) -> bool:
+        """True, and ``entry`` in the history, for the office's first acknowledgement (at ``entry.at``)."""
+        return bool(await _Q.mark_guarantee_received(self._conn, id=request_id, **_history_line(entry)))
 
     async def awaiting_unacknowledged(self, before: datetime, most: int, page: int) -> list[RemissionRequest]:
         found = await rows(_Q.lock_awaiting_unacknowledged(self._conn, before=before, most=most, page=page))

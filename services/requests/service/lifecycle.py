@@ -23,9 +23,9 @@ from services.requests.domain.eligibility import (
 from services.requests.domain.request import QuoteCheck, RemissionRequest
 from services.requests.service.context import RequestsContext
 from services.requests.service.events import (
+    AffiliateOffice,
     announcements,
     office_of,
-    perception_of,
     reannounce_guarantee_request,
     reannounce_validation,
     record,
@@ -188,8 +188,23 @@ async def withdraw(
 async def _answered(conn: asyncpg.Connection, request_id: UUID, affiliate: str) -> RemissionRequest:
     request = await RequestRepository(conn).get(request_id, for_update=True)
     if request is None or request.affiliate != affiliate:
-        raise Refusal("demande-introuvable", f"Aucune demande {request_id} pour l'affilié {affiliate}.")
+        raise _no_such_request(request_id, affiliate)
     return request
+
+
+async def _answered_by_office(
+    conn: asyncpg.Connection, request_id: UUID, affiliate: str
+) -> tuple[RemissionRequest, AffiliateOffice]:
+    """As ``_answered``, with the affiliate's office read in the same statement (a perception's answer
+    is checked against it)."""
+    found = await RequestRepository(conn).locked_with_profile(request_id)
+    if found is None or found[0].affiliate != affiliate:
+        raise _no_such_request(request_id, affiliate)
+    return found[0], office_of(found[1])
+
+
+def _no_such_request(request_id: UUID, affiliate: str) -> Refusal:
+    return Refusal("demande-introuvable", f"Aucune demande {request_id} pour l'affilié {affiliate}.")
 
 
 async def guarantee_deposited(
@@ -197,7 +212,8 @@ async def guarantee_deposited(
 ) -> None:
     """In the consumer's transaction. A late, stray, misdated answer or another office's changes
     nothing and raises a Refusal."""
-    request = await _answered(conn, request_id, affiliate)
+    request, profile = await _answered_by_office(conn, request_id, affiliate)
+    office = profile[0]
     deposit_date = guarantee.deposited_at.astimezone(BUSINESS_TZ).date()
     actor = Actor(kind="perception", id=guarantee.perception)
     if request.state == "EXPIRED":  # after the sweep: kept for an operator (``reopen``)
@@ -208,9 +224,9 @@ async def guarantee_deposited(
             ctx.programme,
             actor,
             today=business_date(ctx.clock),
-            affiliate_office=(await perception_of(conn, affiliate))[0].code,
+            affiliate_office=office.code,
         )
-        await record(conn, ctx, late)
+        await record(conn, ctx, late, profile=profile)
         log.warning("guarantees deposited after expiry: kept for an operator", extra={"request_id": str(request_id)})
         return
     change = guarantees.deposit_guarantee(
@@ -221,9 +237,9 @@ async def guarantee_deposited(
         ctx.calendar,
         actor,
         today=business_date(ctx.clock),
-        affiliate_office=(await perception_of(conn, affiliate))[0].code,
+        affiliate_office=office.code,
     )
-    await record(conn, ctx, change)
+    await record(conn, ctx, change, profile=profile)
 
 
 async def reopen(
@@ -258,16 +274,12 @@ async def guarantee_request_received(
 ) -> None:
     """In the consumer's transaction: the office has the guarantee request, the sweep will not send
     it again; the first acknowledgement is a line in the history."""
-    request = await _answered(conn, request_id, affiliate)
+    request, (office, _) = await _answered_by_office(conn, request_id, affiliate)
     actor = Actor(kind="perception", id=perception)
-    entry = guarantees.receive_guarantee_request(
-        request, actor, at, affiliate_office=(await perception_of(conn, affiliate))[0].code
-    )
+    entry = guarantees.receive_guarantee_request(request, actor, at, affiliate_office=office.code)
     if entry is None:
         return
-    repo = RequestRepository(conn)
-    if await repo.mark_guarantee_received(request.id, at):
-        await repo.append_history(request.id, entry)
+    await RequestRepository(conn).mark_guarantee_received(request.id, entry)
 
 
 async def guarantee_refused(
@@ -279,7 +291,8 @@ async def guarantee_refused(
     reason: str,
     at: datetime,
 ) -> None:
-    request = await _answered(conn, request_id, affiliate)
+    request, profile = await _answered_by_office(conn, request_id, affiliate)
+    office = profile[0]
     change = guarantees.refuse_guarantee(
         request,
         reason,
@@ -288,9 +301,9 @@ async def guarantee_refused(
         refused_on=at.astimezone(BUSINESS_TZ).date(),
         today=business_date(ctx.clock),
         programme=ctx.programme,
-        affiliate_office=(await perception_of(conn, affiliate))[0].code,
+        affiliate_office=office.code,
     )
-    await record(conn, ctx, change)
+    await record(conn, ctx, change, profile=profile)
 
 
 async def sweep(conn: asyncpg.Connection, ctx: RequestsContext, at: datetime, page: int = 200) -> dict[str, int]:

@@ -24,6 +24,12 @@ SELECT * FROM request WHERE id = :id;
 -- name: lock_request(id)^
 SELECT * FROM request WHERE id = :id FOR UPDATE;
 
+-- name: lock_request_with_office(id)^
+-- The request locked, and its affiliate's office as auth announced it (NULL: not yet), in one round trip.
+SELECT r.*, o.raison_sociale, o.perception_code, o.perception_name
+FROM request r LEFT JOIN affiliate_profile o ON o.affiliate = r.affiliate
+WHERE r.id = :id FOR UPDATE OF r;
+
 -- name: lock_request_with_accounts(id)^
 -- The request locked, and its affiliate's bank accounts (NULL: none announced) in the same round trip.
 SELECT r.*, (SELECT b.accounts FROM bank_accounts b WHERE b.affiliate = r.affiliate) AS registered_accounts
@@ -143,12 +149,18 @@ ORDER BY r.updated_at LIMIT :page FOR UPDATE OF r SKIP LOCKED;
 -- name: mark_reannounced(id, at)!
 UPDATE request SET reannounced_at = :at, reannouncements = reannouncements + 1 WHERE id = :id;
 
--- name: mark_guarantee_received(id, at)$
--- The office acknowledged the guarantee request: the first word counts (true when it is the first).
+-- name: mark_guarantee_received(id, at, event, from_state, to_state, actor_kind, actor_id, reason)$
+-- The office acknowledged the guarantee request: the first word counts, and only it is a line in the
+-- history (true when it is the first). One statement.
 WITH marked AS (
     UPDATE request SET guarantee_received_at = :at
     WHERE id = :id AND guarantee_received_at IS NULL
-    RETURNING 1
+    RETURNING id
+), line AS (
+    INSERT INTO request_history (request_id, seq, at, event, from_state, to_state, actor_kind, actor_id, reason)
+    SELECT m.id, (SELECT coalesce(max(h.seq), 0) + 1 FROM request_history h WHERE h.request_id = m.id),
+           :at, :event, :from_state, :to_state, :actor_kind, :actor_id, :reason
+    FROM marked m
 )
 SELECT count(*) = 1 FROM marked;
 
