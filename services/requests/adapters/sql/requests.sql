@@ -26,12 +26,16 @@ SELECT * FROM request WHERE id = :id FOR UPDATE;
 
 -- name: lock_request_with_office(id)^
 -- The request locked, and its affiliate's office as auth announced it (NULL: not yet), in one round trip.
+-- The office is read as of the statement's start, before any wait for the lock (an office changes
+-- with an affiliate's file, not with a request).
 SELECT r.*, o.raison_sociale, o.perception_code, o.perception_name
 FROM request r LEFT JOIN affiliate_profile o ON o.affiliate = r.affiliate
 WHERE r.id = :id FOR UPDATE OF r;
 
 -- name: lock_request_with_accounts(id)^
 -- The request locked, and its affiliate's bank accounts (NULL: none announced) in the same round trip.
+-- The accounts are read as of the statement's start, before any wait for the lock; the validation
+-- checks the chosen account against the accounts again.
 SELECT r.*, (SELECT b.accounts FROM bank_accounts b WHERE b.affiliate = r.affiliate) AS registered_accounts
 FROM request r WHERE r.id = :id FOR UPDATE OF r;
 
