@@ -442,18 +442,7 @@ async def test_installments_wait_for_the_guarantee_and_the_deposit_validates_the
     }
     deposited_at = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
     svc.clock.advance(timedelta(days=10, hours=3))  # a deposit is dated no later than today
-    deposit = GuaranteeDeposited.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "perception": "CAS-01",
-            "reference": "GAR-0001",
-            "guarantee_type": "CAUTION_BANCAIRE",
-            "deposited_at": deposited_at,
-        },
-        producer="perception",
-        occurred_at=deposited_at,
-    )
+    deposit = deposited(request_id, affiliate, "GAR-0001", deposited_at)
     await svc.send(PERCEPTION_GUARANTEES.name, affiliate, deposit, deposit)  # redelivered: applied once
 
     async def validated() -> Any:
@@ -934,6 +923,14 @@ async def test_a_validation_debits_never_answered_with_a_plan_is_announced_again
     assert [h["event"] for h in planned_body["history"]][-1] == "validated"
 
 
+def deposited(request_id: str, affiliate: str, reference: str, at: datetime) -> GuaranteeDeposited:
+    """A bank guarantee deposited at CAS-01, the office of ``svc.known`` affiliates."""
+    payload = {"request_id": request_id, "affiliate": affiliate, "perception": "CAS-01", "reference": reference}
+    return GuaranteeDeposited.build(
+        payload | {"guarantee_type": "CAUTION_BANCAIRE", "deposited_at": at}, producer="perception", occurred_at=at
+    )
+
+
 def receipt(request_id: str, affiliate: str, office: str, at: datetime) -> GuaranteeRequestReceived:
     return GuaranteeRequestReceived.build(
         {"request_id": request_id, "affiliate": affiliate, "perception": office, "received_at": at},
@@ -1204,18 +1201,7 @@ async def test_an_offices_answers_read_the_request_and_the_office_in_one_stateme
         return body if body["history"][-1]["event"] == "guarantee_request_received" else None
 
     await eventually(received)
-    deposit = GuaranteeDeposited.build(
-        {
-            "request_id": request_id,
-            "affiliate": affiliate,
-            "perception": "CAS-01",
-            "reference": "GAR-0002",
-            "guarantee_type": "CAUTION_BANCAIRE",
-            "deposited_at": now,
-        },
-        producer="perception",
-        occurred_at=now,
-    )
+    deposit = deposited(request_id, affiliate, "GAR-0002", now)
     await svc.send(PERCEPTION_GUARANTEES.name, affiliate, deposit)
 
     async def validated() -> Any:
