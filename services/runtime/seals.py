@@ -108,7 +108,7 @@ def _header(raw: bytes) -> dict[str, str]:
     ``crit`` or ``b64`` member would change how the rest is read)."""
     try:
         header = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         raise InvalidSeal("en-tête illisible") from None
     if (
         not isinstance(header, dict)

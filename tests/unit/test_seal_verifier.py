@@ -97,6 +97,7 @@ def test_every_kind_of_wrong_seal_is_refused_as_pyjwt_refused_it(
         "not a seal": "abc.def.ghi",
         "a header that is not JSON": f"{b64(b'{alg')}.{payload}.{signature}",
         "a header that is a list": f"{b64(b'[1]')}.{payload}.{signature}",
+        "a header nested past the parser's depth": f"{b64(b'[' * 5000 + b']' * 5000)}.{payload}.{signature}",
     }
     public_pem = keys[1].read_bytes()
     for what, bad in wrong.items():
