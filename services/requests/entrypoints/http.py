@@ -227,7 +227,7 @@ async def validate(deps: Dependencies, request_id: UUID, body: Validation, princ
         # checked under its lock by the validation itself (no read of it beforehand).
         sealed = _own(opened_seal(seals, body.quote_id, body.quote_seal), principal)
         async with pool.acquire_as(Priority.FINISHING) as conn:
-            quote = await kept_sealed_quote(conn, sealed)
+            quote = _own(await kept_sealed_quote(conn, sealed), principal)  # the projection's copy, if it won
             return await _run(conn, deps, lifecycle.validate, *args, quote, body.cg_version, _actor(principal))
     async with pool.acquire_as(Priority.FINISHING) as conn:
         await _held(conn, request_id, principal)  # before waiting for any quote: nothing to learn of others'

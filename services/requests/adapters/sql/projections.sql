@@ -48,7 +48,8 @@ SELECT pg_notify('quote_arrived', quote_id::text) FROM unnest(:quote_ids::uuid[]
 -- name: keep_quote(quote_id, affiliate, modality, issued_at, body)^
 -- A quote that came sealed, kept as if its event had arrived (with the same wake-up), and the copy
 -- kept before it if there was one: the SELECT reads the statement's snapshot, from before its own
--- INSERT, so ``known`` is NULL exactly when this statement kept the quote. One round trip either way.
+-- INSERT, so ``known`` is NULL when no copy was there as the statement began (then this statement
+-- kept it, or a concurrent one did: the same quote, issued once by simulation). One round trip.
 WITH stored AS (
     INSERT INTO quote (quote_id, affiliate, modality, issued_at, body)
     VALUES (:quote_id::uuid, :affiliate, :modality, :issued_at, :body::jsonb)
