@@ -16,6 +16,7 @@ DEFINITIVE at debt's HTTP API, the events must have waited (debt's log says so) 
 concern this request. The stopped debt is then resumed and the stack goes on as before.
 """
 
+import asyncio
 import json
 import os
 import signal
@@ -23,8 +24,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -97,9 +98,32 @@ def environment_of(pid: int) -> dict[str, str]:
     return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
 
 
-@contextmanager
-def stopped(pid: int) -> Iterator[None]:
-    os.kill(pid, signal.SIGSTOP)
+@asynccontextmanager
+async def stopped_between_transactions(pid: int, stack: RunningStack) -> AsyncIterator[None]:
+    """Stops debt (SIGSTOP) at a moment none of its transactions is open. Stopped inside one (its
+    consumer applying the draft's event, say), it would hold that transaction's row locks for the
+    whole test, and the debt started again would wait on them, claiming the same event in its inbox
+    (seen in CI, 2026-12-07: its batch timed out after 60 s, twice, and the remission never came)."""
+    conn = await asyncpg.connect(server_url(stack))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            os.kill(pid, signal.SIGSTOP)
+            await asyncio.sleep(0.2)  # what it wrote before it stopped (a BEGIN, say) reaches its server
+            # Every session of database debt is debt's own: the only other is this one, on postgres.
+            open_transactions = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'debt' AND xact_start IS NOT NULL"
+            )
+            if open_transactions == 0:
+                break
+            os.kill(pid, signal.SIGCONT)
+            assert time.monotonic() < deadline, f"debt never stood between two transactions ({open_transactions} open)"
+            await asyncio.sleep(0.05)
+    except BaseException:
+        os.kill(pid, signal.SIGCONT)
+        raise
+    finally:
+        await conn.close()
     try:
         yield
     finally:
@@ -167,9 +191,12 @@ async def dead_letters(stack: RunningStack) -> list[ConsumerRecord[Any, Any]]:
         await consumer.stop()
 
 
+def server_url(stack: RunningStack) -> str:
+    return stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
+
+
 async def still_waiting(stack: RunningStack, request_id: str) -> int:
-    pg = stack.env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{stack.env['RECOUVREMENT_PG_PORT']}"
-    conn = await asyncpg.connect(database_url(pg, "debt"))
+    conn = await asyncpg.connect(database_url(server_url(stack), "debt"))
     try:
         query = "SELECT count(*) FROM pending_plan_event WHERE request_id = $1"
         found = await conn.fetchval(query, uuid.UUID(request_id))
@@ -189,7 +216,7 @@ async def test_plan_events_read_before_their_validation_wait_and_the_remission_b
     debt = service_pid(stack.process.pid, "debt")
     env = environment_of(debt)
 
-    with stopped(debt):
+    async with stopped_between_transactions(debt, stack):
         quote = (await employer.simulate("FULL")).json()
         assert Decimal(quote["remise"]["total"]) > 0, quote  # penalties to remit: DEFINITIVE below bites
         eligible_periods = quote["eligible_periods"]
@@ -220,7 +247,10 @@ async def test_plan_events_read_before_their_validation_wait_and_the_remission_b
                     else None
                 )
 
-            after: dict[str, Any] = await eventually(definitive, timeout=SLOW, interval=0.5)
+            try:
+                after: dict[str, Any] = await eventually(definitive, timeout=SLOW, interval=0.5)
+            except AssertionError as missed:
+                raise AssertionError(f"{missed}\ndebt started again said:\n{log.read_text()[-4000:]}") from None
             pending = httpx.get(f"{url}/health/pending", timeout=5).json()
 
     # The payment is booked and the remission definitive: the eligible periods owe nothing more.
