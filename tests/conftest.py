@@ -7,16 +7,20 @@ and/or ``KAFKA_BOOTSTRAP_SERVERS`` to run the same tests against external ones.
 
 import asyncio
 import fcntl
+import io
 import os
+import signal
 import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+import pytest_timeout
 
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
@@ -41,6 +45,49 @@ def pytest_configure(config: pytest.Config) -> None:
         print(f"another pytest session is running on this machine; waiting for it ({_SESSION_LOCK})", file=sys.stderr)
         fcntl.flock(lock, fcntl.LOCK_EX)
     config.stash[_LOCK_KEY] = lock
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: pytest_timeout.Settings) -> bool | None:
+    """pytest-timeout's own SIGALRM timer (``timeout`` in pyproject.toml), which also prints what
+    every asyncio task of the session's loop awaits: a test that hangs awaits something, and the
+    thread stacks pytest-timeout prints show only the loop's ``select``. Then the test fails and
+    the session goes on, where a hang would have run into CI's limit."""
+    if settings.method != "signal":
+        return None
+
+    def on_alarm(signum: int, frame: object) -> None:
+        __tracebackhide__ = True
+        item.config.get_terminal_writer().write(_awaited_by_every_task())
+        pytest_timeout.timeout_sigalrm(item, settings)
+
+    def cancel() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # pytest-timeout's own slot
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+def _awaited_by_every_task() -> str:
+    try:
+        tasks = asyncio.all_tasks()
+    except RuntimeError:  # no loop runs: a synchronous test, whose stack pytest-timeout prints
+        return ""
+    out = io.StringIO()
+    for task in tasks:
+        print(f"--- asyncio task {task.get_name()}, awaiting (outermost first):", file=out)
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # Task.print_stack stops at the task's own coroutine
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+            if frame is None:
+                print(f"    {awaited!r}", file=out)
+                break
+            print(f"    {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}", file=out)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ async def read_to_end(bootstrap: str, topic: str, *, key: str | None = None) -> 
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord[Any, Any]] = []
+        deadline = time.monotonic() + 60
         while True:
+            assert time.monotonic() < deadline, f"{topic}: not read to its end offsets {ends} within 60 s"
             batch = await consumer.getmany(timeout_ms=300)
             for part in batch.values():
                 records += [r for r in part if key is None or r.key == key.encode()]

@@ -45,7 +45,7 @@ from tests.support import read_to_end
 # before the kill and committed after it; Tansu makes a fetch past the end wait (runtime/member_commits.py).
 # A failed wait prints the order's whereabouts.
 # `make chaos` runs it; CHAOS_EMPLOYERS=25 for a quicker one.
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.timeout(1200)]  # two broker kills: 4 min each here
 
 KILLED_FLOW = int(os.environ.get("CHAOS_EMPLOYERS", "200"))
 """employers of the kill test; the others go through while the broker is stopped"""
