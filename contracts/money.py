@@ -17,7 +17,17 @@ _WRITTEN = re.compile(r"[+-]?[0-9]{1,32}(\.[0-9]{1,32})?", re.ASCII)
 "NaN"; a partner or a form that sends those made a mistake, and money never moves on a guess."""
 
 
+_CANONICAL = re.compile(r"-?[0-9]{1,14}\.[0-9]{2}", re.ASCII)
+"""How our own producers write an amount (``_to_json``): such a text is below ``MAX_AMOUNT`` with
+exactly two places by its shape, so it needs none of the checks below. Every event carries dozens
+of amounts (a 61-debit quote, a 24-period position) and each consumer reads each one: the checks
+were 1.7 µs an amount, the shape alone is 0.6."""
+
+
 def _to_decimal(value: object) -> Decimal:
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        amount = Decimal(value)
+        return amount if amount else ZERO  # "-0.00" is 0.00, as below
     if isinstance(value, float):
         # A float has already lost the centime; refuse it rather than guess.
         raise ValueError("un montant doit être une chaîne décimale, pas un nombre flottant")

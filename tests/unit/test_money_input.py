@@ -1,11 +1,17 @@
 """Amounts as partners and forms write them: ASCII digits and a point, refused fast otherwise."""
 
+import re
 import time
+from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from contracts.money import Money
+from contracts import money
+from contracts.money import CENTIME, MAX_AMOUNT, Money
 
 
 class Form(BaseModel):
@@ -59,3 +65,43 @@ def test_the_portal_reads_amounts_as_people_type_them(typed: str, amount: str) -
     from services.portal.pages.demande.simulation import _decimal
 
     assert f"{_decimal(typed)}" == amount
+
+
+def _checked(value: object) -> Decimal:
+    """The reading before its shortcut for canonical texts (2026-12-07), kept as the reference."""
+    if isinstance(value, float):
+        raise ValueError("float")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, (str, int)):
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,32}(\.[0-9]{1,32})?", text, re.ASCII):
+            raise ValueError("illisible")
+        amount = Decimal(text)
+    else:
+        raise ValueError("illisible")
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or amount != amount.quantize(CENTIME):
+        raise ValueError("refused")
+    return amount.quantize(CENTIME) + 0
+
+
+def _read(read: Callable[[object], Decimal], value: object) -> tuple[int, tuple[int, tuple[int, ...], int | str]] | str:
+    try:
+        return 0, read(value).as_tuple()  # the digits and the exponent: "5.00" is not "5.0"
+    except ValueError:
+        return "refused"
+
+
+@settings(max_examples=2000)
+@given(
+    st.from_regex(r"[+-]?[0-9]{1,16}(\.[0-9]{0,3})?", fullmatch=True)
+    | st.text(alphabet="0123456789.-+ e\n", max_size=20)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str)
+)
+def test_the_shortcut_for_canonical_amounts_reads_every_text_as_the_full_checks_do(typed: str) -> None:
+    assert _read(money._to_decimal, typed) == _read(_checked, typed)
+
+
+@pytest.mark.parametrize("typed", ["-0.00", "0.00", "99999999999999.99", "-99999999999999.99", "0.01"])
+def test_the_shortcut_s_edges(typed: str) -> None:
+    assert _read(money._to_decimal, typed) == _read(_checked, typed) != "refused"
