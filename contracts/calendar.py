@@ -6,8 +6,10 @@ sent to the bank is the next business day when that day is a weekend or a Morocc
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 SATURDAY = 5
 _CACHED_DAYS = 100_000
@@ -19,7 +21,7 @@ class BusinessCalendar:
     (a holiday declared late, or the real date of an Islamic holiday the calendar only estimates)."""
 
     def __init__(self, extra_holidays: Iterable[date] = ()) -> None:
-        self._public = holidays.country_holidays("MA")
+        self._public: HolidayBase | None = None  # read at the first date asked (see _holidays)
         self._extra = frozenset(extra_holidays)
         # A calendar never changes once built, so each answer is computed once (a holiday lookup
         # costs microseconds, and a quote dates dozens of debits). Bounded: past the cap, compute.
@@ -29,10 +31,20 @@ class BusinessCalendar:
     def is_business_day(self, day: date) -> bool:
         known = self._business.get(day)
         if known is None:
-            known = day.weekday() < SATURDAY and day not in self._extra and day not in self._public
+            known = day.weekday() < SATURDAY and day not in self._extra and day not in self._holidays()
             if len(self._business) < _CACHED_DAYS:
                 self._business[day] = known
         return known
+
+    def _holidays(self) -> "HolidayBase":
+        if self._public is None:
+            # Imported here: ``holidays`` and its calendars are 0.19 s of CPU to import, in each of
+            # the nine processes ``make run`` starts (every settings object builds a calendar), where
+            # most (auth, debt, the partners) never date anything.
+            import holidays
+
+            self._public = holidays.country_holidays("MA")
+        return self._public
 
     def on_or_after(self, day: date) -> date:
         found = self._on_or_after.get(day)

@@ -3,14 +3,16 @@
 ``uharfbuzz``): the portal's receipt and CG, notifications' attestation."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
+if TYPE_CHECKING:  # fpdf2 is imported where a document is made: see services/notifications/adapters/attestation.py
+    from fpdf import FPDF
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "dejavu"
 
 
-def embed_unicode_font(pdf: FPDF) -> None:
+def embed_unicode_font(pdf: "FPDF") -> None:
     """DejaVu Sans (regular and bold) as ``FAMILY``, with shaping: Arabic letters joined, read right
     to left, digits and numbers kept left to right."""
     pdf.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")

@@ -5,9 +5,6 @@ Laid out, not computed: every figure comes from the notice's facts."""
 from datetime import date
 from decimal import Decimal
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from contracts.money import format_amount
 from services.notifications.adapters.channels import Attachment
 from services.runtime.documents import FAMILY, embed_unicode_font
@@ -46,6 +43,11 @@ def attestation(facts: dict[str, str], language: str, today: date) -> Attachment
         "today": today.strftime("%d/%m/%Y"),
     }
     align = "R" if language == "ar" else "L"
+    # Imported here: fpdf2 (fontTools, Pillow) is 0.3 s of CPU to import, paid at the service's start
+    # by a process that makes a document only when a plan completes.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(20, 20, 20)
     embed_unicode_font(pdf)

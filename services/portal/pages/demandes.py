@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.api import ServiceRefusal
-from services.portal.receipt import receipt_pdf
 from services.portal.web import (
     check_csrf,
     lang_of,
@@ -87,6 +86,8 @@ async def receipt(request: Request, request_id: UUID) -> Response:
     # in the page's language: the user's choice, else the browser's Accept-Language
     # In a thread: 0.1 s of CPU in French, 0.4 s in Arabic (shaping) for 60 installments, which
     # would hold every other page of this portal process meanwhile.
+    from services.portal.receipt import receipt_pdf  # with fpdf2: imported at the first receipt, not at start
+
     pdf = await asyncio.to_thread(receipt_pdf, found, affilie.as_json(), datetime.now(CASABLANCA), lang_of(request))
     return Response(
         pdf,

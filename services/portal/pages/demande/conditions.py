@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ServiceRefusal
-from services.portal.conditions_pdf import conditions_pdf
 from services.portal.i18n import Language
 from services.portal.pages.demande.draft import in_draft
 from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
@@ -92,5 +91,7 @@ async def _cached_conditions(cg: dict[str, Any], lang: Language) -> bytes:
     if key not in _CACHE:
         if len(_CACHE) >= 8:  # a day, two languages, a version change: never more than a few
             _CACHE.clear()
+        from services.portal.conditions_pdf import conditions_pdf  # with fpdf2: at the first download, not at start
+
         _CACHE[key] = await asyncio.to_thread(conditions_pdf, cg, now, lang)  # CPU: off the event loop
     return _CACHE[key]
