@@ -65,11 +65,26 @@ class TimedPool(asyncpg.Pool):  # type: ignore[misc]
             self.turns.give()
 
 
+IDLE_IN_TRANSACTION_S = 60.0
+"""How long Postgres lets one of our sessions sit inside a transaction between two statements before
+it ends the session, and the transaction's locks with it. Nothing of ours waits that long inside a
+transaction (a dead letter's send to a broker that is down comes closest); a process that does is
+stopped, frozen or cut off, and its row locks would otherwise stall whoever needs those rows, the
+replica that took over its partitions included, until it thaws (a fault test froze debt inside its
+consumer's transaction: the debt started beside it waited on the same inbox row, 60 s, twice)."""
+
+
 async def create_pool(
-    dsn: str, *, size: int = 10, acquire_timeout: float | None = None, on_waited: Waited | None = None
+    dsn: str,
+    *,
+    size: int = 10,
+    acquire_timeout: float | None = None,
+    on_waited: Waited | None = None,
+    idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S,
 ) -> TimedPool:
     """``acquire_timeout``: for pools that serve HTTP requests (see ``TimedPool``); background pools
-    wait, which is their back-pressure. ``on_waited``: told of each wait in turn (the metrics)."""
+    wait, which is their back-pressure. ``on_waited``: told of each wait in turn (the metrics).
+    ``idle_in_transaction_s``: see ``IDLE_IN_TRANSACTION_S``."""
     pool = TimedPool(
         dsn,
         init_size=None,
@@ -85,6 +100,7 @@ async def create_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         command_timeout=60,
+        server_settings={"idle_in_transaction_session_timeout": str(round(idle_in_transaction_s * 1000))},
     )
     pool.acquire_timeout = acquire_timeout
     pool.turns = Turns(size, on_waited=on_waited)

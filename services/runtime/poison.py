@@ -53,6 +53,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TransactionRollbackError,  # 40: serialization failure, deadlock
     asyncpg.LockNotAvailableError,  # 55P03: lock_timeout
     asyncpg.ReadOnlySQLTransactionError,  # 25006: a failover under way
+    asyncpg.IdleInTransactionSessionTimeoutError,  # 25P03: the session sat in its transaction too long (db.py)
     asyncpg.PostgresSystemError,  # 58: I/O error on the server
     KafkaError,  # the dead letters' or the answers' producer
 )
