@@ -7,9 +7,11 @@ belongs to no one service: ``run``, ``serve``, ``topics``, ``keys``, ``demo`` an
 import asyncio
 import json
 import signal
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +24,9 @@ from services.notifications.entrypoints import cli as notifications_cli
 from services.requests.entrypoints import cli as requests_cli
 from services.simulation.entrypoints.cli import simulate_command
 from services.stack import repair_cli
+
+if TYPE_CHECKING:
+    from services.stack.seed import PreparedDemo
 
 app = typer.Typer(help="CNSS Espace Recouvrement : commandes d'exploitation.", no_args_is_help=True)
 topics_app = typer.Typer(help="Topics Kafka du catalogue.", no_args_is_help=True)
@@ -59,6 +64,26 @@ for service, service_app in (
     service_app.command("replay")(repair_cli.replay_command(service))
 
 
+def _demo_prepared_meanwhile(affiliates: int, seed: int) -> "Future[PreparedDemo]":
+    """The first start's demo data, made on a thread once the services are spawned, while they start,
+    rather than after them: its import of auth's and debits' operations, the data and its one argon2id
+    hash are about 1.5 s of CPU that need neither database nor broker. Not earlier: the launcher's own
+    start of Postgres, the broker and the topics comes first (one GIL). A daemon thread: Ctrl-C does
+    not wait for it."""
+    made: Future[PreparedDemo] = Future()
+
+    def prepare() -> None:
+        try:
+            from services.stack.seed import prepared_demo
+
+            made.set_result(prepared_demo(affiliates, seed))
+        except BaseException as exc:  # handed to whoever asks for the result
+            made.set_exception(exc)
+
+    threading.Thread(target=prepare, name="demo", daemon=True).start()
+    return made
+
+
 @app.command()
 def run() -> None:
     """Démarre toute la pile : Postgres et broker embarqués, topics, services, données de démo."""
@@ -74,10 +99,17 @@ def run() -> None:
     say = Say()
     config = StackConfig.from_env()
     stack = Stack(config)
-    try:
-        stack.start(say)
-        marker = config.data_dir / "demo-seeded"
+    marker = config.data_dir / "demo-seeded"
+    demo: Future[PreparedDemo] | None = None
+
+    def prepare_demo() -> None:
+        nonlocal demo
         if config.seed_demo and not marker.exists():
+            demo = _demo_prepared_meanwhile(config.demo_affiliates, config.demo_seed)
+
+    try:
+        stack.start(say, meanwhile=prepare_demo)
+        if demo is not None:
             from services.stack.seed import seed_demo
 
             async def broker_down(exc: Exception, attempt: int) -> None:
@@ -90,8 +122,7 @@ def run() -> None:
                     database_url(stack.database_server_url, "auth"),
                     database_url(stack.database_server_url, "debits"),
                     stack.bootstrap,
-                    affiliates=config.demo_affiliates,
-                    seed=config.demo_seed,
+                    demo.result(),
                     broker_down=broker_down,
                 )
             )
@@ -186,11 +217,10 @@ def seed(
     bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:19092",
 ) -> None:
     """Génère et charge des données de démo déterministes (comptes, écritures, comptes bancaires)."""
-    from services.stack.seed import seed_demo
+    from services.stack.seed import prepared_demo, seed_demo
 
-    dataset = asyncio.run(
-        seed_demo(auth_database_url, debits_database_url, bootstrap, affiliates=affiliates, seed=seed_value)
-    )
+    prepared = prepared_demo(affiliates, seed_value)
+    dataset = asyncio.run(seed_demo(auth_database_url, debits_database_url, bootstrap, prepared))
     typer.echo(
         f"{len(dataset.export.accounts)} comptes, {len(dataset.bank_accounts)} comptes bancaires, "
         f"{len(dataset.ledger)} écritures publiées sur debt.ledger.v1"

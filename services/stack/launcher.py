@@ -7,10 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from services.runtime.broker_replaced import BROKER_REPLACED
 from services.runtime.serving import reuse_port_socket
@@ -168,7 +167,9 @@ class Stack:
         self.database_server_url = config.external_database_url or ""
         self.bootstrap = config.external_kafka or ""
 
-    def start(self, say: "Say") -> None:
+    def start(self, say: "Say", meanwhile: Callable[[], object] | None = None) -> None:
+        """``meanwhile``: called once every process is spawned, before waiting for them to be ready
+        (work of the launcher's own that needs neither, done while they start)."""
         c = self.config
         started = time.monotonic()
         (c.data_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -199,6 +200,8 @@ class Stack:
             self.children[name] = Child()
         if self.broker is not None:
             self.children["broker"] = Child()
+        if meanwhile is not None:
+            meanwhile()
         self._wait_ready()
         say(f"services prêts en {time.monotonic() - started:.1f} s")
 
@@ -332,6 +335,8 @@ class Stack:
             )
 
     def _wait_ready(self, timeout: float = 90) -> None:
+        import httpx  # here, once the services are spawned: 0.35 s of import off the start's serial path
+
         deadline = time.monotonic() + timeout
         pending = dict(self.config.ports)
         with httpx.Client(timeout=2) as client:

@@ -2,7 +2,7 @@
 debits' import, debt through the ledger topic."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -71,19 +71,32 @@ def hashed_once(export: DamancomExport) -> DamancomExport:
     return export.model_copy(update={"accounts": accounts})
 
 
+@dataclass(frozen=True)
+class PreparedDemo:
+    dataset: DemoDataset
+    export: DamancomExport
+    """the dataset's export, its passwords hashed once (``hashed_once``)"""
+
+
+def prepared_demo(affiliates: int, seed: int) -> PreparedDemo:
+    """What needs neither database nor broker: the data and its one argon2id hash. The launcher makes
+    it on a thread while the services start (``services/cli.py``)."""
+    dataset = generate(affiliates, seed)
+    return PreparedDemo(dataset, hashed_once(dataset.export))
+
+
 async def seed_demo(
     auth_database_url: str,
     debits_database_url: str,
     bootstrap: str,
+    prepared: PreparedDemo,
     *,
-    affiliates: int,
-    seed: int,
     broker_down: BrokerDown | None = None,
 ) -> DemoDataset:
     """Accounts and bank accounts go to the databases (their events leave by the outboxes, which
     survive a broker's death); the ledger goes to the broker directly, tried again while it fails."""
-    dataset = generate(affiliates, seed)
-    await import_export(auth_database_url, hashed_once(dataset.export))
+    dataset = prepared.dataset
+    await import_export(auth_database_url, prepared.export)
     await import_bank_accounts(debits_database_url, [asdict(b) for b in dataset.bank_accounts])
     await publish_ledger(bootstrap, dataset, broker_down)
     return dataset

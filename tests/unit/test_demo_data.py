@@ -14,8 +14,9 @@ from contracts.identifiers import is_valid_rib
 from contracts.topics import DEBT_LEDGER
 from services.auth.service.import_accounts import DamancomExport
 from services.auth.service.passwords import Passwords
+from services.cli import _demo_prepared_meanwhile
 from services.stack.demo_data import PASSWORD, DemoDataset, generate, majoration, months_late_between
-from services.stack.seed import hashed_once
+from services.stack.seed import PreparedDemo, hashed_once
 
 CUTOFF = "2024-12"
 PENALTIES = ("majorations", "astreintes", "frais")
@@ -228,3 +229,21 @@ async def test_the_demo_password_is_hashed_once_and_every_account_logs_in_with_i
     assert the_hash is not None and the_hash.startswith("$argon2id$")
     assert await Passwords().verify(the_hash, PASSWORD)
     assert DamancomExport.model_validate(seeded.model_dump()) == seeded  # the import takes it as it is
+
+
+async def test_the_demo_made_beside_the_start_is_the_one_the_seeding_would_make() -> None:
+    made = _demo_prepared_meanwhile(3, 7).result(timeout=60)
+    assert made.dataset == generate(3, 7)
+    assert [a.login for a in made.export.accounts] == [a.login for a in made.dataset.export.accounts]
+    assert {a.password for a in made.export.accounts} == {None}  # hashed once, as hashed_once does
+    [the_hash] = {a.password_hash for a in made.export.accounts}
+    assert the_hash is not None and await Passwords().verify(the_hash, PASSWORD)
+
+
+def test_a_demo_that_could_not_be_made_says_why_to_whoever_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(affiliates: int, seed: int) -> PreparedDemo:
+        raise RuntimeError("no demo today")
+
+    monkeypatch.setattr("services.stack.seed.prepared_demo", broken)
+    with pytest.raises(RuntimeError, match="no demo today"):
+        _demo_prepared_meanwhile(3, 7).result(timeout=60)
