@@ -19,7 +19,7 @@ from services.debits.domain.debits import end_to_end_id, mandate_id
 from services.debits.entrypoints.cli import export_pain008_command, import_pain002_command
 from services.runtime.db import migrate
 from tests.conftest import Infra
-from tests.support import header, read_topic
+from tests.support import header, new_affiliate, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +123,7 @@ def import_report(args: list[str]) -> object:
 
 
 async def test_importing_a_status_report_twice_publishes_the_same_events(infra: Infra, tmp_path: Path) -> None:
-    affiliate = f"{uuid.uuid4().int % 9_000_000 + 1_000_000:07d}"  # this test's key on the shared topic
+    affiliate = new_affiliate()  # this test's key on the shared topic, used by no other test of the session
     sample = (Path(__file__).parents[1] / "data" / "pain002-007-sample.xml").read_text()
     report = tmp_path / "pain002.xml"
     report.write_text(sample.replace("<Id>1000001</Id>", f"<Id>{affiliate}</Id>"))
