@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,28 +47,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LOCK_KEY] = lock
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_timeout_set_timer(item: pytest.Item, settings: pytest_timeout.Settings) -> bool | None:
-    """pytest-timeout's own SIGALRM timer (``timeout`` in pyproject.toml), which also prints what
-    every asyncio task of the session's loop awaits: a test that hangs awaits something, and the
-    thread stacks pytest-timeout prints show only the loop's ``select``. Then the test fails and
-    the session goes on, where a hang would have run into CI's limit."""
-    if settings.method != "signal":
-        return None
+@pytest.hookimpl(wrapper=True)
+def pytest_timeout_set_timer(
+    item: pytest.Item, settings: pytest_timeout.Settings
+) -> Generator[None, bool | None, bool | None]:
+    """Around pytest-timeout's own timer (``timeout`` in pyproject.toml): when it armed SIGALRM, its
+    handler first prints what every asyncio task of the session's loop awaits. A test that hangs
+    awaits something, and the thread stacks pytest-timeout prints show only the loop's ``select``.
+    Then the test fails and the session goes on; pytest-timeout's cancel restores the default."""
+    armed = yield
+    fail = signal.getsignal(signal.SIGALRM)
+    if callable(fail):  # the signal method (the thread method, off the main thread, arms none)
 
-    def on_alarm(signum: int, frame: object) -> None:
-        __tracebackhide__ = True
-        item.config.get_terminal_writer().write(_awaited_by_every_task())
-        pytest_timeout.timeout_sigalrm(item, settings)
+        def on_alarm(signum: int, frame: Any) -> None:
+            __tracebackhide__ = True
+            item.config.get_terminal_writer().write(_awaited_by_every_task())
+            fail(signum, frame)
 
-    def cancel() -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
-
-    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # pytest-timeout's own slot
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
-    return True
+        signal.signal(signal.SIGALRM, on_alarm)
+    return armed
 
 
 def _awaited_by_every_task() -> str:
