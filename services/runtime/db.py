@@ -207,6 +207,14 @@ async def migrate(conn: asyncpg.Connection, service_dirs: Sequence[tuple[str, Pa
     return applied
 
 
+def snapshot(conn: asyncpg.Connection) -> Any:
+    """A read-only transaction whose statements all see the database as of one instant. For an
+    answer built from several reads (a debit and its history, a request and its history): under READ
+    COMMITTED, even inside a plain transaction, each statement sees the commits made before it, and a
+    change committed between two reads shows half of it (a state its history does not explain)."""
+    return conn.transaction(isolation="repeatable_read", readonly=True)
+
+
 async def rows(results: AsyncIterator[asyncpg.Record]) -> list[asyncpg.Record]:
     """aiosql yields the rows of a many-row query; callers usually want them all at once."""
     return [row async for row in results]

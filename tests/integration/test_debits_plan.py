@@ -38,6 +38,7 @@ from services.debits.domain.debits import order_event_id
 from services.debits.entrypoints.cli import run_command
 from services.debits.entrypoints.operations import flagged_orders, follow_up, import_bank_accounts, run_debit_run
 from services.debits.main import create_app
+from services.debits.service.debit_history import debits_of_request
 from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
 from services.runtime.outbox_log import ReplayPolicy, replay_lost
@@ -374,6 +375,58 @@ async def test_am04_once_then_paid_settles_with_two_attempts(debits: Debits) -> 
     )
     assert any("déjà un résultat" in (header(r, "x-dlq-reason") or "") for r in dead)
     assert await debits.states(request_id, affiliate) == [("SETTLED", 2)]
+
+
+class AnswerBetweenReads:
+    """A connection that lets a bank's answer commit after its first many-row read: what a busy day
+    does, at random, between two statements of one page."""
+
+    def __init__(self, conn: asyncpg.Connection, answer: Any) -> None:
+        self._conn, self._answer, self._answered = conn, answer, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def fetch(self, *args: Any) -> list[asyncpg.Record]:
+        found: list[asyncpg.Record] = await self._conn.fetch(*args)
+        if not self._answered:
+            self._answered = True
+            await self._answer()
+        return found
+
+
+async def test_a_debit_and_its_history_are_read_as_of_one_instant(debits: Debits) -> None:
+    """Seen in CI before the fix: the page read the history, the bank's AM04 committed, then it read
+    the debits: a debit FAILED whose history ended at ORDERED, without the rejection's reason."""
+    affiliate = new_affiliate()
+    request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    await debits.run(date(2026, 12, 10))
+    (order,) = await debits.orders("007", affiliate, 1)
+    watcher = await asyncpg.connect(debits.database)
+    reader = await asyncpg.connect(debits.database)
+    try:
+
+        async def rejected_meanwhile() -> None:
+            await debits.result(affiliate, rejected(order.payload.end_to_end_id, "007", "AM04", date(2026, 12, 11)))
+
+            async def failed() -> bool:
+                state = await watcher.fetchval("SELECT state FROM debit WHERE request_id = $1", request_id)
+                return bool(state == "FAILED")
+
+            await eventually(failed)
+
+        found = await debits_of_request(AnswerBetweenReads(reader, rejected_meanwhile), request_id)  # type: ignore[arg-type]
+    finally:
+        await watcher.close()
+        await reader.close()
+    assert found is not None
+    [debit] = found[1]
+    assert [h["to_state"] for h in debit["history"]] == ["SCHEDULED", "ORDERED"]
+    assert (debit["state"], debit["attempts"]) == ("ORDERED", 1)  # as of the first read
+    await debits.until_states(request_id, affiliate, [("FAILED", 1)])
+    (debit,) = (await debits.debits(request_id, affiliate)).json()
+    assert (debit["history"][-1]["to_state"], debit["history"][-1]["reason_code"]) == ("FAILED", "AM04")
 
 
 async def test_ac04_defaults_the_plan_and_cancels_the_pending_debits(debits: Debits) -> None:

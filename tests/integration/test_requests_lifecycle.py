@@ -42,6 +42,7 @@ from contracts.topics import (
     SIMULATION_QUOTES,
     guarantee_requests,
 )
+from services.requests.adapters.repository import ProjectionRepository, RequestRepository
 from services.requests.config import RequestsSettings
 from services.requests.main import create_app
 from services.requests.service.context import RequestsContext
@@ -1145,6 +1146,65 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
         ], request["id"]
     [listing] = connections(fetched, "FROM request_history WHERE request_id = ANY(", uuid.UUID(made[0]))
     assert len([q for c, q, _ in fetched if c == listing and "FROM request_history" in q]) == 1
+
+
+def withdrawn_between_reads(
+    monkeypatch: pytest.MonkeyPatch, svc: Requests, affiliate: str, request_id: str, repository: Any, method: str
+) -> list[int]:
+    """The affiliate withdraws the request (another tab, another connection) just before ``method``,
+    the answer's second read, runs: what a busy day does, at random, between two statements."""
+    read = getattr(repository, method)
+    asked: list[str] = []
+    withdrawn: list[int] = []
+
+    async def after_a_withdrawal(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not asked:  # once: the withdrawal's own answer reads through here too
+            asked.append(request_id)
+            withdrawn.append((await svc.act(affiliate, "POST", f"/v1/requests/{request_id}/withdrawal")).status_code)
+        return await read(self, *args, **kwargs)
+
+    monkeypatch.setattr(repository, method, after_a_withdrawal)
+    return withdrawn
+
+
+async def test_a_request_and_its_history_are_read_as_of_one_instant(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the fix: the request read DRAFT, the withdrawal committed, then its history read: a DRAFT
+    whose history ended at CANCELLED, offering a withdrawal already made."""
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    created = await svc.create(affiliate)
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    withdrawn = withdrawn_between_reads(monkeypatch, svc, affiliate, request_id, RequestRepository, "answer_parts")
+
+    answer = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+    assert withdrawn == [200]
+    assert (answer["state"], [h["to_state"] for h in answer["history"]]) == ("DRAFT", ["DRAFT"])
+    monkeypatch.undo()
+    answer = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
+    assert (answer["state"], [h["to_state"] for h in answer["history"]]) == ("CANCELLED", ["DRAFT", "CANCELLED"])
+
+
+async def test_an_affiliates_requests_are_listed_as_of_one_instant(
+    svc: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    created = await svc.create(affiliate)
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    withdrawn = withdrawn_between_reads(monkeypatch, svc, affiliate, request_id, ProjectionRepository, "bank_accounts")
+
+    listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))
+    [answer] = listed.json()
+    assert withdrawn == [200]
+    assert (answer["state"], [h["to_state"] for h in answer["history"]]) == ("DRAFT", ["DRAFT"])
+    monkeypatch.undo()
+    listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))
+    [answer] = listed.json()
+    assert (answer["state"], [h["to_state"] for h in answer["history"]]) == ("CANCELLED", ["DRAFT", "CANCELLED"])
 
 
 async def test_a_validation_reads_the_affiliates_office_once_and_tells_it_all_it_needs(

@@ -19,6 +19,7 @@ from contracts.topics import DEBT_POSITIONS, SIMULATION_QUOTES
 from services.runtime.clock import FrozenClock
 from services.runtime.seals import SealVerifier
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
+from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.config import SimulationSettings
 from services.simulation.main import create_app
 from tests.conftest import Infra
@@ -347,6 +348,36 @@ async def test_another_programme_file_changes_the_rates(infra: Infra, database: 
         assert quote["rates"] == {"majorations": "0.30", "frais": "0.25", "astreintes": "0.60"}
         assert quote["schedule"][0]["due_date"] == "2026-12-05"
         assert datetime.fromisoformat(quote["expires_at"]) == NOW + timedelta(minutes=10)
+
+
+async def test_a_position_projected_under_another_cut_off_is_quoted_as_of_one_instant(
+    infra: Infra, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A position stored under DEC-05-2023's cut-off, quoted under FICTIF-TEST-2099's after a
+    restart: its periods are read again. Before the fix a new version landing between the two reads
+    was quoted under the old version's number."""
+    a = new_affiliate()
+    async with started(infra, settings_for(infra, database), database) as simulation:
+        await send(infra, position(a, 1, {"2025-03": ("100000.00", "10000.00", "4000.00", "2000.00")}))
+        await simulation.when_known(a, modality="FULL")
+    newer = position(a, 2, {"2025-03": ("200000.00", "10000.00", "4000.00", "2000.00")})
+    read_periods = SimulationRepository.outstanding_of
+
+    async def after_a_new_version(self: SimulationRepository, affiliate: str) -> Any:
+        if affiliate == a and not await simulation.applied(newer.event_id):
+            await send(infra, newer)
+            await eventually(lambda: simulation.applied(newer.event_id))
+        return await read_periods(self, affiliate)
+
+    monkeypatch.setattr(SimulationRepository, "outstanding_of", after_a_new_version)
+    async with started(infra, settings_for(infra, database, programme_file=PROGRAMME_FICTIF), database) as simulation:
+        response = await simulation.simulate(a, modality="INSTALLMENTS", installments=36)
+        assert response.status_code == 201, response.text
+        assert await simulation.applied(newer.event_id)
+        quote = response.json()
+        assert (quote["debt_version"], quote["to_pay"]) == (1, "110100.00")  # as test_another_programme_file_...
+        again = (await simulation.simulate(a, modality="INSTALLMENTS", installments=36)).json()
+        assert again["debt_version"] == 2 and Decimal(again["to_pay"]) > Decimal("200000.00")
 
 
 async def test_a_programme_with_a_gap_refuses_the_count_in_it_and_names_the_allowed_ranges(

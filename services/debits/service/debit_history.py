@@ -7,11 +7,18 @@ import asyncpg
 
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.service.plan_lifecycle import debit_view
+from services.runtime.db import snapshot
 
 
 async def debits_of_request(conn: asyncpg.Connection, request_id: UUID) -> tuple[str, list[dict[str, Any]]] | None:
-    """The plan's affiliate and its debits, or None when the request has no plan."""
-    repo = PlanRepository(conn)
+    """The plan's affiliate and its debits, or None when the request has no plan. Read as of one
+    instant: a bank's answer committed between two of its reads would show a debit FAILED whose
+    history ends at ORDERED, without the rejection's reason (seen in CI)."""
+    async with snapshot(conn):
+        return await _read(PlanRepository(conn), request_id)
+
+
+async def _read(repo: PlanRepository, request_id: UUID) -> tuple[str, list[dict[str, Any]]] | None:
     plan = await repo.plan(request_id)
     if plan is None:
         return None

@@ -18,6 +18,7 @@ from services.requests.entrypoints.http_models import PlanHealthOut, RequestOut,
 from services.requests.service import lifecycle, obligations
 from services.requests.service.quote_arrivals import kept_sealed_quote, opened_seal
 from services.runtime.clock import business_date
+from services.runtime.db import snapshot
 from services.runtime.http import Connection, CurrentPrincipal, StartingConnection, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
@@ -139,19 +140,21 @@ async def list_requests(
     response: Response,
 ) -> list[RequestOut]:
     require_affiliate(principal, affiliate)
-    everything = await RequestRepository(conn).of_affiliate(affiliate)
-    found = page_of(everything, lambda r: [str(r.id)], page, request, response)
-    accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
-    histories = await RequestRepository(conn).histories([r.id for r in found])
+    async with snapshot(conn):  # the states, their histories and the accounts as of one instant
+        everything = await RequestRepository(conn).of_affiliate(affiliate)
+        found = page_of(everything, lambda r: [str(r.id)], page, request, response)
+        accounts = await ProjectionRepository(conn).bank_accounts(affiliate)
+        histories = await RequestRepository(conn).histories([r.id for r in found])
     return [request_out(r, histories[r.id], accounts) for r in found]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, summary="Une demande, son devis et son historique")
 async def get_request(request_id: UUID, principal: CurrentPrincipal, conn: Connection) -> RequestOut:
-    found = await RequestRepository(conn).get(request_id)
-    if found is None or not principal.holds(found.affiliate):
-        raise lifecycle.NotFound()
-    return await _answer(conn, found)
+    async with snapshot(conn):  # the state and its history as of one instant
+        found = await RequestRepository(conn).get(request_id)
+        if found is None or not principal.holds(found.affiliate):
+            raise lifecycle.NotFound()
+        return await _answer(conn, found)
 
 
 @router.get(
@@ -162,11 +165,13 @@ async def get_request(request_id: UUID, principal: CurrentPrincipal, conn: Conne
 async def plan_contributions(
     deps: Dependencies, request_id: UUID, principal: CurrentPrincipal, conn: Connection
 ) -> PlanHealthOut:
-    found = await RequestRepository(conn).get(request_id)
-    if found is None or not principal.holds(found.affiliate):
-        raise lifecycle.NotFound()
-    today = business_date(deps.context.clock)
-    return plan_health_out(found.id, today, await obligations.plan_health(conn, deps.context, found, today))
+    async with snapshot(conn):  # the notices and the contributions as of one instant
+        found = await RequestRepository(conn).get(request_id)
+        if found is None or not principal.holds(found.affiliate):
+            raise lifecycle.NotFound()
+        today = business_date(deps.context.clock)
+        health = await obligations.plan_health(conn, deps.context, found, today)
+    return plan_health_out(found.id, today, health)
 
 
 async def _run(conn: asyncpg.Connection, deps: Dependencies, use_case: Any, *args: Any) -> RequestOut:

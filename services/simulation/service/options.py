@@ -12,7 +12,6 @@ import asyncpg
 from contracts.money import ZERO
 from contracts.programme import CountRange
 from contracts.refusals import Refusal
-from services.simulation.adapters.repository import SimulationRepository
 from services.simulation.domain.options import Suggestion, TierOption, compare_tiers, suggest_plan
 from services.simulation.domain.quote_terms import offered_installments
 from services.simulation.service.quoting import Rules, current_debt
@@ -38,7 +37,7 @@ async def simulation_options(
     remit); a budget no plan fits is not an error of the call: it comes back as ``suggestion_refusal``.
     """
     programme = rules.programme
-    position, debt = await current_debt(SimulationRepository(conn), programme, affiliate)
+    position, debt = await current_debt(conn, programme, affiliate)
     options = compare_tiers(programme, debt)
     installments = offered_installments(programme, debt, ZERO)
     suggestion: Suggestion | None = None

@@ -14,6 +14,7 @@ from contracts.refusals import Refusal
 from contracts.simulation import Quote, QuoteIssued
 from contracts.topics import SIMULATION_QUOTES
 from services.runtime.clock import Clock, business_date
+from services.runtime.db import snapshot
 from services.runtime.outbox import OutgoingMessage
 from services.simulation.adapters.repository import ProjectedPosition, SimulationRepository
 from services.simulation.domain.eligible_debt import EligibleDebt, eligible_debt
@@ -57,16 +58,22 @@ def quote_issued_json(event_id: UUID, occurred_at: datetime, quote_json: str) ->
 
 
 async def current_debt(
-    repository: SimulationRepository, programme: Programme, affiliate: str
+    conn: asyncpg.Connection, programme: Programme, affiliate: str
 ) -> tuple[ProjectedPosition, EligibleDebt]:
     """The affiliate's projected position and its eligible part under ``programme``; ``UnknownPosition``."""
+    repository = SimulationRepository(conn)
     position = await repository.position_of(affiliate)
     if position is None:
         raise UnknownPosition(affiliate)
     if position.eligible_until == programme.eligible_until:
         return position, position.debt
-    # Projected under another programme's cut-off (the service restarted with a new one).
-    return position, eligible_debt(programme, await repository.outstanding_of(affiliate))
+    # Projected under another programme's cut-off (the service restarted with a new one): the
+    # position and its periods read again as of one instant, or a new version landing between two
+    # reads would quote its amounts under the version before.
+    async with snapshot(conn):
+        position = await repository.position_of(affiliate)
+        assert position is not None  # positions are replaced, never deleted
+        return position, eligible_debt(programme, await repository.outstanding_of(affiliate))
 
 
 async def issue_quote(
@@ -75,7 +82,7 @@ async def issue_quote(
     """The quote and its JSON; raises ``UnknownPosition`` or a ``Refusal``."""
     repository = SimulationRepository(conn)
     programme = rules.programme
-    position, debt = await current_debt(repository, programme, quote_request.affiliate)
+    position, debt = await current_debt(conn, programme, quote_request.affiliate)
     now = clock.now()
     terms = quote_terms(
         programme,
