@@ -77,7 +77,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         kind = str(error.get("type", ""))
-        # Our own validators already speak French ("une période s'écrit AAAA-MM ...").
+        # Our own validators already speak French ("un montant a au plus deux décimales").
         message = field_message("fr", kind, str(error.get("msg", "valeur invalide")).removeprefix("Value error, "))
         errors.append({"field": location or "body", "code": kind, "message": message})
     return errors

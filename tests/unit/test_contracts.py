@@ -44,6 +44,7 @@ from contracts.debt import (
 from contracts.envelope import Contract, Envelope
 from contracts.identifiers import AffiliateNumber, Period, Rib, is_valid_rib, mask_rib, rib_key
 from contracts.money import CENTIME, Money, PositiveMoney, round_down, round_half_up
+from contracts.refusal_texts import FIELD_MESSAGES
 from contracts.topics import CATALOGUE, DEBT_LEDGER, RETIRED, Topic
 from tests.unit.schema_compat import incompatibilities
 
@@ -603,9 +604,14 @@ def test_period_rejects(value: str) -> None:
         PERIODS.validate_python(value)
 
 
-def test_period_rejects_a_month_out_of_range_in_french() -> None:
-    with pytest.raises(ValidationError, match="mois de 01 à 12"):
-        PERIODS.validate_python("2024-13")
+@pytest.mark.parametrize("value", ["2024-13", "2024-00", "2024-19", "2024-20", "2024-99"])
+def test_period_rejects_a_month_out_of_range_as_a_format_error(value: str) -> None:
+    """The month is in the pattern (no Python check per period): the HTTP layer words its error type
+    ("format invalide", ``contracts/refusal_texts.FIELD_MESSAGES``)."""
+    with pytest.raises(ValidationError) as refused:
+        PERIODS.validate_python(value)
+    assert [e["type"] for e in refused.value.errors()] == ["string_pattern_mismatch"]
+    assert "string_pattern_mismatch" in FIELD_MESSAGES
 
 
 AFFILIATES = TypeAdapter(AffiliateNumber)

@@ -1,12 +1,15 @@
 """The debt file the offline ``simulate`` command reads: outstanding amounts per period."""
 
-from typing import Self
+import re
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from contracts.envelope import Contract
 from contracts.identifiers import Period
 from contracts.money import ZERO, Money
+
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 class PeriodOutstanding(Contract):
@@ -15,6 +18,15 @@ class PeriodOutstanding(Contract):
     majorations: Money = ZERO
     astreintes: Money = ZERO
     frais: Money = ZERO
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period_in_french(cls, value: Any) -> Any:
+        # A file someone typed: told in French what a period is (``Period``'s own pattern error is
+        # pydantic's English; the services word it by its type, this command prints the message).
+        if isinstance(value, str) and not _PERIOD.fullmatch(value):
+            raise ValueError("une période s'écrit AAAA-MM avec un mois de 01 à 12")
+        return value
 
 
 class DebtFile(Contract):

@@ -12,7 +12,14 @@ from contracts.calendar import BusinessCalendar, due_dates
 from contracts.money import CENTIME, MAX_AMOUNT, ZERO, format_amount, round_down, round_half_up
 from contracts.programme import CountRange, Modality, Programme, Rates, Tier, count_ranges
 from contracts.refusals import Refusal
-from contracts.simulation import CategoryAmounts, DebitKind, QuoteTerms, RemiseAmounts, ScheduledDebit
+from contracts.simulation import (
+    CategoryAmounts,
+    DebitKind,
+    QuoteTerms,
+    RemiseAmounts,
+    ScheduledDebit,
+    validated_schedule,
+)
 from services.simulation.domain import refusals
 from services.simulation.domain.eligible_debt import EligibleDebt
 from services.simulation.domain.refusals import refused
@@ -193,16 +200,18 @@ def _schedule(
         amounts += [("INSTALLMENT", installment)] * (installments - 1)
         amounts.append(("INSTALLMENT", remaining - installment * (installments - 1)))
     dates = due_dates(validation_date, len(amounts), programme.debit_day)
-    return [
-        ScheduledDebit(
-            sequence=i,
-            kind=kind,
-            due_date=due,
-            collection_date=calendar.on_or_after(due),
-            amount=amount,
-        )
-        for i, ((kind, amount), due) in enumerate(zip(amounts, dates, strict=True), start=1)
-    ]
+    return validated_schedule(
+        [
+            {
+                "sequence": i,
+                "kind": kind,
+                "due_date": due,
+                "collection_date": calendar.on_or_after(due),
+                "amount": amount,
+            }
+            for i, ((kind, amount), due) in enumerate(zip(amounts, dates, strict=True), start=1)
+        ]
+    )
 
 
 def quote_terms(
