@@ -108,6 +108,25 @@ async def create_pool(
     return pool
 
 
+LOCK_HOLDER_KEEPALIVES = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
+"""Postgres ends a session when TCP says its client is gone: after about 25 s of silence (10 s, then
+three probes 5 s apart), or 30 s of data left unacknowledged. Linux's defaults wait 2 h 11 min."""
+
+
+async def lock_holder_connection(dsn: str) -> asyncpg.Connection:
+    """A connection of its own for a session-level advisory lock: the relay's lead, the migrations.
+    A replica whose host vanishes (powered off, cut off) sends no goodbye; the server keeps its
+    session, and the lock with it, until TCP gives up on the client, and meanwhile no other replica
+    relays its outbox or starts. With ``LOCK_HOLDER_KEEPALIVES`` the lock passes on within a minute
+    (a pooled session is bounded by ``IDLE_IN_TRANSACTION_S`` instead: its locks are a transaction's)."""
+    return await asyncpg.connect(dsn, server_settings=LOCK_HOLDER_KEEPALIVES)
+
+
 async def database_ready(pool: asyncpg.Pool | None) -> bool:
     """For readiness endpoints: a connection answers within two seconds (reports, never raises)."""
     if pool is None:

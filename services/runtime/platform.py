@@ -16,7 +16,7 @@ from contracts.topics import all_topic_names
 from services.runtime.broker_replaced import BROKER_REPLACED, listen
 from services.runtime.client_address import Network, trusted_networks
 from services.runtime.clock import Clock
-from services.runtime.db import TimedPool, create_pool, database_ready, migrate
+from services.runtime.db import TimedPool, create_pool, database_ready, lock_holder_connection, migrate
 from services.runtime.delivered import DeliveredLookup
 from services.runtime.dlq import DeadLetters
 from services.runtime.epochs import BrokerWatch
@@ -83,7 +83,7 @@ class Platform:
         """``before_consuming`` runs once the database and the relay are up, before any consumer
         starts: start-up work that rewrites state must not race the service's own consumers."""
         s = self.settings
-        migrator = await asyncpg.connect(s.database_url)  # its session lock must not return to the pool
+        migrator = await lock_holder_connection(s.database_url)  # its session lock must not return to the pool
         try:
             await migrate(migrator, migrations)
         finally:
@@ -122,7 +122,7 @@ class Platform:
         self.relay = OutboxRelay(
             self.background_pool,
             self.producer,
-            lambda: asyncpg.connect(s.database_url),
+            lambda: lock_holder_connection(s.database_url),
             lookup,
             known_topics=frozenset(all_topic_names()),
             batch_size=s.outbox_batch_size,
