@@ -82,5 +82,11 @@ def create_app(settings: DebitsSettings | None = None, clock: Clock | None = Non
                 lambda conn: FollowUpRepository(conn).count_per_state(),
                 ("awaiting", "resent", "flagged"),
             ),
+            StateGauge(
+                "debit_plans_held",
+                "Plans qu'une tournée n'a pas pu ordonner, mis de côté jusqu'à ce qu'un opérateur les libère",
+                lambda conn: PlanRepository(conn).count_held(),
+                ("held",),
+            ),
         ],
     )

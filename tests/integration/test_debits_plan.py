@@ -35,9 +35,17 @@ from contracts.topics import AUTH_AFFILIATES, BANK_RESULTS, DEBITS_EVENTS, REQUE
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.domain.debits import order_event_id
-from services.debits.entrypoints.cli import run_command
-from services.debits.entrypoints.operations import flagged_orders, follow_up, import_bank_accounts, run_debit_run
+from services.debits.entrypoints.cli import held_command, release_command, run_command
+from services.debits.entrypoints.operations import (
+    flagged_orders,
+    follow_up,
+    held_plans,
+    import_bank_accounts,
+    release_plans,
+    run_debit_run,
+)
 from services.debits.main import create_app
+from services.debits.service import debit_run as debit_run_module
 from services.debits.service.debit_history import debits_of_request
 from services.debits.service.debit_run import RunSummary, count_due
 from services.runtime.clock import FrozenClock
@@ -324,6 +332,12 @@ async def test_a_validated_request_is_scheduled_ordered_on_its_bank_only_and_com
         (2, "SETTLED"),
         (3, "SETTLED"),
     ]
+
+
+def operator(database: str, command: Any, *args: str) -> Any:
+    app = typer.Typer()
+    app.command()(command)
+    return CliRunner().invoke(app, [*args, "--database-url", database])
 
 
 def run_cli(database: str, on: str) -> Any:
@@ -730,6 +744,77 @@ async def test_after_a_broker_loss_only_the_orders_still_awaiting_their_answer_a
 def gauge(text: str, name: str, state: str) -> float:
     wanted = f'recouvrement_{name}{{service="debits",state="{state}"}} '
     return float(next(line for line in text.splitlines() if line.startswith(wanted)).split()[-1])
+
+
+INVALID_KEY_RIB = RIB_ATTIJARI[:-2] + f"{(int(RIB_ATTIJARI[-2:]) + 1) % 100:02d}"  # the same bank, a wrong key
+
+
+async def test_a_plan_no_order_can_be_made_of_is_held_and_the_run_orders_every_other(debits: Debits) -> None:
+    """Security review 2026-12-04 §F: a page was one transaction; one plan that raised rolled back
+    its page on every pass, and as the oldest due it was in every run's first page: nothing went
+    out for anyone. Here a plan whose RIB was corrupted after its validation (a restored row, a
+    migration): its order cannot be built (DebitOrder refuses the key)."""
+    healthy, broken = new_affiliate(), new_affiliate()
+    ids = {}
+    for affiliate in (healthy, broken):
+        ids[affiliate] = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+    for affiliate, request_id in ids.items():
+        await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+    conn = await asyncpg.connect(debits.database)
+    try:
+        await conn.execute("UPDATE plan SET rib = $1 WHERE request_id = $2", INVALID_KEY_RIB, ids[broken])
+    finally:
+        await conn.close()
+
+    summary = await debits.run(date(2026, 12, 10))
+    assert (summary.orders, summary.held) == (1, [ids[broken]])
+    (order,) = await debits.orders("007", healthy, 1)
+    assert order.payload.request_id == ids[healthy]
+    assert await debits.states(ids[broken], broken) == [("SCHEDULED", 0)]
+    [held] = await held_plans(debits.database)
+    assert (held["request_id"], held["affiliate"], held["due_since"]) == (ids[broken], broken, date(2026, 12, 10))
+    assert "RIB invalide" in held["held_reason"]
+    assert gauge((await debits.client.get("/metrics")).text, "debit_plans_held", "held") == 1
+
+    again = await debits.run(date(2026, 12, 11))  # held: no run takes it, and nothing fails
+    assert (again.orders, again.held) == (0, [])
+
+    conn = await asyncpg.connect(debits.database)
+    try:
+        await conn.execute("UPDATE plan SET rib = $1 WHERE request_id = $2", RIB_ATTIJARI, ids[broken])
+    finally:
+        await conn.close()
+    # the operator's commands
+    listed = await asyncio.to_thread(operator, debits.database, held_command)
+    assert listed.exit_code == 0 and broken in listed.output and "1 plans mis de côté" in listed.output, listed.output
+    refused = await asyncio.to_thread(operator, debits.database, release_command, "--all")
+    assert refused.exit_code == 2  # no reason given
+    released = await asyncio.to_thread(operator, debits.database, release_command, "--all", "--why", "RIB restored")
+    assert (released.exit_code, released.output.strip()) == (0, "1 plans rendus à la tournée"), released.output
+    assert await held_plans(debits.database) == []
+    assert await release_plans(debits.database, [ids[broken]], "twice") == []  # nothing held any more
+    assert (await debits.run(date(2026, 12, 11))).orders == 1
+    (late,) = await debits.orders("007", broken, 1)
+    assert (late.payload.request_id, late.payload.requested_collection_date) == (ids[broken], date(2026, 12, 11))
+
+
+async def test_a_fault_every_plan_meets_holds_none(debits: Debits, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not one plan's data (a bug in the run, an error not known as an outage): the run fails as it
+    did, and no plan is set aside (an operator would have to release them all)."""
+    affiliates = [new_affiliate(), new_affiliate()]
+    for affiliate in affiliates:
+        request_id = await debits.validate(affiliate, await debits.register(affiliate, RIB_ATTIJARI), FULL)
+        await debits.until_states(request_id, affiliate, [("SCHEDULED", 0)])
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a bug every plan meets")
+
+    monkeypatch.setattr(debit_run_module, "order_message", broken)
+    with pytest.raises(RuntimeError, match="a bug every plan meets"):
+        await debits.run(date(2026, 12, 10))
+    assert await held_plans(debits.database) == []
+    monkeypatch.undo()
+    assert (await debits.run(date(2026, 12, 10))).orders == 2
 
 
 async def test_an_order_its_bank_never_answers_is_sent_again_as_the_same_message_then_flagged(debits: Debits) -> None:

@@ -29,6 +29,7 @@ def exposed() -> set[str]:
             StateGauge("requests", "x", none, ()),
             StateGauge("debits", "x", none, ()),
             StateGauge("debit_orders_unanswered", "x", none, ()),
+            StateGauge("debit_plans_held", "x", none, ()),
             StateGauge("guarantee_requests", "x", none, ()),
             StateGauge("contributions_watch", "x", none, ()),
             StateGauge("notifications", "x", none, ()),

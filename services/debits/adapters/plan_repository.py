@@ -157,6 +157,22 @@ class PlanRepository:
     async def claim_due(self, on_date: date, page: int) -> list[asyncpg.Record]:
         return await rows(_Q.claim_due(self._conn, on_date=on_date, page=page))
 
+    async def claim_due_of_plan(self, request_id: UUID, on_date: date) -> list[asyncpg.Record]:
+        return await rows(_Q.claim_due_of_plan(self._conn, request_id=request_id, on_date=on_date))
+
+    async def hold(self, request_id: UUID, reason: str, at: datetime) -> None:
+        await _Q.hold_plan(self._conn, request_id=request_id, reason=reason, at=at)
+
+    async def held(self) -> list[asyncpg.Record]:
+        return await rows(_Q.held_plans(self._conn))
+
+    async def count_held(self) -> dict[str, int]:
+        """For the ``debit_plans_held`` gauge."""
+        return {"held": await _Q.count_held(self._conn)}
+
+    async def release(self, request_ids: Sequence[UUID]) -> list[UUID]:
+        return [row["request_id"] for row in await rows(_Q.release_plans(self._conn, request_ids=list(request_ids)))]
+
     async def pending_debits(self, request_ids: Sequence[UUID]) -> dict[UUID, list[Debit]]:
         """The debits still to be sent of each plan, by sequence (the caller holds the plans' locks)."""
         found: dict[UUID, list[Debit]] = {}

@@ -164,6 +164,59 @@ def unanswered_command(
     Console().print(table)
 
 
+@cli.command("held")
+def held_command(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Liste les plans qu'une tournée n'a pas pu ordonner, mis de côté avec l'erreur rencontrée.
+
+    Aucune tournée ne les reprend avant ``release`` ; les autres plans sont ordonnés normalement.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from services.debits.entrypoints.operations import held_plans
+
+    found = asyncio.run(held_plans(database_url))
+    table = Table(title=f"{len(found)} plans mis de côté")
+    for column in ("demande", "affilié", "banque", "dû depuis", "mis de côté le", "erreur"):
+        table.add_column(column)
+    for p in found:
+        table.add_row(
+            str(p["request_id"]),
+            p["affiliate"],
+            p["bank_code"],
+            p["due_since"].isoformat() if p["due_since"] else "",
+            p["held_at"].isoformat(timespec="seconds"),
+            p["held_reason"],
+        )
+    Console().print(table)
+
+
+@cli.command("release")
+def release_command(
+    request_ids: Annotated[list[str] | None, typer.Argument(help="identifiants des demandes")] = None,
+    why: Annotated[str, typer.Option("--why", help="ce qui a été corrigé (journalisé)")] = "",
+    every: Annotated[bool, typer.Option("--all", help="tous les plans mis de côté")] = False,
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Rend des plans mis de côté à la tournée : la prochaine les ordonne comme tout plan échu."""
+    from uuid import UUID
+
+    from services.debits.entrypoints.operations import release_plans
+
+    if not why.strip() or bool(request_ids) == every:
+        typer.echo("indiquez --why et soit des identifiants, soit --all", err=True)
+        raise typer.Exit(2)
+    try:
+        wanted = None if every else [UUID(r) for r in request_ids or []]
+    except ValueError:
+        typer.echo("identifiant de demande invalide", err=True)
+        raise typer.Exit(2) from None
+    released = asyncio.run(release_plans(database_url, wanted, why))
+    typer.echo(f"{len(released)} plans rendus à la tournée")
+
+
 @cli.command("export-pain008")
 def export_pain008_command(
     bank: Annotated[str, typer.Option("--bank", help="code de la banque (chiffres 1 à 3 du RIB)")],

@@ -1,16 +1,19 @@
 """One-shot actions on debits' own database: what the CLI and the demo seeding run."""
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.debits.adapters.follow_up_repository import FollowUpRepository
 from services.debits.adapters.pain.pain008 import render_pain008
 from services.debits.adapters.pain.run_orders import run_orders
+from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import context_of
 from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
@@ -19,6 +22,7 @@ from services.debits.service.order_follow_up import FollowUpSummary, follow_up_o
 from services.runtime.clock import Clock, SystemClock, business_date
 from services.runtime.db import create_pool, migrate
 
+log = logging.getLogger(__name__)
 MIGRATIONS = [("debits", Path(__file__).parents[1] / "migrations")]
 
 
@@ -86,6 +90,24 @@ async def follow_up(database_url: str, on: date | None = None, clock: Clock | No
     ctx = context_of(DebitsSettings(database_url=database_url), clock)
     async with _migrated(database_url) as conn:
         return await follow_up_orders(conn, ctx, on or business_date(clock))
+
+
+async def held_plans(database_url: str) -> list[asyncpg.Record]:
+    """The plans a debit run set aside (``debit_run._plan_by_plan``), with the error each met."""
+    async with _migrated(database_url) as conn:
+        return await PlanRepository(conn).held()
+
+
+async def release_plans(database_url: str, request_ids: Sequence[UUID] | None, why: str) -> list[UUID]:
+    """Gives held plans back to the debit run (``None``: every held plan); each is logged with the
+    operator's reason. The next run orders them as any plan due."""
+    async with _migrated(database_url) as conn, conn.transaction():
+        repo = PlanRepository(conn)
+        wanted = [row["request_id"] for row in await repo.held()] if request_ids is None else request_ids
+        released = await repo.release(wanted)
+    for request_id in released:
+        log.warning("held plan released by an operator", extra={"request_id": str(request_id), "why": why})
+    return released
 
 
 async def flagged_orders(database_url: str) -> list[asyncpg.Record]:

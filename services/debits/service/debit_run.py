@@ -12,6 +12,7 @@ nothing is ordered twice for the same attempt and every page is new rows.
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +30,9 @@ from services.debits.domain import debits as domain
 from services.debits.service.context import PRODUCER, DebitsContext
 from services.debits.service.plan_lifecycle import debit_changed
 from services.runtime.outbox import OutgoingMessage, enqueue_many
+from services.runtime.poison import is_transient
 
+log = logging.getLogger(__name__)
 MAX_NAME = 140
 tracer = trace.get_tracer(__name__)
 
@@ -46,6 +49,8 @@ class BankTotal:
 class RunSummary:
     on_date: date
     banks: dict[str, BankTotal] = field(default_factory=dict)
+    held: list[UUID] = field(default_factory=list)
+    """plans this run could not order and set aside (``_plan_by_plan``)"""
 
     @property
     def orders(self) -> int:
@@ -93,14 +98,24 @@ async def _run_pages(
     progress: Callable[[int], None] | None,
 ) -> None:
     while True:
-        async with conn.transaction():
-            page = await repo.claim_due(on_date, ctx.page_size)
-            if not page:
-                return
-            # A page is a trace: its orders and events are published under it (one PRODUCER span per
-            # topic, ``runtime/publish_spans.py``), and each bank's answer continues it.
-            with tracer.start_as_current_span("debit-run page", attributes={"debits.run_date": on_date.isoformat()}):
-                ordered = await _order_page(conn, ctx, repo, page, on_date)
+        page: list[asyncpg.Record] = []
+        try:
+            async with conn.transaction():
+                page = await repo.claim_due(on_date, ctx.page_size)
+                if not page:
+                    return
+                # A page is a trace: its orders and events are published under it (one PRODUCER span
+                # per topic, ``runtime/publish_spans.py``), and each bank's answer continues it.
+                with tracer.start_as_current_span(
+                    "debit-run page", attributes={"debits.run_date": on_date.isoformat()}
+                ):
+                    ordered = await _order_page(conn, ctx, repo, page, on_date)
+        except Exception as exc:
+            if not page or is_transient(exc):
+                raise  # an outage: the run stops, its debits stay due for the next pass
+            # Something in the page can never be ordered as it stands. Rolled back; every plan of
+            # the page again in its own transaction, and the one that fails again is held.
+            ordered = await _plan_by_plan(conn, ctx, repo, [row["request_id"] for row in page], on_date, summary)
         for bank, amount in ordered:  # counted once committed
             total = summary.banks.setdefault(bank, BankTotal())
             total.orders += 1
@@ -109,6 +124,51 @@ async def _run_pages(
             progress(len(ordered))
         if len(page) < ctx.page_size:
             return
+
+
+async def _plan_by_plan(
+    conn: asyncpg.Connection,
+    ctx: DebitsContext,
+    repo: PlanRepository,
+    request_ids: list[UUID],
+    on_date: date,
+    summary: RunSummary,
+) -> list[tuple[str, Decimal]]:
+    """The plans of a page that failed, one transaction each. A plan that fails alone while others
+    of its page are ordered is held (``held_reason``): no run takes it again until an operator
+    releases it, and the run goes on. When none is ordered the fault is not one plan's (a bug
+    every plan meets, an error the runtime does not know as an outage): the run fails as before
+    and holds nothing, rather than set every plan aside."""
+    ordered: list[tuple[str, Decimal]] = []
+    succeeded = 0
+    failed: list[tuple[UUID, Exception]] = []
+    for request_id in dict.fromkeys(request_ids):  # each plan once, in the page's order
+        try:
+            async with conn.transaction():
+                rows = await repo.claim_due_of_plan(request_id, on_date)
+                if not rows:  # another run took it meanwhile, or it is no longer due
+                    continue
+                with tracer.start_as_current_span(
+                    "debit-run plan", attributes={"debits.run_date": on_date.isoformat()}
+                ):
+                    ordered += await _order_page(conn, ctx, repo, rows, on_date)
+            succeeded += 1
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            failed.append((request_id, exc))
+    if failed and not succeeded:
+        raise failed[0][1]
+    for request_id, error in failed:
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        async with conn.transaction():
+            await repo.hold(request_id, reason, ctx.clock.now())
+        summary.held.append(request_id)
+        log.error(
+            "debit run: plan held, no run orders it until an operator releases it",
+            extra={"request_id": str(request_id), "on_date": on_date.isoformat(), "reason": reason},
+        )
+    return ordered
 
 
 async def _order_page(

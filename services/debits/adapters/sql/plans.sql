@@ -69,7 +69,7 @@ SELECT * FROM debit_history WHERE request_id = :request_id ORDER BY sequence, id
 -- name: count_due(on_date)$
 -- The orders a run of that date will make: one per plan with a debit due.
 SELECT count(DISTINCT d.request_id) FROM debit d JOIN plan p USING (request_id)
-WHERE d.next_attempt_on <= :on_date AND p.state = 'ACTIVE';
+WHERE d.next_attempt_on <= :on_date AND p.state = 'ACTIVE' AND p.held_reason IS NULL;
 
 -- name: claim_due(on_date, page)
 -- One page of a run. SKIP LOCKED: two runs (two replicas, or a run and the CLI) take different
@@ -83,10 +83,41 @@ FROM debit d
 JOIN plan p USING (request_id)
 LEFT JOIN affiliate_profile a ON a.affiliate = p.affiliate
 WHERE d.next_attempt_on <= :on_date AND d.state IN ('SCHEDULED', 'FAILED') AND p.state = 'ACTIVE'
+  AND p.held_reason IS NULL
 ORDER BY d.next_attempt_on, d.request_id, d.sequence
 LIMIT :page
 FOR UPDATE OF d SKIP LOCKED
 FOR NO KEY UPDATE OF p SKIP LOCKED;
+
+-- name: claim_due_of_plan(request_id, on_date)
+-- As claim_due, for one plan: a page that failed is tried again plan by plan.
+SELECT d.request_id, p.affiliate, p.rib, p.bank_code, p.holder, p.mandate_id, p.mandate_signed_on,
+       p.installments_total, a.raison_sociale
+FROM debit d
+JOIN plan p USING (request_id)
+LEFT JOIN affiliate_profile a ON a.affiliate = p.affiliate
+WHERE d.request_id = :request_id AND d.next_attempt_on <= :on_date AND d.state IN ('SCHEDULED', 'FAILED')
+  AND p.state = 'ACTIVE' AND p.held_reason IS NULL
+ORDER BY d.next_attempt_on, d.sequence
+FOR UPDATE OF d SKIP LOCKED
+FOR NO KEY UPDATE OF p SKIP LOCKED;
+
+-- name: hold_plan(request_id, reason, at)!
+UPDATE plan SET held_reason = :reason, held_at = :at WHERE request_id = :request_id;
+
+-- name: held_plans()
+SELECT request_id, affiliate, bank_code, held_reason, held_at,
+       (SELECT min(d.next_attempt_on) FROM debit d WHERE d.request_id = p.request_id) AS due_since
+FROM plan p WHERE held_reason IS NOT NULL ORDER BY held_at, request_id;
+
+-- name: count_held()$
+SELECT count(*) FROM plan WHERE held_reason IS NOT NULL;
+
+-- name: release_plans(request_ids)
+-- The next run orders them as any plan due (late ones slide, as run_plan says).
+UPDATE plan SET held_reason = NULL, held_at = NULL
+WHERE request_id = ANY(:request_ids::uuid[]) AND held_reason IS NOT NULL
+RETURNING request_id;
 
 -- name: pending_debits_of(request_ids)
 -- The debits still to be sent of the plans a run page holds (their rows locked by the claim).
