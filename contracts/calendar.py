@@ -18,11 +18,24 @@ _CACHED_DAYS = 100_000
 
 class BusinessCalendar:
     """Moroccan public holidays from the maintained ``holidays`` calendar, plus configured extra dates
-    (a holiday declared late, or the real date of an Islamic holiday the calendar only estimates)."""
+    (a holiday declared late, or the real date of an Islamic holiday the calendar only estimates),
+    minus ``worked_days``: dates the calendar gives as holidays that are worked (the day it estimated
+    for an Islamic holiday observed on another, which goes in ``extra_holidays``).
 
-    def __init__(self, extra_holidays: Iterable[date] = ()) -> None:
+    A worked day that is a weekend, one of ``extra_holidays`` or no holiday of the calendar is a typo,
+    refused here (``ValueError``) before it moves any collection date."""
+
+    def __init__(self, extra_holidays: Iterable[date] = (), worked_days: Iterable[date] = ()) -> None:
         self._public: HolidayBase | None = None  # read at the first date asked (see _holidays)
         self._extra = frozenset(extra_holidays)
+        self._worked = frozenset(worked_days)
+        for day in sorted(self._worked):
+            if day.weekday() >= SATURDAY:
+                raise ValueError(f"jour travaillé {day.isoformat()} : un samedi ou un dimanche n'est jamais ouvrable")
+            if day in self._extra:
+                raise ValueError(f"jour travaillé {day.isoformat()} : aussi dans les jours fériés ajoutés")
+            if day not in self._holidays():
+                raise ValueError(f"jour travaillé {day.isoformat()} : le calendrier ne le donne pas férié")
         # A calendar never changes once built, so each answer is computed once (a holiday lookup
         # costs microseconds, and a quote dates dozens of debits). Bounded: past the cap, compute.
         self._business: dict[date, bool] = {}
@@ -31,7 +44,11 @@ class BusinessCalendar:
     def is_business_day(self, day: date) -> bool:
         known = self._business.get(day)
         if known is None:
-            known = day.weekday() < SATURDAY and day not in self._extra and day not in self._holidays()
+            known = (
+                day.weekday() < SATURDAY
+                and day not in self._extra
+                and (day in self._worked or day not in self._holidays())
+            )
             if len(self._business) < _CACHED_DAYS:
                 self._business[day] = known
         return known

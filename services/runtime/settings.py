@@ -320,10 +320,17 @@ class ProgrammeSettings(BaseSettings):
         description='public holidays added to the calendar, JSON list: ["2027-03-10"]',
     )
 
+    worked_days: list[date] = Field(
+        default_factory=list,
+        alias="WORKED_DAYS",
+        description="days the holidays calendar gives as public holidays that are worked (an estimated"
+        ' Islamic holiday observed on another day, which goes in EXTRA_HOLIDAYS), JSON list: ["2027-03-09"]',
+    )
+
     def load_programme(self) -> Programme:
         if self.programme_file is not None:
             return load_programme(self.programme_file)
         return shipped_programme(self.programme_code)
 
     def business_calendar(self, programme: Programme) -> BusinessCalendar:
-        return BusinessCalendar([*programme.extra_holidays, *self.extra_holidays])
+        return BusinessCalendar([*programme.extra_holidays, *self.extra_holidays], self.worked_days)
