@@ -34,6 +34,12 @@ class AuthSettings(ServiceSettings):
             "used at least this often lasts; one unused this long is over"
         ),
     )
+    session_max_age_days: float = Field(
+        default=30,
+        gt=0,
+        alias="SESSION_MAX_AGE_DAYS",
+        description="how long a session lasts from its login at most, refreshed or not: then the login again",
+    )
     lockout_threshold: int = Field(
         default=5, alias="LOCKOUT_THRESHOLD", description="failed logins in a row that lock a login"
     )

@@ -84,6 +84,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
             policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
             gate=gate,
             refresh_ttl=timedelta(days=settings.refresh_token_days),
+            session_max_age=timedelta(days=settings.session_max_age_days),
         ),
     )
     app = create_http_app(

@@ -159,6 +159,30 @@ async def test_logout_ends_the_session_and_an_unused_refresh_token_expires(
     assert (late.status_code, late.json()["code"]) == (401, "session-invalide")
 
 
+async def test_a_session_refreshed_every_day_still_ends_thirty_days_after_its_login(
+    client: httpx.AsyncClient, clock: FrozenClock, login: str, database: str
+) -> None:
+    """Security review 2026-12-04 §B: each refresh gave a token living REFRESH_TOKEN_DAYS from its own
+    issue, so a session refreshed often enough (or a stolen token, used so) never ended."""
+    started = clock.now()
+    token = (await open_session(client, login, PASSWORD)).json()["refresh_token"]
+    for _ in range(29):
+        clock.advance(timedelta(days=1))
+        answer = await refreshed(client, token)
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["refresh_token"]
+    conn = await asyncpg.connect(database)
+    try:
+        last = await conn.fetchrow("SELECT expires_at, session_started_at FROM refresh_token ORDER BY issued_at DESC")
+    finally:
+        await conn.close()
+    assert (last["session_started_at"], last["expires_at"]) == (started, started + timedelta(days=30))
+    clock.advance(timedelta(days=1, seconds=1))  # SESSION_MAX_AGE_DAYS after the login
+    late = await refreshed(client, token)
+    assert (late.status_code, late.json()["code"]) == (401, "session-invalide")
+    assert (await open_session(client, login, PASSWORD)).status_code == 201  # a new login, a new session
+
+
 async def test_unknown_login_and_wrong_password_are_indistinguishable(client: httpx.AsyncClient, login: str) -> None:
     wrong = await open_session(client, login, "pas le bon")
     unknown = await open_session(client, f"inconnu.{uuid.uuid4().hex[:6]}", "pas le bon")

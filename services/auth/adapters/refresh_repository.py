@@ -21,6 +21,7 @@ class StoredRefresh:
     expires_at: datetime
     used_at: datetime | None
     revoked_at: datetime | None
+    session_started_at: datetime
 
 
 class RefreshRepository:
@@ -28,7 +29,14 @@ class RefreshRepository:
         self._conn = conn
 
     async def insert(
-        self, id: UUID, family_id: UUID, account_id: str, token_hash: bytes, issued_at: datetime, expires_at: datetime
+        self,
+        id: UUID,
+        family_id: UUID,
+        account_id: str,
+        token_hash: bytes,
+        issued_at: datetime,
+        expires_at: datetime,
+        session_started_at: datetime,
     ) -> None:
         await _Q.insert_refresh(
             self._conn,
@@ -38,6 +46,7 @@ class RefreshRepository:
             token_hash=token_hash,
             issued_at=issued_at,
             expires_at=expires_at,
+            session_started_at=session_started_at,
         )
 
     async def lock_family_of(self, token_hash: bytes) -> UUID | None:

@@ -62,10 +62,11 @@ class LoginDependencies:
     policy: LockoutPolicy
     gate: LoginGate
     refresh_ttl: timedelta = timedelta(days=30)
+    session_max_age: timedelta = timedelta(days=30)
 
     @property
     def sessions(self) -> SessionPolicy:
-        return SessionPolicy(self.tokens, self.clock, self.refresh_ttl)
+        return SessionPolicy(self.tokens, self.clock, self.refresh_ttl, self.session_max_age)
 
 
 async def login(pool: asyncpg.Pool, deps: LoginDependencies, login: str, password: str, address: str) -> Session:

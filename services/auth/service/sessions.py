@@ -57,6 +57,8 @@ class SessionPolicy:
     tokens: TokenIssuer
     clock: Clock
     refresh_ttl: timedelta
+    session_max_age: timedelta = timedelta(days=30)
+    """no refresh token outlives its session's start + this: refreshed or not, a session ends"""
 
 
 def token_hash(token: str) -> bytes:
@@ -70,14 +72,18 @@ async def issue(
     affiliates: list[Affiliate],
     family_id: UUID,
     now: datetime,
+    session_started_at: datetime | None = None,
 ) -> Issued:
-    """An access token for ``account`` and the next refresh token of ``family_id``, in the caller's
-    transaction."""
+    """An access token for ``account`` and the next refresh token of ``family_id`` (a session that
+    began at ``session_started_at``; ``None``: a new one, now), in the caller's transaction."""
     principal = Principal(account.id, account.login, frozenset(a.numero for a in affiliates), str(family_id))
     access, expires_at = policy.tokens.issue(principal, now)
     refresh = secrets.token_urlsafe(32)
-    refresh_expires_at = now + policy.refresh_ttl
-    await RefreshRepository(conn).insert(uuid4(), family_id, account.id, token_hash(refresh), now, refresh_expires_at)
+    started = session_started_at or now
+    refresh_expires_at = min(now + policy.refresh_ttl, started + policy.session_max_age)
+    await RefreshRepository(conn).insert(
+        uuid4(), family_id, account.id, token_hash(refresh), now, refresh_expires_at, started
+    )
     return Issued(access, expires_at, refresh, refresh_expires_at, account, affiliates)
 
 
@@ -117,7 +123,7 @@ async def _rotate(conn: asyncpg.Connection, policy: SessionPolicy, digest: bytes
         await tokens.mark_used(stored.id, now)
     # The affiliates as they are now: an account that lost one no longer gets it with the next token.
     affiliates = await AccountRepository(conn).affiliates_of(account.id)
-    return await issue(conn, policy, account, affiliates, stored.family_id, now)
+    return await issue(conn, policy, account, affiliates, stored.family_id, now, stored.session_started_at)
 
 
 async def revoke(conn: asyncpg.Connection, session_id: str | None, now: datetime) -> int:

@@ -1,6 +1,6 @@
--- name: insert_refresh(id, family_id, account_id, token_hash, issued_at, expires_at)!
-INSERT INTO refresh_token (id, family_id, account_id, token_hash, issued_at, expires_at)
-VALUES (:id, :family_id, :account_id::uuid, :token_hash, :issued_at, :expires_at);
+-- name: insert_refresh(id, family_id, account_id, token_hash, issued_at, expires_at, session_started_at)!
+INSERT INTO refresh_token (id, family_id, account_id, token_hash, issued_at, expires_at, session_started_at)
+VALUES (:id, :family_id, :account_id::uuid, :token_hash, :issued_at, :expires_at, :session_started_at);
 
 -- name: family_of(token_hash)$
 SELECT family_id FROM refresh_token WHERE token_hash = :token_hash;
@@ -12,7 +12,7 @@ SELECT family_id FROM refresh_token WHERE token_hash = :token_hash;
 SELECT pg_advisory_xact_lock(7301, hashtext(:family_id::text));
 
 -- name: lock_refresh(token_hash)^
-SELECT id, family_id, account_id::text AS account_id, expires_at, used_at, revoked_at
+SELECT id, family_id, account_id::text AS account_id, expires_at, used_at, revoked_at, session_started_at
 FROM refresh_token WHERE token_hash = :token_hash FOR UPDATE;
 
 -- name: mark_used(id, at)!
