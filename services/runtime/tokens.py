@@ -22,6 +22,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ALGORITHM = "EdDSA"
+CLOCK_SKEW_S = 30
+"""How far ahead of this host's clock the issuer's may be: a token is refused as "not yet valid" only
+when issued more than this in the future. auth signs on its host, the services verify on theirs; with
+none, a login answered while the verifying host's clock was a second behind gave a token refused
+until that second passed. Expiry stays exact (no leeway after ``exp``)."""
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -143,10 +148,14 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 issuer=self._issuer,
                 audience=self._audience,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                # iat and nbf are checked below, with the hosts' clock skew allowed; exp is exact.
+                options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_iat": False, "verify_nbf": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
+        issued = max(float(claims["iat"]), float(claims.get("nbf", 0)))
+        if issued > time.time() + CLOCK_SKEW_S:
+            raise InvalidToken("token not yet valid")
         principal = Principal(
             account_id=str(claims["sub"]),
             login=str(claims.get("login", "")),

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from services.runtime.settings import ServiceSettings
 from services.runtime.tokens import (
+    CLOCK_SKEW_S,
     InvalidToken,
     Principal,
     TokenIssuer,
@@ -50,6 +51,24 @@ def test_a_remembered_token_still_expires(
     monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(InvalidToken):
         verifier.verify(token)
+
+
+def test_a_token_from_an_issuer_whose_clock_runs_a_little_ahead_is_accepted_and_expires_exactly(
+    keys: tuple[TokenIssuer, TokenVerifier],
+) -> None:
+    """Security review 2026-12-04 §B (leeway 0): a token whose iat was a second ahead of the verifying
+    host's clock was refused ("The token is not yet valid (iat)")."""
+    issuer, verifier = keys
+    now = datetime.now(UTC)
+    ahead, _ = issuer.issue(PRINCIPAL, now + timedelta(seconds=CLOCK_SKEW_S - 5))
+    assert verifier.verify(ahead) == PRINCIPAL
+    far_ahead, _ = issuer.issue(PRINCIPAL, now + timedelta(seconds=CLOCK_SKEW_S + 60))
+    with pytest.raises(InvalidToken, match="not yet valid"):
+        verifier.verify(far_ahead)
+    expired, expires = issuer.issue(PRINCIPAL, now - issuer.ttl - timedelta(seconds=2))
+    assert expires < now
+    with pytest.raises(InvalidToken, match="expired"):  # two seconds after exp: no leeway there
+        verifier.verify(expired)
 
 
 def test_an_altered_or_foreign_token_is_refused(keys: tuple[TokenIssuer, TokenVerifier], tmp_path: Path) -> None:
