@@ -1,13 +1,18 @@
 """Portal sessions: a random id in an HttpOnly cookie, everything else (the tokens) in Postgres.
 
 Stored server-side so that logging out ends the session everywhere at once, and so that any
-replica of the portal serves any page. The access token lives 15 minutes; the session lives as long
+replica of the portal serves any page. The row is found by the id's SHA-256, and its tokens are
+sealed (AES-GCM) with a key derived from the id, which only the browser holds: a copy of the
+database opens no session and holds no usable token (security review 2026-12-04 §B: auth's refresh
+tokens were stored in clear). The access token lives 15 minutes; the session lives as long
 as auth's refresh token (capped by ``SESSION_MAX_HOURS``): a page asked within a minute of the
 access token's end first exchanges the refresh token (``renew``), under the session's row lock.
 """
 
+import base64
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.runtime.db import load_queries
 
+log = logging.getLogger(__name__)
 _queries = load_queries(Path(__file__).parent / "sql")
 RENEW_BEFORE = timedelta(minutes=1)
 """an access token this close to its end is renewed before the page calls a service with it"""
@@ -79,6 +87,25 @@ def _hash(cookie_value: str) -> bytes:
     return hashlib.sha256(cookie_value.encode()).digest()
 
 
+_SEALED = "s1:"
+
+
+def _key(cookie_value: str) -> bytes:
+    # Another digest of the id than ``_hash``, which the row stores: the row never holds its key.
+    return hashlib.sha256(b"portal session tokens\x00" + cookie_value.encode()).digest()
+
+
+def _seal(cookie_value: str, token: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(_key(cookie_value)).encrypt(nonce, token.encode(), _hash(cookie_value))
+    return _SEALED + base64.b64encode(nonce + sealed).decode()
+
+
+def _unseal(cookie_value: str, stored: str) -> str:
+    raw = base64.b64decode(stored.removeprefix(_SEALED))
+    return AESGCM(_key(cookie_value)).decrypt(raw[:12], raw[12:], _hash(cookie_value)).decode()
+
+
 class SessionStore:
     """Takes a connection; the caller owns it (and any transaction)."""
 
@@ -114,8 +141,8 @@ class SessionStore:
         await _queries.insert_session(
             self.conn,
             id_hash=_hash(cookie_value),
-            access_token=access_token,
-            refresh_token=refresh_token,
+            access_token=_seal(cookie_value, access_token),
+            refresh_token=None if refresh_token is None else _seal(cookie_value, refresh_token),
             access_expires_at=access_expires_at,
             login=login,
             display_name=display_name,
@@ -132,9 +159,15 @@ class SessionStore:
         row = await query(self.conn, id_hash=_hash(cookie_value))
         if row is None:
             return None
+        try:
+            access_token = _unseal(cookie_value, row["access_token"])
+            refresh_token = None if row["refresh_token"] is None else _unseal(cookie_value, row["refresh_token"])
+        except (InvalidTag, ValueError):  # a row altered in the database: no session
+            log.warning("portal session whose tokens do not open: refused")
+            return None
         return Session(
-            access_token=row["access_token"],
-            refresh_token=row["refresh_token"],
+            access_token=access_token,
+            refresh_token=refresh_token,
             access_expires_at=row["access_expires_at"],
             login=row["login"],
             display_name=row["display_name"],
@@ -150,8 +183,8 @@ class SessionStore:
         await _queries.renew(
             self.conn,
             id_hash=_hash(cookie_value),
-            access_token=access_token,
-            refresh_token=refresh_token,
+            access_token=_seal(cookie_value, access_token),
+            refresh_token=_seal(cookie_value, refresh_token),
             access_expires_at=access_expires_at,
         )
 

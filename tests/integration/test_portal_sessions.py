@@ -37,7 +37,8 @@ async def test_the_browser_holds_only_a_random_id_and_logout_ends_the_session(co
     )
     assert opened.affiliate is None  # a group account chooses
     stored = await conn.fetchrow("SELECT id_hash, access_token FROM portal_sessions")
-    assert stored["access_token"] == "token-a"
+    assert "token-a" not in stored["access_token"]  # sealed: see the test below
+    assert (await store.find(cookie)).access_token == "token-a"
     assert cookie.encode() not in bytes(stored["id_hash"])  # a dump of the table opens no session
     assert len(cookie) >= 43  # 256 random bits
 
@@ -49,6 +50,45 @@ async def test_the_browser_holds_only_a_random_id_and_logout_ends_the_session(co
     await store.close(cookie)
     assert await store.find(cookie) is None
     assert await conn.fetchval("SELECT count(*) FROM portal_sessions") == 0
+
+
+async def test_a_copy_of_the_database_holds_no_token_it_can_use(conn: asyncpg.Connection) -> None:
+    """Security review 2026-12-04 §B: the portal stored auth's access and refresh tokens in clear, and
+    a refresh token renews a session from anywhere. They are now sealed with a key derived from the
+    cookie, which the database never holds."""
+    store = SessionStore(conn)
+    expires = datetime.now(UTC) + timedelta(days=1)
+    access, refresh = "eyJ.access-token-of-this-test.sig", "refresh-token-of-this-test-0123456789"
+    cookie, _ = await store.open(
+        access_token=access,
+        login="demo.simple",
+        display_name="Atlas",
+        affilies=[ATLAS],
+        expires_at=expires,
+        refresh_token=refresh,
+        access_expires_at=datetime.now(UTC) + timedelta(minutes=15),
+    )
+    dump = " ".join(str(v) for row in await conn.fetch("SELECT * FROM portal_sessions") for v in row.values())
+    assert access not in dump and refresh not in dump and cookie not in dump
+    found = await store.find(cookie)
+    assert found is not None and (found.access_token, found.refresh_token) == (access, refresh)
+
+    await store.renew(cookie, "access-2", "refresh-2", datetime.now(UTC) + timedelta(minutes=15))
+    dump = " ".join(str(v) for row in await conn.fetch("SELECT * FROM portal_sessions") for v in row.values())
+    assert "access-2" not in dump and "refresh-2" not in dump
+    assert (await store.find(cookie)).refresh_token == "refresh-2"
+
+    # another session's row moved under this id: its tokens do not open with this cookie
+    other, _ = await store.open(
+        access_token="other", login="demo.simple", display_name="Atlas", affilies=[ATLAS], expires_at=expires
+    )
+    await conn.execute(
+        "UPDATE portal_sessions SET access_token = (SELECT access_token FROM portal_sessions"
+        " WHERE id_hash = sha256($1)) WHERE id_hash = sha256($2)",
+        other.encode(),
+        cookie.encode(),
+    )
+    assert await store.find(cookie) is None
 
 
 async def test_a_single_affiliate_is_chosen_at_once_and_expired_sessions_are_purged(conn: asyncpg.Connection) -> None:
