@@ -47,12 +47,15 @@ class QuoteArrivals:
             self._reconnecting = asyncio.get_running_loop().create_task(self._relisten())
 
     async def _relisten(self) -> None:
+        # Any failure is retried, not only the network's and Postgres's: an error of another kind (a
+        # driver's InterfaceError, say) ended this task for good, and every validation without a seal
+        # then waited its whole timeout until the service restarted (security review §D).
         while not self._stopped:
             try:
                 await self._listen()
                 log.info("listening for quotes again")
                 return
-            except (OSError, asyncpg.PostgresError):
+            except Exception:
                 log.warning("quote listener lost; retrying", exc_info=True)
                 await asyncio.sleep(self._reconnect_pause)
 
