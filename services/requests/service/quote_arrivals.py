@@ -49,7 +49,7 @@ class QuoteArrivals:
     async def _relisten(self) -> None:
         # Any failure is retried, not only the network's and Postgres's: an error of another kind (a
         # driver's InterfaceError, say) ended this task for good, and every validation without a seal
-        # then waited its whole timeout until the service restarted (security review §D).
+        # then waited its whole timeout until the service restarted (security review of 2026-12-04).
         while not self._stopped:
             try:
                 await self._listen()
