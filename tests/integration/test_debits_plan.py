@@ -773,7 +773,7 @@ async def test_a_plan_no_order_can_be_made_of_is_held_and_the_run_orders_every_o
     assert await debits.states(ids[broken], broken) == [("SCHEDULED", 0)]
     [held] = await held_plans(debits.database)
     assert (held["request_id"], held["affiliate"], held["due_since"]) == (ids[broken], broken, date(2026, 12, 10))
-    assert "RIB invalide" in held["held_reason"]
+    assert "RIB invalide" in held["held_reason"] and INVALID_KEY_RIB not in held["held_reason"]
     assert gauge((await debits.client.get("/metrics")).text, "debit_plans_held", "held") == 1
 
     again = await debits.run(date(2026, 12, 11))  # held: no run takes it, and nothing fails

@@ -30,7 +30,7 @@ from services.debits.domain import debits as domain
 from services.debits.service.context import PRODUCER, DebitsContext
 from services.debits.service.plan_lifecycle import debit_changed
 from services.runtime.outbox import OutgoingMessage, enqueue_many
-from services.runtime.poison import is_transient
+from services.runtime.poison import describe, is_transient, redact
 
 log = logging.getLogger(__name__)
 MAX_NAME = 140
@@ -160,7 +160,7 @@ async def _plan_by_plan(
     if failed and not succeeded:
         raise failed[0][1]
     for request_id, error in failed:
-        reason = f"{type(error).__name__}: {error}"[:2000]
+        reason = redact(describe(error), 2000)  # never the RIB: a ValidationError's input may be one
         async with conn.transaction():
             await repo.hold(request_id, reason, ctx.clock.now())
         summary.held.append(request_id)
