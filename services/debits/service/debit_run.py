@@ -151,7 +151,8 @@ async def _plan_by_plan(
                 with tracer.start_as_current_span(
                     "debit-run plan", attributes={"debits.run_date": on_date.isoformat()}
                 ):
-                    ordered += await _order_page(conn, ctx, repo, rows, on_date)
+                    plan_orders = await _order_page(conn, ctx, repo, rows, on_date)
+            ordered += plan_orders  # counted once committed
             succeeded += 1
         except Exception as exc:
             if is_transient(exc):
