@@ -11,9 +11,11 @@ is (Postgres refuses NUL in text)."""
 
 AffiliateNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 Ice = Annotated[str, Field(pattern=r"^[0-9]{15}$", description="Identifiant commun de l'entreprise (15 chiffres)")]
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+"""A contribution period, AAAA-MM with a month from 01 to 12."""
 Period = Annotated[
     str,
-    Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="période de cotisation AAAA-MM"),
+    Field(pattern=PERIOD_PATTERN, description="période de cotisation AAAA-MM"),
     WithJsonSchema(
         {"description": "période de cotisation AAAA-MM", "pattern": r"^[0-9]{4}-[0-9]{2}$", "type": "string"}
     ),

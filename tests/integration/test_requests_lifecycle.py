@@ -1148,6 +1148,15 @@ async def test_an_affiliates_requests_are_listed_with_their_histories_read_in_on
     assert len([q for c, q, _ in fetched if c == listing and "FROM request_history" in q]) == 1
 
 
+async def a_draft(svc: Requests) -> tuple[str, str]:
+    """A new affiliate's new request: (affiliate, request id)."""
+    affiliate = new_affiliate()
+    await svc.known(affiliate)
+    created = await svc.create(affiliate)
+    assert created.status_code == 201, created.text
+    return affiliate, created.json()["id"]
+
+
 def withdrawn_between_reads(
     monkeypatch: pytest.MonkeyPatch, svc: Requests, affiliate: str, request_id: str, repository: Any, method: str
 ) -> list[int]:
@@ -1172,11 +1181,7 @@ async def test_a_request_and_its_history_are_read_as_of_one_instant(
 ) -> None:
     """Before the fix: the request read DRAFT, the withdrawal committed, then its history read: a DRAFT
     whose history ended at CANCELLED, offering a withdrawal already made."""
-    affiliate = new_affiliate()
-    await svc.known(affiliate)
-    created = await svc.create(affiliate)
-    assert created.status_code == 201, created.text
-    request_id = created.json()["id"]
+    affiliate, request_id = await a_draft(svc)
     withdrawn = withdrawn_between_reads(monkeypatch, svc, affiliate, request_id, RequestRepository, "answer_parts")
 
     answer = (await svc.act(affiliate, "GET", f"/v1/requests/{request_id}")).json()
@@ -1190,11 +1195,7 @@ async def test_a_request_and_its_history_are_read_as_of_one_instant(
 async def test_an_affiliates_requests_are_listed_as_of_one_instant(
     svc: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    affiliate = new_affiliate()
-    await svc.known(affiliate)
-    created = await svc.create(affiliate)
-    assert created.status_code == 201, created.text
-    request_id = created.json()["id"]
+    affiliate, request_id = await a_draft(svc)
     withdrawn = withdrawn_between_reads(monkeypatch, svc, affiliate, request_id, ProjectionRepository, "bank_accounts")
 
     listed = await svc.client.get("/v1/requests", params={"affiliate": affiliate}, headers=svc.headers(affiliate))

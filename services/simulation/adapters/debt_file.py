@@ -6,10 +6,10 @@ from typing import Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from contracts.envelope import Contract
-from contracts.identifiers import Period
+from contracts.identifiers import PERIOD_PATTERN, Period
 from contracts.money import ZERO, Money
 
-_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_PERIOD = re.compile(PERIOD_PATTERN)
 
 
 class PeriodOutstanding(Contract):
