@@ -22,6 +22,11 @@ Choices:
   ``FinInstnId/ClrSysMmbId/MmbId`` (no BIC is known).
 - **Ids**: MsgId = ``CNSS-<bank>-<run date>-<digest of the end-to-end ids>``: exporting the same run
   twice gives the same MsgId, so a bank's duplicate check refuses the second file.
+
+``schemas/pain.008.001.02.xsd`` is ISO 20022's own schema for this message, unchanged (taken from the
+``sepaxml`` 2.7.0 source distribution, which ships ISO's files as they are; its first comment says
+where ISO publishes it). The tests validate every export against it; the service does not, so the
+schema and its validator stay out of the run time.
 """
 
 import hashlib
