@@ -266,6 +266,21 @@ def test_a_report_that_cannot_be_applied_is_refused_whole(old: str, new: str, me
         parse_pain002(sample_with(old, new))
 
 
+def test_a_report_with_a_dtd_is_refused_whole_even_when_its_entities_are_harmless() -> None:
+    # Before defusedxml, ElementTree expanded the internal entity and the AM04 below was applied.
+    with_dtd = sample_with("<Cd>AM04</Cd>", "<Cd>&reason;</Cd>").replace(
+        b"<Document ", b'<!DOCTYPE Document [<!ENTITY reason "AM04">]>\n<Document ', 1
+    )
+    with pytest.raises(Pain002Error, match="DTD ou entités interdites"):
+        parse_pain002(with_dtd)
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 7))
+    bomb = sample_with("<Cd>AM04</Cd>", "<Cd>&l6;</Cd>").replace(
+        b"<Document ", f'<!DOCTYPE Document [<!ENTITY l0 "ha">{laughs}]>\n<Document '.encode(), 1
+    )
+    with pytest.raises(Pain002Error, match="DTD ou entités interdites"):
+        parse_pain002(bomb)
+
+
 def test_a_pending_report_or_a_global_rejection() -> None:
     empty = b"""<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
     <GrpHdr><MsgId>R1</MsgId><CreDtTm>2026-12-10T10:00:00</CreDtTm></GrpHdr>

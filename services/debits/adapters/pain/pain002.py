@@ -31,6 +31,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 from xml.etree import ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_untrusted
 from pydantic import ValidationError
 
 from contracts.debits import DebitExecuted, DebitExecutedPayload, DebitRejected, DebitRejectedPayload
@@ -121,9 +123,14 @@ def _reason(tx: ET.Element) -> str:
 
 def _report(data: bytes) -> ET.Element:
     try:
-        root = ET.fromstring(data)  # noqa: S314 - a bank's file; ElementTree expands no external entities
+        # A bank's file is not trusted: a status report never needs a DTD, and one lets a file define
+        # entities (a value spelled elsewhere than where it is read, or a bomb expat's amplification
+        # limit lets through below 8 MiB), so any DTD refuses the whole file.
+        root: ET.Element = parse_untrusted(data, forbid_dtd=True)  # defusedxml ships no types
     except ET.ParseError as exc:
         raise Pain002Error(f"XML illisible : {exc}") from None
+    except DefusedXmlException as exc:
+        raise Pain002Error(f"XML refusé : DTD ou entités interdites dans un rapport de banque ({exc!r})") from None
     if root.tag != f"{{{NAMESPACE}}}Document":
         raise Pain002Error(f"pas un rapport pain.002.001.03 (racine {root.tag}, attendu l'espace {NAMESPACE})")
     report = root.find(_q("CstmrPmtStsRpt"))
