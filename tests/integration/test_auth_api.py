@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS, all_topic_names
 from services.auth.config import AuthSettings
@@ -100,6 +101,33 @@ async def test_login_returns_a_short_lived_token_holding_the_group_affiliates(
     mine = await client.get("/v1/me/affiliates", headers={"authorization": f"Bearer {body['access_token']}"})
     assert mine.status_code == 200
     assert [a["raison_sociale"] for a in mine.json()["affiliates"]] == ["Atlas Test SARL", "Zagora Test SA"]
+
+
+async def test_a_hash_imported_with_other_argon2_parameters_is_made_anew_at_the_first_login(
+    client: httpx.AsyncClient, database: str
+) -> None:
+    login = f"importe.{uuid.uuid4().hex[:8]}"
+    theirs = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(PASSWORD)  # Damancom's own
+    imported = export(login).model_dump()
+    imported["accounts"][0] |= {"password": None, "password_hash": theirs}
+    await import_export(database, DamancomExport.model_validate(imported))
+
+    async def stored() -> str:
+        conn = await asyncpg.connect(database)
+        try:
+            value: str = await conn.fetchval("SELECT password_hash FROM account WHERE login = $1", login)
+            return value
+        finally:
+            await conn.close()
+
+    assert (await open_session(client, login, "pas-le-bon-2024")).status_code == 401
+    assert await stored() == theirs  # a failed login changes nothing
+    assert (await open_session(client, login, PASSWORD)).status_code == 201
+    ours = await stored()
+    assert ours != theirs and ours.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert not PasswordHasher().check_needs_rehash(ours)
+    assert (await open_session(client, login, PASSWORD)).status_code == 201  # the new hash verifies
+    assert await stored() == ours  # and is not made again
 
 
 def verifier(infra: Infra) -> TokenVerifier:

@@ -24,6 +24,12 @@ class AccountRepository:
         found = await rows(_Q.affiliates_of(self._conn, account_id=account_id))
         return [Affiliate(**dict(row)) for row in found]
 
+    async def upgrade_password_hash(self, account: Account, new_hash: str) -> None:
+        """Replaces the hash ``account`` was read with; a hash changed since (a new import) is kept."""
+        await _Q.upgrade_password_hash(
+            self._conn, account_id=account.id, old_hash=account.password_hash, new_hash=new_hash
+        )
+
     async def purge_attempts(self, before: datetime) -> int:
         count: int = await _Q.purge_attempts(self._conn, before=before)
         return count

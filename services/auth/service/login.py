@@ -86,8 +86,13 @@ async def login(pool: asyncpg.Pool, deps: LoginDependencies, login: str, passwor
         # No connection held and no row locked while argon2 works (tens of milliseconds): a flood of
         # guesses can neither drain the pool nor queue the owner's attempt behind a lock.
         valid = await deps.passwords.verify(account.password_hash if account else None, password)
+    upgraded = None
+    if valid and account is not None:
+        upgraded = await deps.passwords.upgraded(account.password_hash, password)
     async with pool.acquire() as conn, conn.transaction():
         outcome = await _record(AccountRepository(conn), conn, deps, name, address, account, valid)
+        if upgraded is not None and account is not None and not isinstance(outcome, Exception):
+            await AccountRepository(conn).upgrade_password_hash(account, upgraded)
     if isinstance(outcome, Exception):
         raise outcome
     return outcome

@@ -23,3 +23,12 @@ class Passwords:
                 return False
 
         return await asyncio.to_thread(check)
+
+    async def upgraded(self, password_hash: str, password: str) -> str | None:
+        """A new hash of a password just verified, when its stored hash was made with other
+        parameters than ours (an account imported from Damancom's own hashes, or ours before a change
+        of parameters); ``None`` when it is already current. Without it such hashes would stay as
+        imported forever, and a login's time would tell an attacker which accounts carry them."""
+        if not self._hasher.check_needs_rehash(password_hash):
+            return None
+        return await asyncio.to_thread(self._hasher.hash, password)

@@ -1,6 +1,11 @@
 -- name: account_by_login(login)^
 SELECT id::text AS id, login, password_hash, display_name FROM account WHERE login = :login;
 
+-- name: upgrade_password_hash(account_id, old_hash, new_hash)!
+-- After a login, a hash made with other argon2 parameters is replaced by one made with ours; an
+-- import that changed the hash meanwhile wins (the WHERE finds nothing).
+UPDATE account SET password_hash = :new_hash WHERE id = :account_id::uuid AND password_hash = :old_hash;
+
 -- name: affiliates_of(account_id)
 SELECT a.numero, a.raison_sociale, a.ice, a.perception_code, a.perception_name, a.email, a.mobile, a.language
 FROM account_affiliate aa JOIN affiliate a USING (numero)
