@@ -89,6 +89,13 @@ class Api:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def simulate(self, affiliate: str, modality: str, installments: int | None = None) -> str:
+        """A quote's id, as simulation issued it to this login."""
+        body = {"affiliate": affiliate, "modality": modality, "installments": installments}
+        answer = self.http.post(f"{self.stack.simulation}/v1/simulations", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["quote_id"])
+
     def settled(self, affiliate: str, timeout: float = 90) -> None:
         """The demo debt arrives by Kafka after start, in several versions: wait until debt,
         requests and simulation agree on the latest (a quote on an older version is refused)."""

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.portal.api import ServiceRefusal
 from services.portal.i18n import Language
-from services.portal.pages.demande.draft import in_draft
+from services.portal.pages.demande.draft import in_draft, quote_of
 from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
 from services.runtime.clock import BUSINESS_TZ as CASABLANCA
 
@@ -33,6 +33,8 @@ async def conditions(request: Request, request_id: UUID) -> HTMLResponse | Redir
     try:
         devis, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
     except ServiceRefusal:
+        return redirect(f"/demandes/{request_id}/simulation")
+    if quote_of(found, devis) is None:
         return redirect(f"/demandes/{request_id}/simulation")
     return render(request, "conditions.html", session=session, demande=found, devis=devis, cg=cg)
 
@@ -56,6 +58,8 @@ async def validate(
         return redirect(f"/demandes/{request_id}/simulation")
     if acceptation != "oui":
         devis_, cg = await asyncio.gather(services.quote(session.access_token, quote_id), services.conditions())
+        if quote_of(found, devis_) is None:
+            return redirect(f"/demandes/{request_id}/simulation")
         erreurs = {"acceptation": "conditions.acceptation-requise"}
         return render(
             request, "conditions.html", 422, session=session, demande=found, devis=devis_, cg=cg, erreurs=erreurs

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from contracts.money import parse_amount
 from services.portal.api import ServiceRefusal
 from services.portal.i18n import counts_text
-from services.portal.pages.demande.draft import in_draft
+from services.portal.pages.demande.draft import in_draft, quote_of
 from services.portal.sessions import Session
 from services.portal.web import check_csrf, lang_of, portal_of, redirect, render, request_of_affiliate
 
@@ -147,7 +147,7 @@ async def simulation_form(request: Request, request_id: UUID) -> HTMLResponse | 
     devis = None
     if quote_id := request.query_params.get("devis"):
         try:
-            devis = await portal_of(request).services.quote(session.access_token, UUID(quote_id))
+            devis = quote_of(found, await portal_of(request).services.quote(session.access_token, UUID(quote_id)))
         except (ValueError, ServiceRefusal):
             devis = None
     return await _simulation_page(request, session, found, devis=devis, budget=request.query_params.get("budget", ""))
