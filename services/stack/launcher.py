@@ -16,6 +16,7 @@ from services.runtime.serving import reuse_port_socket
 from services.runtime.settings import DEFAULT_DATA_DIR
 from services.runtime.tokens import generate_keypair
 from services.stack.embedded import EmbeddedBroker, EmbeddedPostgres, die_with_parent
+from services.stack.forking import Preloader, Process, fork
 from services.stack.logs import LogRotation
 from services.stack.mail_sink import MailSink
 from services.stack.provisioning import SERVICES_WITH_DATABASE, create_databases, database_url, provision_topics
@@ -157,7 +158,7 @@ class Stack:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.mail: MailSink | None = None
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, Process] = {}
         self.children: dict[str, Child] = {}
         """the supervised: every service, every partner, and ``broker`` when it is embedded"""
         self.restarts: dict[str, int] = {}
@@ -172,6 +173,7 @@ class Stack:
         (work of the launcher's own that needs neither, done while they start)."""
         c = self.config
         started = time.monotonic()
+        preloader = Preloader()  # the processes' common imports, while Postgres and the broker start
         (c.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         if not c.private_key.exists():
             generate_keypair(c.private_key, c.public_key)
@@ -189,17 +191,18 @@ class Stack:
             self.bootstrap = self.broker.bootstrap
             say(f"broker Kafka embarqué (Tansu, en mémoire) prêt sur {self.bootstrap}")
         asyncio.run(self._provision())
-        if "notifications" in c.ports:  # the relay its mails go to (a stack without it needs none)
-            self.mail = MailSink(c.mail_port, c.mail_dir)
-            self.mail.start()
-            say(f"relais de courrier de développement (SMTP) sur 127.0.0.1:{c.mail_port} : les mails dans {c.mail_dir}")
         for service, port in c.shared.items():  # a port already taken stops the start here
             self.reserved[service] = reuse_port_socket("127.0.0.1", port, reuse_address=False)
-        for name in self.config.ports:
+        preloader.done()
+        for name in self.config.ports:  # forked while the launcher has one thread (``forking``)
             self.processes[name] = self._spawn(name, self._command(name))
             self.children[name] = Child()
         if self.broker is not None:
             self.children["broker"] = Child()
+        if "notifications" in c.ports:  # the relay its mails go to (a stack without it needs none)
+            self.mail = MailSink(c.mail_port, c.mail_dir)
+            self.mail.start()
+            say(f"relais de courrier de développement (SMTP) sur 127.0.0.1:{c.mail_port} : les mails dans {c.mail_dir}")
         if meanwhile is not None:
             meanwhile()
         self._wait_ready()
@@ -322,16 +325,20 @@ class Stack:
             }
         return env
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, command: list[str]) -> Process:
         env = self.service_env(name)
-        with (self.config.data_dir / "logs" / f"{name}.log").open("ab") as log_file:
+        log_path = self.config.data_dir / "logs" / f"{name}.log"
+        forked = fork("services.cli", command, env, log_path, _child_setup)
+        if forked is not None:
+            return forked
+        with log_path.open("ab") as log_file:  # another thread runs (a restart, the mail relay): a new interpreter
             return subprocess.Popen(
                 [sys.executable, "-m", "services.cli", *command],
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_child_setup,  # noqa: PLW1509 (the launcher spawns before starting any thread)
+                preexec_fn=_child_setup,  # noqa: PLW1509 (it only calls prctl and sets a signal's disposition)
             )
 
     def _wait_ready(self, timeout: float = 90) -> None:
