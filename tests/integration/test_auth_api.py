@@ -1,5 +1,6 @@
 """auth over HTTP, with its real database and broker: login, lockout, events, bad input."""
 
+import asyncio
 import json
 import os
 import uuid
@@ -10,9 +11,11 @@ import asyncpg
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from typer.testing import CliRunner
 
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS, all_topic_names
 from services.auth.config import AuthSettings
+from services.auth.entrypoints.cli import cli as auth_cli
 from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
 from services.auth.service.import_accounts import DamancomExport
@@ -411,3 +414,28 @@ async def test_answers_carrying_tokens_are_never_cached_nor_kept_for_idempotency
         assert await conn.fetchval("SELECT count(*) FROM idempotency_key") == 0
     finally:
         await conn.close()
+
+
+async def test_an_operator_has_every_profile_announced_again_by_a_command(
+    client: httpx.AsyncClient, infra: Infra, database: str
+) -> None:
+    affiliate = new_affiliate()
+    own = export(f"groupe.{uuid.uuid4().hex[:8]}").model_dump(mode="json")
+    own["affiliates"] = [own["affiliates"][1] | {"numero": affiliate, "ice": f"001{affiliate}00002"}]
+    own["accounts"][0]["affiliates"] = [affiliate]
+    await import_export(database, DamancomExport.model_validate(own))
+    await read_topic(infra.bootstrap, AUTH_AFFILIATES.name, bool, key=affiliate)
+
+    said = await asyncio.to_thread(
+        CliRunner().invoke, auth_cli, ["republish", "--database-url", database], catch_exceptions=False
+    )
+    assert said.exit_code == 0, said.output
+    count = int(said.output.split()[0])
+    conn = await asyncpg.connect(database)
+    try:
+        assert count == await conn.fetchval("SELECT count(*) FROM affiliate")
+    finally:
+        await conn.close()
+    records = await read_topic(infra.bootstrap, AUTH_AFFILIATES.name, lambda r: len(r) >= 2, key=affiliate)
+    first, again = (AUTH_AFFILIATES.adapter().validate_json(r.value) for r in records)  # the service relays it
+    assert again.payload == first.payload and again.event_id != first.event_id

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from contracts.debits import BankAccountsChanged
 from contracts.topics import DEBITS_ACCOUNTS
 from services.debits.config import DebitsSettings
+from services.debits.entrypoints.cli import cli as debits_cli
 from services.debits.entrypoints.cli import import_accounts_command
 from services.debits.entrypoints.operations import import_bank_accounts
 from services.debits.main import create_app
@@ -186,4 +188,24 @@ async def test_accounts_are_announced_again_at_start(settings: DebitsSettings, d
         events = await announcements(infra.bootstrap, affiliate, 2)
     assert [e.payload.version for e in events] == [1, 1]
     assert events[0].event_id != events[1].event_id
+    assert events[0].payload.accounts == events[1].payload.accounts
+
+
+async def test_an_operator_has_every_list_announced_again_by_a_command(
+    settings: DebitsSettings, database: str, infra: Infra
+) -> None:
+    affiliate = new_affiliate()
+    async with running(create_app(settings, FrozenClock(NOW))):
+        await import_bank_accounts(database, [record(affiliate, RIB_A, "Attijariwafa bank")])
+        await announcements(infra.bootstrap, affiliate, 1)
+        await eventually(lambda: outbox_empty(database))
+        said = await asyncio.to_thread(
+            CliRunner().invoke, debits_cli, ["republish", "--database-url", database], catch_exceptions=False
+        )
+        assert said.exit_code == 0, said.output
+        assert re.fullmatch(
+            r"comptes bancaires de [0-9]+ affiliés mis dans l'outbox \(le service debits les publie\)\n", said.output
+        )
+        events = await announcements(infra.bootstrap, affiliate, 2)  # the running service relays them
+    assert [e.payload.version for e in events] == [1, 1]
     assert events[0].payload.accounts == events[1].payload.accounts

@@ -29,3 +29,15 @@ def import_accounts_command(
         raise typer.Exit(2) from None
     count = asyncio.run(import_export(database_url, export))
     typer.echo(f"{count} comptes importés")
+
+
+@cli.command("republish")
+def republish_command(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Ré-annonce tous les profils d'affiliés (pour reconstruire les projections des autres services)."""
+    from services.auth.entrypoints.operations import republish
+
+    typer.echo(
+        f"{asyncio.run(republish(database_url))} profils d'affiliés mis dans l'outbox (le service auth les publie)"
+    )

@@ -1,6 +1,6 @@
 """One-shot actions on auth's own database: what the CLI and the demo seeding run."""
 
-from services.auth.service.import_accounts import DamancomExport, import_accounts
+from services.auth.service.import_accounts import DamancomExport, import_accounts, republish_affiliates
 from services.auth.service.passwords import Passwords
 from services.runtime.clock import SystemClock
 from services.runtime.db import create_pool
@@ -12,5 +12,15 @@ async def import_export(database_url: str, export: DamancomExport) -> int:
     try:
         async with pool.acquire() as conn:
             return await import_accounts(conn, export, Passwords(), SystemClock())
+    finally:
+        await pool.close()
+
+
+async def republish(database_url: str) -> int:
+    """Puts every affiliate profile in the outbox again (the service sends them); how many."""
+    pool = await create_pool(database_url, size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await republish_affiliates(conn, SystemClock())
     finally:
         await pool.close()

@@ -68,6 +68,17 @@ def import_accounts_command(
     typer.echo(f"{outcome.accounts} comptes enregistrés, {outcome.affiliates_announced} affiliés annoncés")
 
 
+@cli.command("republish")
+def republish_command(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = DEFAULT_DATABASE_URL,
+) -> None:
+    """Ré-annonce les comptes bancaires de chaque affilié (pour reconstruire les projections des autres services)."""
+    from services.debits.entrypoints.operations import republish
+
+    count = asyncio.run(republish(database_url))
+    typer.echo(f"comptes bancaires de {count} affiliés mis dans l'outbox (le service debits les publie)")
+
+
 @cli.command("run")
 def run_command(
     on: Annotated[

@@ -16,7 +16,13 @@ from services.debits.adapters.pain.run_orders import run_orders
 from services.debits.adapters.plan_repository import PlanRepository
 from services.debits.config import DebitsSettings
 from services.debits.entrypoints.dependencies import context_of
-from services.debits.service.accounts import FileRefused, Registration, parse_declarations, register_accounts
+from services.debits.service.accounts import (
+    FileRefused,
+    Registration,
+    parse_declarations,
+    register_accounts,
+    republish_accounts,
+)
 from services.debits.service.debit_run import RunSummary, count_due, run_debits
 from services.debits.service.order_follow_up import FollowUpSummary, follow_up_orders
 from services.runtime.clock import Clock, SystemClock, business_date
@@ -58,6 +64,13 @@ async def import_bank_accounts(
         except asyncpg.UniqueViolationError:
             # The transaction rolled back: nothing of the batch was registered.
             raise FileRefused("un identifiant de compte du fichier est déjà celui d'un autre compte") from None
+
+
+async def republish(database_url: str) -> int:
+    """Puts every affiliate's list of bank accounts in the outbox again (the service sends them);
+    how many affiliates."""
+    async with _migrated(database_url) as conn:
+        return await republish_accounts(conn, SystemClock())
 
 
 async def run_debit_run(
