@@ -159,3 +159,21 @@ class RestartableBroker:
         self.broker.process.kill()
         self.broker.process.wait(10)
         await self.start(provisioned=provisioned)
+
+
+def launcher_children(launcher: int) -> dict[int, list[str]]:
+    """The launcher's children now: pid -> the words of its command line. A process the launcher
+    forked shows its command as one title (``setproctitle``), one it spawned as separate arguments:
+    both read as the same words."""
+    found: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == launcher:
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").split()
+    return found

@@ -327,6 +327,7 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> Process:
         env = self.service_env(name)
+        self._write_down(name, env)
         log_path = self.config.data_dir / "logs" / f"{name}.log"
         forked = fork("services.cli", command, env, log_path, _child_setup)
         if forked is not None:
@@ -365,6 +366,17 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"services pas prêts après {timeout} s : {sorted(pending)}")
                 time.sleep(0.1)
+
+    def _write_down(self, name: str, env: dict[str, str]) -> None:
+        """``<data dir>/run/<name>.env``: what the launcher gives the process beyond its own
+        environment (its database, ports, keys' files...), readable by the launcher's user only. A
+        forked process's ``/proc/<pid>/environ`` shows the launcher's environment, not these."""
+        folder = self.config.data_dir / "run"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        given = "".join(f"{key}={value}\n" for key, value in sorted(env.items()) if os.environ.get(key) != value)
+        file = folder / f"{name}.env"
+        file.touch(mode=0o600)
+        file.write_text(given)
 
     def stop(self) -> None:
         for process in self.processes.values():

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,7 +32,7 @@ from tests.e2e.conftest import LOGINS_UNLIMITED, RunningStack, launch, stop_stac
 from tests.e2e.otlp_receiver import OtlpReceiver
 from tests.e2e.test_debits_flow import answered, debit_run, plan_of, request_reaches
 from tests.e2e.test_requests_flow import Employer
-from tests.support import read_to_end
+from tests.support import launcher_children, read_to_end
 
 # Not in `make test`: minutes at 200 employers. Four causes of its failures were found and fixed on
 # 2026-12-06: an order Tansu took into a topic made before provisioning; requests never exiting after
@@ -86,21 +85,11 @@ def employers_with_something_to_remit() -> list[tuple[str, str]]:
 def children(stack: RunningStack) -> dict[str, int]:
     """The launcher's children now: ``broker`` and each service by name -> pid."""
     found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent != stack.process.pid:
-            continue
-        words = [w.decode(errors="replace") for w in command if w]
+    for pid, words in launcher_children(stack.process.pid).items():
         if "broker" in words and any("tansu" in w for w in words):
-            found["broker"] = int(entry.name)
+            found["broker"] = pid
         elif "serve" in words:
-            found[words[words.index("serve") - 1 if words[-1] == "serve" else -1]] = int(entry.name)
+            found[words[words.index("serve") - 1 if words[-1] == "serve" else -1]] = pid
     return found
 
 

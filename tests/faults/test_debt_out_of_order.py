@@ -52,7 +52,7 @@ from tests.e2e.test_debits_flow import (
     summed,
 )
 from tests.e2e.test_requests_flow import Employer
-from tests.support import eventually, header
+from tests.support import eventually, header, launcher_children
 
 pytestmark = pytest.mark.faults
 
@@ -82,20 +82,17 @@ app(prog_name="recouvrement")
 
 def service_pid(launcher: int, name: str) -> int:
     """The launcher starts each service as its own child: ``python -m services.cli serve <name>``."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError):
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent != launcher:
-                continue
-            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
-            if command[-3:] == [b"serve", name.encode(), b""] or command[-2:] == [b"serve", name.encode()]:
-                return int(stat.parent.name)
+    for pid, words in launcher_children(launcher).items():
+        if words[-2:] == ["serve", name]:
+            return pid
     raise AssertionError(f"no process serves {name} under the launcher {launcher}")
 
 
-def environment_of(pid: int) -> dict[str, str]:
-    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+def environment_of(stack: RunningStack, name: str) -> dict[str, str]:
+    """What the launcher gave the service: its own environment and the settings it wrote down for it
+    (``/proc/<pid>/environ`` shows the launcher's for a forked process)."""
+    given = (stack.data_dir / "run" / f"{name}.env").read_text().splitlines()
+    return stack.env | dict(line.split("=", 1) for line in given)
 
 
 @asynccontextmanager
@@ -214,7 +211,7 @@ async def test_plan_events_read_before_their_validation_wait_and_the_remission_b
     before = await debt_of(employer)
     window = datetime.now(UTC)
     debt = service_pid(stack.process.pid, "debt")
-    env = environment_of(debt)
+    env = environment_of(stack, "debt")
 
     async with stopped_between_transactions(debt, stack):
         quote = (await employer.simulate("FULL")).json()

@@ -18,9 +18,8 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +34,7 @@ from services.runtime.clock import BUSINESS_TZ
 from services.stack.demo_data import generate
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_requests_flow import Employer
-from tests.support import eventually, header, publish, read_topic
+from tests.support import eventually, header, launcher_children, publish, read_topic
 
 pytestmark = pytest.mark.faults
 
@@ -109,13 +108,9 @@ async def give_penalties(stack: RunningStack, *employers: Employer) -> None:
 
 def partner_pid(launcher: int, name: str) -> int:
     """The launcher starts each partner as its own child: ``python -m services.cli <name> serve``."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != launcher:
-                continue
-            command = [part for part in (stat.parent / "cmdline").read_bytes().split(b"\0") if part]
-            if command[-2:] == [name.encode(), b"serve"]:
-                return int(stat.parent.name)
+    for pid, words in launcher_children(launcher).items():
+        if words[-2:] == [name, "serve"]:
+            return pid
     raise AssertionError(f"no process serves the partner {name} under the launcher {launcher}")
 
 

@@ -1,6 +1,7 @@
 """The launcher refuses what would make a stack look ready without one of its services."""
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -304,3 +305,11 @@ def test_process_names_say_their_service() -> None:
         "requests"
     ] * 4
     assert [consumes_only(n) for n in ("requests-2", "requests-events", "requests-events-2")] == [False, True, True]
+
+
+def test_what_the_launcher_gives_a_process_is_written_down_for_its_user_only(tmp_path: Path) -> None:
+    stack = Stack(StackConfig(data_dir=tmp_path, ports={"debt": 1}))
+    stack._write_down("debt", dict(os.environ) | {"DATABASE_URL": "postgresql://x/debt", "HTTP_PORT": "1"})
+    written = tmp_path / "run" / "debt.env"
+    assert written.read_text() == "DATABASE_URL=postgresql://x/debt\nHTTP_PORT=1\n"  # only what differs
+    assert written.stat().st_mode & 0o777 == 0o600 and (tmp_path / "run").stat().st_mode & 0o777 == 0o700
