@@ -108,6 +108,18 @@ async def create_pool(
     return pool
 
 
+@asynccontextmanager
+async def one_connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection for a one-shot run (an operator's command, the demo's seeding), made as the
+    services' pools make theirs (their session settings, their reset), closed at the end."""
+    pool = await create_pool(dsn, size=1)
+    try:
+        async with pool.acquire() as conn:
+            yield conn
+    finally:
+        await pool.close()
+
+
 LOCK_HOLDER_KEEPALIVES = {
     "tcp_keepalives_idle": "10",
     "tcp_keepalives_interval": "5",

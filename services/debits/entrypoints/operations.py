@@ -26,7 +26,7 @@ from services.debits.service.accounts import (
 from services.debits.service.debit_run import RunSummary, count_due, run_debits
 from services.debits.service.order_follow_up import FollowUpSummary, follow_up_orders
 from services.runtime.clock import Clock, SystemClock, business_date
-from services.runtime.db import create_pool, migrate
+from services.runtime.db import migrate, one_connection
 
 log = logging.getLogger(__name__)
 MIGRATIONS = [("debits", Path(__file__).parents[1] / "migrations")]
@@ -41,12 +41,8 @@ async def _migrated(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await migrate(migrator, MIGRATIONS)
     finally:
         await migrator.close()
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            yield conn
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        yield conn
 
 
 async def import_bank_accounts(

@@ -2,14 +2,10 @@
 
 from services.debt.service.apply_ledger import republish_positions
 from services.runtime.clock import SystemClock
-from services.runtime.db import create_pool
+from services.runtime.db import one_connection
 
 
 async def republish(database_url: str) -> int:
     """Puts every position in the outbox again (the service sends them); how many."""
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await republish_positions(conn, SystemClock())
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        return await republish_positions(conn, SystemClock())

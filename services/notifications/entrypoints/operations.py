@@ -12,19 +12,15 @@ from services.notifications.entrypoints.dependencies import context_of
 from services.notifications.service.delivery import deliver_due
 from services.notifications.service.reminders import remind
 from services.runtime.clock import Clock, SystemClock, business_date
-from services.runtime.db import create_pool
+from services.runtime.db import create_pool, one_connection
 
 
 async def run_sweep(database_url: str, on: str | None = None, clock: Clock | None = None) -> dict[str, int]:
     """The reminders due as of ``on`` (AAAA-MM-JJ), or today in Casablanca; the service sends them."""
     ctx = context_of(NotificationsSettings(database_url=database_url), clock or SystemClock())
     today = date.fromisoformat(on) if on else business_date(ctx.clock)
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await remind(conn, ctx, today)
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        return await remind(conn, ctx, today)
 
 
 async def run_send(settings: NotificationsSettings, clock: Clock | None = None) -> dict[str, int]:
@@ -39,18 +35,10 @@ async def run_send(settings: NotificationsSettings, clock: Clock | None = None) 
 
 
 async def list_failed(database_url: str, limit: int) -> list[dict[str, Any]]:
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await NotificationRepository(conn).failed(limit)
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        return await NotificationRepository(conn).failed(limit)
 
 
 async def requeue_failed(database_url: str, ids: list[str] | None) -> int:
-    pool = await create_pool(database_url, size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await NotificationRepository(conn).requeue_failed(ids)
-    finally:
-        await pool.close()
+    async with one_connection(database_url) as conn:
+        return await NotificationRepository(conn).requeue_failed(ids)
