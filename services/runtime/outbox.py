@@ -244,6 +244,8 @@ class OutboxRelay:
             self._last_batch = {}  # what another leader sent, or this one before it lost the lead, is not known
             next_check = 0.0
             while True:
+                if stop_requested():  # a cancel that came as the wakeup fired was swallowed by wait_for
+                    raise asyncio.CancelledError
                 self._wakeup.clear()
                 # An idle leader connection is the likeliest to be cut, taking the lock with it; find
                 # out now (and reconnect) rather than publish beside the replica that took over.

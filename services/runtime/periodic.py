@@ -44,4 +44,6 @@ class Periodic:
                     raise asyncio.CancelledError from None
                 log.exception("scheduled work failed; next pass in one interval", extra={"work": self._name})
             self.passes += 1
+            if stop_requested():  # a cancel swallowed by a wait_for inside the pass (``cancellation``)
+                raise asyncio.CancelledError
             await asyncio.sleep(self._interval)

@@ -6,6 +6,7 @@ failed, and ``asyncio.run`` waited forever for the outbox relay, which had caugh
 """
 
 import asyncio
+import time
 from typing import Any, cast
 
 from services.runtime.outbox import OutboxRelay
@@ -53,3 +54,26 @@ async def test_scheduled_work_stops_when_its_cancel_comes_back_as_a_connection_e
     await asyncio.wait_for(job.stop(), 2)
 
     assert (step.calls, job.passes) == (1, 0)
+
+
+async def test_scheduled_work_stops_when_wait_for_swallows_its_cancel() -> None:
+    """Python 3.11's ``wait_for`` returns normally when what it awaits finishes in the very step the
+    cancel arrives (the relay's wait for a NOTIFY, woken as the service stops): nothing failed, and
+    before the fix the loop slept its interval and went round again (CI, 2026-12-07: a relay's stop
+    waited ten minutes). ``stop`` is awaited directly, so its cancel lands in the step of the ``set``."""
+    woken = asyncio.Event()
+    waiting = asyncio.Event()
+
+    async def work() -> None:
+        waiting.set()
+        await asyncio.wait_for(woken.wait(), 60)
+
+    job = Periodic("sweep", work, interval=60)
+    job.start()
+    await waiting.wait()
+    woken.set()
+    started = time.monotonic()
+    async with asyncio.timeout(3):  # a stop that hangs is cancelled here, and that cancel ends the job too
+        await job.stop()
+    assert time.monotonic() - started < 1  # before the fix: the 3 s of the timeout
+    assert job._task is not None and job._task.done() and job.passes == 1
