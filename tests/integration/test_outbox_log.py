@@ -8,6 +8,7 @@ held, with the same event ids; an operator replays a window from the command lin
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -353,3 +354,21 @@ def test_the_launcher_remakes_a_topic_a_client_made_before_it_provisioned_the_re
         assert asyncio.run(partitions_of(stack.bootstrap, AUTH_EVENTS.name)) == set(range(AUTH_EVENTS.partitions))
     finally:
         stack.broker.stop()
+
+
+async def test_a_relay_stopped_as_its_wakeup_fires_stops_at_once(
+    pool: asyncpg.Pool, own_broker: RestartableBroker, database: str
+) -> None:
+    """Python 3.11's ``wait_for`` returns normally when the awaited event is set in the very step its
+    cancel arrives: the idle relay's wait for a NOTIFY, woken as it is stopped, went round its loop
+    again and ``stop`` waited for ever (CI, 2026-12-07, in the test above). ``stop`` is awaited
+    directly, so its cancel lands in the step of the ``set``."""
+    async with relay_on(own_broker.bootstrap, pool, database) as (relay, _):
+        await asyncio.sleep(0.5)  # idle: waiting for a NOTIFY
+        assert relay.running
+        relay._wakeup.set()  # a NOTIFY, and the stop's cancel in the same step
+        started = time.monotonic()
+        async with asyncio.timeout(3):  # a stop that hangs is cancelled here, and that cancel ends the relay
+            await relay.stop()
+        assert time.monotonic() - started < 1  # before the fix: the 3 s of the timeout
+        assert not relay.running
