@@ -2,8 +2,8 @@
 
 Every service and partner process imports the same libraries before its own code (FastAPI,
 pydantic, FastStream, aiokafka, OpenTelemetry, asyncpg, uvicorn...): 2.3-3.1 s of CPU each, then
-0.2-0.5 s for the service's own modules (measured 2026-12-07, ``python -X importtime``). Ten such
-interpreters on two cores spent about 15 s of ``make run``'s start importing the same files ten
+0.2-0.5 s for the service's own modules (measured 2026-12-07, ``python -X importtime``). Nine such
+interpreters on two cores spent about 15 s of ``make run``'s start importing the same files nine
 times. The launcher imports them once, on a thread while Postgres and the broker start, and forks
 each process from there: it begins with them in memory (shared with the launcher until written).
 
