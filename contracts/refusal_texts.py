@@ -10,13 +10,12 @@ Moroccan way (``contracts.money.format_amount``). An empty French sentence keeps
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
+from contracts.languages import DEFAULT, LANGUAGES, Language, fill
 from contracts.money import format_amount
 
-Language = Literal["fr", "ar"]
-LANGUAGES: tuple[Language, ...] = ("fr", "ar")
-DEFAULT: Language = "fr"
+__all__ = ["DEFAULT", "LANGUAGES", "Language", "counts_text", "field_message", "language_of", "sentence"]
 
 TEXTS: dict[str, dict[Language, str]] = {
     # eligibility and requests
@@ -64,25 +63,25 @@ TEXTS: dict[str, dict[Language, str]] = {
         "ar": "يسمح البرنامج بعدد أقساط {plages}؛ العدد {installments} غير مسموح به.",
     },
     "echeance-sous-minimum": {
-        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de "
-        "{installment_amount}. Avec cette avance, choisissez au plus {max_installments_allowed} échéance(s).",
-        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed} قسطا.",
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments:echeances} elle serait de "
+        "{installment_amount}. Avec cette avance, choisissez au plus {max_installments_allowed:echeances}.",
+        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed:echeances}.",
     },
     "echeance-sous-minimum.plages": {
-        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de "
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments:echeances} elle serait de "
         "{installment_amount}. Avec cette avance, choisissez {plages} échéances.",
         "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر عددا من الأقساط {plages}.",
     },
     "echeance-sous-minimum.sans-plan": {
-        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments} échéances elle serait de "
+        "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments:echeances} elle serait de "
         "{installment_amount}. Avec cette avance, aucun plan par acomptes n'est possible : réduisez l'avance ou "
         "payez intégralement.",
         "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، لا يمكن أي أداء بالأقساط: خفضوا التسبيق أو أدوا المبلغ كاملا.",
     },
     "budget-insuffisant": {
         "fr": "Avec {monthly_budget} par mois, aucun plan n'est possible : il faut au moins {minimum_monthly_budget} "
-        "par mois ({installments} échéance(s)).",
-        "ar": "لا يوجد أي مخطط ممكن بمبلغ {monthly_budget} شهريا: يلزم على الأقل {minimum_monthly_budget} شهريا ({installments} أقساط).",
+        "par mois ({installments:echeances}).",
+        "ar": "لا يوجد أي مخطط ممكن بمبلغ {monthly_budget} شهريا: يلزم على الأقل {minimum_monthly_budget} شهريا ({installments:echeances}).",
     },
     "budget-insuffisant.integral": {
         "fr": "Avec {monthly_budget} par mois, aucun plan n'est possible : il faut au moins {minimum_monthly_budget} "
@@ -228,7 +227,7 @@ def sentence(lang: Language, code: str, own: str, figures: Mapping[str, Any] | N
     filled = {k: format_amount(v) if isinstance(v, str) and _AMOUNT.match(v) else v for k, v in details.items()}
     if (ranges := _ranges_of(details)) is not None:
         filled["plages"] = counts_text(lang, ranges)
-    return text.format_map(_Blanks(filled))
+    return fill(lang, text, _Blanks(filled))
 
 
 def field_message(lang: Language, kind: str, own: str) -> str:

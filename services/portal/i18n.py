@@ -3,7 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
-from contracts.refusal_texts import DEFAULT, LANGUAGES, Language, counts_text, sentence
+from contracts.languages import DEFAULT, LANGUAGES, Language, fill
+from contracts.refusal_texts import counts_text, sentence
 from services.portal.messages import MESSAGES
 
 __all__ = ["DEFAULT", "LANGUAGES", "Language", "counts_text", "direction", "language_of", "refusal_text", "translator"]
@@ -22,7 +23,7 @@ def translator(lang: Language) -> Callable[..., str]:
     def t(key: str, **values: Any) -> str:
         entry = MESSAGES[key]  # a missing key is a bug, caught by the catalogue test, not shown as a key
         text = entry.get(lang) or entry["fr"]
-        return text.format(**values) if values else text
+        return fill(lang, text, values) if values else text
 
     return t
 

@@ -1,6 +1,7 @@
 """The portal's one message catalogue: every sentence a page says, in French and in Arabic.
 
-Keys name the screen then the sentence. ``{name}`` fields are filled by the page. ``refus.<code>``
+Keys name the screen then the sentence. ``{name}`` fields are filled by the page; ``{n:echeances}`` says
+the count ``n`` with its noun in the form each language gives that number (``contracts.languages``). ``refus.<code>``
 entries say a service's stable refusal codes in Arabic (French pages show the service's own sentence).
 A test checks that every key a template or page uses is here, in both languages.
 """
@@ -64,8 +65,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # 2. choix de l'affilié
     "affilies.titre": {"fr": "Choix de l'affilié", "ar": "اختيار المنخرط"},
     "affilies.intro": {
-        "fr": "Votre compte gère {n} affiliés. Choisissez celui pour lequel vous agissez.",
-        "ar": "يدير حسابك {n} منخرطين. اختر المنخرط الذي تتصرف باسمه.",
+        "fr": "Votre compte gère {n:affilies}. Choisissez celui pour lequel vous agissez.",
+        "ar": "يدير حسابك {n:affilies}. اختر المنخرط الذي تتصرف باسمه.",
     },
     "affilies.numero": {"fr": "N° d'affiliation", "ar": "رقم الانخراط"},
     "affilies.choisir-nom": {"fr": "Choisir {nom}, affilié {numero}", "ar": "اختيار {nom}، المنخرط {numero}"},
@@ -122,8 +123,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "فترات أخرى غير مشمولة بالإعفاء (بعد {cutoff})",
     },
     "creance.voir-detail": {
-        "fr": "Voir le détail des {n} périodes (dû, payé, reste par catégorie)",
-        "ar": "عرض تفاصيل {n} فترة (المستحق، المؤدى، الباقي حسب الصنف)",
+        "fr": "Voir le détail par période ({n:periodes} : dû, payé, reste par catégorie)",
+        "ar": "عرض التفاصيل حسب الفترة ({n:periodes}: المستحق، المؤدى، الباقي حسب الصنف)",
     },
     "creance.retour": {"fr": "Retour à la créance consolidée", "ar": "الرجوع إلى الدين الموحد"},
     "session.expire": {"fr": "Session valable jusqu'à {heure}", "ar": "الجلسة صالحة إلى غاية {heure}"},
@@ -158,8 +159,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "تسبيق اختياري ثم أقساط شهرية؛ يجب إيداع ضمانات.",
     },
     "modalite.garanties": {
-        "fr": "Je m'engage à déposer les garanties auprès de la {perception} dans les {jours} jours suivant la validation.",
-        "ar": "ألتزم بإيداع الضمانات لدى {perception} داخل أجل {jours} يوما بعد المصادقة.",
+        "fr": "Je m'engage à déposer les garanties auprès de la {perception} dans les {jours:jours} suivant la validation.",
+        "ar": "ألتزم بإيداع الضمانات لدى {perception} داخل أجل {jours:jours} بعد المصادقة.",
     },
     "modalite.compte": {"fr": "Compte bancaire à prélever", "ar": "الحساب البنكي المراد الاقتطاع منه"},
     "modalite.aucun-compte": {
@@ -215,7 +216,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "اختر عدد الأقساط.",
     },
     "devis.titre": {"fr": "Devis", "ar": "العرض"},
-    "devis.plan": {"fr": "{n} échéance(s)", "ar": "{n} قسط (أقساط)"},
+    "devis.plan": {"fr": "{n:echeances}", "ar": "{n:echeances}"},
     "devis.avec-avance": {"fr": "avance de {montant}", "ar": "تسبيق {montant}"},
     "devis.eligible": {"fr": "Montant éligible", "ar": "المبلغ المؤهل"},
     "devis.taux": {"fr": "Taux de remise", "ar": "نسبة الإعفاء"},
@@ -223,7 +224,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "devis.remise-totale": {"fr": "Remise totale", "ar": "مجموع الإعفاء"},
     "devis.a-payer": {"fr": "Montant à payer", "ar": "المبلغ الواجب أداؤه"},
     "echeancier.titre": {"fr": "Échéancier", "ar": "جدول الاقتطاعات"},
-    "echeancier.voir": {"fr": "Voir l'échéancier ({n} prélèvements)", "ar": "عرض جدول الاقتطاعات ({n})"},
+    "echeancier.voir": {"fr": "Voir l'échéancier ({n:prelevements})", "ar": "عرض جدول الاقتطاعات ({n:prelevements})"},
     "echeancier.numero": {"fr": "N°", "ar": "الرقم"},
     "echeancier.type": {"fr": "Type", "ar": "النوع"},
     "echeancier.echeance": {"fr": "Échéance", "ar": "تاريخ الاستحقاق"},
@@ -238,7 +239,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "prelevement.etat.SETTLED": {"fr": "Réglé", "ar": "مؤدى"},
     "prelevement.etat.FAILED": {"fr": "Rejeté", "ar": "مرفوض"},
     "prelevement.etat.CANCELLED": {"fr": "Annulé", "ar": "ملغى"},
-    "prelevement.tentatives": {"fr": "{n} présentations", "ar": "{n} تقديمات"},
+    "prelevement.tentatives": {"fr": "{n:presentations}", "ar": "{n:presentations}"},
     "comparaison.titre": {"fr": "Comparer les paliers pour cette créance", "ar": "مقارنة الشرائح لهذا الدين"},
     "comparaison.intro": {
         "fr": "Plus le paiement est rapide, plus la remise est élevée.",
@@ -270,8 +271,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "المخطط الأقل كلفة: الأداء الكلي، {montant} دفعة واحدة.",
     },
     "budget.suggestion": {
-        "fr": "Le plan le moins cher : {n} échéances de {montant} (la dernière : {dernier}), {total} au total.",
-        "ar": "المخطط الأقل كلفة: {n} أقساط بمبلغ {montant} (الأخير: {dernier})، أي {total} في المجموع.",
+        "fr": "Le plan le moins cher : {n:echeances} de {montant} (la dernière : {dernier}), {total} au total.",
+        "ar": "المخطط الأقل كلفة: {n:echeances} بمبلغ {montant} (الأخير: {dernier})، أي {total} في المجموع.",
     },
     "budget.remise": {"fr": "Remise obtenue : {montant}.", "ar": "الإعفاء المحصل عليه: {montant}."},
     "budget.invalide": {
@@ -306,8 +307,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ar": "سيقتطع مبلغ {montant} عند حلول أجل {echeance} (الاقتطاع الفعلي يوم {prelevement}).",
     },
     "prise.prelevement-plan": {
-        "fr": "{n} prélèvements ; le premier à l'échéance du {echeance} (prélèvement effectif le {prelevement}).",
-        "ar": "{n} اقتطاعات؛ الأول عند حلول أجل {echeance} (الاقتطاع الفعلي يوم {prelevement}).",
+        "fr": "{n:prelevements} ; le premier à l'échéance du {echeance} (prélèvement effectif le {prelevement}).",
+        "ar": "{n:prelevements}؛ الأول عند حلول أجل {echeance} (الاقتطاع الفعلي يوم {prelevement}).",
     },
     "prise.jour-ouvre": {
         "fr": "L'échéance tombe un jour non ouvré : le prélèvement a lieu le jour ouvré suivant.",

@@ -114,7 +114,7 @@ def test_group_account_pays_in_full_to_prise_en_charge(
     )
     visits.check(page, "03-creance")
     # a long history has a page of its own: every eligible period, due / paid / outstanding
-    page.get_by_role("link", name=re.compile(f"Voir le détail des {len(eligible_rows)} périodes")).click()
+    page.get_by_role("link", name=re.compile(rf"Voir le détail par période \({len(eligible_rows)} périodes :")).click()
     expect(page.locator("table.periodes tbody tr")).to_have_count(len(eligible_rows))
     first = eligible_rows[0]
     expect(page.locator("table.periodes tbody tr").first).to_contain_text(

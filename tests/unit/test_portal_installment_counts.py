@@ -83,7 +83,7 @@ def test_the_refusals_name_the_allowed_ranges_in_both_languages() -> None:
     assert "من 1 إلى 21 أو من 25 إلى 26" in refusal_text("ar", "echeance-sous-minimum", service, under)
     # every count up to the largest: "au plus" says it, as before
     up_to = under | {"max_installments_allowed": 16, "allowed": [{"min": 1, "max": 16}]}
-    assert refusal_text("fr", "echeance-sous-minimum", service, up_to).endswith("choisissez au plus 16 échéance(s).")
+    assert refusal_text("fr", "echeance-sous-minimum", service, up_to).endswith("choisissez au plus 16 échéances.")
 
 
 def page(lang: Language, counts: list[int], chosen: int) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.languages import fill
 from services.portal.i18n import refusal_text, translator
 from services.portal.messages import MESSAGES
 
@@ -33,6 +34,11 @@ def _used_keys() -> set[str]:
     }
 
 
+class _Fives(dict[str, object]):
+    def __missing__(self, key: str) -> int:
+        return 5
+
+
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -47,7 +53,8 @@ def test_each_sentence_exists_in_both_languages_with_the_same_blanks(key: str) -
     entry = MESSAGES[key]
     assert entry["fr"].strip() and entry["ar"].strip()
     assert _fields(entry["fr"]) == _fields(entry["ar"])
-    assert re.search("[\u0600-\u06ff]", entry["ar"]), "the Arabic sentence is not in Arabic"
+    said = fill("ar", entry["ar"], _Fives())  # a count says its noun: "{n:echeances}" is Arabic once said
+    assert re.search("[\u0600-\u06ff]", said), "the Arabic sentence is not in Arabic"
 
 
 def test_prefixed_keys_cover_every_state_and_debit_kind() -> None:
@@ -79,11 +86,17 @@ def test_a_refusal_is_said_from_its_code_and_figures_in_both_languages() -> None
     }
     assert refusal_text("fr", "echeance-sous-minimum", service, details) == (
         "Chaque échéance doit atteindre 3\u00a0000,00\u00a0MAD ; avec 40 échéances elle serait de "
-        "2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 33 échéance(s)."
+        "2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 33 échéances."
     )
     arabic = refusal_text("ar", "echeance-sous-minimum", service, details)
-    assert "3\u00a0000,00\u00a0MAD" in arabic and "33" in arabic and "Chaque" not in arabic
-    # no plan at all with this advance: the other sentence, not "au plus 0 échéance(s)"
+    assert "3\u00a0000,00\u00a0MAD" in arabic and arabic.endswith("على الأكثر 33 قسطا.") and "Chaque" not in arabic
+    # one installment: the singular, in both languages
+    one = details | {"installments": 2, "max_installments_allowed": 1}
+    assert refusal_text("fr", "echeance-sous-minimum", service, one).endswith(
+        "avec 2 échéances elle serait de 2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 1 échéance."
+    )
+    assert refusal_text("ar", "echeance-sous-minimum", service, one).endswith("على الأكثر قسط واحد.")
+    # no plan at all with this advance: the other sentence, not "au plus 0 échéance"
     no_plan = refusal_text("fr", "echeance-sous-minimum", service, details | {"max_installments_allowed": 0})
     assert no_plan.endswith("aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.")
     full = {"monthly_budget": "1000.00", "minimum_monthly_budget": "1200.00", "modality": "FULL", "installments": 0}
