@@ -22,6 +22,7 @@ from services.debits.entrypoints import cli as debits_cli
 from services.debt.entrypoints import cli as debt_cli
 from services.notifications.entrypoints import cli as notifications_cli
 from services.requests.entrypoints import cli as requests_cli
+from services.runtime.local import local_database
 from services.simulation.entrypoints.cli import simulate_command
 from services.stack import repair_cli
 
@@ -212,8 +213,8 @@ def provision(
 def seed(
     affiliates: Annotated[int, typer.Option(help="affiliés générés en plus des comptes fixes")] = 20,
     seed_value: Annotated[int, typer.Option("--seed")] = 2024,
-    auth_database_url: Annotated[str, typer.Option()] = "postgresql://postgres@127.0.0.1:15432/auth",
-    debits_database_url: Annotated[str, typer.Option()] = "postgresql://postgres@127.0.0.1:15432/debits",
+    auth_database_url: Annotated[str, typer.Option()] = local_database("auth"),
+    debits_database_url: Annotated[str, typer.Option()] = local_database("debits"),
     bootstrap: Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")] = "127.0.0.1:19092",
 ) -> None:
     """Génère et charge des données de démo déterministes (comptes, écritures, comptes bancaires)."""

@@ -2,13 +2,14 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.runtime.local import local_database
 from services.runtime.settings import DEFAULT_DATA_DIR, ServiceSettings
 
 
 class AuthSettings(ServiceSettings):
     service_name: str = "auth"
     http_port: int = Field(default=8101, alias="HTTP_PORT")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/auth", alias="DATABASE_URL")
+    database_url: str = Field(default=local_database("auth"), alias="DATABASE_URL")
     login_attempt_retention_days: float = Field(
         default=30,
         gt=0,

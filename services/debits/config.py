@@ -1,12 +1,13 @@
 from pydantic import Field
 
+from services.runtime.local import local_database
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
 
 class DebitsSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "debits"
     http_port: int = Field(default=8105, alias="HTTP_PORT")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/debits", alias="DATABASE_URL")
+    database_url: str = Field(default=local_database("debits"), alias="DATABASE_URL")
     republish_accounts_on_start: bool = Field(
         default=False,
         alias="REPUBLISH_ACCOUNTS_ON_START",

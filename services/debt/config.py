@@ -2,13 +2,14 @@ from functools import cached_property
 
 from pydantic import Field
 
+from services.runtime.local import local_database
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
 
 class DebtSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "debt"
     http_port: int = Field(default=8102, alias="HTTP_PORT")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/debt", alias="DATABASE_URL")
+    database_url: str = Field(default=local_database("debt"), alias="DATABASE_URL")
     ledger_batch_size: int = Field(
         default=2000,
         alias="LEDGER_BATCH_SIZE",

@@ -2,13 +2,14 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.runtime.local import local_database
 from services.runtime.settings import DEFAULT_DATA_DIR, ProgrammeSettings, ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "notifications"
     http_port: int = Field(default=8106, alias="HTTP_PORT")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/notifications", alias="DATABASE_URL")
+    database_url: str = Field(default=local_database("notifications"), alias="DATABASE_URL")
     smtp_host: str = Field(
         default="127.0.0.1", alias="SMTP_HOST", description="the mail relay notifications send through"
     )

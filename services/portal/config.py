@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.local import local_database
 from services.runtime.settings import TraceSampleRatio
 
 
@@ -13,7 +14,7 @@ class PortalSettings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", alias="HTTP_HOST", description="address the HTTP server binds")
     http_port: int = Field(default=8080, alias="HTTP_PORT", description="port of the portal's pages")
     database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:15432/portal",
+        default=local_database("portal"),
         alias="DATABASE_URL",
         description="DSN of the portal's own database (its sessions)",
     )

@@ -4,13 +4,14 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from services.runtime.local import local_database
 from services.runtime.settings import ProgrammeSettings, ServiceSettings
 
 
 class RequestsSettings(ServiceSettings, ProgrammeSettings):
     service_name: str = "requests"
     http_port: int = Field(default=8104, alias="HTTP_PORT")
-    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/requests", alias="DATABASE_URL")
+    database_url: str = Field(default=local_database("requests"), alias="DATABASE_URL")
     quote_retention_days: float = Field(
         default=30,
         gt=0,

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from contracts.calendar import BusinessCalendar
 from contracts.programme import CURRENT_PROGRAMME, Programme, load_programme, shipped_programme
+from services.runtime.local import local_database
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
 
@@ -50,7 +51,7 @@ class ServiceSettings(BaseSettings):
         ),
     )
     database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:15432/postgres",
+        default=local_database("postgres"),
         alias="DATABASE_URL",
         description="DSN of this service's own database",
     )

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from services.runtime.local import local_database
+
 outbox_app = typer.Typer(help="Événements que le broker a refusés pour de bon (outbox_parked).", no_args_is_help=True)
 dlq_app = typer.Typer(help="Messages rejetés par un consommateur (<topic>.dlq) : voir, rejouer.", no_args_is_help=True)
 
@@ -76,7 +78,7 @@ def replay_command(service: str) -> Callable[..., None]:
         ] = None,
         database_url: Annotated[
             str, typer.Option(envvar="DATABASE_URL", help=f"la base du service (défaut : …/{service})")
-        ] = f"postgresql://postgres@127.0.0.1:15432/{service}",
+        ] = local_database(service),
     ) -> None:
         """Republie ce que le service a publié depuis --since (journal de l'outbox, mêmes identifiants
         d'événement : chaque consommateur n'applique chaque événement qu'une fois)."""

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/auth"
+from services.runtime.local import local_database
+
+DEFAULT_DATABASE_URL = local_database("auth")
 
 cli = typer.Typer(help="Comptes Damancom.", no_args_is_help=True)
 

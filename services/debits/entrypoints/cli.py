@@ -15,8 +15,9 @@ import typer
 
 from contracts.banks import BANKS
 from contracts.money import format_amount
+from services.runtime.local import local_database
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/debits"
+DEFAULT_DATABASE_URL = local_database("debits")
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 
 cli = typer.Typer(help="Comptes bancaires et prélèvements.", no_args_is_help=True)

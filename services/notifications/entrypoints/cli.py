@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/notifications"
+from services.runtime.local import local_database
+
+DEFAULT_DATABASE_URL = local_database("notifications")
 
 cli = typer.Typer(help="Notifications des affiliés (e-mail, SMS).", no_args_is_help=True)
 

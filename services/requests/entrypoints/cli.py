@@ -5,7 +5,9 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:15432/requests"
+from services.runtime.local import local_database
+
+DEFAULT_DATABASE_URL = local_database("requests")
 
 cli = typer.Typer(help="Demandes de remise.", no_args_is_help=True)
 

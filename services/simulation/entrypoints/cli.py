@@ -8,12 +8,12 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
+from services.runtime.clock import BUSINESS_TZ
+
 EXIT_BAD_INPUT = 2
-BUSINESS_TZ = ZoneInfo("Africa/Casablanca")
 
 
 def _fail(message: str) -> typer.Exit:

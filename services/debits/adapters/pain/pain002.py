@@ -36,6 +36,7 @@ from defusedxml.ElementTree import fromstring as parse_untrusted
 from pydantic import ValidationError
 
 from contracts.debits import DebitExecuted, DebitExecutedPayload, DebitRejected, DebitRejectedPayload
+from services.runtime.clock import BUSINESS_TZ
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
 PRODUCER = "debits-pain002"
@@ -254,8 +255,4 @@ def _rejected(tx: ET.Element, e2e: str, bank: str, created_at: datetime) -> Debi
 
 def _aware(at: datetime) -> datetime:
     """A report's local time without offset is Moroccan business time."""
-    if at.tzinfo is not None:
-        return at
-    from zoneinfo import ZoneInfo
-
-    return at.replace(tzinfo=ZoneInfo("Africa/Casablanca"))
+    return at if at.tzinfo is not None else at.replace(tzinfo=BUSINESS_TZ)
