@@ -11,7 +11,14 @@ from contracts.identifiers import AffiliateNumber, Email, Ice, MoroccanMobile
 
 
 class LoginPayload(Contract):
-    login: str = Field(max_length=128)
+    login: str = Field(
+        max_length=128,
+        description=(
+            "l'identifiant du compte ; pour un texte qui ne correspond à aucun compte, un pseudonyme "
+            "« inconnu:<24 chiffres hexadécimaux> », le même pour le même texte : ce qui a été tapé, "
+            "parfois un mot de passe, ne quitte pas auth"
+        ),
+    )
     account_id: str | None = Field(default=None, description="absent quand l'identifiant est inconnu")
 
 

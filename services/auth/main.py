@@ -10,6 +10,7 @@ from services.auth.adapters.refresh_repository import RefreshRepository
 from services.auth.adapters.repository import AccountRepository
 from services.auth.config import AuthSettings
 from services.auth.domain.lockout import LockoutPolicy
+from services.auth.domain.pseudonyms import LoginPseudonyms
 from services.auth.entrypoints.dependencies import AuthDependencies
 from services.auth.entrypoints.door import LoginDoor
 from services.auth.entrypoints.http import router
@@ -83,6 +84,7 @@ def create_app(settings: AuthSettings | None = None, clock: Clock | None = None)
             clock=clock,
             policy=LockoutPolicy(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
             gate=gate,
+            pseudonyms=LoginPseudonyms(tokens.derived_key("login-pseudonym")),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
             session_max_age=timedelta(days=settings.session_max_age_days),
         ),

@@ -8,6 +8,7 @@ a kid the verifier does not hold, is refused like any other invalid token.
 """
 
 import hashlib
+import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -172,6 +173,15 @@ class TokenIssuer:
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A secret of auth's own for ``purpose``, derived from the signing key (HMAC-SHA256 keyed by
+        its 32 private bytes): one secret to keep in the secret store, not one per use. A key
+        rotation changes it too."""
+        raw = self._key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        return hmac.new(raw, f"recouvrement:{purpose}".encode(), hashlib.sha256).digest()
 
     def issue(self, principal: Principal, now: datetime) -> tuple[str, datetime]:
         expires = now + self.ttl

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,18 +16,20 @@ from typer.testing import CliRunner
 
 from contracts.topics import AUTH_AFFILIATES, AUTH_EVENTS, all_topic_names
 from services.auth.config import AuthSettings
+from services.auth.domain.pseudonyms import LoginPseudonyms
 from services.auth.entrypoints.cli import cli as auth_cli
 from services.auth.entrypoints.operations import import_export
 from services.auth.main import create_app
 from services.auth.service.import_accounts import DamancomExport
 from services.runtime.clock import FrozenClock
-from services.runtime.tokens import TokenVerifier
+from services.runtime.tokens import TokenIssuer, TokenVerifier
 from tests.conftest import Infra
-from tests.support import new_affiliate, read_topic, running
+from tests.support import new_affiliate, read_to_end, read_topic, running
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Bon-Mot-2024!"
+TOKENS = {"issuer": "espace-recouvrement/auth", "audience": "espace-recouvrement", "ttl": timedelta(minutes=15)}
 
 
 def export(login: str) -> DamancomExport:
@@ -278,6 +281,28 @@ async def test_logins_and_the_lock_are_events_on_auth_events(
     ]
     assert json.loads(records[-1].value)["payload"]["login"] == login
     assert all(PASSWORD.encode() not in r.value and b"faux" not in r.value for r in records)
+
+
+async def test_a_password_typed_as_a_login_never_reaches_the_events(client: httpx.AsyncClient, infra: Infra) -> None:
+    """The security review's (d): an unknown login's text, sometimes a password typed in the wrong
+    field, was the payload and the key of every ``auth.login_failed`` and ``auth.login_locked``."""
+    typed = f"Secret-{uuid.uuid4().hex[:12]}!"  # normalized as auth normalizes a login: lower case
+    statuses = [(await open_session(client, typed, "anything")).status_code for _ in range(5)]
+    assert statuses == [401] * 4 + [423]  # the fifth failure locks it
+
+    def locked(records: list) -> bool:
+        return any(json.loads(r.value)["type"] == "auth.login_locked" for r in records)
+
+    pseudonym = LoginPseudonyms(TokenIssuer(infra.private_key.read_bytes(), **TOKENS).derived_key("login-pseudonym"))
+    said = pseudonym.announced(typed.lower(), known=False)
+    records = await read_topic(infra.bootstrap, AUTH_EVENTS.name, locked, key=said)
+    events = [json.loads(r.value) for r in records]
+    assert [e["type"] for e in events] == [*["auth.login_failed"] * 5, "auth.login_locked"]
+    assert {e["payload"]["login"] for e in events} == {said}  # one name for one text: guesses still add up
+    assert re.fullmatch(r"inconnu:[0-9a-f]{24}", said)
+    assert all(e["payload"]["account_id"] is None for e in events)
+    everything = await read_to_end(infra.bootstrap, AUTH_EVENTS.name)
+    assert not [r for r in everything if typed.lower().encode() in (r.key or b"") + r.value]
 
 
 async def test_imported_affiliates_are_announced_with_their_perception(

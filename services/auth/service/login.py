@@ -21,6 +21,7 @@ from contracts.topics import AUTH_EVENTS
 from services.auth.adapters.repository import AccountRepository
 from services.auth.domain.accounts import Account, normalize_login
 from services.auth.domain.lockout import LockoutPolicy
+from services.auth.domain.pseudonyms import LoginPseudonyms
 from services.auth.service.gate import LoginGate
 from services.auth.service.passwords import Passwords
 from services.auth.service.sessions import Issued, SessionPolicy, issue
@@ -61,6 +62,7 @@ class LoginDependencies:
     clock: Clock
     policy: LockoutPolicy
     gate: LoginGate
+    pseudonyms: LoginPseudonyms
     refresh_ttl: timedelta = timedelta(days=30)
     session_max_age: timedelta = timedelta(days=30)
 
@@ -112,12 +114,14 @@ async def _record(
     before = await repo.lock_attempts(name, address)
     account_id = account.id if account else None
 
+    said = deps.pseudonyms.announced(name, known=account is not None)  # never a password typed as a login
+
     async def announce(event: Envelope) -> None:
-        await enqueue(conn, AUTH_EVENTS.name, name, event)
+        await enqueue(conn, AUTH_EVENTS.name, said, event)
 
     def failed(consecutive_failures: int, reason: Literal["bad_credentials", "locked"]) -> LoginFailed:
         payload = LoginFailedPayload(
-            login=name, account_id=account_id, consecutive_failures=consecutive_failures, reason=reason
+            login=said, account_id=account_id, consecutive_failures=consecutive_failures, reason=reason
         )
         return LoginFailed.build(payload, producer=PRODUCER, occurred_at=now)
 
@@ -129,7 +133,7 @@ async def _record(
     if account is not None and valid:
         await repo.save_attempts(name, address, before.after_success())
         affiliates = await repo.affiliates_of(account.id)
-        payload = LoginPayload(login=name, account_id=account_id)
+        payload = LoginPayload(login=said, account_id=account_id)
         await announce(LoginSucceeded.build(payload, producer=PRODUCER, occurred_at=now))
         return await issue(conn, deps.sessions, account, affiliates, uuid4(), now)  # a new session
 
@@ -138,7 +142,7 @@ async def _record(
     await announce(failed(after.consecutive_failures, "bad_credentials"))
     if after.just_locked(before, now):
         assert after.locked_until is not None
-        locked = LoginLockedPayload(login=name, account_id=account_id, locked_until=after.locked_until)
+        locked = LoginLockedPayload(login=said, account_id=account_id, locked_until=after.locked_until)
         await announce(LoginLocked.build(locked, producer=PRODUCER, occurred_at=now))
         return LoginIsLocked(after.locked_until, now)
     return InvalidCredentials()
