@@ -11,6 +11,7 @@ for these ten lines; ``tests/unit/test_languages.py`` holds them to Babel's CLDR
 
 import string
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal
 
 Language = Literal["fr", "ar"]
@@ -143,5 +144,16 @@ class CountingFormatter(string.Formatter):
 
 
 def fill(lang: Language, text: str, values: Mapping[str, Any]) -> str:
-    """``text`` with its fields from ``values``, counts said in ``lang``."""
-    return CountingFormatter(lang).vformat(text, (), values)
+    """``text`` with its fields from ``values``, counts said in ``lang``. A text without a count is
+    filled by ``str.format_map`` (C): a page fills a hundred labels, most of them without one."""
+    if _counts(text):
+        return CountingFormatter(lang).vformat(text, (), values)
+    return text.format_map(values)
+
+
+@lru_cache(maxsize=4096)
+def _counts(text: str) -> bool:
+    return any(spec in NOUNS for _, name, spec, _ in _PARSER.parse(text) if name is not None)
+
+
+_PARSER = string.Formatter()
