@@ -9,7 +9,9 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 is (Postgres refuses NUL in text)."""
 
 
-AffiliateNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
+AFFILIATE_PATTERN = r"^[0-9]{7}$"
+AFFILIATE_DESCRIPTION = "numéro d'affiliation (7 chiffres)"
+AffiliateNumber = Annotated[str, Field(pattern=AFFILIATE_PATTERN, description=AFFILIATE_DESCRIPTION)]
 Ice = Annotated[str, Field(pattern=r"^[0-9]{15}$", description="Identifiant commun de l'entreprise (15 chiffres)")]
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 """A contribution period, AAAA-MM with a month from 01 to 12."""

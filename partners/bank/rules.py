@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from contracts.identifiers import is_valid_rib
+from contracts.identifiers import AFFILIATE_PATTERN, is_valid_rib
 
 Outcome = Literal["executed", "rejected"]
 
 WILDCARD = "*"
-_AFFILIATE = re.compile(r"^[0-9]{7}$")
+_AFFILIATE = re.compile(AFFILIATE_PATTERN)
 _RIB = re.compile(r"^[0-9]{24}$")
 _REASON = re.compile(r"^[A-Z0-9]{4}$")
 

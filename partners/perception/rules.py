@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from contracts.identifiers import AFFILIATE_PATTERN
+
 Issue = Literal["deposit", "refuse", "ignore"]
 ISSUES: tuple[Issue, ...] = ("deposit", "refuse", "ignore")
 
-_AFFILIATE = re.compile(r"^[0-9]{7}$")
+_AFFILIATE = re.compile(AFFILIATE_PATTERN)
 
 
 class InvalidRule(ValueError):

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.identifiers import AFFILIATE_DESCRIPTION, AFFILIATE_PATTERN
 from services.runtime.client_address import client_address
 from services.runtime.idempotency import Idempotency
 from services.runtime.metrics import HttpTimer, StateGauge
@@ -142,6 +144,10 @@ hold a connection a busy pool needs; those acquire their own around each databas
 StartingConnection = Annotated[asyncpg.Connection, Depends(_connection_as(Priority.STARTING), scope="function")]
 """The same, for the first step of a journey: under load it waits longer, so that those who have
 started finish (``services/runtime/turns.py``)."""
+
+
+AffiliatePath = Annotated[str, PathParam(pattern=AFFILIATE_PATTERN, description=AFFILIATE_DESCRIPTION)]
+AffiliateQuery = Annotated[str, Query(pattern=AFFILIATE_PATTERN, description=AFFILIATE_DESCRIPTION)]
 
 
 def require_affiliate(principal: Principal, affiliate: str) -> None:

@@ -1,23 +1,21 @@
 """debits over HTTP: the bank accounts of an affiliate the caller holds (RIB masked), the debits of a request."""
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, ReasonCode
 from contracts.envelope import Contract
 from services.debits.adapters.account_repository import AccountRepository
 from services.debits.service.debit_history import debits_of_request
-from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
-
-AffiliatePath = Annotated[str, Path(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 
 
 class DebitHistoryOut(Contract):

@@ -3,9 +3,9 @@ of plan events waiting for their request's validation."""
 
 import json
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.money import Money
@@ -14,12 +14,10 @@ from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
 from services.debt.entrypoints.dependencies import Dependencies
 from services.debt.service.read_models import debt_view_json
-from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["créance"])
-
-AffiliatePath = Annotated[str, Path(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 
 
 class AmountsOut(BaseModel):

@@ -2,21 +2,19 @@
 token that holds the affiliate."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.envelope import Contract
 from services.notifications.adapters.repository import NotificationRepository
 from services.notifications.domain.notices import Kind
-from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
+from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-
-AffiliatePath = Annotated[str, Path(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 
 
 class NotificationOut(Contract):

@@ -1,13 +1,13 @@
 """requests over HTTP: the steps of the guide from "nouvelle demande" to "prise en charge"."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from contracts.identifiers import PRINTABLE
+from contracts.identifiers import PRINTABLE, AffiliateNumber
 from contracts.programme import Modality
 from contracts.requests import Actor
 from contracts.simulation import Quote
@@ -19,15 +19,20 @@ from services.requests.service import lifecycle, obligations
 from services.requests.service.quote_arrivals import kept_sealed_quote, opened_seal
 from services.runtime.clock import business_date
 from services.runtime.db import snapshot
-from services.runtime.http import Connection, CurrentPrincipal, StartingConnection, require_affiliate
+from services.runtime.http import (
+    AffiliatePath,
+    AffiliateQuery,
+    Connection,
+    CurrentPrincipal,
+    StartingConnection,
+    require_affiliate,
+)
 from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
 from services.runtime.turns import Priority
 
 router = APIRouter(prefix="/v1", tags=["demandes"])
-
-AffiliateNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="numéro d'affiliation (7 chiffres)")]
 
 
 class NewRequest(BaseModel):
@@ -102,7 +107,7 @@ async def conditions(deps: Dependencies) -> ConditionsOut:
 async def eligibility(
     deps: Dependencies,
     principal: CurrentPrincipal,
-    affiliate: Annotated[str, Path(pattern=r"^[0-9]{7}$")],
+    affiliate: AffiliatePath,
     conn: Connection,
 ) -> EligibilityOut:
     require_affiliate(principal, affiliate)
@@ -133,7 +138,7 @@ async def create(
 )
 async def list_requests(
     principal: CurrentPrincipal,
-    affiliate: Annotated[str, Query(pattern=r"^[0-9]{7}$")],
+    affiliate: AffiliateQuery,
     conn: Connection,
     page: Page,
     request: Request,

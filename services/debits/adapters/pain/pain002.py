@@ -36,6 +36,7 @@ from defusedxml.ElementTree import fromstring as parse_untrusted
 from pydantic import ValidationError
 
 from contracts.debits import DebitExecuted, DebitExecutedPayload, DebitRejected, DebitRejectedPayload
+from contracts.identifiers import AFFILIATE_PATTERN
 from services.runtime.clock import BUSINESS_TZ
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
@@ -49,7 +50,7 @@ UNSPECIFIED_REASON = "MS03"
 Outcome = Literal["executed", "rejected"]
 _BANK = re.compile(r"^[0-9]{3}$")
 _REASON = re.compile(r"^[A-Z0-9]{4}$")
-_AFFILIATE = re.compile(r"^[0-9]{7}$")
+_AFFILIATE = re.compile(AFFILIATE_PATTERN)
 
 
 class Pain002Error(ValueError):
