@@ -117,7 +117,7 @@ class ServiceSettings(BaseSettings):
         description="how long without a message before a consumer's fetches wait longer (an eighth of its quiet time)",
     )
     kafka_idle_fetch_max_wait_ms: int = Field(
-        default=2000,
+        default=4000,
         ge=0,
         alias="KAFKA_IDLE_FETCH_MAX_WAIT_MS",
         description=(
