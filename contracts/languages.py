@@ -49,13 +49,26 @@ def _french(n: int) -> Form:
 NOUNS: dict[str, dict[Language, dict[Form, str]]] = {
     # French "many" (a million and its multiples) falls back to "other": no count here comes near it.
     # Arabic after 3-10 takes the plural, after 11-99 the singular in the accusative, otherwise the
-    # singular; the one and the dual are said without the figure, as Arabic does.
+    # singular; the one and the dual are said without the figure, as Arabic does, and in the case their
+    # sentences want (the nominative, or the genitive after a word like أجل; "-objet": the accusative).
     "echeances": {
         "fr": {"one": "{n} échéance", "other": "{n} échéances"},
         "ar": {
             "zero": "{n} قسط",
             "one": "قسط واحد",
             "two": "قسطان",
+            "few": "{n} أقساط",
+            "many": "{n} قسطا",
+            "other": "{n} قسط",
+        },
+    },
+    "echeances-objet": {
+        # the same, as the object of a verb ("اختر على الأكثر قسطين"): the one and the dual in the accusative
+        "fr": {"one": "{n} échéance", "other": "{n} échéances"},
+        "ar": {
+            "zero": "{n} قسط",
+            "one": "قسطا واحدا",
+            "two": "قسطين",
             "few": "{n} أقساط",
             "many": "{n} قسطا",
             "other": "{n} قسط",

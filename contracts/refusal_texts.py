@@ -65,7 +65,7 @@ TEXTS: dict[str, dict[Language, str]] = {
     "echeance-sous-minimum": {
         "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments:echeances} elle serait de "
         "{installment_amount}. Avec cette avance, choisissez au plus {max_installments_allowed:echeances}.",
-        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed:echeances}.",
+        "ar": "يجب ألا يقل كل قسط عن {minimum_installment}؛ مع هذا التسبيق، اختر على الأكثر {max_installments_allowed:echeances-objet}.",
     },
     "echeance-sous-minimum.plages": {
         "fr": "Chaque échéance doit atteindre {minimum_installment} ; avec {installments:echeances} elle serait de "

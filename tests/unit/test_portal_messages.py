@@ -95,7 +95,9 @@ def test_a_refusal_is_said_from_its_code_and_figures_in_both_languages() -> None
     assert refusal_text("fr", "echeance-sous-minimum", service, one).endswith(
         "avec 2 échéances elle serait de 2\u00a0500,00\u00a0MAD. Avec cette avance, choisissez au plus 1 échéance."
     )
-    assert refusal_text("ar", "echeance-sous-minimum", service, one).endswith("على الأكثر قسط واحد.")
+    assert refusal_text("ar", "echeance-sous-minimum", service, one).endswith("على الأكثر قسطا واحدا.")
+    two = details | {"max_installments_allowed": 2}
+    assert refusal_text("ar", "echeance-sous-minimum", service, two).endswith("على الأكثر قسطين.")
     # no plan at all with this advance: the other sentence, not "au plus 0 échéance"
     no_plan = refusal_text("fr", "echeance-sous-minimum", service, details | {"max_installments_allowed": 0})
     assert no_plan.endswith("aucun plan par acomptes n'est possible : réduisez l'avance ou payez intégralement.")
