@@ -140,6 +140,12 @@ def said(lang: Language, noun: str, n: int) -> str:
     return (forms.get(plural_form(lang, n)) or forms["other"]).format(n=n)
 
 
+def in_french(n: int, one: str, other: str) -> str:
+    """A count in an operator's sentence (French only, no catalogue): ``in_french(1, "message rejeté",
+    "messages rejetés")`` is "1 message rejeté", with 0 "0 message rejeté", with 3 "3 messages rejetés"."""
+    return f"{n} {one if plural_form('fr', n) == 'one' else other}"
+
+
 class CountingFormatter(string.Formatter):
     """``str.format`` where ``{field:noun}`` says a count with its noun (``said``); anything else as usual.
     A count written in ASCII digits is a count too (a figure read from JSON or a form); anything else

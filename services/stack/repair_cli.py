@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from contracts.languages import in_french
 from services.runtime.local import local_database
 
 outbox_app = typer.Typer(help="Événements que le broker a refusés pour de bon (outbox_parked).", no_args_is_help=True)
@@ -34,7 +35,7 @@ def outbox_parked(database_url: DatabaseOption) -> None:
             f"{row['id']}\t{row['parked_at']:%Y-%m-%d %H:%M:%S}\t{row['topic']}\tclé {row['key']}\t"
             f"{row['event_type']}\t{row['held_behind']} en attente derrière\n\t{row['reason']}"
         )
-    typer.echo(f"{len(found)} événement(s) garé(s)")
+    typer.echo(in_french(len(found), "événement garé", "événements garés"))
 
 
 @outbox_app.command("requeue")
@@ -45,7 +46,8 @@ def outbox_requeue(
     from services.runtime.parked import requeue
 
     moved = asyncio.run(requeue(database_url, ids))
-    typer.echo(f"{len(moved)} événement(s) remis dans l'outbox : {', '.join(map(str, moved)) or 'aucun'}")
+    said = in_french(len(moved), "événement remis", "événements remis")
+    typer.echo(f"{said} dans l'outbox : {', '.join(map(str, moved)) or 'aucun'}")
 
 
 @outbox_app.command("discard")
@@ -58,7 +60,7 @@ def outbox_discard(
     from services.runtime.parked import discard
 
     gone = asyncio.run(discard(database_url, ids, why))
-    typer.echo(f"{len(gone)} événement(s) abandonné(s)")
+    typer.echo(in_french(len(gone), "événement abandonné", "événements abandonnés"))
 
 
 def replay_command(service: str) -> Callable[..., None]:
@@ -91,7 +93,8 @@ def replay_command(service: str) -> Callable[..., None]:
             raise typer.BadParameter(f"hors du catalogue : {', '.join(unknown)}", param_hint="--topic")
         when = since if since.tzinfo is not None else since.replace(tzinfo=BUSINESS_TZ)
         count = asyncio.run(replay_window(database_url, when, topic or None))
-        typer.echo(f"{count} événement(s) remis dans l'outbox de {service} depuis {when.isoformat()} (il les publie)")
+        said = in_french(count, "événement remis", "événements remis")
+        typer.echo(f"{said} dans l'outbox de {service} depuis {when.isoformat()} (il les publie)")
 
     return replay
 
@@ -144,7 +147,7 @@ def dlq_list(
         counts[d.topic] = counts.get(d.topic, 0) + 1
     for name, count in sorted(counts.items()):
         typer.echo(f"{name}: {count}")
-    typer.echo(f"{len(letters)} message(s) rejeté(s)")
+    typer.echo(in_french(len(letters), "message rejeté", "messages rejetés"))
 
 
 def _one(kafka: str, where: str) -> Any:
@@ -205,5 +208,6 @@ def dlq_replay(
 
     sent = asyncio.run(send())
     typer.echo(
-        f"{sent} message(s) renvoyé(s) sur leur sujet d'origine ; {len(letters) - sent} sans valeur (non rejouables)"
+        f"{in_french(sent, 'message renvoyé', 'messages renvoyés')} sur leur sujet d'origine ; "
+        f"{len(letters) - sent} sans valeur (non rejouables)"
     )

@@ -51,7 +51,7 @@ async def test_an_operator_lists_shows_and_replays_a_dead_letter(infra: Infra) -
     assert "odd: \ufffd\ufffd" in shown.output  # a header that is not UTF-8, shown, not a crash
 
     replayed = await operator(["dlq", "replay", where, "--kafka", infra.bootstrap])
-    assert replayed.exit_code == 0 and "1 message(s) renvoyé(s)" in replayed.output, replayed.output
+    assert replayed.exit_code == 0 and "1 message renvoyé sur" in replayed.output, replayed.output
     first, again = await read_topic(infra.bootstrap, topic, lambda r: len(r) >= 2, key=key)
     assert again.value == first.value == value
     assert list(again.headers) == list(first.headers) == headers  # no x-dlq-* header goes back

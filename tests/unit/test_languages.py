@@ -5,7 +5,7 @@ import string
 import pytest
 from babel import Locale
 
-from contracts.languages import FORMS, LANGUAGES, NOUNS, Language, fill, plural_form, said
+from contracts.languages import FORMS, LANGUAGES, NOUNS, Language, fill, in_french, plural_form, said
 from contracts.refusal_texts import TEXTS
 from services.portal.i18n import translator
 from services.portal.messages import MESSAGES
@@ -77,3 +77,12 @@ def test_every_count_in_the_catalogues_names_a_known_noun_and_none_says_s_in_bra
     sentences += [text for entry in TEXTS.values() for text in entry.values()]
     assert set().union(*(_specs(text) for text in sentences)) <= NOUNS.keys()
     assert not [text for text in sentences if "(s)" in text]
+
+
+def test_an_operators_count_is_said_in_french_without_brackets() -> None:
+    assert [in_french(n, "message rejeté", "messages rejetés") for n in (0, 1, 2, 12)] == [
+        "0 message rejeté",
+        "1 message rejeté",
+        "2 messages rejetés",
+        "12 messages rejetés",
+    ]

@@ -28,6 +28,7 @@ from opentelemetry.trace import Link, SpanKind
 from pydantic import ValidationError
 
 from contracts.debits import DebitChanged, PlanCompleted, PlanDefaulted
+from contracts.languages import in_french
 from contracts.topics import DEBITS_EVENTS
 from services.debt.adapters.pending import PendingRepository, PendingSummary, WaitingEvent
 from services.runtime.clock import Clock
@@ -78,7 +79,7 @@ def _refusal(exc: Exception) -> str:
     if isinstance(exc, Unapplicable):
         return f"inapplicable : {exc}"
     if isinstance(exc, ValidationError):
-        return f"illisible : {exc.error_count()} erreur(s) de validation"
+        return f"illisible : {in_french(exc.error_count(), 'erreur', 'erreurs')} de validation"
     return f"refusé par la base : {type(exc).__name__}: {exc}"
 
 
