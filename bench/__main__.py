@@ -20,6 +20,7 @@ from bench import (
     debit_run,
     debt_http,
     flows,
+    http_dependencies,
     ingestion,
     portal_pages,
     simulation_http,
@@ -37,8 +38,9 @@ BENCHES: dict[str, ModuleType] = {
     "debit_run": debit_run,
     "debit_intake": debit_intake,
     "breakdown": breakdown,
+    "http_dependencies": http_dependencies,
 }
-OPTIONAL = {"breakdown": "BENCH_BREAKDOWN"}
+OPTIONAL = {"breakdown": "BENCH_BREAKDOWN", "http_dependencies": "BENCH_DEPENDENCIES"}
 ISSUE_14_START = {
     "ingestion": "11 % month order, 27 % affiliate order",
     "debt_http": "16 %",
