@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.types import Message
 
 from bench.common import say, scaled, table, write_result
 from services.runtime.http import _BEARER, AffiliatePath
@@ -115,10 +116,10 @@ async def _per_call_us(app: FastAPI, calls: int) -> float:
         "server": ("bench", 80),
     }
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] != 200:
             raise RuntimeError(f"answered {message['status']}")
 
