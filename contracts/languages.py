@@ -148,15 +148,16 @@ def in_french(n: int, one: str, other: str) -> str:
 
 class CountingFormatter(string.Formatter):
     """``str.format`` where ``{field:noun}`` says a count with its noun (``said``); anything else as usual.
-    A count written in ASCII digits is a count too (a figure read from JSON or a form); anything else
-    (the "…" of a figure a refusal lacks) is written as it is."""
+    A count written in up to 18 ASCII digits is a count too (a figure read from JSON or a form); anything
+    else (the "…" of a figure a refusal lacks, 5,000 digits that ``int`` refuses past 4,300) is written
+    as it is."""
 
     def __init__(self, lang: Language) -> None:
         self.lang = lang
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec in NOUNS:
-            if isinstance(value, str) and value.isascii() and value.isdigit():
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
                 value = int(value)
             return said(self.lang, format_spec, value) if type(value) is int else str(value)
         return str(super().format_field(value, format_spec))

@@ -56,6 +56,8 @@ def test_a_sentence_says_its_counts_and_leaves_other_fields_alone() -> None:
     assert fill("fr", "{n:presentations} et {x:>3}", {"n": 2, "x": 7}) == "2 présentations et   7"
     assert fill("fr", "au plus {n:echeances}", {"n": "…"}) == "au plus …"  # a figure the refusal lacks
     assert fill("fr", "dans les {n:jours}", {"n": "30"}) == "dans les 30 jours"  # read from a form or JSON
+    huge = "9" * 5_000  # int() refuses a text past 4,300 digits: the page still renders
+    assert fill("fr", "au plus {n:echeances}", {"n": huge}) == f"au plus {huge}"
 
 
 def test_the_portal_says_counts_in_both_languages() -> None:
