@@ -2,13 +2,17 @@
 serves a service (``uvicorn.run`` with ``factory=True``, one worker, ``log_config=None``).
 
     BENCH_BODY_FILE=body.json HTTP_PORT=8000 python -m bench.bare_app constant   # same bytes, no work
+    BENCH_DSN=postgresql://… HTTP_PORT=8000 python -m bench.bare_app stored    # one pooled read, no more
     HTTP_PORT=8000 python -m bench.bare_app hello                                # hello world
 """
 
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Response
 
 
@@ -34,6 +38,36 @@ def constant() -> FastAPI:
     return app
 
 
+def stored() -> FastAPI:
+    """The floor of any debt read that goes to Postgres: ``GET /v1/affiliates/{n}/debt`` reads the
+    stored view (``SELECT view FROM position WHERE affiliate = $1``, the statement debt runs) through a
+    plain asyncpg pool and answers it. No token, no paging, no span, no middleware, no metrics: what
+    is left of the service's cost once every one of those is gone."""
+    pool: asyncpg.Pool | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal pool
+        pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=2, max_size=10)
+        yield
+        await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/affiliates/{numero}/debt")
+    async def debt(numero: str) -> Response:
+        assert pool is not None
+        async with pool.acquire() as conn:
+            view = await conn.fetchval("SELECT view FROM position WHERE affiliate = $1", numero)
+        return Response(view.encode(), media_type="application/json")
+
+    return app
+
+
 def hello() -> FastAPI:
     app = FastAPI()
 
@@ -48,7 +82,7 @@ def main() -> None:
     import uvicorn
 
     kind = sys.argv[1] if len(sys.argv) > 1 else "hello"
-    if kind not in ("constant", "hello"):
+    if kind not in ("constant", "stored", "hello"):
         raise SystemExit(f"unknown app {kind!r}")
     uvicorn.run(
         f"bench.bare_app:{kind}",

@@ -192,6 +192,7 @@ def main() -> dict[str, Any]:
         finally:
             stop_process(service)
         report_profile("debt_http-service")
+        floor = _floor(infra, dsn, path, body, token)
         body_file = infra.root / "body.json"
         body_file.write_bytes(body)
         bare_port = free_port()
@@ -220,12 +221,32 @@ def main() -> dict[str, Any]:
         "connections": CONNECTIONS,
         "service": measured,
         "baseline": baseline,
+        "floor": floor,
         "ratio": ratio(measured["rps"], baseline["rps"]),
+        "floor_ratio": ratio(floor["rps"], baseline["rps"]),
         "aim_ratio": AIM,
     }
     print_report(result)
     write_result(NAME, result)
     return result
+
+
+def _floor(infra: Infra, dsn: str, path: str, body: bytes, token: str) -> dict[str, Any]:
+    """The same read with nothing of the platform around it (``bench.bare_app stored``): the stored
+    view through a plain asyncpg pool. The distance between the service and this floor is what the
+    platform adds (token, paging, spans, middleware, metrics); the floor's own distance to the
+    constant body is the round trip to Postgres."""
+    port = free_port()
+    log = infra.root / "stored.log"
+    process = spawn(["-m", "bench.bare_app", "stored"], child_env({"HTTP_PORT": str(port), "BENCH_DSN": dsn}), log)
+    try:
+        wait_http(port, "/health/live", process, 30, log)
+        status, answered = get(port, path, {})
+        if status != 200 or answered != body:
+            raise RuntimeError(f"the floor answers {status} with {len(answered)} bytes, not the service's {len(body)}")
+        return load(infra, port, path, [f"Authorization: Bearer {token}"], "floor: bare FastAPI + one asyncpg read")
+    finally:
+        stop_process(process)
 
 
 def rows_for(result: dict[str, Any]) -> list[list[str]]:
@@ -248,13 +269,25 @@ def print_report(result: dict[str, Any]) -> None:
         f"{result['connections']} keep-alive connections, one uvicorn worker (BENCH_SCALE={result['scale']})"
     )
     rows = []
-    for key, who in (("service", "debt service (recouvrement serve debt)"), ("baseline", "bare FastAPI, same bytes")):
+    servers = (
+        ("service", "debt service (recouvrement serve debt)"),
+        ("floor", "floor: bare FastAPI + one asyncpg read"),
+        ("baseline", "bare FastAPI, same bytes"),
+    )
+    for key, who in servers:
+        if key not in result:  # a result written before the floor was measured
+            continue
         r = result[key]
         rows.append(
             [who, f"{r['requests']:,}", fmt(r["rps"]), f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}"]
         )
     print(table(["server", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms"], rows))
     print(f"  throughput ratio {result['ratio']:.1%} (aim ≥ {AIM:.0%}); seeding: {result['seeding']}")
+    if "floor" in result:
+        print(
+            f"  the floor (the stored view read through a plain pool, nothing else) is {result['floor_ratio']:.1%} "
+            f"of the bare app: the service is {ratio(result['service']['rps'], result['floor']['rps']):.1%} of it"
+        )
 
 
 if __name__ == "__main__":
