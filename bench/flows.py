@@ -14,6 +14,11 @@ affiliate leaves its slot once its validation is answered: the perception's roun
 asynchronous). Baseline in the same run: as many ``GET /health/live`` calls to requests, same client,
 same concurrency. Afterwards the databases are checked: zero lost or duplicated, or the bench fails.
 
+Tracing: ``flows`` traces as the environment says (in development every trace, its spans built and sent
+nowhere; ``OTEL_TRACES_SAMPLER_ARG``, ``BENCH_FLOW_EXPORT=1`` to send them to ``bench/span_sink.py``);
+``flows_deployed`` runs the same flows traced as ``deploy/k8s/configmap.yaml`` sets it, its share of
+traces recorded and exported, and reports the spans that arrived.
+
     BENCH_SCALE=0.05 python -m bench.flows
 """
 
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,6 +40,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import statements
 from bench.common import (
+    ROOT,
     Infra,
     child_env,
     cpu_sample,
@@ -75,6 +82,32 @@ SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
 """``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
 consuming its topics, instead of one process doing both in one event loop."""
 REPLICAS = int(os.environ.get("BENCH_FLOW_REPLICAS", "1"))
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """How the services trace during a run: the share of traces recorded, and whether their spans are
+    exported (to ``bench/span_sink.py``, as to a collector) or only built."""
+
+    sample_ratio: float
+    exported: bool
+
+
+AS_SET = Tracing(
+    float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1")), exported=os.environ.get("BENCH_FLOW_EXPORT") == "1"
+)
+"""``flows``: as the environment says (development: every trace, spans built, none sent)"""
+
+
+def deployed_sample_ratio() -> float:
+    """The share the deployment sets (``deploy/k8s/configmap.yaml``), read there so the two never differ."""
+    found = re.search(r'^\s*OTEL_TRACES_SAMPLER_ARG:\s*"?([0-9.]+)"?\s*$', DEPLOYED_CONFIG.read_text(), re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no OTEL_TRACES_SAMPLER_ARG in {DEPLOYED_CONFIG}")
+    return float(found.group(1))
+
+
+DEPLOYED_CONFIG = ROOT / "deploy" / "k8s" / "configmap.yaml"
 """``BENCH_FLOW_REPLICAS=2``: requests (the busiest service) as two replicas sharing its port and its
 consumer groups, as ``RECOUVREMENT_REQUESTS_REPLICAS=2`` runs it (with the split: two of each kind)."""
 BUSIEST = "requests"
@@ -88,8 +121,10 @@ GOAL_FLOWS = 100.0
 AIM_CPU_MS = 40.0
 """issue 14: at least 50 flows/s at no more than 40 ms of CPU per flow (two cores: 50 × 40 ms is both),
 100 flows/s the goal"""
-OUTSIDE = ("bench driver", "perception")
-"""processes that are not the platform: the load's client and the reference perception (a partner)"""
+SINK = "span receiver"
+OUTSIDE = ("bench driver", "perception", SINK)
+"""processes that are not the platform: the load's client, the reference perception (a partner) and,
+when spans are exported, their receiver (a collector, in production)"""
 STEPS = ("create", "modality", "bank_accounts", "bank_account", "simulate", "validate", "to_validated")
 HTTP_CALLS_PER_FLOW = 6
 HISTORY = [
@@ -214,6 +249,9 @@ class Stack:
 
     own: dict[str, int] = field(default_factory=dict)
     """every process and the port it answers on alone (``ports``: where each service is called)"""
+    otlp_endpoint: str | None = None
+    """where the services export their spans; none: spans are built, not sent"""
+    sample_ratio: float = 1.0
 
     def env(self, name: str) -> dict[str, str]:
         if consumes_only(name):  # requests' events process: same database and keys, consumes its topics
@@ -234,6 +272,9 @@ class Stack:
             "HTTP_PORT": str(self.own[name]),
             "TOKEN_PUBLIC_KEY_FILE": str(self.keys / "signing.pub.pem"),
         }
+        extra["OTEL_TRACES_SAMPLER_ARG"] = str(self.sample_ratio)
+        if self.otlp_endpoint is not None:
+            extra["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.otlp_endpoint
         if self.ports[name] != self.own[name]:
             extra["HTTP_SHARED_PORT"] = str(self.ports[name])
         if name == "auth":
@@ -569,6 +610,26 @@ def _pids(stack: Stack) -> dict[str, int]:
     return {name: process.pid for name, process in stack.processes.items()}
 
 
+class SpanSink:
+    """``bench/span_sink.py`` as a process: its endpoint once listening, what it received once stopped."""
+
+    def __init__(self, infra: Infra) -> None:
+        self.out = infra.root / "spans.json"
+        self.log = infra.root / "span-sink.log"
+        self.process = spawn(["-m", "bench.span_sink", str(self.out)], child_env(), self.log)
+        deadline = time.monotonic() + 30
+        while not (found := [x for x in self.log.read_text().split() if x.startswith("http://")]):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the span receiver did not start:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        self.endpoint = found[0]
+
+    def received(self) -> dict[str, Any]:
+        stop_process(self.process)
+        received: dict[str, Any] = json.loads(self.out.read_text())
+        return received
+
+
 # --- checks -----------------------------------------------------------------------------------------
 
 
@@ -634,11 +695,39 @@ def _uvloop_run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
 
 
+def prepare(stack: Stack, numbers: list[str]) -> tuple[list[tuple[str, ChargeBooked]], dict[str, int], float]:
+    """The affiliates' accounts, bank accounts and debt, through the services' own imports and topics,
+    until requests and simulation know them all: the entries, what each service knows, the seconds."""
+    started = time.monotonic()
+    password_hash = Passwords().hash("Bench-flows-2024!")
+    asyncio.run(import_export(stack.dsn["auth"], export(numbers, password_hash)))
+    asyncio.run(import_bank_accounts(stack.dsn["debits"], bank_accounts(numbers)))
+    entries = ledger(numbers)
+    asyncio.run(publish(stack.infra.bootstrap, entries))
+    known = asyncio.run(wait_known(stack, numbers, len(entries)))
+    setup_s = time.monotonic() - started
+    say(
+        f"setup: {len(numbers):,} profiles (auth import), {len(numbers):,} bank accounts (debits import), "
+        f"{len(entries):,} ledger entries ({DEBT_LEDGER.name}); requests and simulation know them all after "
+        f"{setup_s:.1f} s"
+    )
+    return entries, known, setup_s
+
+
 def main() -> dict[str, Any]:
+    return run(AS_SET, NAME)
+
+
+def main_as_deployed() -> dict[str, Any]:
+    """``flows_deployed``: the same run, traced as the deployment traces (its sampling, spans exported)."""
+    return run(Tracing(deployed_sample_ratio(), exported=True), f"{NAME}_deployed")
+
+
+def run(tracing: Tracing, label: str) -> dict[str, Any]:
     n = affiliate_count()
     concurrency = min(CONCURRENCY, n)
     numbers = affiliates(n)
-    with infrastructure(NAME) as infra:
+    with infrastructure(label) as infra:
         keys = infra.root / "keys"
         generate_keypair(keys / "signing.pem", keys / "signing.pub.pem")
         generate_keypair(keys / "quote.pem", keys / "quote.pub.pem")
@@ -651,22 +740,16 @@ def main() -> dict[str, Any]:
         now = datetime.now(UTC)
         tokens = {a: issuer.issue(Principal(str(uuid.uuid4()), f"bench.{a}", frozenset({a})), now)[0] for a in numbers}
         stack = Stack(infra, keys)
+        stack.sample_ratio = tracing.sample_ratio
+        sink = SpanSink(infra) if tracing.exported else None
+        spans: dict[str, Any] | None = None
         try:
+            if sink is not None:
+                stack.otlp_endpoint = sink.endpoint
             started = time.monotonic()
             stack.start()
             say(f"five services and the reference perception ready in {time.monotonic() - started:.1f} s")
-            started = time.monotonic()
-            password_hash = Passwords().hash("Bench-flows-2024!")
-            asyncio.run(import_export(stack.dsn["auth"], export(numbers, password_hash)))
-            asyncio.run(import_bank_accounts(stack.dsn["debits"], bank_accounts(numbers)))
-            entries = ledger(numbers)
-            asyncio.run(publish(infra.bootstrap, entries))
-            known = asyncio.run(wait_known(stack, numbers, len(entries)))
-            setup_s = time.monotonic() - started
-            say(
-                f"setup: {n:,} profiles (auth import), {n:,} bank accounts (debits import), {len(entries):,} "
-                f"ledger entries ({DEBT_LEDGER.name}); requests and simulation know them all after {setup_s:.1f} s"
-            )
+            entries, known, setup_s = prepare(stack, numbers)
             say(f"baseline: {n * HTTP_CALLS_PER_FLOW:,} GET /health/live on requests, {concurrency} in flight")
             baseline = _uvloop_run(lambda: run_trivial(stack.ports["requests"], n * HTTP_CALLS_PER_FLOW, concurrency))
             say(
@@ -675,11 +758,12 @@ def main() -> dict[str, Any]:
             )
             say(f"flows: {n:,} affiliates, {concurrency} in flight")
             asyncio.run(statements.reset(stack.infra.server_url))
-            cpu_before = cpu_sample(_pids(stack), stack.infra)
+            watched = _pids(stack) | ({SINK: sink.process.pid} if sink is not None else {})
+            cpu_before = cpu_sample(watched, stack.infra)
             cpu_started = time.monotonic()
             measured = _uvloop_run(lambda: run_flows(stack, tokens, concurrency))
             cpu_wall = time.monotonic() - cpu_started
-            cpu = cpu_used(cpu_before, cpu_sample(_pids(stack), stack.infra))
+            cpu = cpu_used(cpu_before, cpu_sample(watched, stack.infra))
             sql = _statements_per_flow(stack, n)
             validate = measured["steps"]["validate"]
             say(
@@ -694,13 +778,15 @@ def main() -> dict[str, Any]:
                 say(f"  error {error}")
             counts = asyncio.run(check_databases(stack, numbers, measured["steps"]["simulate"]["n"]))
         finally:
-            stack.stop()
+            stack.stop()  # first: the services send their last spans as they stop
+            if sink is not None:
+                spans = sink.received()
         for name in SERVICES:
             report_profile(f"flows-{name}", limit=30)
     expected = expected_counts(n, measured["steps"]["simulate"]["n"])
     wrong = {k: (counts[k], expected[k]) for k in expected if counts[k] != expected[k]}
     result = {
-        "bench": NAME,
+        "bench": label,
         "scale": scale(),
         "machine": machine(),
         "affiliates": n,
@@ -715,13 +801,14 @@ def main() -> dict[str, Any]:
         "aim_flows_per_s": AIM_FLOWS,
         "cpu_s": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "cpu_window_s": cpu_wall,
+        "tracing": {"sample_ratio": tracing.sample_ratio, "exported": tracing.exported, "received": spans},
         "statements_per_flow": sql,
         "db_counts": counts,
         "db_expected": expected,
         "db_wrong": wrong,
     }
     print_report(result)
-    write_result(NAME, result)
+    write_result(label, result)
     if measured["errors"] or wrong:
         raise RuntimeError(
             f"{len(measured['errors'])} flows failed; database counts off (got, expected): {wrong}; "
@@ -743,7 +830,8 @@ def rows_for(result: dict[str, Any]) -> list[list[str]]:
     every, platform = cpu_per_flow_ms(result)
     return [
         [
-            f"flows ({result['affiliates']:,} affiliates, {result['concurrency']} in flight{_shape(result)})",
+            f"flows ({result['affiliates']:,} affiliates, {result['concurrency']} in flight{_shape(result)}; "
+            f"traces {_tracing(result)})",
             f"{f['flows_per_s']:.1f} flows/s at {every:.1f} ms CPU/flow ({platform:.1f} the platform's); "
             f"p99 validate→VALIDATED {f['steps']['to_validated']['p99_ms']:.0f} ms",
             f"{fmt(f['calls_per_s'])} flow calls/s",
@@ -752,6 +840,13 @@ def rows_for(result: dict[str, Any]) -> list[list[str]]:
             f"≥ {AIM_FLOWS:.0f} flows/s, ≤ {AIM_CPU_MS:.0f} ms CPU/flow (goal {GOAL_FLOWS:.0f})",
         ]
     ]
+
+
+def _tracing(result: dict[str, Any]) -> str:
+    """how the services traced: ``100 % of traces, spans built, not sent`` or ``10 % …, exported``"""
+    tracing = result.get("tracing", {"sample_ratio": 1.0, "exported": False})
+    sent = "exported to an OTLP receiver" if tracing["exported"] else "spans built, not sent"
+    return f"{tracing['sample_ratio']:.0%} of traces recorded, {sent}"
 
 
 def _shape(result: dict[str, Any]) -> str:
@@ -792,6 +887,16 @@ def print_report(result: dict[str, Any]) -> None:
         f"  CPU per flow {every:.1f} ms (aim ≤ {AIM_CPU_MS:.0f}), of which the platform's (services, Postgres, "
         f"broker) {platform:.1f} ms and the bench client's and the reference perception's the rest"
     )
+    print(f"  tracing: {_tracing(result)}")
+    if received := result.get("tracing", {}).get("received"):
+        flows = max(1, f["flows"])
+        print(
+            f"  spans received: {received['spans']:,} ({received['spans'] / flows:.1f} per flow: "
+            + ", ".join(f"{k} {v / flows:.1f}" for k, v in received["per_service"].items())
+            + f"), {received['traces']:,} traces (by services crossed: "
+            + ", ".join(f"{k}: {v:,}" for k, v in received["traces_by_services_crossed"].items())
+            + f"); {received['rejected']} export bodies refused"
+        )
     if sql := result["statements_per_flow"]:
         print("  SQL statements per flow during the flows (pg_stat_statements, top level; BENCH_STATEMENTS=1):")
         print(
