@@ -23,7 +23,8 @@ from services.simulation.domain.quote_terms import (
 )
 from services.simulation.domain.refusals import refused
 
-AUCUNE = range(0)
+NO_INSTALLMENTS = range(0)
+"""a tier that allows no installment count (or a full payment: one debit, no installments)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,12 @@ def last_installment(remaining: Decimal, installments: int) -> Decimal:
 
 def _allowed_installments(programme: Programme, tier: Tier, to_pay: Decimal) -> range:
     if tier.modality != "INSTALLMENTS" or to_pay <= ZERO:
-        return AUCUNE
+        return NO_INSTALLMENTS
     low = tier.min_installments or 1
     high = min(tier.max_installments or programme.max_installments, programme.max_installments)
     allowed = [n for n in range(low, high + 1) if installment_amount(to_pay, n) >= programme.minimum_installment]
     # ``rest // n`` never grows with n: the allowed counts are the first ones of the tier, without a gap.
-    return range(allowed[0], allowed[-1] + 1) if allowed else AUCUNE
+    return range(allowed[0], allowed[-1] + 1) if allowed else NO_INSTALLMENTS
 
 
 def _option(programme: Programme, debt: EligibleDebt, tier: Tier) -> TierOption:
