@@ -14,10 +14,13 @@ from services.debt.adapters.repository import PositionRepository
 from services.debt.domain.position import Position
 from services.debt.entrypoints.dependencies import Dependencies
 from services.debt.service.read_models import debt_view_json
+from services.runtime.direct import DirectRoute
 from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 
-router = APIRouter(prefix="/v1", tags=["créance"])
+router = APIRouter(prefix="/v1", tags=["créance"], route_class=DirectRoute)
+"""The portal reads an affiliate's debt on most of its pages: served without FastAPI's per-call
+solving of the dependencies when the call allows (``runtime/direct.py``)."""
 
 
 class AmountsOut(BaseModel):

@@ -1,0 +1,198 @@
+"""Reads served without FastAPI's per-call solving of their dependencies, when the call is the common
+one; by FastAPI otherwise. One handler, the same answers.
+
+Why: FastAPI solves a route's dependencies anew on every call, walking the tree of its dependencies,
+building a cache key and running a validation for each parameter. For the debt read (the bearer
+token, a pooled connection, the service's settings, the paging) that was about a quarter of the
+service's CPU per call: 93 of the 128 µs its route took in a loop of ASGI calls
+(``bench.http_dependencies``), and 2,010 → 2,622 req/s served (``bench.debt_http``, 2026-12-08).
+
+A route of class ``DirectRoute`` is declared as any other: its signature documents it (OpenAPI) and
+tells FastAPI what to check. When the route is built, its dependencies are compiled into a plan, if
+every one of them is of a kind this module resolves as FastAPI does (below). A call with no query
+string, whose path parameters match their patterns, is then served by the plan: the same dependency
+functions, called in the same order with the same arguments, the same endpoint. Any other call (a
+query, a path that does not match and earns FastAPI's 422, an app with dependency overrides) is
+served by FastAPI, whose answers are the reference.
+
+What a plan resolves: the request and the response; ``async def`` dependencies, objects whose
+``__call__`` is ``async`` (FastAPI's ``HTTPBearer``) and ``yield`` dependencies of
+``scope="function"`` (entered in the call's own stack and left when the endpoint returns, before the
+answer is written, as FastAPI does); query parameters that have a default (a call without a query
+string gets the defaults). Path parameters, checked by FastAPI's own field for each (a value it would
+refuse sends the call to FastAPI, for its 422). Not: headers,
+cookies, bodies, security scopes, background tasks, plain ``def`` dependencies (FastAPI runs those on
+a thread), ``yield`` dependencies of the request's scope, an endpoint that returns anything but a
+``Response`` (FastAPI serializes those): a route with any of them is served by FastAPI on every call,
+and ``compile_route`` says why (``tests/unit/test_direct_routes.py`` holds the debt read to a plan).
+"""
+
+import inspect
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi._compat import ModelField
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class NotDirect(Exception):
+    """What keeps a route from a plan (the reason is the message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One dependency: its callable, the arguments it takes, and the dependencies those come from."""
+
+    name: str | None
+    call: Callable[..., Any]
+    yields: bool
+    defaults: tuple[tuple[str, Any], ...]
+    request_names: tuple[str, ...]
+    """the parameters given the request (declared as a ``Request`` or an ``HTTPConnection``)"""
+    response_name: str | None
+    steps: "tuple[_Step, ...]"
+    use_cache: bool
+
+    async def value(self, request: Request, response: Response, stack: AsyncExitStack, cache: dict[Any, Any]) -> Any:
+        if self.use_cache and self.call in cache:  # as FastAPI: one value per dependency and call
+            return cache[self.call]
+        arguments = dict(self.defaults)
+        for name in self.request_names:
+            arguments[name] = request
+        if self.response_name is not None:
+            arguments[self.response_name] = response
+        for step in self.steps:
+            arguments[step.name or ""] = await step.value(request, response, stack, cache)
+        if self.yields:
+            found = await stack.enter_async_context(asynccontextmanager(self.call)(**arguments))
+        else:
+            found = await self.call(**arguments)
+        if self.use_cache:
+            cache[self.call] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A route's dependencies, compiled: what its endpoint is given on a direct call."""
+
+    endpoint: _Step
+    paths: tuple[ModelField, ...]
+
+    def path_values(self, request: Request) -> dict[str, Any] | None:
+        """The path parameters as FastAPI validates them (its own field, the same check), or None when
+        the call is not one for the plan: a query string, or a path parameter FastAPI would refuse."""
+        if request.scope["query_string"]:
+            return None
+        values = {}
+        for field in self.paths:
+            value, errors = field.validate(request.path_params[field.alias], {}, loc=("path", field.alias))
+            if errors:
+                return None
+            values[field.name] = value
+        return values
+
+    async def arguments(self, request: Request, paths: dict[str, Any], stack: AsyncExitStack) -> dict[str, Any]:
+        response = Response()  # the sub-response a handler may set headers on, as FastAPI gives it
+        del response.headers["content-length"]
+        response.status_code = None  # type: ignore[assignment]  # as FastAPI leaves it: unset
+        cache: dict[Any, Any] = {}
+        arguments = dict(paths)
+        for step in self.endpoint.steps:
+            arguments[step.name or ""] = await step.value(request, response, stack, cache)
+        for name in self.endpoint.request_names:
+            arguments[name] = request
+        if self.endpoint.response_name is not None:
+            arguments[self.endpoint.response_name] = response
+        return arguments
+
+
+IMMUTABLE = (type(None), bool, int, float, str, bytes)
+"""defaults given as they are: FastAPI gives a copy of a default, the same thing for these"""
+
+
+def compile_route(route: APIRoute) -> Plan:
+    """The plan of ``route``, or ``NotDirect`` saying which of its parts FastAPI must solve."""
+    returns = inspect.signature(route.endpoint).return_annotation
+    if returns is not Response or not inspect.iscoroutinefunction(route.endpoint):
+        raise NotDirect(f"{route.name} is not an async def returning a Response (FastAPI serializes what it returns)")
+    dependant = route.dependant
+    if dependant.query_params:
+        raise NotDirect(f"{route.name} takes query parameters itself (declare them in a dependency, with defaults)")
+    return Plan(_step(dependant, route.name, top=True), tuple(dependant.path_params))
+
+
+def _step(dependant: Dependant, where: str, *, top: bool = False) -> _Step:
+    call = dependant.call
+    label = f"{where}: {dependant.name or getattr(call, '__name__', call)}"
+    if call is None:
+        raise NotDirect(f"{label} has nothing to call")
+    unsupported = {
+        "header parameters": dependant.header_params,
+        "cookie parameters": dependant.cookie_params,
+        "a body": dependant.body_params,
+        "security scopes": dependant.security_scopes_param_name,
+        "background tasks": dependant.background_tasks_param_name,
+        "a websocket": dependant.websocket_param_name,
+        "path parameters": None if top else dependant.path_params,
+    }
+    for what, found in unsupported.items():
+        if found:
+            raise NotDirect(f"{label} takes {what}")
+    yields = inspect.isasyncgenfunction(call)
+    if yields and dependant.scope != "function":
+        raise NotDirect(f"{label} yields in the request's scope (it would be left after the answer is written)")
+    if not (top or yields or inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)):
+        raise NotDirect(f"{label} is not async (FastAPI runs it on a thread)")
+    defaults = []
+    for field in dependant.query_params:
+        default = field.get_default()
+        if field.field_info.is_required() or field.field_info.validate_default or not isinstance(default, IMMUTABLE):
+            raise NotDirect(f"{label}: query parameter {field.alias} has no plain default")
+        defaults.append((field.name, default))
+    return _Step(
+        name=dependant.name,
+        call=call,
+        yields=yields,
+        defaults=tuple(defaults),
+        request_names=tuple(
+            name for name in (dependant.request_param_name, dependant.http_connection_param_name) if name is not None
+        ),
+        response_name=dependant.response_param_name,
+        steps=tuple(_step(sub, where) for sub in dependant.dependencies),
+        use_cache=dependant.use_cache,
+    )
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class DirectRoute(APIRoute):
+    """A route served by its plan when the call fits it, by FastAPI otherwise (see the module)."""
+
+    plan: Plan | None = None
+
+    def get_route_handler(self) -> Handler:
+        by_fastapi = super().get_route_handler()
+        try:
+            plan = compile_route(self)
+        except NotDirect:
+            return by_fastapi
+        self.plan = plan
+        endpoint = self.endpoint
+        overrides = self.dependency_overrides_provider
+
+        async def handler(request: Request) -> Response:
+            paths = plan.path_values(request)
+            if paths is None or getattr(overrides, "dependency_overrides", None):
+                return await by_fastapi(request)
+            async with AsyncExitStack() as stack:  # the call's yield dependencies, left when the endpoint returns
+                answer: Response = await endpoint(**await plan.arguments(request, paths, stack))
+            return answer
+
+        return handler

@@ -1,0 +1,236 @@
+"""A ``DirectRoute`` answers every call exactly as FastAPI does, and solves the common one itself
+(``services/runtime/direct.py``).
+
+The same endpoint, with the runtime's own dependencies (the bearer token verified by a real
+``TokenVerifier``, the pooled connection in its turn, the service's dependency object, the paging),
+is mounted twice: on a ``DirectRoute`` and on FastAPI's ``APIRoute``. Each call below goes to both;
+status, body and headers must be the same, and so must what happened to the pool. A stand-in pool
+counts its connections: a unit test, no database."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.debt.entrypoints.http import router as debt_router
+from services.runtime.direct import DirectRoute, NotDirect, compile_route
+from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, dependencies_of, require_affiliate
+from services.runtime.paging import Page, page_of
+from services.runtime.problems import install_problem_handlers
+from services.runtime.telemetry import server_spans
+from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier, generate_keypair
+from services.runtime.turns import Priority
+
+MINE = "1234567"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+THEIRS = "7654321"
+
+
+@dataclass
+class Settings:
+    periods: int = 5
+
+
+@dataclass
+class Pool:
+    """Counts what a pool would: connections taken, given back, and at which priority."""
+
+    taken: list[Priority] = field(default_factory=list)
+    given_back: int = 0
+
+    @asynccontextmanager
+    async def acquire_as(self, priority: Priority) -> AsyncIterator[object]:
+        self.taken.append(priority)
+        try:
+            yield object()
+        finally:
+            self.given_back += 1
+
+
+Service = dependencies_of(Settings)
+
+
+def _app(route_class: type[APIRoute], verifier: TokenVerifier, pool: Pool, app: FastAPI | None = None) -> FastAPI:
+    router = APIRouter(prefix="/v1", route_class=route_class)
+
+    @router.get("/affiliates/{numero}/debt")
+    async def read(
+        numero: AffiliatePath,
+        principal: CurrentPrincipal,
+        deps: Annotated[Settings, Depends(Service)],
+        conn: Connection,
+        page: Page,
+        request: Request,
+        response: Response,
+    ) -> Response:
+        require_affiliate(principal, numero)
+        periods = [{"period": f"2026-{month:02d}"} for month in range(1, deps.periods + 1)]
+        shown = page_of(periods, lambda p: [p["period"]], page, request, response)
+        link = {"Link": response.headers["link"]} if "link" in response.headers else None
+        body = json.dumps({"affiliate": numero, "by": principal.login, "periods": shown}).encode()
+        return Response(body, media_type="application/json", headers=link)
+
+    app = app or FastAPI()
+    app.state.platform = SimpleNamespace(verifier=verifier, pool=pool)
+    app.state.dependencies = Settings()
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[TokenIssuer, TokenVerifier]:
+    folder: Path = tmp_path_factory.mktemp("keys")
+    generate_keypair(folder / "signing.pem", folder / "signing.pub.pem")
+    issuer = TokenIssuer(
+        (folder / "signing.pem").read_bytes(), issuer="test", audience="test", ttl=timedelta(minutes=15)
+    )
+    verifier = TokenVerifier((folder / "signing.pub.pem").read_bytes(), issuer="test", audience="test")
+    return issuer, verifier
+
+
+CALLS = [
+    ("mine, whole", f"/v1/affiliates/{MINE}/debt", "valid", True),
+    ("someone else's", f"/v1/affiliates/{THEIRS}/debt", "valid", True),
+    ("no token", f"/v1/affiliates/{MINE}/debt", None, True),
+    ("a token not signed by auth", f"/v1/affiliates/{MINE}/debt", "Bearer not.a.token", True),
+    ("another scheme", f"/v1/affiliates/{MINE}/debt", "Basic dXNlcjpwYXNz", True),
+    ("an empty bearer", f"/v1/affiliates/{MINE}/debt", "Bearer ", True),
+    ("a number too short", "/v1/affiliates/123/debt", "valid", False),
+    ("a number and a newline", f"/v1/affiliates/{MINE}%0A/debt", "valid", False),
+    ("letters", "/v1/affiliates/12a4567/debt", "valid", False),
+    ("a page", f"/v1/affiliates/{MINE}/debt?limit=2", "valid", False),
+    ("a page without a token", f"/v1/affiliates/{MINE}/debt?limit=2", None, False),
+    ("a limit of 0", f"/v1/affiliates/{MINE}/debt?limit=0", "valid", False),
+    ("a cursor from nowhere", f"/v1/affiliates/{MINE}/debt?cursor=WyJ4Il0", "valid", False),
+    ("a cursor of symbols", f"/v1/affiliates/{MINE}/debt?cursor=%21%21", "valid", False),
+    ("an unknown parameter", f"/v1/affiliates/{MINE}/debt?x=1", "valid", False),
+]
+
+
+@pytest.mark.parametrize(("label", "path", "authorization", "direct"), CALLS, ids=[c[0] for c in CALLS])
+async def test_a_call_is_answered_as_fastapi_answers_it(
+    keys: tuple[TokenIssuer, TokenVerifier],
+    monkeypatch: pytest.MonkeyPatch,
+    label: str,
+    path: str,
+    authorization: str | None,
+    direct: bool,
+) -> None:
+    issuer, verifier = keys
+    token, _ = issuer.issue(Principal(str(uuid.uuid4()), "a.login", frozenset({MINE})), datetime.now(UTC))
+    headers = (
+        {}
+        if authorization is None
+        else {"authorization": f"Bearer {token}" if authorization == "valid" else authorization}
+    )
+    solved_by_fastapi = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        solved_by_fastapi.append(kwargs["dependant"].call)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    answers, pools = [], []
+    for route_class in (DirectRoute, APIRoute):
+        pool = Pool()
+        app = _app(route_class, verifier, pool)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            answers.append(await client.get(path, headers=headers))
+        pools.append(pool)
+    by_direct, by_fastapi = answers
+    assert (by_direct.status_code, by_direct.content) == (by_fastapi.status_code, by_fastapi.content)
+    for name in ("content-type", "link", "www-authenticate", "content-length"):
+        assert by_direct.headers.get(name) == by_fastapi.headers.get(name), name
+    assert pools[0] == pools[1]  # the same connections taken, at the same priority, all given back
+    assert pools[0].given_back == len(pools[0].taken)
+    # FastAPI solved the APIRoute's call, and the DirectRoute's only when the call did not fit its plan.
+    assert len(solved_by_fastapi) == (1 if direct else 2)
+
+
+async def test_the_whole_answers_and_their_status(keys: tuple[TokenIssuer, TokenVerifier]) -> None:
+    """What the calls above compare, stated: so that two paths answering alike cannot both be wrong."""
+    issuer, verifier = keys
+    token, _ = issuer.issue(Principal(str(uuid.uuid4()), "a.login", frozenset({MINE})), datetime.now(UTC))
+    pool = Pool()
+    app = _app(DirectRoute, verifier, pool)
+    bearer = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        mine = await client.get(f"/v1/affiliates/{MINE}/debt", headers=bearer)
+        theirs = await client.get(f"/v1/affiliates/{THEIRS}/debt", headers=bearer)
+        nobody = await client.get(f"/v1/affiliates/{MINE}/debt")
+        page = await client.get(f"/v1/affiliates/{MINE}/debt?limit=2", headers=bearer)
+    assert mine.status_code == 200
+    assert mine.json() == {
+        "affiliate": MINE,
+        "by": "a.login",
+        "periods": [{"period": f"2026-0{m}"} for m in range(1, 6)],
+    }
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "affilie-introuvable")
+    assert (nobody.status_code, nobody.json()["code"], nobody.headers["www-authenticate"]) == (
+        401,
+        "non-authentifie",
+        "Bearer",
+    )
+    assert [p["period"] for p in page.json()["periods"]] == ["2026-01", "2026-02"]
+    assert 'rel="next"' in page.headers["link"]
+    # A connection for each authenticated call (taken after the token is checked), each given back.
+    assert pool.taken == [Priority.ORDINARY] * 3
+    assert pool.given_back == 3
+
+
+def test_the_debt_read_is_served_by_its_plan() -> None:
+    """A parameter the plan cannot give would send every debt read back to FastAPI, silently."""
+    [route] = [r for r in debt_router.routes if isinstance(r, DirectRoute)]
+    assert route.plan is not None
+    assert [step.name for step in route.plan.endpoint.steps] == ["principal", "deps", "conn", "page"]
+
+
+def test_a_route_the_plan_cannot_serve_says_why() -> None:
+    router = APIRouter(route_class=DirectRoute)
+
+    @router.get("/x")
+    async def returns_a_model(limit: int) -> dict[str, int]:
+        return {"limit": limit}
+
+    [route] = router.routes
+    assert isinstance(route, DirectRoute) and route.plan is None
+    with pytest.raises(NotDirect, match="returning a Response"):
+        compile_route(route)
+
+
+async def test_a_direct_call_has_the_same_server_span(keys: tuple[TokenIssuer, TokenVerifier]) -> None:
+    """The SERVER span is FastAPI's, around the route: a call the plan serves is traced as before."""
+    issuer, verifier = keys
+    token, _ = issuer.issue(Principal(str(uuid.uuid4()), "a.login", frozenset({MINE})), datetime.now(UTC))
+    spans = []
+    for route_class in (DirectRoute, APIRoute):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        app = _app(route_class, verifier, Pool(), FastAPI(telemetry=server_spans(provider)))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            answer = await client.get(
+                f"/v1/affiliates/{MINE}/debt",
+                headers={"authorization": f"Bearer {token}", "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
+            )
+        assert answer.status_code == 200
+        [span] = exporter.get_finished_spans()
+        spans.append((span.name, f"{span.context.trace_id:032x}", dict(span.attributes or {})))
+    assert spans[0] == spans[1]
+    assert spans[0][:2] == ("GET /v1/affiliates/{numero}/debt", TRACE_ID)
