@@ -19,7 +19,7 @@ import json
 import os
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,8 +44,12 @@ from bench.common import (
     write_result,
 )
 from bench.debt_http import AFFILIATE, PERIODS, ledger, seed
+from contracts.simulation import Quote
 from contracts.topics import DEBT_LEDGER, DEBT_POSITIONS
 from services.runtime.tokens import Principal, TokenIssuer, generate_keypair
+from services.simulation.adapters.repository import SimulationRepository
+from services.simulation.config import SimulationSettings
+from services.simulation.domain.quote_terms import quote_terms
 from services.stack.embedded import free_port, free_ports
 
 NAME = "simulation_http"
@@ -197,6 +201,7 @@ def main() -> dict[str, Any]:
             headers = [f"Authorization: Bearer {token}", "Content-Type: application/json"]
             measured = load(infra, port, headers, str(body_file), "simulation service")
             quotes = asyncio.run(_count(simulation_dsn, "SELECT count(*) FROM quotes"))
+            computation_us = asyncio.run(quote_computation_us(simulation_dsn))
         finally:
             stop_process(service)
             stop_process(debt)
@@ -236,10 +241,51 @@ def main() -> dict[str, Any]:
         "baseline": baseline,
         "ratio": ratio(measured["rps"], baseline["rps"]),
         "aim_ratio": AIM,
+        "quote_computation_us": computation_us,
+        "aim_budget_us": 1e6 / (AIM * baseline["rps"]),
     }
     print_report(result)
     write_result(NAME, result)
     return result
+
+
+async def quote_computation_us(dsn: str, quotes: int = 300) -> float:
+    """What the quote alone costs, in this process: the service's own domain and serialization
+    (``quote_terms``, then the ``Quote`` and its JSON, as ``issue_quote`` builds them) on the position
+    the service projected, with no HTTP, database, seal or span. A floor under any implementation that
+    computes the quote when it is asked for; the faster of three passes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        position = await SimulationRepository(conn).position_of(AFFILIATE)
+    finally:
+        await conn.close()
+    assert position is not None
+    settings = SimulationSettings()
+    programme = settings.load_programme()
+    calendar = settings.business_calendar(programme)
+
+    def one() -> str:
+        terms = quote_terms(
+            programme, calendar, position.debt, "INSTALLMENTS", date.today(), advance=ADVANCE, installments=INSTALLMENTS
+        )
+        now = datetime.now(UTC)
+        quote = Quote.model_construct(
+            **dict(terms),
+            quote_id=uuid.uuid4(),
+            affiliate=AFFILIATE,
+            debt_version=position.version,
+            issued_at=now,
+            expires_at=now + timedelta(minutes=programme.quote_validity_minutes),
+        )
+        return quote.model_dump_json()
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(quotes):
+            one()
+        best = min(best, (time.perf_counter() - started) / quotes * 1e6)
+    return best
 
 
 async def _count(dsn: str, query: str) -> int:
@@ -281,6 +327,13 @@ def print_report(result: dict[str, Any]) -> None:
         )
     print(table(["server", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms"], rows))
     print(f"  throughput ratio {result['ratio']:.1%} (aim ≥ {AIM:.0%}); {result['quotes_stored']:,} quotes stored")
+    if "quote_computation_us" in result:
+        print(
+            "  the quote alone (its terms and its JSON, in one process, no I/O): "
+            f"{result['quote_computation_us']:.0f} µs; "
+            f"the aim leaves {result['aim_budget_us']:.0f} µs of CPU per call ({AIM:.0%} of the bare app's "
+            f"{1e6 / result['baseline']['rps']:.0f} µs)"
+        )
     print(f"  seeding: {result['seeding']}")
 
 
