@@ -34,6 +34,7 @@ from services.runtime.problems import install_problem_handlers
 from services.runtime.telemetry import server_spans
 from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier, generate_keypair
 from services.runtime.turns import Priority
+from services.simulation.entrypoints.http import router as simulation_router
 
 MINE = "1234567"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -234,3 +235,49 @@ async def test_a_direct_call_has_the_same_server_span(keys: tuple[TokenIssuer, T
         spans.append((span.name, f"{span.context.trace_id:032x}", dict(span.attributes or {})))
     assert spans[0] == spans[1]
     assert spans[0][:2] == ("GET /v1/affiliates/{numero}/debt", TRACE_ID)
+
+
+def test_simulations_reads_are_served_by_their_plans_and_its_posts_by_fastapi() -> None:
+    plans = {(route.path, *route.methods): route.plan is not None for route in simulation_router.routes}
+    assert plans == {
+        ("/v1/simulations/{quote_id}", "GET"): True,
+        ("/v1/programme", "GET"): True,
+        ("/v1/simulations", "POST"): False,  # a body: FastAPI reads and checks it
+        ("/v1/simulations/options", "POST"): False,
+    }
+
+
+QUOTE = "0b5e2a4c-7c1e-4d8e-9f57-2a6f3c1d9e10"
+
+
+@pytest.mark.parametrize(
+    ("quote_id", "direct"),
+    [(QUOTE, True), (QUOTE.upper(), True), (QUOTE.replace("-", ""), True), ("not-a-quote", False), ("1" * 300, False)],
+)
+async def test_a_uuid_in_the_path_is_read_as_fastapi_reads_it(
+    monkeypatch: pytest.MonkeyPatch, quote_id: str, direct: bool
+) -> None:
+    solved_by_fastapi = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        solved_by_fastapi.append(kwargs["dependant"].call)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    answers = []
+    for route_class in (DirectRoute, APIRoute):
+        router = APIRouter(route_class=route_class)
+
+        @router.get("/quotes/{quote_id}")
+        async def read(quote_id: uuid.UUID) -> Response:
+            return Response(json.dumps({"id": str(quote_id), "kind": type(quote_id).__name__}).encode())
+
+        app = FastAPI()
+        install_problem_handlers(app)
+        app.include_router(router)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            answers.append(await client.get(f"/quotes/{quote_id}"))
+    assert (answers[0].status_code, answers[0].content) == (answers[1].status_code, answers[1].content)
+    assert answers[0].status_code == (200 if direct else 422)
+    assert len(solved_by_fastapi) == (1 if direct else 2)

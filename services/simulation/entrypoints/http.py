@@ -11,6 +11,7 @@ from contracts.identifiers import AffiliateNumber
 from contracts.money import ZERO, Money
 from contracts.programme import Modality, Programme, Rates
 from contracts.simulation import RemiseAmounts, SealedQuote
+from services.runtime.direct import DirectRoute
 from services.runtime.http import Connection, CurrentPrincipal, require_affiliate
 from services.runtime.problems import Problem
 from services.runtime.seals import Sealer
@@ -20,7 +21,9 @@ from services.simulation.entrypoints.dependencies import Dependencies
 from services.simulation.service.options import Options, simulation_options
 from services.simulation.service.quoting import QuoteRequest, issue_quote, read_quote
 
-router = APIRouter(prefix="/v1", tags=["simulation"])
+router = APIRouter(prefix="/v1", tags=["simulation"], route_class=DirectRoute)
+"""The reads (a quote again, the programme) served without FastAPI's per-call solving of their
+dependencies when the call allows (``runtime/direct.py``); the POSTs, which take a body, by FastAPI."""
 
 
 class SimulationIn(BaseModel):
