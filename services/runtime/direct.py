@@ -25,6 +25,11 @@ cookies, bodies, security scopes, background tasks, plain ``def`` dependencies (
 a thread), ``yield`` dependencies of the request's scope, an endpoint that returns anything but a
 ``Response`` (FastAPI serializes those): a route with any of them is served by FastAPI on every call,
 and ``compile_route`` says why (``tests/unit/test_direct_routes.py`` holds the debt read to a plan).
+
+FastAPI is pinned (``pyproject.toml``): the plan reads its ``Dependant`` and, for a route included in
+a router, the route as that inclusion made it (a private context variable, read as FastAPI's own
+``get_route_handler`` reads it); the tests compare the two paths' answers call by call, so an
+upgrade that changes either shows there.
 """
 
 import inspect
@@ -35,7 +40,7 @@ from typing import Any
 
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -116,8 +121,10 @@ IMMUTABLE = (type(None), bool, int, float, str, bytes)
 """defaults given as they are: FastAPI gives a copy of a default, the same thing for these"""
 
 
-def compile_route(route: APIRoute) -> Plan:
-    """The plan of ``route``, or ``NotDirect`` saying which of its parts FastAPI must solve."""
+def compile_route(route: Any) -> Plan:
+    """The plan of ``route`` (an ``APIRoute``, or the route as a router included it: FastAPI's
+    ``_EffectiveRouteContext``, whose dependant has the inclusion's dependencies too), or
+    ``NotDirect`` saying which of its parts FastAPI must solve."""
     returns = inspect.signature(route.endpoint).return_annotation
     if returns is not Response or not inspect.iscoroutinefunction(route.endpoint):
         raise NotDirect(f"{route.name} is not an async def returning a Response (FastAPI serializes what it returns)")
@@ -179,13 +186,18 @@ class DirectRoute(APIRoute):
 
     def get_route_handler(self) -> Handler:
         by_fastapi = super().get_route_handler()
+        # FastAPI builds a route's handler again for each router that includes it, with that
+        # inclusion's prefix, dependencies and overrides provider (the app): the plan must be the
+        # route's as included, as FastAPI's handler is, or an inclusion's check would be skipped.
+        included = _effective_route_context_var.get()
+        route: Any = included if included is not None and included.original_route is self else self
         try:
-            plan = compile_route(self)
+            plan = compile_route(route)
         except NotDirect:
             return by_fastapi
         self.plan = plan
-        endpoint = self.endpoint
-        overrides = self.dependency_overrides_provider
+        endpoint = route.endpoint
+        overrides = route.dependency_overrides_provider
 
         async def handler(request: Request) -> Response:
             paths = plan.path_values(request)

@@ -30,7 +30,7 @@ from services.debt.entrypoints.http import router as debt_router
 from services.runtime.direct import DirectRoute, NotDirect, compile_route
 from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, dependencies_of, require_affiliate
 from services.runtime.paging import Page, page_of
-from services.runtime.problems import install_problem_handlers
+from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.telemetry import server_spans
 from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier, generate_keypair
 from services.runtime.turns import Priority
@@ -281,3 +281,46 @@ async def test_a_uuid_in_the_path_is_read_as_fastapi_reads_it(
     assert (answers[0].status_code, answers[0].content) == (answers[1].status_code, answers[1].content)
     assert answers[0].status_code == (200 if direct else 422)
     assert len(solved_by_fastapi) == (1 if direct else 2)
+
+
+async def test_what_an_inclusion_adds_is_solved_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A router included with dependencies of its own (a check on every route), or into an app with
+    overrides: the plan is the route's as included, not as declared."""
+    answers = {}
+    for route_class in (DirectRoute, APIRoute):
+        router = APIRouter(route_class=route_class)
+
+        @router.get("/x")
+        async def read() -> Response:
+            return Response(b"{}")
+
+        async def deny() -> None:
+            raise Problem(403, "interdit", "Interdit.")
+
+        app = FastAPI()
+        install_problem_handlers(app)
+        app.include_router(router, prefix="/v1", dependencies=[Depends(deny)])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            answers[route_class] = await client.get("/v1/x")
+    assert answers[DirectRoute].status_code == answers[APIRoute].status_code == 403
+
+
+async def test_an_apps_overrides_send_its_calls_to_fastapi() -> None:
+    router = APIRouter(route_class=DirectRoute)
+
+    async def who() -> str:
+        return "declared"
+
+    @router.get("/who")
+    async def read(name: Annotated[str, Depends(who)]) -> Response:
+        return Response(name.encode())
+
+    app = FastAPI()
+    app.include_router(router)
+
+    async def overridden() -> str:
+        return "overridden"
+
+    app.dependency_overrides[who] = overridden
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.get("/who")).content == b"overridden"
