@@ -33,11 +33,12 @@ upgrade that changes either shows there.
 """
 
 import inspect
-from collections.abc import Callable, Coroutine
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import CancelScope
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, _effective_route_context_var
@@ -74,7 +75,7 @@ class _Step:
         for step in self.steps:
             arguments[step.name or ""] = await step.value(request, response, stack, cache)
         if self.yields:
-            found = await stack.enter_async_context(asynccontextmanager(self.call)(**arguments))
+            found = await stack.enter_async_context(_exit_shielded(asynccontextmanager(self.call)(**arguments)))
         else:
             found = await self.call(**arguments)
         if self.use_cache:
@@ -115,6 +116,22 @@ class Plan:
         if self.endpoint.response_name is not None:
             arguments[self.endpoint.response_name] = response
         return arguments
+
+
+@asynccontextmanager
+async def _exit_shielded(dependency: AbstractAsyncContextManager[Any]) -> AsyncIterator[Any]:
+    """A ``yield`` dependency whose exit no cancellation interrupts, as FastAPI shields it: a pooled
+    connection is given back even when the call is cancelled (a server stopping, an anyio scope)."""
+    value = await dependency.__aenter__()
+    try:
+        yield value
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            if not await dependency.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+    else:
+        with CancelScope(shield=True):
+            await dependency.__aexit__(None, None, None)
 
 
 IMMUTABLE = (type(None), bool, int, float, str, bytes)

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
 
+import anyio
+import anyio.lowlevel
 import fastapi.routing
 import httpx
 import pytest
@@ -324,3 +326,35 @@ async def test_an_apps_overrides_send_its_calls_to_fastapi() -> None:
     app.dependency_overrides[who] = overridden
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         assert (await client.get("/who")).content == b"overridden"
+
+
+async def _released_when_cancelled(route_class: type[APIRoute]) -> list[str]:
+    released = []
+
+    async def held() -> AsyncIterator[str]:
+        try:
+            yield "a connection"
+        finally:
+            await anyio.lowlevel.checkpoint()  # an await on the way out, as a pool's release has
+            released.append("given back")
+
+    router = APIRouter(route_class=route_class)
+
+    @router.get("/slow")
+    async def slow(conn: Annotated[str, Depends(held, scope="function")]) -> Response:
+        await anyio.sleep(10)
+        return Response(conn.encode())
+
+    app = FastAPI()
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        with anyio.move_on_after(0.05):
+            await client.get("/slow")
+    return released
+
+
+@pytest.mark.parametrize("route_class", [DirectRoute, APIRoute])
+async def test_a_cancelled_call_still_gives_its_connection_back(route_class: type[APIRoute]) -> None:
+    """Cancelled from an anyio scope (every await inside it is cancelled again), a ``yield``
+    dependency still runs its way out: FastAPI shields that exit, and the plan does too."""
+    assert await _released_when_cancelled(route_class) == ["given back"]
