@@ -5,26 +5,29 @@ Why: FastAPI solves a route's dependencies anew on every call, walking the tree 
 building a cache key and running a validation for each parameter. For the debt read (the bearer
 token, a pooled connection, the service's settings, the paging) that was about a quarter of the
 service's CPU per call: 93 of the 128 µs its route took in a loop of ASGI calls
-(``bench.http_dependencies``), and 2,010 → 2,622 req/s served (``bench.debt_http``, 2026-12-08).
+(``bench.http_dependencies``), and 1,947 → 2,679 req/s served (``bench.debt_http``, 2026-12-08).
 
 A route of class ``DirectRoute`` is declared as any other: its signature documents it (OpenAPI) and
 tells FastAPI what to check. When the route is built, its dependencies are compiled into a plan, if
 every one of them is of a kind this module resolves as FastAPI does (below). A call with no query
-string, whose path parameters match their patterns, is then served by the plan: the same dependency
-functions, called in the same order with the same arguments, the same endpoint. Any other call (a
-query, a path that does not match and earns FastAPI's 422, an app with dependency overrides) is
-served by FastAPI, whose answers are the reference.
+string, whose path parameters FastAPI would accept, is then served by the plan: the same dependency
+functions, called in the same order with the same arguments, the same endpoint, and what it returns
+written as FastAPI writes it. Any other call (a query, a path parameter FastAPI refuses with its 422,
+an app with dependency overrides) is served by FastAPI, whose answers are the reference.
 
 What a plan resolves: the request and the response; ``async def`` dependencies, objects whose
 ``__call__`` is ``async`` (FastAPI's ``HTTPBearer``) and ``yield`` dependencies of
-``scope="function"`` (entered in the call's own stack and left when the endpoint returns, before the
-answer is written, as FastAPI does); query parameters that have a default (a call without a query
-string gets the defaults). Path parameters, checked by FastAPI's own field for each (a value it would
-refuse sends the call to FastAPI, for its 422). Not: headers,
-cookies, bodies, security scopes, background tasks, plain ``def`` dependencies (FastAPI runs those on
-a thread), ``yield`` dependencies of the request's scope, an endpoint that returns anything but a
-``Response`` (FastAPI serializes those): a route with any of them is served by FastAPI on every call,
-and ``compile_route`` says why (``tests/unit/test_direct_routes.py`` holds the debt read to a plan).
+``scope="function"`` (entered in the call's own stack, their exit shielded from cancellation, and
+left once the answer is made, before it is written, as FastAPI does); query parameters that have a
+plain default (a call without a query string gets the defaults); path parameters, checked by
+FastAPI's own field for each. What an endpoint returns: a ``Response`` as it is; anything else
+through the route's response model, by FastAPI's own ``serialize_response``, with the route's status
+and the sub-response's status and headers (a page's ``Link``). Not: headers, cookies, bodies,
+security scopes, background tasks, plain ``def`` dependencies or endpoints (FastAPI runs those on a
+thread), ``yield`` dependencies of the request's scope, an endpoint without a response model that
+returns something else than a ``Response``, a response class of its own: a route with any of them is
+served by FastAPI on every call, and ``compile_route`` says why (``tests/unit/test_direct_routes.py``
+holds each service's reads to a plan).
 
 FastAPI is pinned (``pyproject.toml``): the plan reads its ``Dependant`` and, for a route included in
 a router, the route as that inclusion made it (a private context variable, read as FastAPI's own
@@ -40,8 +43,10 @@ from typing import Any
 
 from anyio import CancelScope
 from fastapi._compat import ModelField
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -84,11 +89,61 @@ class _Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Serializer:
+    """What FastAPI makes of an endpoint's return that is not a ``Response``: validated against the
+    route's response model and written as JSON by FastAPI's own ``serialize_response``, with the
+    route's status and the headers the endpoint set on its sub-response."""
+
+    field: ModelField
+    status_code: int | None
+    include: Any
+    exclude: Any
+    by_alias: bool
+    exclude_unset: bool
+    exclude_defaults: bool
+    exclude_none: bool
+
+    async def answer(self, returned: Any, response: Response) -> Response:
+        content = await serialize_response(
+            field=self.field,
+            response_content=returned,
+            include=self.include,
+            exclude=self.exclude,
+            by_alias=self.by_alias,
+            exclude_unset=self.exclude_unset,
+            exclude_defaults=self.exclude_defaults,
+            exclude_none=self.exclude_none,
+            is_coroutine=True,
+            dump_json=True,
+        )
+        status = self.status_code or response.status_code  # as FastAPI: the sub-response's, if set, wins
+        if response.status_code:
+            status = response.status_code
+        answer = Response(content, media_type="application/json")
+        if status is not None:
+            answer.status_code = status
+        if not is_body_allowed_for_status_code(answer.status_code):
+            answer.body = b""
+        answer.headers.raw.extend(response.headers.raw)
+        return answer
+
+
+def sub_response() -> Response:
+    """The response a handler may set headers or a status on, as FastAPI gives it: no length, no status."""
+    response = Response()
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """A route's dependencies, compiled: what its endpoint is given on a direct call."""
+    """A route's dependencies, compiled: what its endpoint is given on a direct call, and how what it
+    returns becomes the answer (``serializer``; None: it returns a ``Response``)."""
 
     endpoint: _Step
     paths: tuple[ModelField, ...]
+    serializer: Serializer | None
 
     def path_values(self, request: Request) -> dict[str, Any] | None:
         """The path parameters as FastAPI validates them (its own field, the same check), or None when
@@ -103,10 +158,9 @@ class Plan:
             values[field.name] = value
         return values
 
-    async def arguments(self, request: Request, paths: dict[str, Any], stack: AsyncExitStack) -> dict[str, Any]:
-        response = Response()  # the sub-response a handler may set headers on, as FastAPI gives it
-        del response.headers["content-length"]
-        response.status_code = None  # type: ignore[assignment]  # as FastAPI leaves it: unset
+    async def arguments(
+        self, request: Request, paths: dict[str, Any], response: Response, stack: AsyncExitStack
+    ) -> dict[str, Any]:
         cache: dict[Any, Any] = {}
         arguments = dict(paths)
         for step in self.endpoint.steps:
@@ -142,13 +196,26 @@ def compile_route(route: Any) -> Plan:
     """The plan of ``route`` (an ``APIRoute``, or the route as a router included it: FastAPI's
     ``_EffectiveRouteContext``, whose dependant has the inclusion's dependencies too), or
     ``NotDirect`` saying which of its parts FastAPI must solve."""
-    returns = inspect.signature(route.endpoint).return_annotation
-    if returns is not Response or not inspect.iscoroutinefunction(route.endpoint):
-        raise NotDirect(f"{route.name} is not an async def returning a Response (FastAPI serializes what it returns)")
+    if not inspect.iscoroutinefunction(route.endpoint):
+        raise NotDirect(f"{route.name} is not an async def (FastAPI runs it on a thread, or streams it)")
+    serializer = None
+    if inspect.signature(route.endpoint).return_annotation is not Response:
+        if route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder):
+            raise NotDirect(f"{route.name} returns neither a Response nor a response model FastAPI writes as JSON")
+        serializer = Serializer(
+            route.response_field,
+            route.status_code,
+            route.response_model_include,
+            route.response_model_exclude,
+            route.response_model_by_alias,
+            route.response_model_exclude_unset,
+            route.response_model_exclude_defaults,
+            route.response_model_exclude_none,
+        )
     dependant = route.dependant
     if dependant.query_params:
         raise NotDirect(f"{route.name} takes query parameters itself (declare them in a dependency, with defaults)")
-    return Plan(_step(dependant, route.name, top=True), tuple(dependant.path_params))
+    return Plan(_step(dependant, route.name, top=True), tuple(dependant.path_params), serializer)
 
 
 def _step(dependant: Dependant, where: str, *, top: bool = False) -> _Step:
@@ -220,8 +287,14 @@ class DirectRoute(APIRoute):
             paths = plan.path_values(request)
             if paths is None or getattr(overrides, "dependency_overrides", None):
                 return await by_fastapi(request)
-            async with AsyncExitStack() as stack:  # the call's yield dependencies, left when the endpoint returns
-                answer: Response = await endpoint(**await plan.arguments(request, paths, stack))
+            response = sub_response()
+            # The call's yield dependencies are left once the answer is made, before it is written.
+            async with AsyncExitStack() as stack:
+                returned = await endpoint(**await plan.arguments(request, paths, response, stack))
+                if isinstance(returned, Response) or plan.serializer is None:
+                    answer: Response = returned
+                else:
+                    answer = await plan.serializer.answer(returned, response)
             return answer
 
         return handler
