@@ -7,12 +7,14 @@ is mounted twice: on a ``DirectRoute`` and on FastAPI's ``APIRoute``. Each call 
 status, body and headers must be the same, and so must what happened to the pool. A stand-in pool
 counts its connections: a unit test, no database."""
 
+import importlib
 import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -22,21 +24,22 @@ import anyio.lowlevel
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import BaseModel
 
 from services.debt.entrypoints.http import router as debt_router
 from services.runtime.direct import DirectRoute, NotDirect, compile_route
 from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, dependencies_of, require_affiliate
-from services.runtime.paging import Page, page_of
+from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem, install_problem_handlers
 from services.runtime.telemetry import server_spans
 from services.runtime.tokens import Principal, TokenIssuer, TokenVerifier, generate_keypair
 from services.runtime.turns import Priority
-from services.simulation.entrypoints.http import router as simulation_router
 
 MINE = "1234567"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -197,8 +200,32 @@ async def test_the_whole_answers_and_their_status(keys: tuple[TokenIssuer, Token
     assert pool.given_back == 3
 
 
-def test_the_debt_read_is_served_by_its_plan() -> None:
-    """A parameter the plan cannot give would send every debt read back to FastAPI, silently."""
+SERVED_BY_THEIR_PLANS = {
+    "auth": {"DELETE /v1/sessions/current", "GET /v1/me/affiliates"},
+    "debt": {"GET /v1/affiliates/{numero}/debt"},
+    "simulation": {"GET /v1/simulations/{quote_id}", "GET /v1/programme"},
+    "requests": {
+        "GET /v1/conditions",
+        "GET /v1/affiliates/{affiliate}/eligibility",
+        "GET /v1/requests/{request_id}",
+        "GET /v1/requests/{request_id}/contributions",
+        "POST /v1/requests/{request_id}/withdrawal",
+    },
+    "debits": {"GET /v1/affiliates/{affiliate}/bank-accounts", "GET /v1/requests/{request_id}/debits"},
+}
+"""The routes each service serves by their plans; the others (a body, a query of their own) by FastAPI.
+A parameter a plan cannot give would send a read back to FastAPI on every call, silently: this says."""
+
+
+@pytest.mark.parametrize("service", sorted(SERVED_BY_THEIR_PLANS))
+def test_each_services_reads_are_served_by_their_plans(service: str) -> None:
+    router = importlib.import_module(f"services.{service}.entrypoints.http").router
+    direct = {f"{method} {route.path}" for route in router.routes if route.plan is not None for method in route.methods}
+    assert all(isinstance(route, DirectRoute) for route in router.routes)
+    assert direct == SERVED_BY_THEIR_PLANS[service]
+
+
+def test_the_debt_reads_plan_gives_what_its_handler_declares() -> None:
     [route] = [r for r in debt_router.routes if isinstance(r, DirectRoute)]
     assert route.plan is not None
     assert [step.name for step in route.plan.endpoint.steps] == ["principal", "deps", "conn", "page"]
@@ -207,14 +234,87 @@ def test_the_debt_read_is_served_by_its_plan() -> None:
 def test_a_route_the_plan_cannot_serve_says_why() -> None:
     router = APIRouter(route_class=DirectRoute)
 
-    @router.get("/x")
-    async def returns_a_model(limit: int) -> dict[str, int]:
+    @router.get("/query")
+    async def takes_a_query(limit: int) -> dict[str, int]:
         return {"limit": limit}
 
-    [route] = router.routes
-    assert isinstance(route, DirectRoute) and route.plan is None
-    with pytest.raises(NotDirect, match="returning a Response"):
-        compile_route(route)
+    @router.get("/sync")
+    def runs_on_a_thread() -> dict[str, int]:
+        return {}
+
+    @router.get("/header")
+    async def reads_a_header(x_trace: Annotated[str, Header()]) -> dict[str, str]:
+        return {"x": x_trace}
+
+    reasons = {}
+    for route in router.routes:
+        assert isinstance(route, DirectRoute) and route.plan is None
+        with pytest.raises(NotDirect) as refused:
+            compile_route(route)
+        reasons[route.path] = str(refused.value)
+    assert "query parameters" in reasons["/query"]
+    assert "not an async def" in reasons["/sync"]
+    assert "header parameters" in reasons["/header"]
+
+
+class Item(BaseModel):
+    id: str
+    amount: Decimal
+    note: str | None = None
+
+
+ITEMS = [{"id": f"{n:03d}", "amount": Decimal(f"{n}.50"), "secret": "never shown"} for n in range(1, 6)]
+
+
+def _model_app(route_class: type[APIRoute]) -> FastAPI:
+    router = APIRouter(prefix="/v1", route_class=route_class)
+
+    @router.get("/items", response_model=list[Item], responses={200: {"headers": LINK_HEADER}})
+    async def items(page: Page, request: Request, response: Response) -> list[dict[str, Any]]:
+        return page_of(ITEMS, lambda i: [i["id"]], page, request, response)
+
+    @router.get("/items/{number}", response_model=Item)
+    async def item(number: int, response: Response) -> Any:
+        if number == 0:
+            return {"id": "zero"}  # no amount: the response model refuses it
+        if number == 9:
+            response.status_code = 203
+            response.headers["x-from"] = "the sub-response"
+        return Item(id=str(number), amount=Decimal("1.10"))
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/items", "/v1/items?limit=2", "/v1/items/3", "/v1/items/9", "/v1/items/x", "/v1/items/-4"]
+)
+async def test_a_response_model_is_written_as_fastapi_writes_it(path: str) -> None:
+    answers = []
+    for route_class in (DirectRoute, APIRoute):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=_model_app(route_class)), base_url="http://test"
+        ) as client:
+            answers.append(await client.get(path))
+    by_direct, by_fastapi = answers
+    assert (by_direct.status_code, by_direct.content) == (by_fastapi.status_code, by_fastapi.content)
+    assert by_direct.headers.items() == by_fastapi.headers.items()
+    assert b"never shown" not in by_direct.content
+
+
+async def test_what_the_model_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stated, for the calls above: the list filtered by its model, the sub-response's status and header."""
+    app = _model_app(DirectRoute)
+    assert all(route.plan is not None for route in app.routes if isinstance(route, DirectRoute))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        listed = await client.get("/v1/items")
+        nine = await client.get("/v1/items/9")
+        with pytest.raises(ResponseValidationError):
+            await client.get("/v1/items/0")
+    assert listed.json()[0] == {"id": "001", "amount": "1.50", "note": None}
+    assert (nine.status_code, nine.headers["x-from"], nine.json()["amount"]) == (203, "the sub-response", "1.10")
 
 
 async def test_a_direct_call_has_the_same_server_span(keys: tuple[TokenIssuer, TokenVerifier]) -> None:
@@ -237,16 +337,6 @@ async def test_a_direct_call_has_the_same_server_span(keys: tuple[TokenIssuer, T
         spans.append((span.name, f"{span.context.trace_id:032x}", dict(span.attributes or {})))
     assert spans[0] == spans[1]
     assert spans[0][:2] == ("GET /v1/affiliates/{numero}/debt", TRACE_ID)
-
-
-def test_simulations_reads_are_served_by_their_plans_and_its_posts_by_fastapi() -> None:
-    plans = {(route.path, *route.methods): route.plan is not None for route in simulation_router.routes}
-    assert plans == {
-        ("/v1/simulations/{quote_id}", "GET"): True,
-        ("/v1/programme", "GET"): True,
-        ("/v1/simulations", "POST"): False,  # a body: FastAPI reads and checks it
-        ("/v1/simulations/options", "POST"): False,
-    }
 
 
 QUOTE = "0b5e2a4c-7c1e-4d8e-9f57-2a6f3c1d9e10"

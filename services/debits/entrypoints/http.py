@@ -11,11 +11,15 @@ from contracts.debits import BankAccount, DebitState, DebitView, EndToEndId, Rea
 from contracts.envelope import Contract
 from services.debits.adapters.account_repository import AccountRepository
 from services.debits.service.debit_history import debits_of_request
+from services.runtime.direct import DirectRoute
 from services.runtime.http import AffiliatePath, Connection, CurrentPrincipal, require_affiliate
 from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 
-router = APIRouter(prefix="/v1", tags=["comptes bancaires"])
+router = APIRouter(prefix="/v1", tags=["comptes bancaires"], route_class=DirectRoute)
+"""The reads (an affiliate's bank accounts, a step of every request; a plan's debits) served without
+FastAPI's per-call solving of their dependencies when the call allows (``runtime/direct.py``); a
+route with a body or a query of its own, by FastAPI."""
 
 
 class DebitHistoryOut(Contract):

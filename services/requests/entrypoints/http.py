@@ -19,6 +19,7 @@ from services.requests.service import lifecycle, obligations
 from services.requests.service.quote_arrivals import kept_sealed_quote, opened_seal
 from services.runtime.clock import business_date
 from services.runtime.db import snapshot
+from services.runtime.direct import DirectRoute
 from services.runtime.http import (
     AffiliatePath,
     AffiliateQuery,
@@ -32,7 +33,10 @@ from services.runtime.problems import Problem
 from services.runtime.tokens import Principal
 from services.runtime.turns import Priority
 
-router = APIRouter(prefix="/v1", tags=["demandes"])
+router = APIRouter(prefix="/v1", tags=["demandes"], route_class=DirectRoute)
+"""The reads (a request, on most of the portal's pages; the conditions) served without FastAPI's
+per-call solving of their dependencies when the call allows (``runtime/direct.py``); a route with a
+body or a query of its own, by FastAPI."""
 
 
 class NewRequest(BaseModel):
