@@ -70,22 +70,38 @@ class _Step:
     use_cache: bool
 
     async def value(self, request: Request, response: Response, stack: AsyncExitStack, cache: dict[Any, Any]) -> Any:
-        if self.use_cache and self.call in cache:  # as FastAPI: one value per dependency and call
-            return cache[self.call]
+        key = id(self.call)  # the dependency itself, by identity (the plan holds it: its id stays its own)
+        if self.use_cache and key in cache:  # as FastAPI: one value per dependency and call
+            return cache[key]
         arguments = dict(self.defaults)
         for name in self.request_names:
             arguments[name] = request
         if self.response_name is not None:
             arguments[self.response_name] = response
-        for step in self.steps:
-            arguments[step.name or ""] = await step.value(request, response, stack, cache)
+        await _solve(self.steps, arguments, request, response, stack, cache)
         if self.yields:
             found = await stack.enter_async_context(_exit_shielded(asynccontextmanager(self.call)(**arguments)))
         else:
             found = await self.call(**arguments)
         if self.use_cache:
-            cache[self.call] = found
+            cache[key] = found
         return found
+
+
+async def _solve(
+    steps: "tuple[_Step, ...]",
+    arguments: dict[str, Any],
+    request: Request,
+    response: Response,
+    stack: AsyncExitStack,
+    cache: dict[Any, Any],
+) -> None:
+    """Each dependency in its order; its value is an argument when it has a name. One declared in a
+    route's or an inclusion's ``dependencies=[...]`` has none: it is called for what it checks."""
+    for step in steps:
+        value = await step.value(request, response, stack, cache)
+        if step.name is not None:
+            arguments[step.name] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +179,7 @@ class Plan:
     ) -> dict[str, Any]:
         cache: dict[Any, Any] = {}
         arguments = dict(paths)
-        for step in self.endpoint.steps:
-            arguments[step.name or ""] = await step.value(request, response, stack, cache)
+        await _solve(self.endpoint.steps, arguments, request, response, stack, cache)
         for name in self.endpoint.request_names:
             arguments[name] = request
         if self.endpoint.response_name is not None:

@@ -448,3 +448,30 @@ async def test_a_cancelled_call_still_gives_its_connection_back(route_class: typ
     """Cancelled from an anyio scope (every await inside it is cancelled again), a ``yield``
     dependency still runs its way out: FastAPI shields that exit, and the plan does too."""
     assert await _released_when_cancelled(route_class) == ["given back"]
+
+
+@dataclass(eq=False)
+class Checked:
+    """A dependency that is an object with an async ``__call__``, declared without a name."""
+
+    calls: list[str] = field(default_factory=list)
+
+    async def __call__(self, request: Request) -> None:
+        self.calls.append(request.url.path)
+
+
+async def test_a_dependency_declared_without_a_name_is_called_and_gives_no_argument() -> None:
+    for route_class in (DirectRoute, APIRoute):
+        on_route, on_inclusion = Checked(), Checked()
+        router = APIRouter(route_class=route_class)
+
+        @router.get("/x", dependencies=[Depends(on_route)])
+        async def read() -> Response:
+            return Response(b"read")
+
+        app = FastAPI()
+        app.include_router(router, prefix="/v1", dependencies=[Depends(on_inclusion)])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            answer = await client.get("/v1/x")
+        assert (answer.status_code, answer.content) == (200, b"read"), route_class
+        assert on_route.calls == on_inclusion.calls == ["/v1/x"], route_class
