@@ -109,6 +109,21 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[TokenIssuer, TokenVe
     return issuer, verifier
 
 
+@pytest.fixture
+def solved_by_fastapi(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The calls whose dependencies FastAPI solved: every APIRoute's, and a DirectRoute's only when its
+    plan did not fit the call."""
+    solved: list[Any] = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        solved.append(kwargs["dependant"].call)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    return solved
+
+
 CALLS = [
     ("mine, whole", f"/v1/affiliates/{MINE}/debt", "valid", True),
     ("someone else's", f"/v1/affiliates/{THEIRS}/debt", "valid", True),
@@ -131,7 +146,7 @@ CALLS = [
 @pytest.mark.parametrize(("label", "path", "authorization", "direct"), CALLS, ids=[c[0] for c in CALLS])
 async def test_a_call_is_answered_as_fastapi_answers_it(
     keys: tuple[TokenIssuer, TokenVerifier],
-    monkeypatch: pytest.MonkeyPatch,
+    solved_by_fastapi: list[Any],
     label: str,
     path: str,
     authorization: str | None,
@@ -144,14 +159,6 @@ async def test_a_call_is_answered_as_fastapi_answers_it(
         if authorization is None
         else {"authorization": f"Bearer {token}" if authorization == "valid" else authorization}
     )
-    solved_by_fastapi = []
-    solve = fastapi.routing.solve_dependencies
-
-    async def counted(**kwargs: Any) -> Any:
-        solved_by_fastapi.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
     answers, pools = [], []
     for route_class in (DirectRoute, APIRoute):
         pool = Pool()
@@ -304,7 +311,7 @@ async def test_a_response_model_is_written_as_fastapi_writes_it(path: str) -> No
     assert b"never shown" not in by_direct.content
 
 
-async def test_what_the_model_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_the_model_writes() -> None:
     """Stated, for the calls above: the list filtered by its model, the sub-response's status and header."""
     app = _model_app(DirectRoute)
     assert all(route.plan is not None for route in app.routes if isinstance(route, DirectRoute))
@@ -347,16 +354,8 @@ QUOTE = "0b5e2a4c-7c1e-4d8e-9f57-2a6f3c1d9e10"
     [(QUOTE, True), (QUOTE.upper(), True), (QUOTE.replace("-", ""), True), ("not-a-quote", False), ("1" * 300, False)],
 )
 async def test_a_uuid_in_the_path_is_read_as_fastapi_reads_it(
-    monkeypatch: pytest.MonkeyPatch, quote_id: str, direct: bool
+    solved_by_fastapi: list[Any], quote_id: str, direct: bool
 ) -> None:
-    solved_by_fastapi = []
-    solve = fastapi.routing.solve_dependencies
-
-    async def counted(**kwargs: Any) -> Any:
-        solved_by_fastapi.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
     answers = []
     for route_class in (DirectRoute, APIRoute):
         router = APIRouter(route_class=route_class)
@@ -375,7 +374,7 @@ async def test_a_uuid_in_the_path_is_read_as_fastapi_reads_it(
     assert len(solved_by_fastapi) == (1 if direct else 2)
 
 
-async def test_what_an_inclusion_adds_is_solved_too(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_an_inclusion_adds_is_solved_too() -> None:
     """A router included with dependencies of its own (a check on every route), or into an app with
     overrides: the plan is the route's as included, not as declared."""
     answers = {}
