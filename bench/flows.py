@@ -82,6 +82,8 @@ SPLIT = os.environ.get("BENCH_FLOW_SPLIT") == "1"
 """``BENCH_FLOW_SPLIT=1``: requests as two processes, one serving HTTP (``CONSUME_EVENTS=false``), one
 consuming its topics, instead of one process doing both in one event loop."""
 REPLICAS = int(os.environ.get("BENCH_FLOW_REPLICAS", "1"))
+"""``BENCH_FLOW_REPLICAS=2``: requests (the busiest service) as two replicas sharing its port and its
+consumer groups, as ``RECOUVREMENT_REQUESTS_REPLICAS=2`` runs it (with the split: two of each kind)."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,7 @@ def deployed_sample_ratio() -> float:
 
 
 DEPLOYED_CONFIG = ROOT / "deploy" / "k8s" / "configmap.yaml"
-"""``BENCH_FLOW_REPLICAS=2``: requests (the busiest service) as two replicas sharing its port and its
-consumer groups, as ``RECOUVREMENT_REQUESTS_REPLICAS=2`` runs it (with the split: two of each kind)."""
+"""where the deployment's settings are, its share of traces among them"""
 BUSIEST = "requests"
 RETRIES = 3
 SATURATED_RETRY_AFTER_S = 2.0
@@ -252,6 +253,7 @@ class Stack:
     otlp_endpoint: str | None = None
     """where the services export their spans; none: spans are built, not sent"""
     sample_ratio: float = 1.0
+    """the share of traces the services record (``OTEL_TRACES_SAMPLER_ARG``)"""
 
     def env(self, name: str) -> dict[str, str]:
         if consumes_only(name):  # requests' events process: same database and keys, consumes its topics
