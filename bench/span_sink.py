@@ -1,5 +1,7 @@
-"""Where the flow bench's services export their spans with ``BENCH_FLOW_EXPORT=1``: tracing measured as
-deployed (an OTLP endpoint set, ``BatchSpanProcessor``, protobuf over HTTP), not only built.
+"""Where the flow bench's services export their spans (``flows_deployed``, or ``flows`` with
+``BENCH_FLOW_EXPORT=1``): tracing measured as deployed (an OTLP endpoint set, ``BatchSpanProcessor``,
+protobuf over HTTP), not only built. It receives from the services' start: the setup's spans (the
+ledger, the positions) are counted with the flows'.
 
 Its own process, so that parsing the spans takes nothing from the bench's client; the bench counts its
 CPU apart from the platform's. It is the end-to-end tests' receiver (``tests/e2e/otlp_receiver.py``):
