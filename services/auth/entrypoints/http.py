@@ -15,8 +15,9 @@ from services.runtime.direct import DirectRoute
 from services.runtime.http import CallerAddress, Connection, CurrentPrincipal
 
 router = APIRouter(prefix="/v1", tags=["authentification"], route_class=DirectRoute)
-"""The reads (the account's affiliates) served without FastAPI's per-call solving of their dependencies when the
-call allows (``runtime/direct.py``); a route with a body or a query of its own, by FastAPI."""
+"""Routes without a body or a query of their own (the account's affiliates, the logout) are served
+without FastAPI's per-call solving of their dependencies when the call allows (``runtime/direct.py``);
+the others (a login, a refresh: a body) by FastAPI."""
 NO_STORE = "no-store"
 """on every answer carrying tokens (RFC 6749 5.1): no cache keeps them, nor the idempotency table"""
 

@@ -17,9 +17,8 @@ from services.runtime.paging import LINK_HEADER, Page, page_of
 from services.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["comptes bancaires"], route_class=DirectRoute)
-"""The reads (an affiliate's bank accounts, a step of every request; a plan's debits) served without
-FastAPI's per-call solving of their dependencies when the call allows (``runtime/direct.py``); a
-route with a body or a query of its own, by FastAPI."""
+"""Its reads (an affiliate's bank accounts, a step of every request; a plan's debits) are served
+without FastAPI's per-call solving of their dependencies when the call allows (``runtime/direct.py``)."""
 
 
 class DebitHistoryOut(Contract):

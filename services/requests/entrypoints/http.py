@@ -34,9 +34,9 @@ from services.runtime.tokens import Principal
 from services.runtime.turns import Priority
 
 router = APIRouter(prefix="/v1", tags=["demandes"], route_class=DirectRoute)
-"""The reads (a request, on most of the portal's pages; the conditions) served without FastAPI's
-per-call solving of their dependencies when the call allows (``runtime/direct.py``); a route with a
-body or a query of its own, by FastAPI."""
+"""Routes without a body or a query of their own (a request, read on most of the portal's pages; its
+contributions; the conditions; the eligibility; a withdrawal) are served without FastAPI's per-call
+solving of their dependencies when the call allows (``runtime/direct.py``); the others by FastAPI."""
 
 
 class NewRequest(BaseModel):
