@@ -35,8 +35,9 @@ a router, the route as that inclusion made it (a private context variable, read 
 upgrade that changes either shows there.
 """
 
+import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -69,16 +70,28 @@ class _Step:
     steps: "tuple[_Step, ...]"
     use_cache: bool
 
-    async def value(self, request: Request, response: Response, stack: AsyncExitStack, cache: dict[Any, Any]) -> Any:
-        key = id(self.call)  # the dependency itself, by identity (the plan holds it: its id stays its own)
-        if self.use_cache and key in cache:  # as FastAPI: one value per dependency and call
-            return cache[key]
+    async def arguments(
+        self, request: Request, response: Response, stack: AsyncExitStack, cache: dict[Any, Any]
+    ) -> dict[str, Any]:
+        """What this dependency (or the endpoint) is called with: its query defaults, the request and the
+        response where it asks for them, and its own dependencies' values, each in its order. One
+        declared in ``dependencies=[...]`` has no name: it is called for what it checks, and gives none."""
         arguments = dict(self.defaults)
         for name in self.request_names:
             arguments[name] = request
         if self.response_name is not None:
             arguments[self.response_name] = response
-        await _solve(self.steps, arguments, request, response, stack, cache)
+        for step in self.steps:
+            value = await step.value(request, response, stack, cache)
+            if step.name is not None:
+                arguments[step.name] = value
+        return arguments
+
+    async def value(self, request: Request, response: Response, stack: AsyncExitStack, cache: dict[Any, Any]) -> Any:
+        key = id(self.call)  # the dependency itself, by identity (the plan holds it: its id stays its own)
+        if self.use_cache and key in cache:  # as FastAPI: one value per dependency and call
+            return cache[key]
+        arguments = await self.arguments(request, response, stack, cache)
         if self.yields:
             found = await stack.enter_async_context(_exit_shielded(asynccontextmanager(self.call)(**arguments)))
         else:
@@ -88,54 +101,19 @@ class _Step:
         return found
 
 
-async def _solve(
-    steps: "tuple[_Step, ...]",
-    arguments: dict[str, Any],
-    request: Request,
-    response: Response,
-    stack: AsyncExitStack,
-    cache: dict[Any, Any],
-) -> None:
-    """Each dependency in its order; its value is an argument when it has a name. One declared in a
-    route's or an inclusion's ``dependencies=[...]`` has none: it is called for what it checks."""
-    for step in steps:
-        value = await step.value(request, response, stack, cache)
-        if step.name is not None:
-            arguments[step.name] = value
-
-
 @dataclass(frozen=True, slots=True)
 class Serializer:
     """What FastAPI makes of an endpoint's return that is not a ``Response``: validated against the
-    route's response model and written as JSON by FastAPI's own ``serialize_response``, with the
-    route's status and the headers the endpoint set on its sub-response."""
+    route's response model and written as JSON by FastAPI's own ``serialize_response`` (``write``, the
+    route's options bound), with the route's status unless the sub-response set one, and the headers
+    the endpoint set on its sub-response."""
 
-    field: ModelField
+    write: Callable[[Any], Awaitable[Any]]
     status_code: int | None
-    include: Any
-    exclude: Any
-    by_alias: bool
-    exclude_unset: bool
-    exclude_defaults: bool
-    exclude_none: bool
 
     async def answer(self, returned: Any, response: Response) -> Response:
-        content = await serialize_response(
-            field=self.field,
-            response_content=returned,
-            include=self.include,
-            exclude=self.exclude,
-            by_alias=self.by_alias,
-            exclude_unset=self.exclude_unset,
-            exclude_defaults=self.exclude_defaults,
-            exclude_none=self.exclude_none,
-            is_coroutine=True,
-            dump_json=True,
-        )
-        status = self.status_code or response.status_code  # as FastAPI: the sub-response's, if set, wins
-        if response.status_code:
-            status = response.status_code
-        answer = Response(content, media_type="application/json")
+        answer = Response(await self.write(returned), media_type="application/json")
+        status = response.status_code or self.status_code  # as FastAPI: the sub-response's, if set, wins
         if status is not None:
             answer.status_code = status
         if not is_body_allowed_for_status_code(answer.status_code):
@@ -177,14 +155,7 @@ class Plan:
     async def arguments(
         self, request: Request, paths: dict[str, Any], response: Response, stack: AsyncExitStack
     ) -> dict[str, Any]:
-        cache: dict[Any, Any] = {}
-        arguments = dict(paths)
-        await _solve(self.endpoint.steps, arguments, request, response, stack, cache)
-        for name in self.endpoint.request_names:
-            arguments[name] = request
-        if self.endpoint.response_name is not None:
-            arguments[self.endpoint.response_name] = response
-        return arguments
+        return paths | await self.endpoint.arguments(request, response, stack, cache={})
 
 
 @asynccontextmanager
@@ -217,16 +188,19 @@ def compile_route(route: Any) -> Plan:
     if inspect.signature(route.endpoint).return_annotation is not Response:
         if route.response_field is None or not isinstance(route.response_class, DefaultPlaceholder):
             raise NotDirect(f"{route.name} returns neither a Response nor a response model FastAPI writes as JSON")
-        serializer = Serializer(
-            route.response_field,
-            route.status_code,
-            route.response_model_include,
-            route.response_model_exclude,
-            route.response_model_by_alias,
-            route.response_model_exclude_unset,
-            route.response_model_exclude_defaults,
-            route.response_model_exclude_none,
+        write = functools.partial(
+            serialize_response,
+            field=route.response_field,
+            include=route.response_model_include,
+            exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none,
+            is_coroutine=True,
+            dump_json=True,
         )
+        serializer = Serializer(lambda returned: write(response_content=returned), route.status_code)
     dependant = route.dependant
     if dependant.query_params:
         raise NotDirect(f"{route.name} takes query parameters itself (declare them in a dependency, with defaults)")
@@ -295,7 +269,7 @@ class DirectRoute(APIRoute):
         except NotDirect:
             return by_fastapi
         self.plan = plan
-        endpoint = route.endpoint
+        endpoint = plan.endpoint.call
         overrides = route.dependency_overrides_provider
 
         async def handler(request: Request) -> Response:
